@@ -1,0 +1,53 @@
+"""wecom_async: the asyncio-native, typed SDK for the WeCom (企业微信) 客户联系 APIs."""
+
+from ._client import DEFAULT_BASE_URL, WeComClient
+from ._converter import from_dict, to_dict
+from ._exceptions import (
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    ConflictError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    StructureError,
+    SystemBusyError,
+    TokenError,
+    TransportError,
+    ValidationError,
+    WeComError,
+)
+from ._retry import RetryPolicy
+from ._token import Lease, MemoryTokenStore, TokenManager, TokenStore
+from .pagination import AsyncPaginator, FailInfo, Page
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIError",
+    "APITimeoutError",
+    "AsyncPaginator",
+    "ConfigurationError",
+    "ConflictError",
+    "FailInfo",
+    "Lease",
+    "MemoryTokenStore",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "RetryPolicy",
+    "StructureError",
+    "SystemBusyError",
+    "TokenError",
+    "TokenManager",
+    "TokenStore",
+    "TransportError",
+    "ValidationError",
+    "WeComClient",
+    "WeComError",
+    "__version__",
+    "from_dict",
+    "to_dict",
+]

@@ -1,0 +1,76 @@
+"""Token injection: the access token goes into the query, and a refused token is replaced once.
+
+A business call answered with 40014, 42001 or 40001 invalidates exactly that token
+(compare-and-delete), fetches a new one (single flight) and resends once. This is not a
+retry and does not spend the retry budget. If the new token is refused too,
+:class:`~wecom_async.TokenError` is raised: no loop.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._core import Auth, Core, Endpoint, Exchange, Params
+from ._exceptions import (
+    ConfigurationError,
+    ResponseError,
+    TokenError,
+)
+from ._token import TokenManager
+from .models._base import JsonObject
+
+__all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_token"]
+
+#: errcodes of a business call that mean "this access token is no good".
+TOKEN_ERRCODES: Final = frozenset({40001, 40014, 42001})
+
+GETTOKEN: Final = Endpoint("GET", "gettoken", retry_safe=True, authenticated=False)
+
+
+class TokenAuth(Auth):
+    """Adds ``access_token`` to the query and replaces a refused token once."""
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self._tokens = tokens
+
+    async def call(self, endpoint: Endpoint, params: Params, exchange: Exchange) -> JsonObject:
+        """Send with the current token; on a token errcode, refresh and resend once."""
+        if not endpoint.authenticated:
+            return await exchange(params)
+        token = await self._tokens.get()
+        data = await exchange({**params, "access_token": token})
+        if data.get("errcode") not in TOKEN_ERRCODES:
+            return data
+        await self._tokens.invalidate(token)
+        token = await self._tokens.get()
+        data = await exchange({**params, "access_token": token})
+        errcode = data.get("errcode")
+        if isinstance(errcode, int) and errcode in TOKEN_ERRCODES:
+            errmsg = data.get("errmsg")
+            raise TokenError(
+                errcode,
+                errmsg if isinstance(errmsg, str) else "",
+                request_line=endpoint.line,
+            )
+        return data
+
+
+async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
+    """Call gettoken and return ``(access_token, expires_in)``.
+
+    Raises:
+        ConfigurationError: gettoken refused the corp id or secret (40001, 40013, 41002,
+            41004); raised at once, never retried.
+        APIError: any other errcode, after the retries allowed for gettoken.
+    """
+    try:
+        data = await core.call(GETTOKEN, params={"corpid": corp_id, "corpsecret": secret})
+    except TokenError as exc:
+        # On gettoken 40001 means "bad secret", not "bad token".
+        raise ConfigurationError(exc.errcode, exc.errmsg, request_line=exc.request_line) from None
+    except ConfigurationError:
+        raise
+    token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+    if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+        raise ResponseError("gettoken answered without an access_token", request_line=GETTOKEN.line)
+    return token, expires_in

@@ -1,0 +1,227 @@
+"""``WeComClient``: options, lifecycle, the services, and ``request()`` as the escape hatch."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Literal
+
+import httpx
+
+from ._auth import TokenAuth, fetch_token
+from ._core import Core, Endpoint, Params
+from ._exceptions import ValidationError, WeComError
+from ._retry import RetryPolicy
+from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
+from ._validation import check_id
+from .models._base import JsonObject
+
+if TYPE_CHECKING:
+    from .services.contact_way import ContactWayService
+    from .services.external_contact import ExternalContactService
+    from .services.group_chat import GroupChatService
+    from .services.media import MediaService
+    from .services.messages import MessagesService
+    from .services.moments import MomentsService
+    from .services.statistics import StatisticsService
+    from .services.tags import TagsService
+    from .services.transfer import TransferService
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_TIMEOUT", "WeComClient"]
+
+DEFAULT_BASE_URL: Final = "https://qyapi.weixin.qq.com"
+#: Connect, read, write and pool-wait limits in seconds; never "no timeout".
+DEFAULT_TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
+#: Requests one client keeps in flight at once. httpcore's pool slows down in proportion to
+#: queued requests x connections, so callers beyond this wait on a cheap semaphore instead.
+DEFAULT_MAX_IN_FLIGHT: Final = 16
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class WeComClient:
+    """The asynchronous WeCom 客户联系 client.
+
+    Args:
+        corp_id: the corp id (``ww...``).
+        secret: the secret of a self-built app configured in 客户联系 "可调用接口的应用".
+        http_client: an ``httpx.AsyncClient`` to send every request through (gettoken too);
+            the SDK never closes a client it was given. Default: one the SDK owns.
+        base_url: the WeCom host; tests and the sandbox point it at a fake.
+        token_store: where access tokens live (default: in this process's memory).
+        timeout: per-request timeouts; default :data:`DEFAULT_TIMEOUT` for an owned client,
+            the given client's own timeouts otherwise.
+        retry: attempts and delays (:class:`RetryPolicy`); ``RetryPolicy.no_delay()`` in tests.
+        max_in_flight: requests in flight at once; further callers wait their turn.
+
+    Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
+    Docs: https://developer.work.weixin.qq.com/document/path/92109
+    """
+
+    def __init__(
+        self,
+        corp_id: str,
+        secret: str,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        token_store: TokenStore | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    ) -> None:
+        check_id(corp_id, "corp_id")
+        check_id(secret, "secret")
+        if max_in_flight < 1:
+            raise ValidationError("max_in_flight must be at least 1")
+        self.corp_id = corp_id
+        self._owns_http = http_client is None
+        if isinstance(timeout, int | float):
+            timeout = httpx.Timeout(timeout)
+        if http_client is None:
+            http_client = httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT)
+            timeout = None
+        self._http = http_client
+        self._state = _State.UNOPENED
+        self._core = Core(
+            http_client,
+            base_url=base_url,
+            retry=retry or RetryPolicy(),
+            max_in_flight=max_in_flight,
+            timeout=timeout,
+        )
+        self._tokens = TokenManager(
+            lambda: fetch_token(self._core, corp_id, secret),
+            token_store or MemoryTokenStore(),
+            token_key(corp_id, secret),
+        )
+        self._core.auth = TokenAuth(self._tokens)
+
+    def __repr__(self) -> str:
+        return f"WeComClient(corp_id={self.corp_id!r}, state={self._state.value})"
+
+    async def __aenter__(self) -> WeComClient:
+        if self._state is _State.CLOSED:
+            raise WeComError("this WeComClient is closed; create a new one")
+        self._state = _State.OPENED
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if the SDK created it; a given client stays open."""
+        if self._state is not _State.CLOSED and self._owns_http:
+            await self._http.aclose()
+        self._state = _State.CLOSED
+
+    @property
+    def tokens(self) -> TokenManager:
+        """The token manager (e.g. to ``invalidate`` a token known to be revoked)."""
+        return self._tokens
+
+    async def request(
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Mapping[str, object] | None = None,
+        retry_safe: bool = False,
+    ) -> JsonObject:
+        """Call an endpoint that has no method yet, with the same token, retry and errors.
+
+        Args:
+            method: ``"GET"`` or ``"POST"``.
+            path: the path under ``/cgi-bin/`` (``"externalcontact/get"``; a leading
+                ``/cgi-bin/`` is accepted).
+            params: query parameters (never the access token: the SDK adds it).
+            json: the JSON body of a POST.
+            retry_safe: whether the call may be resent after an ambiguous failure.
+
+        Returns:
+            The decoded JSON object, envelope (errcode/errmsg) included and checked.
+
+        Raises:
+            APIError: a non-zero errcode; TransportError / ResponseError as for any call.
+        """
+        if method not in ("GET", "POST"):
+            raise ValidationError(f"method must be GET or POST, got {method!r}")
+        path = path.strip("/").removeprefix("cgi-bin/")
+        check_id(path, "path")
+        endpoint = Endpoint(method, path, retry_safe=retry_safe)
+        return await self._core.call(endpoint, params=params, json_body=json)
+
+    @cached_property
+    def external_contact(self) -> ExternalContactService:
+        """Staff and customers (客户管理): ``externalcontact/get``, ``batch/get_by_user``, ..."""
+        from .services.external_contact import ExternalContactService
+
+        return ExternalContactService(self._core)
+
+    @cached_property
+    def tags(self) -> TagsService:
+        """Corp and strategy tags (客户标签)."""
+        from .services.tags import TagsService
+
+        return TagsService(self._core)
+
+    @cached_property
+    def transfer(self) -> TransferService:
+        """On-job and resigned inheritance (在职继承 / 离职继承)."""
+        from .services.transfer import TransferService
+
+        return TransferService(self._core)
+
+    @cached_property
+    def group_chat(self) -> GroupChatService:
+        """Customer groups (客户群)."""
+        from .services.group_chat import GroupChatService
+
+        return GroupChatService(self._core)
+
+    @cached_property
+    def contact_way(self) -> ContactWayService:
+        """「联系我」 contact ways and 「加入群聊」 join ways."""
+        from .services.contact_way import ContactWayService
+
+        return ContactWayService(self._core)
+
+    @cached_property
+    def messages(self) -> MessagesService:
+        """Mass messages, welcome messages and group welcome templates (消息推送)."""
+        from .services.messages import MessagesService
+
+        return MessagesService(self._core)
+
+    @cached_property
+    def moments(self) -> MomentsService:
+        """Customer moments (客户朋友圈)."""
+        from .services.moments import MomentsService
+
+        return MomentsService(self._core)
+
+    @cached_property
+    def statistics(self) -> StatisticsService:
+        """Statistics (统计管理)."""
+        from .services.statistics import StatisticsService
+
+        return StatisticsService(self._core)
+
+    @cached_property
+    def media(self) -> MediaService:
+        """Media uploads used by messages, moments and templates."""
+        from .services.media import MediaService
+
+        return MediaService(self._core)

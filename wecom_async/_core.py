@@ -1,0 +1,212 @@
+"""The request pipeline: one exchange, the envelope check, and the bounded retry loop.
+
+``Core.call`` is the only way a request leaves the SDK::
+
+    call(endpoint)                     retry loop: decide() after each failure, anyio.sleep
+      auth.call(...)                   token injection, one invalidate + refresh + resend
+        exchange(...)                  in-flight cap, httpx send, JSON decode
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, Literal
+
+import anyio
+import attrs
+import httpx
+
+from ._exceptions import (
+    APITimeoutError,
+    ResponseError,
+    TransportError,
+    WeComError,
+    error_for_errcode,
+)
+from ._logging import logger, request_line
+from ._retry import RetryPolicy, decide
+from .models._base import JsonObject
+
+__all__ = ["Core", "Endpoint", "Exchange", "Files", "Params"]
+
+Params = Mapping[str, str | int]
+#: Multipart files: field name -> (filename, content, content type).
+Files = Mapping[str, tuple[str, bytes, str]]
+Exchange = Callable[[Params], Awaitable[JsonObject]]
+
+#: Keys of the envelope, stripped before a response is structured into its model.
+ENVELOPE_KEYS: Final = ("errcode", "errmsg")
+
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@attrs.frozen
+class Endpoint:
+    """One WeCom endpoint: verb, path under ``/cgi-bin/``, and whether it may be resent."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    retry_safe: bool
+    authenticated: bool = True
+
+    @property
+    def url_path(self) -> str:
+        """The path as it appears in the URL, e.g. ``/cgi-bin/externalcontact/get``."""
+        return f"/cgi-bin/{self.path}"
+
+    @property
+    def line(self) -> str:
+        """``METHOD /cgi-bin/path`` (never contains the query, so never a token)."""
+        return request_line(self.method, self.url_path)
+
+
+class Auth:
+    """What the core needs from the token layer (implemented in ``_auth.py``)."""
+
+    async def call(self, endpoint: Endpoint, params: Params, exchange: Exchange) -> JsonObject:
+        """Send through ``exchange`` with whatever credentials ``endpoint`` needs."""
+        return await exchange(params)
+
+
+class Core:
+    """Sends requests for one client: HTTP exchange, token layer, envelope, retries."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        retry: RetryPolicy,
+        max_in_flight: int,
+        timeout: httpx.Timeout | None,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self.retry = retry
+        self._in_flight = anyio.Semaphore(max_in_flight)
+        self._timeout = timeout
+        self.auth: Auth = Auth()
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        *,
+        params: Params | None = None,
+        json_body: Mapping[str, object] | None = None,
+        files: Files | None = None,
+    ) -> JsonObject:
+        """Send ``endpoint`` and return the decoded response, envelope checked.
+
+        Raises:
+            APIError: WeCom answered a non-zero errcode (a subclass where one is named).
+            TransportError: the exchange failed and no retry was allowed or left.
+            ResponseError: the answer was not a WeCom envelope.
+        """
+        content = (
+            json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            if json_body is not None
+            else None
+        )
+
+        async def exchange(query: Params) -> JsonObject:
+            return await self._exchange(endpoint, query, content, files)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                data = await self.auth.call(endpoint, params or {}, exchange)
+                self._check(endpoint, data)
+                return data
+            except WeComError as error:
+                delay = decide(error, attempt, retry_safe=endpoint.retry_safe, policy=self.retry)
+                if delay is None:
+                    raise
+                logger.debug(
+                    "retrying %s in %.2f s after %s (attempt %d of %d)",
+                    endpoint.line,
+                    delay,
+                    _describe(error),
+                    attempt + 1,
+                    self.retry.max_attempts,
+                )
+                await anyio.sleep(delay)
+
+    @staticmethod
+    def _check(endpoint: Endpoint, data: JsonObject) -> None:
+        errcode = data.get("errcode", 0)
+        if errcode:
+            errmsg = data.get("errmsg")
+            raise error_for_errcode(
+                errcode if isinstance(errcode, int) else -1,
+                errmsg if isinstance(errmsg, str) else "",
+                request_line=endpoint.line,
+            )
+
+    async def _exchange(
+        self, endpoint: Endpoint, query: Params, content: bytes | None, files: Files | None
+    ) -> JsonObject:
+        request = self._http.build_request(
+            endpoint.method,
+            self._base_url + endpoint.url_path,
+            params=query,
+            content=content,
+            files=files,
+            headers={"Content-Type": "application/json; charset=utf-8"} if content else None,
+            timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
+        try:
+            async with self._in_flight:
+                response = await self._http.send(request)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{type(exc).__name__}: WeCom did not answer in time",
+                request_line=endpoint.line,
+                sent=not isinstance(exc, _NOT_SENT),
+            ) from None
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"{type(exc).__name__}: {exc}",
+                request_line=endpoint.line,
+                sent=not isinstance(exc, _NOT_SENT),
+            ) from None
+        if started:
+            logger.debug(
+                "%s -> HTTP %d in %.1f ms",
+                endpoint.line,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return _decode(endpoint, response)
+
+
+def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:
+    if response.status_code != 200:
+        raise ResponseError(
+            f"HTTP {response.status_code} instead of a WeCom envelope",
+            request_line=endpoint.line,
+            status_code=response.status_code,
+        )
+    try:
+        # WeCom's bodies may hold raw control characters inside strings: decode leniently.
+        data = json.loads(response.content, strict=False)
+    except ValueError:
+        raise ResponseError(
+            f"the body is not valid JSON ({len(response.content)} bytes)",
+            request_line=endpoint.line,
+            status_code=response.status_code,
+        ) from None
+    if not isinstance(data, dict):
+        raise ResponseError(
+            "the body is not a JSON object", request_line=endpoint.line, status_code=200
+        )
+    return data
+
+
+def _describe(error: WeComError) -> str:
+    errcode = getattr(error, "errcode", None)
+    return f"errcode {errcode}" if errcode is not None else type(error).__name__

@@ -1,0 +1,128 @@
+"""When to retry, and after how long: one pure decision function and its constants.
+
+The core's retry loop asks :func:`decide` after every failed attempt. The rules
+(DESIGN.md layer 4, catalog 5.2/5.3):
+
+* a connect-phase failure (the request never left) is always retried;
+* a read timeout, a reset after sending, an HTTP 5xx, a garbled body and errcode -1 are
+  retried only for retry-safe endpoints: a write may already have happened;
+* 45009 (frequency limit) waits out WeCom's blocking window; 45033 (concurrency) and
+  45035 / 6000 (conflict) back off with jitter; WeCom refused those requests, so they are
+  retried whatever the endpoint;
+* everything else is final.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from ._exceptions import (
+    APIError,
+    ConflictError,
+    RateLimitError,
+    ResponseError,
+    StructureError,
+    SystemBusyError,
+    TransportError,
+    WeComError,
+)
+
+__all__ = [
+    "DEFAULT_BASE_DELAY",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_DELAY",
+    "RATE_LIMIT_WINDOW",
+    "RetryPolicy",
+    "decide",
+]
+
+#: Attempts in all, the first included (catalog: "retry at most 3 times").
+DEFAULT_MAX_ATTEMPTS: Final = 4
+#: First backoff delay in seconds; doubles with each attempt.
+DEFAULT_BASE_DELAY: Final = 0.5
+#: Cap of one backoff delay in seconds.
+DEFAULT_MAX_DELAY: Final = 8.0
+#: How long WeCom blocks an API after its per-minute limit was hit (45009), in seconds.
+RATE_LIMIT_WINDOW: Final = 60.0
+#: Share of each delay that is randomised, so that many clients do not retry in step.
+DEFAULT_JITTER: Final = 0.25
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How many attempts and how long between them; set the delays to 0 in tests.
+
+    Args:
+        max_attempts: attempts in all, the first included (1 disables retries).
+        base_delay: first backoff delay; doubles with each attempt up to ``max_delay``.
+        max_delay: cap of one backoff delay.
+        rate_limit_delay: wait after a 45009 (WeCom blocks the API for the minute).
+        jitter: share of each delay that is randomised.
+    """
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_delay: float = DEFAULT_BASE_DELAY
+    max_delay: float = DEFAULT_MAX_DELAY
+    rate_limit_delay: float = RATE_LIMIT_WINDOW
+    jitter: float = DEFAULT_JITTER
+
+    @classmethod
+    def no_delay(cls, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> RetryPolicy:
+        """A policy with the same decisions and every delay zero (for tests)."""
+        return cls(max_attempts=max_attempts, base_delay=0, max_delay=0, rate_limit_delay=0)
+
+    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Delay after failed attempt number ``attempt`` (1-based), jitter applied."""
+        delay = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        return self._jittered(delay, rand)
+
+    def _jittered(self, delay: float, rand: Callable[[], float]) -> float:
+        return delay * (1 - self.jitter * rand())
+
+
+def _retry_safe_only(error: WeComError) -> bool:
+    if isinstance(error, TransportError):
+        return error.sent
+    if isinstance(error, StructureError):
+        return False
+    if isinstance(error, ResponseError):
+        # 200 with a garbled body or a 5xx: WeCom may have acted; a 4xx is a final answer.
+        return error.status_code is None or error.status_code == 200 or error.status_code >= 500
+    return isinstance(error, SystemBusyError)
+
+
+def decide(
+    error: WeComError,
+    attempt: int,
+    *,
+    retry_safe: bool,
+    policy: RetryPolicy,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Return the delay before the next attempt, or None when ``error`` is final.
+
+    Args:
+        error: what attempt number ``attempt`` (1-based) failed with.
+        retry_safe: whether the endpoint may be resent after an ambiguous failure.
+        policy: attempts and delays.
+        rand: source of jitter in [0, 1) (tests pin it).
+    """
+    if attempt >= policy.max_attempts:
+        return None
+    if isinstance(error, TransportError) and not error.sent:
+        return policy.backoff(attempt, rand)
+    if isinstance(error, RateLimitError):
+        if error.errcode == 45009:
+            return policy.rate_limit_delay + policy.backoff(1, rand)
+        return policy.backoff(attempt, rand)
+    if isinstance(error, ConflictError):
+        return policy.backoff(attempt, rand)
+    if isinstance(error, APIError) and not isinstance(error, SystemBusyError):
+        return None
+    if _retry_safe_only(error):
+        return policy.backoff(attempt, rand) if retry_safe else None
+    return None

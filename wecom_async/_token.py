@@ -1,0 +1,191 @@
+"""Access tokens: the single-flight token manager and the stores behind it.
+
+The store protocol is shaped for a store shared by many processes (Redis):
+
+* :meth:`TokenStore.get_or_lease` is one atomic step: "give me the token, or make me the
+  one who fetches it". Two separate calls (get, then lock) would let two processes both
+  fetch on a cold start.
+* :meth:`TokenStore.put` writes a fresh token only while the writer's lease still holds
+  (fencing): a writer whose lease expired cannot overwrite a newer token.
+* :meth:`TokenStore.invalidate` is compare-and-delete: a late failure from an old token
+  never wipes a newer one.
+
+:class:`MemoryTokenStore` implements the protocol in-process with an ``anyio.Lock`` per key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+import anyio
+import attrs
+
+from ._logging import logger
+
+__all__ = ["Lease", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
+
+#: Refresh this long before WeCom's expiry (capped at half the lifetime).
+DEFAULT_REFRESH_MARGIN = 300.0
+
+
+def token_key(corp_id: str, secret: str) -> str:
+    """Return the store key for (corp_id, secret); the raw secret never appears in it."""
+    digest = hashlib.sha256(f"{corp_id}\x00{secret}".encode()).hexdigest()[:24]
+    return f"wecom_async:token:{corp_id}:{digest}"
+
+
+@attrs.frozen
+class Lease:
+    """The right to fetch and write the token of ``key``; ``fence`` orders the holders."""
+
+    key: str
+    fence: int
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where access tokens live; see the module docstring for the contract."""
+
+    async def get_or_lease(self, key: str) -> str | Lease:
+        """Return the cached token of ``key``, or a lease that makes the caller the fetcher.
+
+        While a lease is out, other callers wait (and then get the fresh token).
+        """
+        ...
+
+    async def put(self, lease: Lease, token: str, ttl: float) -> bool:
+        """Store ``token`` for ``ttl`` seconds if ``lease`` still holds; release the lease.
+
+        Returns False when the lease had expired and the token was not written.
+        """
+        ...
+
+    async def release(self, lease: Lease) -> None:
+        """Give the lease back without writing (the fetch failed or was cancelled)."""
+        ...
+
+    async def invalidate(self, key: str, token: str) -> bool:
+        """Delete the token of ``key`` only if it is still ``token``; return whether it was."""
+        ...
+
+
+class MemoryTokenStore:
+    """A :class:`TokenStore` for one process: a dict, a monotonic clock, a lock per key."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._holders: dict[str, int] = {}
+        self._fences = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(keys={len(self._tokens)})"
+
+    def _fresh(self, key: str) -> str | None:
+        entry = self._tokens.get(key)
+        if entry is not None and self._clock() < entry[1]:
+            return entry[0]
+        return None
+
+    async def get_or_lease(self, key: str) -> str | Lease:
+        """See :meth:`TokenStore.get_or_lease`."""
+        token = self._fresh(key)
+        if token is not None:
+            return token
+        lock = self._locks.setdefault(key, anyio.Lock())
+        await lock.acquire()
+        token = self._fresh(key)
+        if token is not None:
+            lock.release()
+            return token
+        fence = next(self._fences)
+        self._holders[key] = fence
+        return Lease(key, fence)
+
+    def _drop_lease(self, lease: Lease) -> bool:
+        if self._holders.get(lease.key) != lease.fence:
+            return False
+        del self._holders[lease.key]
+        self._locks[lease.key].release()
+        return True
+
+    async def put(self, lease: Lease, token: str, ttl: float) -> bool:
+        """See :meth:`TokenStore.put`."""
+        if self._holders.get(lease.key) != lease.fence:
+            return False
+        self._tokens[lease.key] = (token, self._clock() + ttl)
+        return self._drop_lease(lease)
+
+    async def release(self, lease: Lease) -> None:
+        """See :meth:`TokenStore.release`."""
+        self._drop_lease(lease)
+
+    async def invalidate(self, key: str, token: str) -> bool:
+        """See :meth:`TokenStore.invalidate`."""
+        entry = self._tokens.get(key)
+        if entry is None or entry[0] != token:
+            return False
+        del self._tokens[key]
+        return True
+
+
+Fetch = Callable[[], Awaitable[tuple[str, int]]]
+
+
+class TokenManager:
+    """Hands out the access token of one (corp_id, secret), fetching it at most once at a time.
+
+    Args:
+        fetch: calls gettoken and returns ``(access_token, expires_in)``.
+        store: where the token lives (shared by every manager with the same key).
+        key: the store key, from :func:`token_key`.
+        refresh_margin: refresh this many seconds before expiry, capped at half the lifetime.
+    """
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        store: TokenStore,
+        key: str,
+        *,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+    ) -> None:
+        self._fetch = fetch
+        self._store = store
+        self._key = key
+        self._margin = refresh_margin
+
+    def __repr__(self) -> str:
+        return f"TokenManager(store={self._store!r})"
+
+    async def get(self) -> str:
+        """Return a valid access token, fetching one if the store has none.
+
+        A caller cancelled while it waits or fetches gives its lease back, so the
+        manager stays usable for everyone else.
+        """
+        got = await self._store.get_or_lease(self._key)
+        if isinstance(got, str):
+            return got
+        written = False
+        try:
+            token, expires_in = await self._fetch()
+            ttl = max(expires_in - min(self._margin, expires_in / 2), 0.0)
+            written = await self._store.put(got, token, ttl)
+            if not written:
+                logger.debug("token lease expired before the write; the newer token stays")
+            return token
+        finally:
+            if not written:
+                with anyio.CancelScope(shield=True):
+                    await self._store.release(got)
+
+    async def invalidate(self, token: str) -> None:
+        """Forget ``token`` if it is still the stored one (compare-and-delete)."""
+        if await self._store.invalidate(self._key, token):
+            logger.debug("access token invalidated after WeCom refused it")

@@ -1,0 +1,157 @@
+"""Decrypted event XML <-> typed event models (:mod:`wecom_async.callback.events`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Final, Union
+
+import attrs
+
+from wecom_async.callback._errors import XMLParseError
+from wecom_async.callback._xml import (
+    DEFAULT_MAX_BODY_BYTES,
+    XmlValue,
+    element_to_mapping,
+    parse_xml,
+    to_xml,
+)
+from wecom_async.callback.events import EVENT_CLASSES, Event, GenericEvent
+
+__all__ = ["event_key", "event_to_xml", "parse_event"]
+
+_COMMON_ORDER: Final = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "ChangeType")
+_INT = re.compile(r"\s*-?[0-9]+\s*\Z")
+
+_Scalar = Union[str, int, None, tuple[str, ...]]
+
+
+@attrs.frozen
+class _Field:
+    name: str  # attribute
+    tag: str  # XML tag
+    kind: type  # str, int or tuple (of str)
+    required: bool
+    default: _Scalar
+
+
+def _specs(cls: type[Event]) -> tuple[_Field, ...]:
+    hints = attrs.resolve_types(cls)
+    specs = []
+    for field in attrs.fields(cls):
+        tag = field.metadata.get("xml")
+        if tag is None:
+            continue
+        hint = str(field.type)
+        kind = tuple if "tuple" in hint else int if "int" in hint else str
+        required = field.default is attrs.NOTHING
+        specs.append(_Field(field.name, tag, kind, required, None if required else field.default))
+    del hints
+    order = {tag: i for i, tag in enumerate(_COMMON_ORDER)}
+    return tuple(sorted(specs, key=lambda f: order.get(f.tag, len(order))))
+
+
+_SPECS: Final[dict[type[Event], tuple[_Field, ...]]] = {cls: _specs(cls) for cls in EVENT_CLASSES}
+_CLASSES: Final[dict[tuple[str, str], type[Event]]] = {
+    (attrs.fields(cls).event.default, attrs.fields(cls).change_type.default): cls
+    for cls in EVENT_CLASSES
+}
+
+
+def parse_event(xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Event:
+    """Parse a decrypted callback message into its typed event.
+
+    Args:
+        xml: the plaintext XML returned by :meth:`CallbackCrypto.decrypt`.
+        max_bytes: refuse larger documents (1 MiB by default).
+
+    Returns:
+        The class registered for the ``Event`` / ``ChangeType`` pair (e.g.
+        :class:`AddExternalContact`), or :class:`GenericEvent` for anything else.
+        Tags the class does not model are kept in ``extra``.
+
+    Raises:
+        XMLParseError: malformed or hostile XML (see :func:`parse_xml`), or a known
+            event that lacks a required tag or has a non-integer where an int belongs.
+
+    Docs: https://developer.work.weixin.qq.com/document/path/92130.
+    """
+    fields = element_to_mapping(parse_xml(xml, max_bytes=max_bytes))
+    event, change_type = fields.get("Event"), fields.get("ChangeType")
+    cls = (
+        _CLASSES.get((event, change_type))
+        if isinstance(event, str) and isinstance(change_type, str)
+        else None
+    )
+    if cls is None:
+        return GenericEvent(fields=fields)
+    kwargs: dict[str, _Scalar] = {}
+    known = set()
+    for spec in _SPECS[cls]:
+        known.add(spec.tag)
+        if spec.tag in ("Event", "ChangeType"):
+            continue
+        value = fields.get(spec.tag)
+        if value is None:
+            if spec.required:
+                raise XMLParseError(f"{event}/{change_type} event has no <{spec.tag}>")
+            continue
+        kwargs[spec.name] = _convert(spec, value, event, change_type)
+    extra = {tag: value for tag, value in fields.items() if tag not in known}
+    return cls(**kwargs, extra=extra)  # type: ignore[arg-type]
+
+
+def _convert(spec: _Field, value: XmlValue, event: str, change_type: str) -> _Scalar:
+    where = f"<{spec.tag}> of the {event}/{change_type} event"
+    if spec.kind is tuple:
+        if value == "":
+            return ()
+        items = value.get("Item", []) if isinstance(value, dict) else None
+        items = [items] if isinstance(items, str) else items
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise XMLParseError(f"{where} must hold <Item> elements")
+        return tuple(i for i in items if isinstance(i, str))
+    if not isinstance(value, str):
+        raise XMLParseError(f"{where} must be text, not nested elements")
+    if spec.kind is int:
+        if not value.strip() and not spec.required:
+            return spec.default
+        if not _INT.match(value):
+            raise XMLParseError(f"{where} must be an integer")
+        return int(value)
+    return value
+
+
+def event_to_xml(event: Event) -> str:
+    """Write an event back as the plaintext XML WeCom would push.
+
+    Strings are written as CDATA and ints as numbers, common tags first, then the
+    class's own tags, then ``extra``; a :class:`GenericEvent` writes its ``fields``
+    unchanged.  ``parse_event(event_to_xml(e)) == e`` holds for every parsed event.
+
+    Raises:
+        CallbackError: a tag in ``extra`` is not a valid XML name, or a value holds a
+            character XML cannot carry (code -40011).
+    """
+    if isinstance(event, GenericEvent):
+        return to_xml(event.fields.items())
+    pairs: list[tuple[str, XmlValue | int]] = []
+    for spec in _SPECS[type(event)]:
+        value = getattr(event, spec.name)
+        if value is None or value == ():
+            continue
+        pairs.append((spec.tag, {"Item": list(value)} if spec.kind is tuple else value))
+    pairs.extend(event.extra.items())
+    return to_xml(pairs)
+
+
+def event_key(event: Event) -> Event:
+    """Return the value that identifies a delivery for de-duplication: the event itself.
+
+    Events compare by every field, so a retried delivery (same FromUserName,
+    CreateTime and event fields) is equal to the first one.
+    """
+    return event
+
+
+_: Callable[[Mapping[str, XmlValue]], GenericEvent] = lambda fields: GenericEvent(fields=fields)

@@ -1,0 +1,117 @@
+"""The errors raised while receiving WeCom callbacks.
+
+Every failure of a pushed request is a :class:`CallbackError`, itself a
+:class:`wecom_async.WeComError`; nothing else escapes for bad input::
+
+    WeComError
+    └── CallbackError              a pushed request failed verification, decryption or parsing
+        ├── CallbackConfigError    the token or EncodingAESKey given to CallbackCrypto is invalid
+        ├── SignatureError         msg_signature does not match, or a query parameter is missing
+        ├── ReceiveIdError         the decrypted message names another corp / suite
+        ├── DecryptError           the ciphertext is not base64, not whole blocks, or not padded
+        └── XMLParseError          the XML is malformed, lacks a field, or has a wrong type
+            ├── UnsafeXMLError     the XML holds a DTD, an entity or an external reference
+            └── BodyTooLargeError  the body is larger than ``max_body_bytes``
+
+Each error carries ``code``, the return code the official WXBizMsgCrypt libraries
+use for the same failure (-40001 ... -40011, https://developer.work.weixin.qq.com/document/path/90307),
+and ``reason``, a short fixed text that is safe to send back in an HTTP answer.
+Messages never contain the token, the EncodingAESKey or the AES key.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from wecom_async._exceptions import WeComError
+
+__all__ = [
+    "BodyTooLargeError",
+    "CallbackConfigError",
+    "CallbackError",
+    "DecryptError",
+    "ReceiveIdError",
+    "SignatureError",
+    "UnsafeXMLError",
+    "XMLParseError",
+]
+
+#: WXBizMsgCrypt return codes (official libraries, doc 90307).
+VALIDATE_SIGNATURE_ERROR: Final = -40001
+PARSE_XML_ERROR: Final = -40002
+COMPUTE_SIGNATURE_ERROR: Final = -40003
+ILLEGAL_AES_KEY: Final = -40004
+VALIDATE_RECEIVE_ID_ERROR: Final = -40005
+ENCRYPT_AES_ERROR: Final = -40006
+DECRYPT_AES_ERROR: Final = -40007
+ILLEGAL_BUFFER: Final = -40008
+ENCODE_BASE64_ERROR: Final = -40009
+DECODE_BASE64_ERROR: Final = -40010
+GEN_XML_ERROR: Final = -40011
+
+
+class CallbackError(WeComError):
+    """Raised when a pushed callback request cannot be trusted or read; the root of this tree.
+
+    Attributes:
+        code: the WXBizMsgCrypt return code for this failure (e.g. -40001).
+        reason: a short fixed description, safe to return to the caller over HTTP.
+    """
+
+    default_code: ClassVar[int] = PARSE_XML_ERROR
+    reason: ClassVar[str] = "invalid callback request"
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        self.code: int = self.default_code if code is None else code
+        super().__init__(f"{message} [{self.code}]")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.args[0]!r}, code={self.code})"
+
+
+class CallbackConfigError(CallbackError, ValueError):
+    """Raised by ``CallbackCrypto(...)`` when the token or EncodingAESKey is malformed."""
+
+    default_code = ILLEGAL_AES_KEY
+    reason = "invalid callback configuration"
+
+
+class SignatureError(CallbackError):
+    """Raised when ``msg_signature`` does not match, or a signed query parameter is missing."""
+
+    default_code = VALIDATE_SIGNATURE_ERROR
+    reason = "invalid signature"
+
+
+class ReceiveIdError(CallbackError):
+    """Raised when the receive id inside the decrypted message is not the configured one."""
+
+    default_code = VALIDATE_RECEIVE_ID_ERROR
+    reason = "receive id mismatch"
+
+
+class DecryptError(CallbackError):
+    """Raised when the ciphertext is not base64 (-40010), not whole AES blocks (-40007),
+    or decrypts to a buffer with bad padding, length or encoding (-40008)."""
+
+    default_code = DECRYPT_AES_ERROR
+    reason = "cannot decrypt"
+
+
+class XMLParseError(CallbackError):
+    """Raised when XML is malformed, misses a required field, or holds a wrong type (-40002)."""
+
+    default_code = PARSE_XML_ERROR
+    reason = "invalid xml"
+
+
+class UnsafeXMLError(XMLParseError):
+    """Raised when XML holds a DTD, an entity declaration or an external reference."""
+
+    reason = "forbidden xml construct"
+
+
+class BodyTooLargeError(XMLParseError):
+    """Raised when a body is larger than the configured ``max_body_bytes``."""
+
+    reason = "body too large"

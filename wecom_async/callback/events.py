@@ -1,0 +1,314 @@
+"""Typed models of the external-contact callback events (self-built app format).
+
+:func:`wecom_async.callback.parse_event` turns decrypted XML into one of these frozen
+classes; :func:`wecom_async.callback.event_to_xml` writes one back.  Each attribute
+names its XML tag in the comment beside it (and in ``metadata["xml"]``).  Tags that a
+class does not model are kept in ``extra``, so nothing WeCom sends is lost, and an
+event or change type this release does not know becomes a :class:`GenericEvent`.
+
+Times stay ``int`` Unix seconds, as everywhere in the SDK.  Event classes compare
+and hash by value; the receiver uses that to drop repeated deliveries.
+
+Docs: https://developer.work.weixin.qq.com/document/path/92130 (events) and
+https://developer.work.weixin.qq.com/document/path/90930 (callback format).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from wecom_async.callback._xml import XmlValue
+
+__all__ = [
+    "EVENT_CLASSES",
+    "AddExternalContact",
+    "AddHalfExternalContact",
+    "DelExternalContact",
+    "DelFollowUser",
+    "EditExternalContact",
+    "Event",
+    "ExternalChatCreate",
+    "ExternalChatDismiss",
+    "ExternalChatEvent",
+    "ExternalChatUpdate",
+    "ExternalContactEvent",
+    "ExternalTagCreate",
+    "ExternalTagDelete",
+    "ExternalTagEvent",
+    "ExternalTagShuffle",
+    "ExternalTagUpdate",
+    "GenericEvent",
+    "TransferFail",
+    "XmlValue",
+]
+
+
+def _xml(tag: str) -> dict[str, str]:
+    return {"xml": tag}
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of every callback event: the fields all pushes share.
+
+    Not created directly: :func:`parse_event` returns a subclass.
+    """
+
+    to_user_name: str = attrs.field(metadata=_xml("ToUserName"))  # CorpID
+    from_user_name: str = attrs.field(default="sys", metadata=_xml("FromUserName"))
+    create_time: int = attrs.field(metadata=_xml("CreateTime"))  # Unix seconds
+    msg_type: str = attrs.field(default="event", metadata=_xml("MsgType"))
+    event: str = attrs.field(metadata=_xml("Event"))
+    change_type: str = attrs.field(metadata=_xml("ChangeType"))
+    #: Tags this class does not model, in document order (nested tags kept as mappings).
+    extra: Mapping[str, XmlValue] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class GenericEvent(Event):
+    """Any push this release has no class for, with every tag kept.
+
+    Build it from the mapping alone; the common attributes are read from it ("" or 0
+    when a tag is absent) and ``extra`` holds every other tag.
+
+    Args:
+        fields: every tag of the push, ``tag -> text``, nested tags as mappings and a
+            repeated tag as a list, in document order.
+    """
+
+    fields: Mapping[str, XmlValue] = attrs.field(hash=False)
+    to_user_name: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ToUserName"), True)
+    )
+    from_user_name: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "FromUserName"), True)
+    )
+    create_time: int = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _int(s.fields, "CreateTime"), True)
+    )
+    msg_type: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "MsgType"), True)
+    )
+    event: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "Event"), True)
+    )
+    change_type: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ChangeType"), True)
+    )
+    extra: Mapping[str, XmlValue] = attrs.field(
+        init=False,
+        hash=False,
+        default=attrs.Factory(
+            lambda s: {k: v for k, v in s.fields.items() if k not in _COMMON_TAGS}, True
+        ),
+    )
+
+
+_COMMON_TAGS: Final = frozenset(
+    {"ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "ChangeType"}
+)
+
+
+def _text(fields: Mapping[str, XmlValue], tag: str) -> str:
+    value = fields.get(tag, "")
+    return value if isinstance(value, str) else ""
+
+
+def _int(fields: Mapping[str, XmlValue], tag: str) -> int:
+    value = _text(fields, tag).strip()
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+# -- change_external_contact ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ExternalContactEvent(Event):
+    """Base of ``change_external_contact`` events: a member and one of their customers."""
+
+    event: str = attrs.field(default="change_external_contact", init=False, metadata=_xml("Event"))
+    user_id: str = attrs.field(metadata=_xml("UserID"))  # the member
+    external_user_id: str = attrs.field(metadata=_xml("ExternalUserID"))  # the customer
+
+
+@attrs.frozen(kw_only=True)
+class AddExternalContact(ExternalContactEvent):
+    """A member added a customer (``add_external_contact``).
+
+    ``welcome_code`` is present only when the app may send the welcome message
+    (``client.messages.send_welcome_msg``, valid 20 s, single use).
+    """
+
+    change_type: str = attrs.field(
+        default="add_external_contact", init=False, metadata=_xml("ChangeType")
+    )
+    state: str | None = attrs.field(default=None, metadata=_xml("State"))  # contact-way state
+    welcome_code: str | None = attrs.field(default=None, metadata=_xml("WelcomeCode"))
+
+
+@attrs.frozen(kw_only=True)
+class AddHalfExternalContact(ExternalContactEvent):
+    """A customer added a skip-verify member who has not confirmed yet
+    (``add_half_external_contact``)."""
+
+    change_type: str = attrs.field(
+        default="add_half_external_contact", init=False, metadata=_xml("ChangeType")
+    )
+    state: str | None = attrs.field(default=None, metadata=_xml("State"))
+    welcome_code: str | None = attrs.field(default=None, metadata=_xml("WelcomeCode"))
+
+
+@attrs.frozen(kw_only=True)
+class EditExternalContact(ExternalContactEvent):
+    """A member edited a customer's remark, phone or tags (``edit_external_contact``)."""
+
+    change_type: str = attrs.field(
+        default="edit_external_contact", init=False, metadata=_xml("ChangeType")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DelExternalContact(ExternalContactEvent):
+    """A member deleted a customer (``del_external_contact``).
+
+    ``source`` is ``DELETE_BY_TRANSFER`` when an on-job transfer removed the customer.
+    """
+
+    change_type: str = attrs.field(
+        default="del_external_contact", init=False, metadata=_xml("ChangeType")
+    )
+    source: str | None = attrs.field(default=None, metadata=_xml("Source"))
+
+
+@attrs.frozen(kw_only=True)
+class DelFollowUser(ExternalContactEvent):
+    """A customer deleted the member (``del_follow_user``)."""
+
+    change_type: str = attrs.field(
+        default="del_follow_user", init=False, metadata=_xml("ChangeType")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class TransferFail(ExternalContactEvent):
+    """Taking over a customer failed (``transfer_fail``); ``user_id`` is the takeover member.
+
+    ``fail_reason`` is ``customer_refused`` or ``customer_limit_exceed``.
+    """
+
+    change_type: str = attrs.field(default="transfer_fail", init=False, metadata=_xml("ChangeType"))
+    fail_reason: str | None = attrs.field(default=None, metadata=_xml("FailReason"))
+
+
+# -- change_external_chat ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ExternalChatEvent(Event):
+    """Base of ``change_external_chat`` events: one customer group."""
+
+    event: str = attrs.field(default="change_external_chat", init=False, metadata=_xml("Event"))
+    chat_id: str = attrs.field(metadata=_xml("ChatId"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalChatCreate(ExternalChatEvent):
+    """A customer group was created (``create``)."""
+
+    change_type: str = attrs.field(default="create", init=False, metadata=_xml("ChangeType"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalChatUpdate(ExternalChatEvent):
+    """A customer group's name, members, owner or notice changed (``update``).
+
+    The member fields are sent only for ``add_member`` / ``del_member``; compare
+    ``last_mem_ver`` with the group's ``member_version`` to detect lost events.
+    """
+
+    change_type: str = attrs.field(default="update", init=False, metadata=_xml("ChangeType"))
+    #: add_member, del_member, change_owner, change_name or change_notice
+    update_detail: str | None = attrs.field(default=None, metadata=_xml("UpdateDetail"))
+    #: 0 invited directly or by link, 3 scanned the group QR code
+    join_scene: int | None = attrs.field(default=None, metadata=_xml("JoinScene"))
+    #: 0 left, 1 removed by the owner or an admin
+    quit_scene: int | None = attrs.field(default=None, metadata=_xml("QuitScene"))
+    mem_change_cnt: int | None = attrs.field(default=None, metadata=_xml("MemChangeCnt"))
+    #: member ids from <MemChangeList><Item>...</Item></MemChangeList>
+    mem_change_list: tuple[str, ...] = attrs.field(default=(), metadata=_xml("MemChangeList"))
+    last_mem_ver: str | None = attrs.field(default=None, metadata=_xml("LastMemVer"))
+    cur_mem_ver: str | None = attrs.field(default=None, metadata=_xml("CurMemVer"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalChatDismiss(ExternalChatEvent):
+    """The owner dismissed a customer group (``dismiss``)."""
+
+    change_type: str = attrs.field(default="dismiss", init=False, metadata=_xml("ChangeType"))
+
+
+# -- change_external_tag ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ExternalTagEvent(Event):
+    """Base of ``change_external_tag`` events: one corp tag or tag group."""
+
+    event: str = attrs.field(default="change_external_tag", init=False, metadata=_xml("Event"))
+    id: str = attrs.field(metadata=_xml("Id"))  # tag id or tag group id
+    tag_type: str | None = attrs.field(default=None, metadata=_xml("TagType"))  # tag, tag_group
+    #: rule-group id for rule-group tags (sent only to the customer-contact app)
+    strategy_id: int | None = attrs.field(default=None, metadata=_xml("StrategyId"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalTagCreate(ExternalTagEvent):
+    """A tag or tag group was created (``create``)."""
+
+    change_type: str = attrs.field(default="create", init=False, metadata=_xml("ChangeType"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalTagUpdate(ExternalTagEvent):
+    """A tag or tag group was changed (``update``)."""
+
+    change_type: str = attrs.field(default="update", init=False, metadata=_xml("ChangeType"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalTagDelete(ExternalTagEvent):
+    """A tag or tag group was deleted (``delete``); a group's tags get no events of their own."""
+
+    change_type: str = attrs.field(default="delete", init=False, metadata=_xml("ChangeType"))
+
+
+@attrs.frozen(kw_only=True)
+class ExternalTagShuffle(ExternalTagEvent):
+    """An admin reordered tags (``shuffle``): re-read every ``order``.
+
+    ``id`` is the group whose tags moved, ``""`` for all groups.
+    """
+
+    change_type: str = attrs.field(default="shuffle", init=False, metadata=_xml("ChangeType"))
+    id: str = attrs.field(default="", metadata=_xml("Id"))
+
+
+#: Every concrete event class, in the order of doc 92130.
+EVENT_CLASSES: Final[tuple[type[Event], ...]] = (
+    AddExternalContact,
+    EditExternalContact,
+    AddHalfExternalContact,
+    DelExternalContact,
+    DelFollowUser,
+    TransferFail,
+    ExternalChatCreate,
+    ExternalChatUpdate,
+    ExternalChatDismiss,
+    ExternalTagCreate,
+    ExternalTagUpdate,
+    ExternalTagDelete,
+    ExternalTagShuffle,
+)

@@ -1,0 +1,1 @@
+"""Wire models, one module per WeCom doc group; the public ones are re-exported here."""

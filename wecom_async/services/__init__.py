@@ -1,0 +1,1 @@
+"""One service per WeCom doc group, reached as cached attributes of ``WeComClient``."""

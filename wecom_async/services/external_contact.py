@@ -1,0 +1,199 @@
+"""``client.external_contact``: staff and customers (客户管理), catalog #2-#7."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from .._converter import structure_request, to_dict
+from .._core import Endpoint
+from .._validation import check_id, check_ids, check_range
+from ..models.customers import (
+    ContactListItem,
+    CustomerDetail,
+    CustomerWithFollowInfo,
+    FollowUser,
+    RemarkRequest,
+)
+from ..pagination import AsyncPaginator, PageToken
+from ._base import Service
+
+__all__ = ["ExternalContactService"]
+
+_GET_FOLLOW_USER_LIST = Endpoint("GET", "externalcontact/get_follow_user_list", retry_safe=True)
+_LIST = Endpoint("GET", "externalcontact/list", retry_safe=True)
+_GET = Endpoint("GET", "externalcontact/get", retry_safe=True)
+_BATCH_GET_BY_USER = Endpoint("POST", "externalcontact/batch/get_by_user", retry_safe=True)
+_REMARK = Endpoint("POST", "externalcontact/remark", retry_safe=True)
+_CONTACT_LIST = Endpoint("POST", "externalcontact/contact_list", retry_safe=True)
+
+#: batch/get_by_user takes at most this many member userids per call.
+MAX_BATCH_USERIDS = 100
+
+
+class ExternalContactService(Service):
+    """Staff with the customer-contact feature, and their customers."""
+
+    async def get_follow_user_list(self) -> list[str]:
+        """List the members who have the customer-contact feature.
+
+        ``GET /cgi-bin/externalcontact/get_follow_user_list``
+
+        Returns:
+            Their userids (only members within the app's visible range).
+
+        Raises:
+            PermissionDeniedError: the app may not call 客户联系 APIs (48002).
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92571
+        """
+        return await self._value(_GET_FOLLOW_USER_LIST, list[str], "follow_user")
+
+    async def list(self, userid: str) -> list[str]:
+        """List the external_userids of one member's customers.
+
+        ``GET /cgi-bin/externalcontact/list``
+
+        Args:
+            userid: the member's userid.
+
+        Returns:
+            The customers' external_userids.
+
+        Raises:
+            ValidationError: ``userid`` is empty.
+            APIError: e.g. 60111 unknown member, 84074 member without the feature.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92113
+        """
+        check_id(userid, "userid")
+        return await self._value(_LIST, list[str], "external_userid", params={"userid": userid})
+
+    async def get(self, external_userid: str) -> CustomerDetail:
+        """Get a customer and every member who follows them.
+
+        ``GET /cgi-bin/externalcontact/get``
+
+        WeCom returns followers 500 at a time; this follows ``next_cursor`` and merges
+        every page into one :class:`CustomerDetail`.
+
+        Args:
+            external_userid: the customer's external_userid (not a member userid).
+
+        Returns:
+            The customer with all followers (``follow_user[].tags`` filled).
+
+        Raises:
+            ValidationError: ``external_userid`` is empty.
+            APIError: 40096 invalid external_userid, 84061 no relationship.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92114
+        """
+        check_id(external_userid, "external_userid")
+        first: CustomerDetail | None = None
+        followers: list[FollowUser] = []
+        cursor: str | None = None
+        while True:
+            params = {"external_userid": external_userid, **({"cursor": cursor} if cursor else {})}
+            data = await self._send(_GET, params=params)
+            page = self._structure(data, CustomerDetail, _GET)
+            first = first or page
+            followers.extend(page.follow_user)
+            following = data.get("next_cursor")
+            if not isinstance(following, str) or not following or following == cursor:
+                break
+            cursor = following
+        return attrs.evolve(first, follow_user=followers)
+
+    def batch_get_by_user(
+        self, userid_list: Sequence[str], *, limit: int = 100, cursor: str | None = None
+    ) -> AsyncPaginator[CustomerWithFollowInfo]:
+        """Page through the customers of up to 100 members, one item per (customer, member).
+
+        ``POST /cgi-bin/externalcontact/batch/get_by_user``
+
+        Sends nothing until awaited or iterated. Members without an interop license are
+        reported on each page in ``page.fail_info.unlicensed_userid_list`` (a partial
+        failure: the other members are still served).
+
+        Args:
+            userid_list: 1 to 100 member userids.
+            limit: items per page, 1 to 100 (WeCom's default is 50).
+            cursor: resume from this ``next_cursor`` of an earlier page.
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`CustomerWithFollowInfo` (``follow_info``
+            carries ``tag_id`` rather than ``tags``).
+
+        Raises:
+            ValidationError: no userids, more than 100, an empty one, or ``limit`` outside 1-100.
+            APIError: 701008 when no listed member has an interop license.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92994
+        """
+        ids = check_ids(userid_list, "userid_list", max_count=MAX_BATCH_USERIDS)
+        check_range(limit, "limit", low=1, high=100)
+
+        def request(token: PageToken) -> tuple[None, dict[str, object]]:
+            return None, {
+                "userid_list": ids,
+                "limit": limit,
+                **({"cursor": token} if token else {}),
+            }
+
+        return self._paginate(
+            _BATCH_GET_BY_USER,
+            CustomerWithFollowInfo,
+            "external_contact_list",
+            request,
+            start=cursor,
+        )
+
+    async def remark(self, body: RemarkRequest | Mapping[str, object]) -> None:
+        """Set a member's remark, description, company, phones or picture for a customer.
+
+        ``POST /cgi-bin/externalcontact/remark``
+
+        Args:
+            body: a :class:`RemarkRequest` or a mapping of its wire fields. At least one
+                field besides the two ids; remark and remark_company at most 20 characters,
+                description at most 150; ``remark_mobiles=[""]`` clears the phones.
+
+        Raises:
+            ValidationError: a limit above is broken (nothing is sent).
+            APIError: 84061 no relationship, 40096 invalid external_userid.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92115
+        """
+        request = structure_request(RemarkRequest, body)
+        await self._none(_REMARK, body=to_dict(request))
+
+    def contact_list(
+        self, *, limit: int = 1000, cursor: str | None = None
+    ) -> AsyncPaginator[ContactListItem]:
+        """Page through every external contact the corp's members serve, customers or not.
+
+        ``POST /cgi-bin/externalcontact/contact_list``
+
+        Self-built apps only. ``tmp_openid`` and cursors are valid for 4 hours; starting
+        from the first page again regenerates them.
+
+        Args:
+            limit: items per page, 1 to 1000.
+            cursor: resume from this ``next_cursor``.
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`ContactListItem`.
+
+        Raises:
+            ValidationError: ``limit`` outside 1-1000.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/99434
+        """
+        check_range(limit, "limit", low=1, high=1000)
+
+        def request(token: PageToken) -> tuple[None, dict[str, object]]:
+            return None, {"limit": limit, **({"cursor": token} if token else {})}
+
+        return self._paginate(_CONTACT_LIST, ContactListItem, "info_list", request, start=cursor)

@@ -1,0 +1,93 @@
+"""What a route module sees: :class:`Route`, :class:`RequestContext` and the ``JSON`` alias.
+
+A route module in :mod:`wecom_async.testing.routes` exposes ``ROUTES: list[Route]``; the
+fake discovers it on its own.  A handler is a plain synchronous function that takes a
+:class:`RequestContext` and returns the response data as a dict, without the envelope:
+the framework adds ``errcode: 0, errmsg: "ok"``.  To answer an error, raise
+:class:`~wecom_async.testing.WeComFault`.  Handlers run one at a time under the fake's
+lock, so they may read and change the state freely.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from ._clock import FakeClock
+    from ._cursor import CursorCodec
+    from ._fake import FakeWeCom
+    from ._state import CorpState
+
+__all__ = ["JSON", "Handler", "Method", "RequestContext", "Route", "SeedContext", "Seeder"]
+
+#: A JSON object as the fake reads and writes it.
+JSON: TypeAlias = dict[str, object]
+
+#: The HTTP verbs WeCom uses.
+Method: TypeAlias = Literal["GET", "POST"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Everything a handler may use to answer one request."""
+
+    #: The fake serving the request (tokens, clock, helpers).
+    fake: FakeWeCom
+    #: The corp's state; ``state.ext(MyGroupState)`` holds a group's own records.
+    state: CorpState
+    #: The fake clock; ``clock.now()`` is the request time.
+    clock: FakeClock
+    #: Signs and checks opaque cursors (``cursors.encode(kind, ...)`` / ``decode``).
+    cursors: CursorCodec
+    #: ``"GET"`` or ``"POST"`` (already checked against the route).
+    method: str
+    #: The path without ``/cgi-bin/``, e.g. ``"externalcontact/get"``.
+    path: str
+    #: Query parameters (first value of each), ``access_token`` included.
+    query: Mapping[str, str]
+    #: The JSON object of a POST body; ``{}`` for GET, an empty body or a multipart upload.
+    body: JSON
+    #: The raw request body, for multipart uploads.
+    raw_body: bytes
+    #: The request's ``Content-Type`` header ("" when absent).
+    content_type: str
+
+
+#: A route handler: answers the request or raises ``WeComFault``.
+Handler: TypeAlias = Callable[[RequestContext], JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One WeCom endpoint of the fake: verb, path under ``/cgi-bin/`` and handler.
+
+    ``auth=False`` is only for ``gettoken``: every other endpoint requires a valid
+    ``access_token`` in the query before its handler runs.
+    """
+
+    method: Method
+    path: str
+    handler: Handler
+    auth: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SeedContext:
+    """What a route module's seeders get when :meth:`FakeWeCom.seed` builds a corp.
+
+    ``rng`` is private to the module (seeded from the seed and the module name), so adding
+    a module never changes the data other modules seed.
+    """
+
+    state: CorpState
+    rng: random.Random
+    now: float
+    #: The userids of the active staff the seed created, in order.
+    staff: Sequence[str]
+
+
+#: A function a route module lists in ``SEEDERS`` to add its group's demo data.
+Seeder: TypeAlias = Callable[[SeedContext], None]

@@ -46,26 +46,30 @@ def _is_wire_model(cls: Any) -> bool:
 
 
 def _enum_of_lenient_union(tp: Any) -> type[WireEnum] | None:
-    """Return E for a ``E | int`` annotation, else None."""
+    """Return E for a ``E | int`` (or ``E | int | None``) annotation, else None."""
     if get_origin(tp) not in (Union, types.UnionType):
         return None
     args = set(get_args(tp))
-    if len(args) != 2 or int not in args:
+    if int not in args:
         return None
-    (other,) = args - {int}
+    others = args - {int, type(None)}
+    if len(others) != 1:
+        return None
+    (other,) = others
     return other if isinstance(other, type) and issubclass(other, WireEnum) else None
 
 
-def _structure_lenient_enum(enum_cls: type[WireEnum]) -> Callable[[Any, Any], WireEnum | int]:
-    def structure(value: Any, _: Any) -> WireEnum | int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.lstrip("-").isdigit():
-                value = int(value)
-            else:
-                raise TypeError(f"expected an integer code, got {value!r}")
-        return lenient_enum(enum_cls, value)
-
-    return structure
+def _structure_lenient_enum(value: Any, tp: Any) -> WireEnum | int | None:
+    if value is None and type(None) in get_args(tp):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        else:
+            raise TypeError(f"expected an integer code, got {value!r}")
+    enum_cls = _enum_of_lenient_union(tp)
+    assert enum_cls is not None
+    return lenient_enum(enum_cls, value)
 
 
 def _model_structure_factory(
@@ -113,6 +117,36 @@ def _model_unstructure_factory(
     return factory
 
 
+def _tagged_members(tp: Any) -> tuple[type[Any], ...] | None:
+    """Members of a union of TaggedModel classes (e.g. the attachment union), else None."""
+    if get_origin(tp) not in (Union, types.UnionType):
+        return None
+    from .models.attachments import TaggedModel
+
+    members = get_args(tp)
+    if all(isinstance(m, type) and issubclass(m, TaggedModel) for m in members):
+        return members
+    return None
+
+
+def _tagged_union_hook(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, tp: Any) -> Any:
+        members = _tagged_members(tp) or ()
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a JSON object, got {value!r}")
+        fallback = None
+        for member in members:
+            if member.TAG is None:
+                fallback = member
+            elif value.get(member.TAG_FIELD) == member.TAG:
+                return converter.structure(value, member)
+        if fallback is None:
+            raise ValueError(f"unknown tag {value.get(members[0].TAG_FIELD)!r}")
+        return converter.structure(value, fallback)
+
+    return structure
+
+
 _RAW_JSON_TYPES: Final = (JsonValue, JsonObject, Mapping[str, JsonValue], list[JsonValue])
 
 
@@ -129,9 +163,12 @@ def configure_converter(converter: cattrs.Converter, *, forbid_extra_keys: bool 
     configure_union_passthrough(str | int | float | bool | None, converter)
     converter.register_structure_hook_func(
         lambda tp: _enum_of_lenient_union(tp) is not None,
-        lambda value, tp: _structure_lenient_enum(_enum_of_lenient_union(tp))(value, tp),  # type: ignore[arg-type]
+        _structure_lenient_enum,
     )
     converter.register_structure_hook_func(_is_raw_json, _passthrough)
+    converter.register_structure_hook_func(
+        lambda tp: _tagged_members(tp) is not None, _tagged_union_hook(converter)
+    )
     converter.register_structure_hook_factory(
         _is_wire_model, _model_structure_factory(converter, forbid_extra_keys)
     )

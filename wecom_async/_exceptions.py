@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from ._logging import redact
+
 __all__ = [
     "APIError",
     "APITimeoutError",
@@ -107,7 +109,8 @@ class APIError(WeComError):
 
     def __init__(self, errcode: int, errmsg: str, *, request_line: str = "") -> None:
         self.errcode = errcode
-        self.errmsg = errmsg
+        # WeCom may echo request parameters; credentials are masked before they are kept.
+        self.errmsg = redact(errmsg)
         self.hint = parse_hint(errmsg)
         self.request_line = request_line
         where = f" ({request_line})" if request_line else ""

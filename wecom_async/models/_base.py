@@ -13,7 +13,7 @@ from typing import TypeAlias, TypeVar
 
 import attrs
 
-__all__ = ["JsonObject", "JsonValue", "WireEnum", "WireModel", "lenient_enum"]
+__all__ = ["EmptyResponse", "JsonObject", "JsonValue", "WireEnum", "WireModel", "lenient_enum"]
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -29,6 +29,11 @@ class WireModel:
     """
 
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class EmptyResponse(WireModel):
+    """The answer of an endpoint that returns only the envelope (errcode / errmsg)."""
 
 
 class WireEnum(enum.IntEnum):

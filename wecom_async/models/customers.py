@@ -7,15 +7,21 @@ https://developer.work.weixin.qq.com/document/path/92115 (remark).
 
 from __future__ import annotations
 
+from typing import Final
+
 import attrs
 
 from .._exceptions import ValidationError
 from .._validation import max_chars, non_empty
-from ._base import WireEnum, WireModel
+from ..pagination import FailInfo
+from ._base import EmptyResponse, WireEnum, WireModel
 
 __all__ = [
+    "RESPONSES",
     "AddWay",
+    "BatchGetByUserResponse",
     "ContactListItem",
+    "ContactListResponse",
     "CustomerDetail",
     "CustomerType",
     "CustomerWithFollowInfo",
@@ -27,8 +33,11 @@ __all__ = [
     "ExternalContact",
     "ExternalProfile",
     "FollowUser",
+    "FollowUserListResponse",
     "FollowUserTag",
     "Gender",
+    "GetCustomerResponse",
+    "ListCustomersResponse",
     "RemarkRequest",
     "TagType",
     "WechatChannels",
@@ -276,3 +285,52 @@ class RemarkRequest(WireModel):
                 "remark needs at least one of remark, description, remark_company, "
                 "remark_mobiles, remark_pic_mediaid"
             )
+
+
+@attrs.frozen(kw_only=True)
+class FollowUserListResponse(WireModel):
+    """Answer of ``get_follow_user_list``."""
+
+    follow_user: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class ListCustomersResponse(WireModel):
+    """Answer of ``externalcontact/list``."""
+
+    external_userid: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class GetCustomerResponse(CustomerDetail):
+    """One page of ``externalcontact/get`` (``next_cursor`` only past 500 followers)."""
+
+    next_cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BatchGetByUserResponse(WireModel):
+    """One page of ``batch/get_by_user``."""
+
+    external_contact_list: list[CustomerWithFollowInfo] = attrs.field(factory=list)
+    next_cursor: str | None = None
+    fail_info: FailInfo | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContactListResponse(WireModel):
+    """One page of ``contact_list``."""
+
+    info_list: list[ContactListItem] = attrs.field(factory=list)
+    next_cursor: str | None = None
+
+
+#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
+RESPONSES: Final[dict[str, type[WireModel]]] = {
+    "externalcontact/get_follow_user_list": FollowUserListResponse,
+    "externalcontact/list": ListCustomersResponse,
+    "externalcontact/get": GetCustomerResponse,
+    "externalcontact/batch/get_by_user": BatchGetByUserResponse,
+    "externalcontact/remark": EmptyResponse,
+    "externalcontact/contact_list": ContactListResponse,
+}

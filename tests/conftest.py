@@ -1,0 +1,53 @@
+"""Suite-wide guard: no access token or secret in any ``wecom_async`` log record, any test.
+
+Every test runs with the ``wecom_async`` logger at DEBUG and a handler that keeps the
+formatted records; after the test they are searched for the secrets and token shapes the
+suite's servers hand out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+# Secrets used by the suite's servers, and the shapes of the tokens they issue.
+SECRETS = ("core-test-secret-Zq81xv", "fake-secret")
+TOKEN_SHAPES = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7")
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.lines.append(text)
+
+
+def leaked(text: str, extra_secrets: tuple[str, ...] = ()) -> list[str]:
+    """Return the secrets or token shapes found in ``text``."""
+    found = [s for s in (*SECRETS, *extra_secrets) if s and s in text]
+    found += TOKEN_SHAPES.findall(text)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def log_records() -> Iterator[_Keep]:
+    logger = logging.getLogger("wecom_async")
+    handler = _Keep()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    for line in handler.lines:
+        assert not leaked(line), f"secret in a wecom_async log line: {line!r}"

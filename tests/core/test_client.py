@@ -1,0 +1,80 @@
+"""WeComClient lifecycle, options and the request() escape hatch."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
+from wecom_async import APIError, ValidationError, WeComClient, WeComError
+from wecom_async._client import DEFAULT_TIMEOUT
+
+
+async def test_owned_http_client_is_closed_and_a_given_one_is_not() -> None:
+    owned = WeComClient(CORP_ID, SECRET)
+    async with owned:
+        assert owned._http.timeout == DEFAULT_TIMEOUT
+        assert owned._http.timeout.read is not None
+    assert owned._http.is_closed
+
+    given = httpx.AsyncClient()
+    async with WeComClient(CORP_ID, SECRET, http_client=given):
+        pass
+    assert not given.is_closed
+    await given.aclose()
+
+
+async def test_closed_client_cannot_be_reopened() -> None:
+    client = WeComClient(CORP_ID, SECRET)
+    await client.aclose()
+    with pytest.raises(WeComError, match="closed"):
+        async with client:
+            pass
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        WeComClient("", SECRET)
+    with pytest.raises(ValidationError):
+        WeComClient(CORP_ID, SECRET, max_in_flight=0)
+
+
+async def test_services_are_cached_attributes() -> None:
+    async with WeComClient(CORP_ID, SECRET) as client:
+        assert client.external_contact is client.external_contact
+        assert SECRET not in repr(client)
+
+
+async def test_request_escape_hatch_checks_the_envelope_and_adds_the_token() -> None:
+    server = ScriptedWeCom()
+    server.script(
+        "externalcontact/opengid_to_chatid", {"errcode": 0, "errmsg": "ok", "chat_id": "wr1"}
+    )
+    server.script("externalcontact/customer_acquisition_quota", {"errcode": 60011, "errmsg": "no"})
+    async with server.client() as client:
+        data = await client.request(
+            "POST", "/cgi-bin/externalcontact/opengid_to_chatid", json={"opengid": "o"}
+        )
+        assert data == {"errcode": 0, "errmsg": "ok", "chat_id": "wr1"}
+        with pytest.raises(APIError) as caught:
+            await client.request("GET", "externalcontact/customer_acquisition_quota")
+    assert caught.value.errcode == 60011
+    assert caught.value.request_line == "GET /cgi-bin/externalcontact/customer_acquisition_quota"
+    assert server.seen_tokens == [server.token(1)] * 2
+
+
+async def test_non_ascii_is_sent_as_utf8_not_escapes() -> None:
+    bodies: list[bytes] = []
+
+    async def capture(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    server = ScriptedWeCom()
+    server.script("externalcontact/remark", capture)
+    async with server.client() as client:
+        await client.external_contact.remark(
+            {"userid": "u", "external_userid": "wm1", "remark": "重要客户"}
+        )
+    assert "重要客户".encode() in bodies[0]
+    assert b"\\u" not in bodies[0]

@@ -15,6 +15,7 @@ from ._core import Core, Endpoint, Params
 from ._exceptions import ValidationError, WeComError
 from ._retry import RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
+from ._transport import ShardedTransport
 from ._validation import check_id
 from .models._base import JsonObject
 
@@ -34,8 +35,7 @@ __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_TIMEOUT", "WeCo
 DEFAULT_BASE_URL: Final = "https://qyapi.weixin.qq.com"
 #: Connect, read, write and pool-wait limits in seconds; never "no timeout".
 DEFAULT_TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
-#: Requests one client keeps in flight at once. httpcore's pool slows down in proportion to
-#: queued requests x connections, so callers beyond this wait on a cheap semaphore instead.
+#: Requests one client keeps in flight at once; callers beyond it wait on a semaphore.
 DEFAULT_MAX_IN_FLIGHT: Final = 16
 
 
@@ -58,7 +58,9 @@ class WeComClient:
         timeout: per-request timeouts; default :data:`DEFAULT_TIMEOUT` for an owned client,
             the given client's own timeouts otherwise.
         retry: attempts and delays (:class:`RetryPolicy`); ``RetryPolicy.no_delay()`` in tests.
-        max_in_flight: requests in flight at once; further callers wait their turn.
+        max_in_flight: requests in flight at once; further callers wait their turn. An owned
+            HTTP client gets a :class:`ShardedTransport` of this many connections, whose
+            throughput does not fall as concurrency grows.
 
     Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
     Docs: https://developer.work.weixin.qq.com/document/path/92109
@@ -85,7 +87,9 @@ class WeComClient:
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         if http_client is None:
-            http_client = httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT)
+            http_client = httpx.AsyncClient(
+                timeout=timeout or DEFAULT_TIMEOUT, transport=ShardedTransport(max_in_flight)
+            )
             timeout = None
         self._http = http_client
         self._state = _State.UNOPENED
@@ -93,7 +97,7 @@ class WeComClient:
             http_client,
             base_url=base_url,
             retry=retry or RetryPolicy(),
-            max_in_flight=max_in_flight,
+            max_in_flight=None if self._owns_http else max_in_flight,
             timeout=timeout,
         )
         self._tokens = TokenManager(

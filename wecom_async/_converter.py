@@ -27,7 +27,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.strategies import configure_union_passthrough
 
 from ._exceptions import StructureError, ValidationError
-from .models._base import JsonObject, JsonValue, WireEnum, WireModel, lenient_enum
+from .models._base import JsonObject, JsonValue, WireEnum, WireModel
 
 __all__ = [
     "configure_converter",
@@ -59,17 +59,24 @@ def _enum_of_lenient_union(tp: Any) -> type[WireEnum] | None:
     return other if isinstance(other, type) and issubclass(other, WireEnum) else None
 
 
-def _structure_lenient_enum(value: Any, tp: Any) -> WireEnum | int | None:
-    if value is None and type(None) in get_args(tp):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise TypeError(f"expected an integer code, got {value!r}")
+def _lenient_enum_hook(tp: Any) -> Callable[[Any, Any], WireEnum | int | None]:
+    """Structure hook for one ``E | int [| None]`` annotation (built once per type)."""
     enum_cls = _enum_of_lenient_union(tp)
     assert enum_cls is not None
-    return lenient_enum(enum_cls, value)
+    optional = type(None) in get_args(tp)
+    members = {member.value: member for member in enum_cls}
+
+    def structure(value: Any, _: Any) -> WireEnum | int | None:
+        if value is None and optional:
+            return None
+        if type(value) is not int:
+            if isinstance(value, str) and value.lstrip("-").isdigit():
+                value = int(value)
+            else:
+                raise TypeError(f"expected an integer code, got {value!r}")
+        return members.get(value, value)
+
+    return structure
 
 
 def _model_structure_factory(
@@ -147,6 +154,31 @@ def _tagged_union_hook(converter: cattrs.Converter) -> Callable[[Any, Any], Any]
     return structure
 
 
+def _optional_inner(tp: Any) -> Any:
+    """Return X for ``X | None`` where X is a model or a container, else None."""
+    if get_origin(tp) not in (Union, types.UnionType):
+        return None
+    args = get_args(tp)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    (inner,) = (a for a in args if a is not type(None))
+    return inner if _is_wire_model(inner) or get_origin(inner) in (list, dict) else None
+
+
+def _optional_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    # cattrs' generic Optional path dispatches on every value; resolve the inner hook once.
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        inner = _optional_inner(tp)
+        hook = converter.get_structure_hook(inner)
+
+        def structure(value: Any, _: Any) -> Any:
+            return None if value is None else hook(value, inner)
+
+        return structure
+
+    return factory
+
+
 _RAW_JSON_TYPES: Final = (JsonValue, JsonObject, Mapping[str, JsonValue], list[JsonValue])
 
 
@@ -161,9 +193,11 @@ def _passthrough(value: Any, _: Any) -> Any:
 def configure_converter(converter: cattrs.Converter, *, forbid_extra_keys: bool = False) -> None:
     """Register the SDK's wire conventions on ``converter``."""
     configure_union_passthrough(str | int | float | bool | None, converter)
-    converter.register_structure_hook_func(
-        lambda tp: _enum_of_lenient_union(tp) is not None,
-        _structure_lenient_enum,
+    converter.register_structure_hook_factory(
+        lambda tp: _enum_of_lenient_union(tp) is not None, _lenient_enum_hook
+    )
+    converter.register_structure_hook_factory(
+        lambda tp: _optional_inner(tp) is not None, _optional_hook(converter)
     )
     converter.register_structure_hook_func(_is_raw_json, _passthrough)
     converter.register_structure_hook_func(

@@ -51,15 +51,17 @@ class Endpoint:
     path: str
     retry_safe: bool
     authenticated: bool = True
+    #: The path as it appears in the URL, e.g. ``/cgi-bin/externalcontact/get``.
+    url_path: str = attrs.field(init=False, eq=False, repr=False)
+    #: ``METHOD /cgi-bin/path`` (never contains the query, so never a token).
+    line: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def url_path(self) -> str:
-        """The path as it appears in the URL, e.g. ``/cgi-bin/externalcontact/get``."""
+    @url_path.default
+    def _url_path(self) -> str:
         return f"/cgi-bin/{self.path}"
 
-    @property
-    def line(self) -> str:
-        """``METHOD /cgi-bin/path`` (never contains the query, so never a token)."""
+    @line.default
+    def _line(self) -> str:
         return request_line(self.method, self.url_path)
 
 
@@ -80,13 +82,14 @@ class Core:
         *,
         base_url: str,
         retry: RetryPolicy,
-        max_in_flight: int,
+        max_in_flight: int | None,
         timeout: httpx.Timeout | None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.retry = retry
-        self._in_flight = anyio.Semaphore(max_in_flight)
+        # None when the transport already caps connections (ShardedTransport).
+        self._in_flight = anyio.Semaphore(max_in_flight) if max_in_flight else None
         self._timeout = timeout
         self.auth: Auth = Auth()
 
@@ -160,8 +163,11 @@ class Core:
         )
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         try:
-            async with self._in_flight:
+            if self._in_flight is None:
                 response = await self._http.send(request)
+            else:
+                async with self._in_flight:
+                    response = await self._http.send(request)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{type(exc).__name__}: WeCom did not answer in time",

@@ -15,7 +15,8 @@ import pytest
 
 # Secrets used by the suite's servers, and the shapes of the tokens they issue.
 SECRETS = ("core-test-secret-Zq81xv", "fake-secret")
-TOKEN_SHAPES = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7")
+# ScriptedWeCom's tokens, and the fake WeCom's (128 url-safe base64 characters).
+TOKEN_SHAPES = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7|[A-Za-z0-9_-]{120,}")
 
 
 class _Keep(logging.Handler):

@@ -18,7 +18,8 @@ from ._exceptions import (
     WeComError,
 )
 from ._retry import RetryPolicy
-from ._token import Lease, MemoryTokenStore, TokenManager, TokenStore
+from ._token import IssuedToken, Lease, MemoryTokenStore, TokenManager, TokenStore
+from ._transport import ShardedTransport
 from .pagination import AsyncPaginator, FailInfo, Page
 
 __version__ = "0.1.0.dev0"
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "FailInfo",
+    "IssuedToken",
     "Lease",
     "MemoryTokenStore",
     "Page",
@@ -38,6 +40,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "RetryPolicy",
+    "ShardedTransport",
     "StructureError",
     "SystemBusyError",
     "TokenError",

@@ -38,12 +38,12 @@ class TokenAuth(Auth):
         if not endpoint.authenticated:
             return await exchange(params)
         token = await self._tokens.get()
-        data = await exchange({**params, "access_token": token})
+        data = await exchange({**params, "access_token": token.value})
         if data.get("errcode") not in TOKEN_ERRCODES:
             return data
         await self._tokens.invalidate(token)
         token = await self._tokens.get()
-        data = await exchange({**params, "access_token": token})
+        data = await exchange({**params, "access_token": token.value})
         errcode = data.get("errcode")
         if isinstance(errcode, int) and errcode in TOKEN_ERRCODES:
             errmsg = data.get("errmsg")

@@ -7,8 +7,10 @@ The store protocol is shaped for a store shared by many processes (Redis):
   fetch on a cold start.
 * :meth:`TokenStore.put` writes a fresh token only while the writer's lease still holds
   (fencing): a writer whose lease expired cannot overwrite a newer token.
-* :meth:`TokenStore.invalidate` is compare-and-delete: a late failure from an old token
-  never wipes a newer one.
+* :meth:`TokenStore.invalidate` is compare-and-delete on the token *and* the fence of the
+  write that stored it: a late failure from an old token never wipes a newer one, even
+  when gettoken handed back the same string again (WeCom returns the same token until it
+  expires, so a value alone cannot tell an old copy from a fresh one).
 
 :class:`MemoryTokenStore` implements the protocol in-process with an ``anyio.Lock`` per key.
 """
@@ -26,7 +28,7 @@ import attrs
 
 from ._logging import logger
 
-__all__ = ["Lease", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
+__all__ = ["IssuedToken", "Lease", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
 
 #: Refresh this long before WeCom's expiry (capped at half the lifetime).
 DEFAULT_REFRESH_MARGIN = 300.0
@@ -46,11 +48,22 @@ class Lease:
     fence: int
 
 
+@attrs.frozen(repr=False)
+class IssuedToken:
+    """An access token as stored: its value and the fence of the write that stored it."""
+
+    value: str
+    fence: int
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(value=***, fence={self.fence})"
+
+
 @runtime_checkable
 class TokenStore(Protocol):
     """Where access tokens live; see the module docstring for the contract."""
 
-    async def get_or_lease(self, key: str) -> str | Lease:
+    async def get_or_lease(self, key: str) -> IssuedToken | Lease:
         """Return the cached token of ``key``, or a lease that makes the caller the fetcher.
 
         While a lease is out, other callers wait (and then get the fresh token).
@@ -68,8 +81,8 @@ class TokenStore(Protocol):
         """Give the lease back without writing (the fetch failed or was cancelled)."""
         ...
 
-    async def invalidate(self, key: str, token: str) -> bool:
-        """Delete the token of ``key`` only if it is still ``token``; return whether it was."""
+    async def invalidate(self, key: str, token: IssuedToken) -> bool:
+        """Delete the token of ``key`` only if it is still ``token`` (value and fence)."""
         ...
 
 
@@ -78,7 +91,7 @@ class MemoryTokenStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._tokens: dict[str, tuple[str, float]] = {}
+        self._tokens: dict[str, tuple[IssuedToken, float]] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._holders: dict[str, int] = {}
         self._fences = itertools.count(1)
@@ -86,23 +99,23 @@ class MemoryTokenStore:
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={len(self._tokens)})"
 
-    def _fresh(self, key: str) -> str | None:
+    def _fresh(self, key: str) -> IssuedToken | None:
         entry = self._tokens.get(key)
         if entry is not None and self._clock() < entry[1]:
             return entry[0]
         return None
 
-    async def get_or_lease(self, key: str) -> str | Lease:
+    async def get_or_lease(self, key: str) -> IssuedToken | Lease:
         """See :meth:`TokenStore.get_or_lease`."""
-        token = self._fresh(key)
-        if token is not None:
-            return token
+        fresh = self._fresh(key)
+        if fresh is not None:
+            return fresh
         lock = self._locks.setdefault(key, anyio.Lock())
         await lock.acquire()
-        token = self._fresh(key)
-        if token is not None:
+        fresh = self._fresh(key)
+        if fresh is not None:
             lock.release()
-            return token
+            return fresh
         fence = next(self._fences)
         self._holders[key] = fence
         return Lease(key, fence)
@@ -118,14 +131,14 @@ class MemoryTokenStore:
         """See :meth:`TokenStore.put`."""
         if self._holders.get(lease.key) != lease.fence:
             return False
-        self._tokens[lease.key] = (token, self._clock() + ttl)
+        self._tokens[lease.key] = (IssuedToken(token, lease.fence), self._clock() + ttl)
         return self._drop_lease(lease)
 
     async def release(self, lease: Lease) -> None:
         """See :meth:`TokenStore.release`."""
         self._drop_lease(lease)
 
-    async def invalidate(self, key: str, token: str) -> bool:
+    async def invalidate(self, key: str, token: IssuedToken) -> bool:
         """See :meth:`TokenStore.invalidate`."""
         entry = self._tokens.get(key)
         if entry is None or entry[0] != token:
@@ -163,14 +176,14 @@ class TokenManager:
     def __repr__(self) -> str:
         return f"TokenManager(store={self._store!r})"
 
-    async def get(self) -> str:
-        """Return a valid access token, fetching one if the store has none.
+    async def get(self) -> IssuedToken:
+        """Return a valid access token (``.value``), fetching one if the store has none.
 
         A caller cancelled while it waits or fetches gives its lease back, so the
         manager stays usable for everyone else.
         """
         got = await self._store.get_or_lease(self._key)
-        if isinstance(got, str):
+        if isinstance(got, IssuedToken):
             return got
         written = False
         try:
@@ -179,13 +192,13 @@ class TokenManager:
             written = await self._store.put(got, token, ttl)
             if not written:
                 logger.debug("token lease expired before the write; the newer token stays")
-            return token
+            return IssuedToken(token, got.fence)
         finally:
             if not written:
                 with anyio.CancelScope(shield=True):
                     await self._store.release(got)
 
-    async def invalidate(self, token: str) -> None:
+    async def invalidate(self, token: IssuedToken) -> None:
         """Forget ``token`` if it is still the stored one (compare-and-delete)."""
         if await self._store.invalidate(self._key, token):
             logger.debug("access token invalidated after WeCom refused it")

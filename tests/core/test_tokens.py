@@ -9,7 +9,7 @@ import pytest
 
 from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
 from wecom_async import ConfigurationError, MemoryTokenStore, RetryPolicy, TokenError, TokenManager
-from wecom_async._token import Lease, token_key
+from wecom_async._token import IssuedToken, Lease, token_key
 
 
 async def _burst(client, n: int) -> list[list[str]]:
@@ -123,10 +123,31 @@ async def test_late_failure_of_an_old_token_keeps_the_newer_token() -> None:
         for _ in range(50):
             tg.start_soon(manager.get)
     new = await manager.get()
-    assert (old, new) == ("OLD-TOKEN-1", "NEW-TOKEN-2")
+    assert (old.value, new.value) == ("OLD-TOKEN-1", "NEW-TOKEN-2")
     # A late failure reported for the old token must not wipe the new one.
     await manager.invalidate(old)
-    assert await manager.get() == "NEW-TOKEN-2"
+    assert (await manager.get()).value == "NEW-TOKEN-2"
+    assert fetches == 2
+
+
+async def test_late_failure_does_not_wipe_a_fresh_copy_of_the_same_string() -> None:
+    # WeCom hands back the same token until it expires: the fresh copy has the same value
+    # as the one that failed, and only the fence tells them apart.
+    fetches = 0
+
+    async def fetch() -> tuple[str, int]:
+        nonlocal fetches
+        fetches += 1
+        return "SAME-TOKEN", 7200
+
+    manager = TokenManager(fetch, MemoryTokenStore(), "k")
+    first = await manager.get()
+    await manager.invalidate(first)
+    second = await manager.get()
+    assert second.value == first.value and second.fence != first.fence
+    for _ in range(10):
+        await manager.invalidate(first)  # late reports about the first copy
+    assert await manager.get() == second
     assert fetches == 2
 
 
@@ -138,7 +159,9 @@ async def test_fenced_write_of_an_expired_lease_is_refused() -> None:
     assert await store.put(lease, "FIRST", 100.0)
     # The lease was consumed by the write: a stale holder cannot write again.
     assert not await store.put(lease, "STALE", 100.0)
-    assert await store.get_or_lease(key) == "FIRST"
+    stored = await store.get_or_lease(key)
+    assert isinstance(stored, IssuedToken) and stored.value == "FIRST"
+    assert "FIRST" not in repr(stored)
 
 
 async def test_token_refreshes_ahead_of_expiry_on_the_injected_clock() -> None:
@@ -152,11 +175,11 @@ async def test_token_refreshes_ahead_of_expiry_on_the_injected_clock() -> None:
         return f"T{serial}", 7200
 
     manager = TokenManager(fetch, store, "k", refresh_margin=300)
-    assert await manager.get() == "T1"
+    assert (await manager.get()).value == "T1"
     now += 7200 - 301
-    assert await manager.get() == "T1"
+    assert (await manager.get()).value == "T1"
     now += 2  # inside the 300 s margin: refreshed before WeCom's expiry
-    assert await manager.get() == "T2"
+    assert (await manager.get()).value == "T2"
 
 
 def test_store_key_never_contains_the_secret() -> None:

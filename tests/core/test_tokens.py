@@ -144,7 +144,8 @@ async def test_late_failure_does_not_wipe_a_fresh_copy_of_the_same_string() -> N
     first = await manager.get()
     await manager.invalidate(first)
     second = await manager.get()
-    assert second.value == first.value and second.fence != first.fence
+    assert second.value == first.value
+    assert second.fence != first.fence
     for _ in range(10):
         await manager.invalidate(first)  # late reports about the first copy
     assert await manager.get() == second
@@ -160,7 +161,8 @@ async def test_fenced_write_of_an_expired_lease_is_refused() -> None:
     # The lease was consumed by the write: a stale holder cannot write again.
     assert not await store.put(lease, "STALE", 100.0)
     stored = await store.get_or_lease(key)
-    assert isinstance(stored, IssuedToken) and stored.value == "FIRST"
+    assert isinstance(stored, IssuedToken)
+    assert stored.value == "FIRST"
     assert "FIRST" not in repr(stored)
 
 

@@ -65,7 +65,8 @@ async def test_get_renders_relation_fields_and_tags(
     assert relation.createtime == stored.createtime
     assert relation.remark == stored.remark
     assert isinstance(relation.add_way, AddWay | int)
-    assert relation.tags is not None and relation.tag_id is None
+    assert relation.tags is not None
+    assert relation.tag_id is None
     # A WeChat customer has no WeCom-only fields.
     if detail.external_contact.type is CustomerType.WECHAT:
         assert detail.external_contact.corp_name is None
@@ -106,10 +107,14 @@ async def test_local_limits_are_refused_before_sending(
     wecom_fake: FakeWeCom, wecom_client: WeComClient, call, message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
-        result = call(wecom_client)
-        if hasattr(result, "__await__"):
-            await result
+        await _invoke(call, wecom_client)
     assert wecom_fake.requests == []
+
+
+async def _invoke(call, client: WeComClient) -> object:
+    """Call a method; await it when it is a coroutine (paged methods validate on call)."""
+    result = call(client)
+    return await result if hasattr(result, "__await__") else result
 
 
 async def test_batch_pages_every_pair_exactly_once(
@@ -127,7 +132,8 @@ async def test_batch_pages_every_pair_exactly_once(
     pages = wecom_fake.calls(BATCH)
     assert pages == -(-len(expected) // 7)
     sent = wecom_fake.requests[-1].json
-    assert sent is not None and set(sent) == {"userid_list", "limit", "cursor"}
+    assert sent is not None
+    assert set(sent) == {"userid_list", "limit", "cursor"}
 
 
 async def test_batch_follow_info_carries_tag_ids_not_tags(
@@ -223,7 +229,8 @@ async def test_contact_list_pages_customers_and_other_contacts(
     customers = [i for i in items if i.is_customer]
     others = [i for i in items if not i.is_customer]
     assert len(others) == 4 * 3
-    assert all(i.external_userid for i in customers) and all(i.name for i in others)
+    assert all(i.external_userid for i in customers)
+    assert all(i.name for i in others)
     assert len({i.tmp_openid for i in items}) == len(items)
     assert wecom_fake.calls("externalcontact/contact_list") == -(-len(items) // 9)
     assert report is not None

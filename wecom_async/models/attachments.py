@@ -38,6 +38,7 @@ __all__ = [
     "Video",
     "VideoAttachment",
     "WelcomeContent",
+    "check_settable_conclusions",
 ]
 
 
@@ -170,8 +171,9 @@ Attachment: TypeAlias = (
 class Conclusions(WireModel):
     """结束语 of a temp-session contact way (catalog 2.7).
 
-    Not all empty; text (at most 4000 bytes) may go with one of image, link, miniprogram.
-    When setting an image only ``media_id`` is accepted; reading it back gives ``pic_url``.
+    Text (at most 4000 bytes) may go with one of image, link, miniprogram. When setting an
+    image only ``media_id`` is accepted; reading it back gives ``pic_url``. A request must
+    not send an empty one (:func:`check_settable_conclusions`); a response may hold one.
     """
 
     text: Text | None = None
@@ -180,10 +182,18 @@ class Conclusions(WireModel):
     miniprogram: Miniprogram | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not any((self.text, self.image, self.link, self.miniprogram)):
-            raise ValidationError("conclusions must not be empty")
         if self.text and self.text.content and len(self.text.content.encode()) > 4000:
             raise ValidationError("conclusions.text.content is over 4000 bytes")
+
+
+def check_settable_conclusions(value: Conclusions) -> None:
+    """Refuse conclusions a request may not set: empty ones.
+
+    Raises:
+        ValidationError: none of text, image, link and miniprogram is given.
+    """
+    if not any((value.text, value.image, value.link, value.miniprogram)):
+        raise ValidationError("conclusions must not be empty")
 
 
 @attrs.frozen(kw_only=True)

@@ -64,7 +64,7 @@ def _lenient_enum_hook(tp: Any) -> Callable[[Any, Any], WireEnum | int | None]:
     enum_cls = _enum_of_lenient_union(tp)
     assert enum_cls is not None
     optional = type(None) in get_args(tp)
-    members = {member.value: member for member in enum_cls}
+    members: dict[int, WireEnum] = {member.value: member for member in enum_cls}
 
     def structure(value: Any, _: Any) -> WireEnum | int | None:
         if value is None and optional:
@@ -74,7 +74,8 @@ def _lenient_enum_hook(tp: Any) -> Callable[[Any, Any], WireEnum | int | None]:
                 value = int(value)
             else:
                 raise TypeError(f"expected an integer code, got {value!r}")
-        return members.get(value, value)
+        code: int = value
+        return members.get(code, code)
 
     return structure
 

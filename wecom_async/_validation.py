@@ -57,10 +57,13 @@ def max_bytes(limit: int) -> Validator[str | None]:
     return _text_limit(limit, _bytes, "bytes")
 
 
-def max_items(limit: int) -> Validator[Sized | None]:
+SizedOrNone = TypeVar("SizedOrNone", bound=Sized | None)
+
+
+def max_items(limit: int) -> Callable[[object, attrs.Attribute[SizedOrNone], SizedOrNone], None]:
     """Validator: the list (if given) has at most ``limit`` items."""
 
-    def validate(_: object, attribute: attrs.Attribute[Sized | None], value: Sized | None) -> None:
+    def validate(_: object, attribute: attrs.Attribute[SizedOrNone], value: SizedOrNone) -> None:
         if value is not None and len(value) > limit:
             raise ValidationError(
                 f"{attribute.name} has {len(value)} items; WeCom allows at most {limit}"

@@ -1,0 +1,401 @@
+"""``client.messages``: mass messages, welcome messages, group welcome templates (#59-#71)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, TypeVar
+
+import attrs
+
+from .._converter import structure_request, to_dict
+from .._core import Endpoint
+from .._exceptions import ValidationError
+from .._time import TimeArg, to_unix
+from .._validation import check_id, check_range
+from ..models._base import WireModel
+from ..models.messages import (
+    CHAT_TYPES,
+    AddMsgTemplateRequest,
+    AddMsgTemplateResult,
+    ChatType,
+    GroupMsg,
+    GroupMsgDetail,
+    GroupMsgResult,
+    GroupMsgSendResult,
+    GroupMsgTask,
+)
+from ..models.welcome import (
+    AddGroupWelcomeTemplateRequest,
+    EditGroupWelcomeTemplateRequest,
+    GroupWelcomeTemplate,
+    SendWelcomeMsgRequest,
+)
+from ..pagination import AsyncPaginator, PageToken
+from ._base import Body, Service
+
+__all__ = ["MAX_GROUPMSG_LIST_SPAN", "MessagesService"]
+
+_ADD_MSG_TEMPLATE = Endpoint("POST", "externalcontact/add_msg_template", retry_safe=False)
+_GET_GROUPMSG_LIST = Endpoint("POST", "externalcontact/get_groupmsg_list_v2", retry_safe=True)
+_GET_GROUPMSG_TASK = Endpoint("POST", "externalcontact/get_groupmsg_task", retry_safe=True)
+_GET_GROUPMSG_SEND_RESULT = Endpoint(
+    "POST", "externalcontact/get_groupmsg_send_result", retry_safe=True
+)
+_REMIND = Endpoint("POST", "externalcontact/remind_groupmsg_send", retry_safe=False)
+_CANCEL = Endpoint("POST", "externalcontact/cancel_groupmsg_send", retry_safe=False)
+_GET_GROUP_MSG_RESULT = Endpoint("POST", "externalcontact/get_group_msg_result", retry_safe=True)
+_SEND_WELCOME = Endpoint("POST", "externalcontact/send_welcome_msg", retry_safe=False)
+_TEMPLATE_ADD = Endpoint("POST", "externalcontact/group_welcome_template/add", retry_safe=False)
+_TEMPLATE_EDIT = Endpoint("POST", "externalcontact/group_welcome_template/edit", retry_safe=True)
+_TEMPLATE_GET = Endpoint("POST", "externalcontact/group_welcome_template/get", retry_safe=True)
+_TEMPLATE_DEL = Endpoint("POST", "externalcontact/group_welcome_template/del", retry_safe=False)
+
+#: get_groupmsg_list_v2: end_time - start_time may be at most one month (31 days).
+MAX_GROUPMSG_LIST_SPAN: Final = 31 * 86400
+_MAX_LIST_LIMIT: Final = 100
+_MAX_TASK_LIMIT: Final = 1000
+
+R = TypeVar("R", bound=WireModel)
+
+
+def _wire(model: type[R], body: R | Mapping[str, object]) -> Body:
+    """The wire dict of a request given as its model or a mapping (validated either way)."""
+    return to_dict(structure_request(model, body))
+
+
+def _cursor_page(body: Body, token: PageToken) -> tuple[None, Body]:
+    return None, {**body, **({"cursor": token} if token else {})}
+
+
+class MessagesService(Service):
+    """Corp mass messages (企业群发), welcome messages and group welcome templates."""
+
+    async def add_msg_template(
+        self, body: AddMsgTemplateRequest | Mapping[str, object]
+    ) -> AddMsgTemplateResult:
+        """Create a mass message to customers or customer groups; members confirm it.
+
+        ``POST /cgi-bin/externalcontact/add_msg_template``
+
+        Nothing is sent until each member confirms in the client. Never resent after an
+        ambiguous failure (a timeout or dropped connection may hide a created message).
+
+        Args:
+            body: an :class:`AddMsgTemplateRequest` or a mapping of its wire fields.
+                ``attachments[]`` is the current shape; the legacy top-level
+                ``image`` / ``link`` / ``miniprogram`` shape is sent as given.
+
+        Returns:
+            ``msgid`` and ``fail_list`` (ids that are invalid or cannot be reached).
+
+        Raises:
+            ValidationError: a rule of :class:`AddMsgTemplateRequest` is broken (nothing sent).
+            APIError: 41048 no sendable customer, 41064 / 41065 attachments, 40007 media.
+            PermissionDeniedError: 60011 the sender is outside the app's visible range.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92135
+        """
+        request = _wire(AddMsgTemplateRequest, body)
+        return await self._model(_ADD_MSG_TEMPLATE, AddMsgTemplateResult, body=request)
+
+    def get_groupmsg_list(
+        self,
+        chat_type: ChatType,
+        start_time: TimeArg,
+        end_time: TimeArg,
+        *,
+        creator: str | None = None,
+        filter_type: int = 2,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AsyncPaginator[GroupMsg]:
+        """Page through the mass messages created in a time window (at most one month).
+
+        ``POST /cgi-bin/externalcontact/get_groupmsg_list_v2``
+
+        Args:
+            chat_type: "single" (to customers) or "group" (to customer groups).
+            start_time: window start, Unix seconds or an aware datetime.
+            end_time: window end, at most 31 days after ``start_time``.
+            creator: only messages created by this member.
+            filter_type: 0 corp messages, 1 personal messages, 2 all (default).
+            limit: records per page, 1 to 100.
+            cursor: resume from this ``next_cursor``.
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`GroupMsg`.
+
+        Raises:
+            ValidationError: a bad chat_type, naive datetime, a window over 31 days or
+                reversed, an empty creator, filter_type outside 0-2 or limit outside 1-100.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/93338
+        """
+        if chat_type not in CHAT_TYPES:
+            raise ValidationError(f"chat_type must be 'single' or 'group', got {chat_type!r}")
+        start, end = to_unix(start_time, name="start_time"), to_unix(end_time, name="end_time")
+        if not 0 <= end - start <= MAX_GROUPMSG_LIST_SPAN:
+            raise ValidationError(
+                "end_time must not be before start_time nor more than 31 days after it"
+            )
+        check_range(filter_type, "filter_type", low=0, high=2)
+        check_range(limit, "limit", low=1, high=_MAX_LIST_LIMIT)
+        body: dict[str, object] = {
+            "chat_type": chat_type,
+            "start_time": start,
+            "end_time": end,
+            **({"creator": check_id(creator, "creator")} if creator is not None else {}),
+            "filter_type": filter_type,
+            "limit": limit,
+        }
+        return self._paginate(
+            _GET_GROUPMSG_LIST,
+            GroupMsg,
+            "group_msg_list",
+            lambda token: _cursor_page(body, token),
+            start=cursor,
+        )
+
+    def get_groupmsg_task(
+        self, msgid: str, *, limit: int = 1000, cursor: str | None = None
+    ) -> AsyncPaginator[GroupMsgTask]:
+        """Page through the members asked to send a mass message, and whether they did.
+
+        ``POST /cgi-bin/externalcontact/get_groupmsg_task``
+
+        Messages created before 2020-11-17 have no tasks: use :meth:`get_group_msg_result`.
+
+        Args:
+            msgid: the message id from :meth:`add_msg_template` or the list.
+            limit: tasks per page, 1 to 1000.
+            cursor: resume from this ``next_cursor``.
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`GroupMsgTask` (status 0 not sent, 2 sent;
+            older messages may report 1).
+
+        Raises:
+            ValidationError: ``msgid`` is empty or ``limit`` outside 1-1000.
+            APIError: 41047 unknown msgid, 41063 the message is still being dispatched.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/93338
+        """
+        check_id(msgid, "msgid")
+        check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
+        body = {"msgid": msgid, "limit": limit}
+        return self._paginate(
+            _GET_GROUPMSG_TASK,
+            GroupMsgTask,
+            "task_list",
+            lambda token: _cursor_page(body, token),
+            start=cursor,
+        )
+
+    def get_groupmsg_send_result(
+        self, msgid: str, userid: str, *, limit: int = 1000, cursor: str | None = None
+    ) -> AsyncPaginator[GroupMsgSendResult]:
+        """Page through one member's recipients of a mass message and what each got.
+
+        ``POST /cgi-bin/externalcontact/get_groupmsg_send_result``
+
+        For group messages only the groups actually sent to are listed.
+
+        Args:
+            msgid: the message id.
+            userid: the member whose recipients to list.
+            limit: results per page, 1 to 1000.
+            cursor: resume from this ``next_cursor``.
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`GroupMsgSendResult` (status 0 not sent,
+            1 sent, 2 not a friend, 3 quota used up / already received another).
+
+        Raises:
+            ValidationError: an empty id or ``limit`` outside 1-1000.
+            APIError: 41047 unknown msgid, 41063 still being dispatched.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/93338
+        """
+        check_id(msgid, "msgid")
+        check_id(userid, "userid")
+        check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
+        body = {"msgid": msgid, "userid": userid, "limit": limit}
+        return self._paginate(
+            _GET_GROUPMSG_SEND_RESULT,
+            GroupMsgSendResult,
+            "send_list",
+            lambda token: _cursor_page(body, token),
+            start=cursor,
+        )
+
+    async def remind_groupmsg_send(self, msgid: str) -> None:
+        """Notify the members who have not yet sent a mass message again.
+
+        ``POST /cgi-bin/externalcontact/remind_groupmsg_send``
+
+        At most 3 reminders per message within 24 hours. Never resent after an ambiguous
+        failure (a reminder may already have gone out and count against the 3).
+
+        Args:
+            msgid: the message id.
+
+        Raises:
+            ValidationError: ``msgid`` is empty.
+            APIError: 41094 more than 3 reminders in 24 h, 41047 unknown msgid, 41093 cancelled.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/97610
+        """
+        await self._none(_REMIND, body={"msgid": check_id(msgid, "msgid")})
+
+    async def cancel_groupmsg_send(self, msgid: str) -> None:
+        """Stop members from sending a mass message further (delivered ones stay).
+
+        ``POST /cgi-bin/externalcontact/cancel_groupmsg_send``
+
+        Args:
+            msgid: the message id.
+
+        Raises:
+            ValidationError: ``msgid`` is empty.
+            APIError: 41093 already cancelled, 41047 unknown msgid.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/97611
+        """
+        await self._none(_CANCEL, body={"msgid": check_id(msgid, "msgid")})
+
+    async def get_group_msg_result(self, msgid: str) -> GroupMsgResult:
+        """Get the review status and every recipient of a mass message (legacy API).
+
+        ``POST /cgi-bin/externalcontact/get_group_msg_result``
+
+        Deprecated by WeCom in favour of :meth:`get_groupmsg_task` and
+        :meth:`get_groupmsg_send_result`; still the only way to read messages created
+        before 2020-11-17. The request carries only ``msgid``; should WeCom page the answer
+        (WxJava reports ``next_cursor``), every page is fetched and merged.
+
+        Args:
+            msgid: the message id.
+
+        Returns:
+            :class:`GroupMsgResult` with ``check_status`` and all of ``detail_list``.
+
+        Raises:
+            ValidationError: ``msgid`` is empty.
+            APIError: 41047 unknown msgid.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/93338 (successor APIs)
+        """
+        body: dict[str, object] = {"msgid": check_id(msgid, "msgid")}
+        first: GroupMsgResult | None = None
+        details: list[GroupMsgDetail] = []
+        while True:
+            data = await self._send(_GET_GROUP_MSG_RESULT, body=body)
+            page = self._structure(data, GroupMsgResult, _GET_GROUP_MSG_RESULT)
+            first = first or page
+            details.extend(page.detail_list)
+            following = data.get("next_cursor")
+            if not isinstance(following, str) or not following or following == body.get("cursor"):
+                return attrs.evolve(first, detail_list=details)
+            body["cursor"] = following
+
+    async def send_welcome_msg(self, body: SendWelcomeMsgRequest | Mapping[str, object]) -> None:
+        """Send the welcome message to a customer who just added a member.
+
+        ``POST /cgi-bin/externalcontact/send_welcome_msg``
+
+        The ``welcome_code`` of the add_external_contact event is valid for 20 seconds and
+        usable once, so this call is never resent after an ambiguous failure.
+
+        Args:
+            body: a :class:`SendWelcomeMsgRequest` or a mapping of its wire fields.
+                ``attachments[]`` is the current shape; the legacy top-level
+                ``image`` / ``link`` / ``miniprogram`` shape is sent as given.
+
+        Raises:
+            ValidationError: no welcome_code, no content, text over 4000 bytes, more than
+                9 attachments or an incomplete one (nothing sent).
+            APIError: 41050 invalid or expired code, 41051 the chat already started (do
+                not retry), 41096 another app is sending it.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92137
+        """
+        await self._none(_SEND_WELCOME, body=_wire(SendWelcomeMsgRequest, body))
+
+    async def add_group_welcome_template(
+        self, body: AddGroupWelcomeTemplateRequest | Mapping[str, object]
+    ) -> str:
+        """Create a group welcome template (入群欢迎语素材).
+
+        ``POST /cgi-bin/externalcontact/group_welcome_template/add``
+
+        Args:
+            body: an :class:`AddGroupWelcomeTemplateRequest` or a mapping of its wire
+                fields; text may contain ``%NICKNAME%``.
+
+        Returns:
+            The new ``template_id``.
+
+        Raises:
+            ValidationError: no content, text over 3000 bytes or an incomplete object.
+            APIError: 41055 the corp already has 100 templates.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92366
+        """
+        request = _wire(AddGroupWelcomeTemplateRequest, body)
+        return await self._value(_TEMPLATE_ADD, str, "template_id", body=request)
+
+    async def edit_group_welcome_template(
+        self, body: EditGroupWelcomeTemplateRequest | Mapping[str, object]
+    ) -> None:
+        """Change a group welcome template created by this app.
+
+        ``POST /cgi-bin/externalcontact/group_welcome_template/edit``
+
+        Args:
+            body: an :class:`EditGroupWelcomeTemplateRequest` or a mapping of its wire
+                fields (``template_id`` and the content to set).
+
+        Raises:
+            ValidationError: no template_id, text over 3000 bytes or an incomplete object.
+            APIError: 41058 the template belongs to another app.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92366
+        """
+        await self._none(_TEMPLATE_EDIT, body=_wire(EditGroupWelcomeTemplateRequest, body))
+
+    async def get_group_welcome_template(self, template_id: str) -> GroupWelcomeTemplate:
+        """Get a group welcome template (its image comes back as ``pic_url`` only).
+
+        ``POST /cgi-bin/externalcontact/group_welcome_template/get``
+
+        Args:
+            template_id: the template id.
+
+        Returns:
+            The template's content objects.
+
+        Raises:
+            ValidationError: ``template_id`` is empty.
+            APIError: the template does not exist.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92366
+        """
+        body = {"template_id": check_id(template_id, "template_id")}
+        return await self._model(_TEMPLATE_GET, GroupWelcomeTemplate, body=body)
+
+    async def delete_group_welcome_template(self, template_id: str) -> None:
+        """Delete a group welcome template created by this app.
+
+        ``POST /cgi-bin/externalcontact/group_welcome_template/del``
+
+        Args:
+            template_id: the template id.
+
+        Raises:
+            ValidationError: ``template_id`` is empty.
+            APIError: 41058 the template belongs to another app, or it does not exist.
+
+        Docs: https://developer.work.weixin.qq.com/document/path/92366
+        """
+        body = {"template_id": check_id(template_id, "template_id")}
+        await self._none(_TEMPLATE_DEL, body=body)

@@ -1,0 +1,267 @@
+"""Mass messages, welcome codes and group welcome templates of the fake corp.
+
+State lives in ``ctx.state.ext(MessagesState)``; the helpers below play the parts WeCom's
+client and event push play, so that tests can drive a message through its life:
+
+* :func:`confirm_groupmsg` - a member confirms a mass message in the client: their task
+  becomes sent (status 2) and each recipient gets status 1 (sent), 2 (no longer a
+  customer of the member) or 3 (the recipient's monthly quota is used up);
+* :func:`set_groupmsg_quota` - mass messages one customer or group may receive per
+  calendar month (China time); default: the number of days in that month (catalog 5.4;
+  older docs said 4);
+* :func:`set_groupmsg_dispatch_delay` - seconds after creation during which the task and
+  result APIs answer 41063 "still dispatching" (default 0: off);
+* :func:`issue_welcome_code` - the ``WelcomeCode`` an add_external_contact event carries:
+  usable once, for 20 seconds of fake time; :func:`welcome_messages` lists what was sent.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Final
+
+from .._route import JSON
+from .._state import CorpState
+from .group_chat_state import GroupChatState
+
+if TYPE_CHECKING:
+    from .._fake import FakeWeCom
+
+__all__ = [
+    "MAX_TEMPLATES",
+    "SEND_NOT_FRIEND",
+    "SEND_NOT_SENT",
+    "SEND_OVER_QUOTA",
+    "SEND_SENT",
+    "TASK_NOT_SENT",
+    "TASK_SENT",
+    "WELCOME_CODE_TTL",
+    "Delivery",
+    "GroupMessage",
+    "MemberTask",
+    "MessagesState",
+    "WelcomeCode",
+    "WelcomeMessage",
+    "confirm_groupmsg",
+    "groupmsg",
+    "issue_welcome_code",
+    "set_groupmsg_dispatch_delay",
+    "set_groupmsg_quota",
+    "welcome_messages",
+]
+
+#: task_list[].status
+TASK_NOT_SENT: Final = 0
+TASK_SENT: Final = 2
+#: send_list[].status
+SEND_NOT_SENT: Final = 0
+SEND_SENT: Final = 1
+SEND_NOT_FRIEND: Final = 2
+SEND_OVER_QUOTA: Final = 3
+#: A welcome code is valid this many seconds after the event (catalog #67).
+WELCOME_CODE_TTL: Final = 20.0
+#: Group welcome templates per corp (41055 beyond).
+MAX_TEMPLATES: Final = 100
+#: Months of the quota are calendar months in China time.
+_CHINA: Final = timezone(timedelta(hours=8))
+
+
+@dataclass(slots=True, eq=False)
+class Delivery:
+    """One recipient (a customer or a customer group) of one member's task."""
+
+    userid: str
+    external_userid: str | None = None
+    chat_id: str | None = None
+    status: int = SEND_NOT_SENT
+    send_time: int | None = None
+
+    @property
+    def recipient(self) -> str:
+        """The external_userid or chat_id."""
+        return self.external_userid or self.chat_id or ""
+
+
+@dataclass(slots=True, eq=False)
+class MemberTask:
+    """A member's part of a mass message."""
+
+    userid: str
+    status: int = TASK_NOT_SENT
+    send_time: int | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class GroupMessage:
+    """A mass message created by add_msg_template."""
+
+    seq: int
+    msgid: str
+    chat_type: str
+    create_time: int
+    #: The request's content keys as sent (text, attachments, or legacy objects).
+    content: JSON
+    #: Absent for messages created through the API (create_type 0).
+    creator: str | None = None
+    create_type: int = 0
+    #: The member may deselect recipients (single) or picks the groups (group, no list).
+    selectable: bool = False
+    cancelled: bool = False
+    #: Fake times of remind_groupmsg_send calls.
+    reminders: list[float] = field(default_factory=list)
+    tasks: dict[str, MemberTask] = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class WelcomeCode:
+    """A welcome code handed out with an add_external_contact event."""
+
+    code: str
+    userid: str
+    external_userid: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeMessage:
+    """A welcome message the fake accepted: who got it and the body as sent."""
+
+    userid: str
+    external_userid: str
+    welcome_code: str
+    sent_at: int
+    #: The request body without ``welcome_code``.
+    content: JSON
+
+
+class MessagesState:
+    """The corp's mass messages, quota counters, welcome codes and group templates."""
+
+    def __init__(self) -> None:
+        """Create empty state with the documented defaults."""
+        #: Mass messages by msgid, in creation (seq) order.
+        self.messages: dict[str, GroupMessage] = {}
+        #: Messages per recipient per month; None: the number of days in the month.
+        self.quota_per_month: int | None = None
+        self.dispatch_seconds: float = 0.0
+        #: (recipient id, "YYYY-MM") -> mass messages received that month.
+        self.received: dict[tuple[str, str], int] = {}
+        self.welcome_codes: dict[str, WelcomeCode] = {}
+        self.welcome_messages: list[WelcomeMessage] = []
+        #: Group welcome templates by template_id: their content objects as stored.
+        self.templates: dict[str, JSON] = {}
+
+    def dispatching(self, message: GroupMessage, now: float) -> bool:
+        """Whether the message is still being dispatched (41063)."""
+        return now < message.create_time + self.dispatch_seconds
+
+    def deliver(self, state: CorpState, delivery: Delivery, now: int) -> None:
+        """Settle one recipient when its member sends: status 1, 2 or 3."""
+        if delivery.external_userid is not None and (
+            state.follow(delivery.external_userid, delivery.userid) is None
+        ):
+            delivery.status = SEND_NOT_FRIEND
+            return
+        moment = datetime.fromtimestamp(now, _CHINA)
+        month = f"{moment.year:04d}-{moment.month:02d}"
+        quota = self.quota_per_month or calendar.monthrange(moment.year, moment.month)[1]
+        key = (delivery.recipient, month)
+        if self.received.get(key, 0) >= quota:
+            delivery.status = SEND_OVER_QUOTA
+            return
+        self.received[key] = self.received.get(key, 0) + 1
+        delivery.status, delivery.send_time = SEND_SENT, now
+
+
+def _state(fake: FakeWeCom) -> MessagesState:
+    return fake.state.ext(MessagesState)
+
+
+def groupmsg(fake: FakeWeCom, msgid: str) -> GroupMessage:
+    """Return the mass message ``msgid`` of ``fake`` (KeyError when unknown)."""
+    with fake.lock:
+        return _state(fake).messages[msgid]
+
+
+def confirm_groupmsg(
+    fake: FakeWeCom, msgid: str, userid: str, *, recipients: Sequence[str] | None = None
+) -> list[Delivery]:
+    """Play member ``userid`` confirming mass message ``msgid`` in the client.
+
+    The member's task becomes sent and each of their recipients is settled (see the
+    module doc). ``recipients`` chooses a subset of external_userids when the message has
+    ``allow_select``, or the customer groups (chat_ids the member owns) of a group message
+    created without ``chat_id_list`` (default: all the member's customer groups).
+
+    Returns:
+        The member's deliveries after sending.
+
+    Raises:
+        KeyError: unknown msgid or no task for the member.
+        ValueError: the message was cancelled, was already sent by the member, or
+            ``recipients`` is given where the member may not choose.
+    """
+    with fake.lock:
+        messages = _state(fake)
+        message = messages.messages[msgid]
+        task = message.tasks[userid]
+        if message.cancelled:
+            raise ValueError(f"mass message {msgid!r} was cancelled")
+        if task.status != TASK_NOT_SENT:
+            raise ValueError(f"{userid!r} already sent mass message {msgid!r}")
+        if recipients is not None and not message.selectable:
+            raise ValueError("this mass message does not let the member choose recipients")
+        now = int(fake.clock.now())
+        if message.chat_type == "group" and message.selectable:
+            groups = fake.state.ext(GroupChatState)
+            owned = [g.chat_id for g in groups.ordered() if g.owner == userid]
+            chosen = owned if recipients is None else [c for c in recipients if c in owned]
+            task.deliveries = [Delivery(userid=userid, chat_id=c) for c in chosen]
+        keep = None if recipients is None else set(recipients)
+        for delivery in task.deliveries:
+            if keep is None or delivery.recipient in keep:  # deselected ones stay unsent
+                messages.deliver(fake.state, delivery, now)
+        task.status, task.send_time = TASK_SENT, now
+        return list(task.deliveries)
+
+
+def set_groupmsg_quota(fake: FakeWeCom, per_month: int | None) -> None:
+    """Set the mass messages one recipient may receive per month (None: days in month)."""
+    if per_month is not None and per_month < 1:
+        raise ValueError("per_month must be at least 1")
+    with fake.lock:
+        _state(fake).quota_per_month = per_month
+
+
+def set_groupmsg_dispatch_delay(fake: FakeWeCom, seconds: float) -> None:
+    """Answer 41063 on task/result reads this many seconds after creation (0: off)."""
+    if seconds < 0:
+        raise ValueError("seconds must not be negative")
+    with fake.lock:
+        _state(fake).dispatch_seconds = seconds
+
+
+def issue_welcome_code(fake: FakeWeCom, userid: str, external_userid: str) -> str:
+    """Return a fresh welcome code for a (member, customer) pair, as an event carries it.
+
+    The code is valid for 20 seconds of the fake clock and usable once; the ids are
+    recorded with the welcome message sent with it (they are not checked against the
+    corp, so a callback test needs no seeded data).
+    """
+    with fake.lock:
+        code = fake.state.new_id("")
+        _state(fake).welcome_codes[code] = WelcomeCode(
+            code=code, userid=userid, external_userid=external_userid, issued_at=fake.clock.now()
+        )
+        return code
+
+
+def welcome_messages(fake: FakeWeCom) -> list[WelcomeMessage]:
+    """Return every welcome message the fake accepted, oldest first."""
+    with fake.lock:
+        return list(_state(fake).welcome_messages)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Final, Union
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -18,12 +17,19 @@ from wecom_async.callback._xml import (
 )
 from wecom_async.callback.events import EVENT_CLASSES, Event, GenericEvent
 
-__all__ = ["event_key", "event_to_xml", "parse_event"]
+__all__ = ["event_to_xml", "parse_event"]
 
-_COMMON_ORDER: Final = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "ChangeType")
+_COMMON_ORDER: Final = (
+    "ToUserName",
+    "FromUserName",
+    "CreateTime",
+    "MsgType",
+    "Event",
+    "ChangeType",
+)
 _INT = re.compile(r"\s*-?[0-9]+\s*\Z")
 
-_Scalar = Union[str, int, None, tuple[str, ...]]
+_Scalar: TypeAlias = str | int | tuple[str, ...] | None
 
 
 @attrs.frozen
@@ -35,8 +41,13 @@ class _Field:
     default: _Scalar
 
 
+_SPECS: Final[dict[type[Event], tuple[_Field, ...]]] = {}
+
+
 def _specs(cls: type[Event]) -> tuple[_Field, ...]:
-    hints = attrs.resolve_types(cls)
+    """The XML-mapped fields of ``cls``, common tags first (types read from annotations)."""
+    if (cached := _SPECS.get(cls)) is not None:
+        return cached
     specs = []
     for field in attrs.fields(cls):
         tag = field.metadata.get("xml")
@@ -46,12 +57,12 @@ def _specs(cls: type[Event]) -> tuple[_Field, ...]:
         kind = tuple if "tuple" in hint else int if "int" in hint else str
         required = field.default is attrs.NOTHING
         specs.append(_Field(field.name, tag, kind, required, None if required else field.default))
-    del hints
     order = {tag: i for i, tag in enumerate(_COMMON_ORDER)}
-    return tuple(sorted(specs, key=lambda f: order.get(f.tag, len(order))))
+    result = tuple(sorted(specs, key=lambda f: order.get(f.tag, len(order))))
+    _SPECS[cls] = result
+    return result
 
 
-_SPECS: Final[dict[type[Event], tuple[_Field, ...]]] = {cls: _specs(cls) for cls in EVENT_CLASSES}
 _CLASSES: Final[dict[tuple[str, str], type[Event]]] = {
     (attrs.fields(cls).event.default, attrs.fields(cls).change_type.default): cls
     for cls in EVENT_CLASSES
@@ -78,16 +89,14 @@ def parse_event(xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) ->
     """
     fields = element_to_mapping(parse_xml(xml, max_bytes=max_bytes))
     event, change_type = fields.get("Event"), fields.get("ChangeType")
-    cls = (
-        _CLASSES.get((event, change_type))
-        if isinstance(event, str) and isinstance(change_type, str)
-        else None
-    )
+    if not isinstance(event, str) or not isinstance(change_type, str):
+        return GenericEvent(fields=fields)
+    cls = _CLASSES.get((event, change_type))
     if cls is None:
         return GenericEvent(fields=fields)
     kwargs: dict[str, _Scalar] = {}
     known = set()
-    for spec in _SPECS[cls]:
+    for spec in _specs(cls):
         known.add(spec.tag)
         if spec.tag in ("Event", "ChangeType"):
             continue
@@ -106,10 +115,10 @@ def _convert(spec: _Field, value: XmlValue, event: str, change_type: str) -> _Sc
     if spec.kind is tuple:
         if value == "":
             return ()
-        items = value.get("Item", []) if isinstance(value, dict) else None
+        items = value.get("Item") if isinstance(value, dict) and value.keys() == {"Item"} else None
         items = [items] if isinstance(items, str) else items
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise XMLParseError(f"{where} must hold <Item> elements")
+            raise XMLParseError(f"{where} must hold only <Item> text elements")
         return tuple(i for i in items if isinstance(i, str))
     if not isinstance(value, str):
         raise XMLParseError(f"{where} must be text, not nested elements")
@@ -136,22 +145,10 @@ def event_to_xml(event: Event) -> str:
     if isinstance(event, GenericEvent):
         return to_xml(event.fields.items())
     pairs: list[tuple[str, XmlValue | int]] = []
-    for spec in _SPECS[type(event)]:
+    for spec in _specs(type(event)):
         value = getattr(event, spec.name)
         if value is None or value == ():
             continue
         pairs.append((spec.tag, {"Item": list(value)} if spec.kind is tuple else value))
     pairs.extend(event.extra.items())
     return to_xml(pairs)
-
-
-def event_key(event: Event) -> Event:
-    """Return the value that identifies a delivery for de-duplication: the event itself.
-
-    Events compare by every field, so a retried delivery (same FromUserName,
-    CreateTime and event fields) is equal to the first one.
-    """
-    return event
-
-
-_: Callable[[Mapping[str, XmlValue]], GenericEvent] = lambda fields: GenericEvent(fields=fields)

@@ -46,8 +46,13 @@ __all__ = [
 ]
 
 
-def _xml(tag: str) -> dict[str, str]:
+def _tag(tag: str) -> dict[str, str]:
     return {"xml": tag}
+
+
+_COMMON_TAGS: Final = frozenset(
+    {"ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "ChangeType"}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -57,12 +62,12 @@ class Event:
     Not created directly: :func:`parse_event` returns a subclass.
     """
 
-    to_user_name: str = attrs.field(metadata=_xml("ToUserName"))  # CorpID
-    from_user_name: str = attrs.field(default="sys", metadata=_xml("FromUserName"))
-    create_time: int = attrs.field(metadata=_xml("CreateTime"))  # Unix seconds
-    msg_type: str = attrs.field(default="event", metadata=_xml("MsgType"))
-    event: str = attrs.field(metadata=_xml("Event"))
-    change_type: str = attrs.field(metadata=_xml("ChangeType"))
+    to_user_name: str = attrs.field(metadata=_tag("ToUserName"))  # CorpID
+    from_user_name: str = attrs.field(default="sys", metadata=_tag("FromUserName"))
+    create_time: int = attrs.field(metadata=_tag("CreateTime"))  # Unix seconds
+    msg_type: str = attrs.field(default="event", metadata=_tag("MsgType"))
+    event: str = attrs.field(metadata=_tag("Event"))
+    change_type: str = attrs.field(metadata=_tag("ChangeType"))
     #: Tags this class does not model, in document order (nested tags kept as mappings).
     extra: Mapping[str, XmlValue] = attrs.field(factory=dict, hash=False)
 
@@ -81,35 +86,31 @@ class GenericEvent(Event):
 
     fields: Mapping[str, XmlValue] = attrs.field(hash=False)
     to_user_name: str = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ToUserName"), True)
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ToUserName"), takes_self=True)
     )
     from_user_name: str = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _text(s.fields, "FromUserName"), True)
+        init=False,
+        default=attrs.Factory(lambda s: _text(s.fields, "FromUserName"), takes_self=True),
     )
     create_time: int = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _int(s.fields, "CreateTime"), True)
+        init=False, default=attrs.Factory(lambda s: _int(s.fields, "CreateTime"), takes_self=True)
     )
     msg_type: str = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _text(s.fields, "MsgType"), True)
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "MsgType"), takes_self=True)
     )
     event: str = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _text(s.fields, "Event"), True)
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "Event"), takes_self=True)
     )
     change_type: str = attrs.field(
-        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ChangeType"), True)
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "ChangeType"), takes_self=True)
     )
     extra: Mapping[str, XmlValue] = attrs.field(
         init=False,
         hash=False,
         default=attrs.Factory(
-            lambda s: {k: v for k, v in s.fields.items() if k not in _COMMON_TAGS}, True
+            lambda s: {k: v for k, v in s.fields.items() if k not in _COMMON_TAGS}, takes_self=True
         ),
     )
-
-
-_COMMON_TAGS: Final = frozenset(
-    {"ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "ChangeType"}
-)
 
 
 def _text(fields: Mapping[str, XmlValue], tag: str) -> str:
@@ -129,9 +130,9 @@ def _int(fields: Mapping[str, XmlValue], tag: str) -> int:
 class ExternalContactEvent(Event):
     """Base of ``change_external_contact`` events: a member and one of their customers."""
 
-    event: str = attrs.field(default="change_external_contact", init=False, metadata=_xml("Event"))
-    user_id: str = attrs.field(metadata=_xml("UserID"))  # the member
-    external_user_id: str = attrs.field(metadata=_xml("ExternalUserID"))  # the customer
+    event: str = attrs.field(default="change_external_contact", init=False, metadata=_tag("Event"))
+    user_id: str = attrs.field(metadata=_tag("UserID"))  # the member
+    external_user_id: str = attrs.field(metadata=_tag("ExternalUserID"))  # the customer
 
 
 @attrs.frozen(kw_only=True)
@@ -143,10 +144,10 @@ class AddExternalContact(ExternalContactEvent):
     """
 
     change_type: str = attrs.field(
-        default="add_external_contact", init=False, metadata=_xml("ChangeType")
+        default="add_external_contact", init=False, metadata=_tag("ChangeType")
     )
-    state: str | None = attrs.field(default=None, metadata=_xml("State"))  # contact-way state
-    welcome_code: str | None = attrs.field(default=None, metadata=_xml("WelcomeCode"))
+    state: str | None = attrs.field(default=None, metadata=_tag("State"))  # contact-way state
+    welcome_code: str | None = attrs.field(default=None, metadata=_tag("WelcomeCode"))
 
 
 @attrs.frozen(kw_only=True)
@@ -155,10 +156,10 @@ class AddHalfExternalContact(ExternalContactEvent):
     (``add_half_external_contact``)."""
 
     change_type: str = attrs.field(
-        default="add_half_external_contact", init=False, metadata=_xml("ChangeType")
+        default="add_half_external_contact", init=False, metadata=_tag("ChangeType")
     )
-    state: str | None = attrs.field(default=None, metadata=_xml("State"))
-    welcome_code: str | None = attrs.field(default=None, metadata=_xml("WelcomeCode"))
+    state: str | None = attrs.field(default=None, metadata=_tag("State"))
+    welcome_code: str | None = attrs.field(default=None, metadata=_tag("WelcomeCode"))
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +167,7 @@ class EditExternalContact(ExternalContactEvent):
     """A member edited a customer's remark, phone or tags (``edit_external_contact``)."""
 
     change_type: str = attrs.field(
-        default="edit_external_contact", init=False, metadata=_xml("ChangeType")
+        default="edit_external_contact", init=False, metadata=_tag("ChangeType")
     )
 
 
@@ -178,9 +179,9 @@ class DelExternalContact(ExternalContactEvent):
     """
 
     change_type: str = attrs.field(
-        default="del_external_contact", init=False, metadata=_xml("ChangeType")
+        default="del_external_contact", init=False, metadata=_tag("ChangeType")
     )
-    source: str | None = attrs.field(default=None, metadata=_xml("Source"))
+    source: str | None = attrs.field(default=None, metadata=_tag("Source"))
 
 
 @attrs.frozen(kw_only=True)
@@ -188,7 +189,7 @@ class DelFollowUser(ExternalContactEvent):
     """A customer deleted the member (``del_follow_user``)."""
 
     change_type: str = attrs.field(
-        default="del_follow_user", init=False, metadata=_xml("ChangeType")
+        default="del_follow_user", init=False, metadata=_tag("ChangeType")
     )
 
 
@@ -199,8 +200,8 @@ class TransferFail(ExternalContactEvent):
     ``fail_reason`` is ``customer_refused`` or ``customer_limit_exceed``.
     """
 
-    change_type: str = attrs.field(default="transfer_fail", init=False, metadata=_xml("ChangeType"))
-    fail_reason: str | None = attrs.field(default=None, metadata=_xml("FailReason"))
+    change_type: str = attrs.field(default="transfer_fail", init=False, metadata=_tag("ChangeType"))
+    fail_reason: str | None = attrs.field(default=None, metadata=_tag("FailReason"))
 
 
 # -- change_external_chat ---------------------------------------------------------------
@@ -210,15 +211,15 @@ class TransferFail(ExternalContactEvent):
 class ExternalChatEvent(Event):
     """Base of ``change_external_chat`` events: one customer group."""
 
-    event: str = attrs.field(default="change_external_chat", init=False, metadata=_xml("Event"))
-    chat_id: str = attrs.field(metadata=_xml("ChatId"))
+    event: str = attrs.field(default="change_external_chat", init=False, metadata=_tag("Event"))
+    chat_id: str = attrs.field(metadata=_tag("ChatId"))
 
 
 @attrs.frozen(kw_only=True)
 class ExternalChatCreate(ExternalChatEvent):
     """A customer group was created (``create``)."""
 
-    change_type: str = attrs.field(default="create", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="create", init=False, metadata=_tag("ChangeType"))
 
 
 @attrs.frozen(kw_only=True)
@@ -229,25 +230,25 @@ class ExternalChatUpdate(ExternalChatEvent):
     ``last_mem_ver`` with the group's ``member_version`` to detect lost events.
     """
 
-    change_type: str = attrs.field(default="update", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="update", init=False, metadata=_tag("ChangeType"))
     #: add_member, del_member, change_owner, change_name or change_notice
-    update_detail: str | None = attrs.field(default=None, metadata=_xml("UpdateDetail"))
+    update_detail: str | None = attrs.field(default=None, metadata=_tag("UpdateDetail"))
     #: 0 invited directly or by link, 3 scanned the group QR code
-    join_scene: int | None = attrs.field(default=None, metadata=_xml("JoinScene"))
+    join_scene: int | None = attrs.field(default=None, metadata=_tag("JoinScene"))
     #: 0 left, 1 removed by the owner or an admin
-    quit_scene: int | None = attrs.field(default=None, metadata=_xml("QuitScene"))
-    mem_change_cnt: int | None = attrs.field(default=None, metadata=_xml("MemChangeCnt"))
+    quit_scene: int | None = attrs.field(default=None, metadata=_tag("QuitScene"))
+    mem_change_cnt: int | None = attrs.field(default=None, metadata=_tag("MemChangeCnt"))
     #: member ids from <MemChangeList><Item>...</Item></MemChangeList>
-    mem_change_list: tuple[str, ...] = attrs.field(default=(), metadata=_xml("MemChangeList"))
-    last_mem_ver: str | None = attrs.field(default=None, metadata=_xml("LastMemVer"))
-    cur_mem_ver: str | None = attrs.field(default=None, metadata=_xml("CurMemVer"))
+    mem_change_list: tuple[str, ...] = attrs.field(default=(), metadata=_tag("MemChangeList"))
+    last_mem_ver: str | None = attrs.field(default=None, metadata=_tag("LastMemVer"))
+    cur_mem_ver: str | None = attrs.field(default=None, metadata=_tag("CurMemVer"))
 
 
 @attrs.frozen(kw_only=True)
 class ExternalChatDismiss(ExternalChatEvent):
     """The owner dismissed a customer group (``dismiss``)."""
 
-    change_type: str = attrs.field(default="dismiss", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="dismiss", init=False, metadata=_tag("ChangeType"))
 
 
 # -- change_external_tag ----------------------------------------------------------------
@@ -257,32 +258,32 @@ class ExternalChatDismiss(ExternalChatEvent):
 class ExternalTagEvent(Event):
     """Base of ``change_external_tag`` events: one corp tag or tag group."""
 
-    event: str = attrs.field(default="change_external_tag", init=False, metadata=_xml("Event"))
-    id: str = attrs.field(metadata=_xml("Id"))  # tag id or tag group id
-    tag_type: str | None = attrs.field(default=None, metadata=_xml("TagType"))  # tag, tag_group
+    event: str = attrs.field(default="change_external_tag", init=False, metadata=_tag("Event"))
+    id: str = attrs.field(metadata=_tag("Id"))  # tag id or tag group id
+    tag_type: str | None = attrs.field(default=None, metadata=_tag("TagType"))  # tag, tag_group
     #: rule-group id for rule-group tags (sent only to the customer-contact app)
-    strategy_id: int | None = attrs.field(default=None, metadata=_xml("StrategyId"))
+    strategy_id: int | None = attrs.field(default=None, metadata=_tag("StrategyId"))
 
 
 @attrs.frozen(kw_only=True)
 class ExternalTagCreate(ExternalTagEvent):
     """A tag or tag group was created (``create``)."""
 
-    change_type: str = attrs.field(default="create", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="create", init=False, metadata=_tag("ChangeType"))
 
 
 @attrs.frozen(kw_only=True)
 class ExternalTagUpdate(ExternalTagEvent):
     """A tag or tag group was changed (``update``)."""
 
-    change_type: str = attrs.field(default="update", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="update", init=False, metadata=_tag("ChangeType"))
 
 
 @attrs.frozen(kw_only=True)
 class ExternalTagDelete(ExternalTagEvent):
     """A tag or tag group was deleted (``delete``); a group's tags get no events of their own."""
 
-    change_type: str = attrs.field(default="delete", init=False, metadata=_xml("ChangeType"))
+    change_type: str = attrs.field(default="delete", init=False, metadata=_tag("ChangeType"))
 
 
 @attrs.frozen(kw_only=True)
@@ -292,8 +293,8 @@ class ExternalTagShuffle(ExternalTagEvent):
     ``id`` is the group whose tags moved, ``""`` for all groups.
     """
 
-    change_type: str = attrs.field(default="shuffle", init=False, metadata=_xml("ChangeType"))
-    id: str = attrs.field(default="", metadata=_xml("Id"))
+    change_type: str = attrs.field(default="shuffle", init=False, metadata=_tag("ChangeType"))
+    id: str = attrs.field(default="", metadata=_tag("Id"))
 
 
 #: Every concrete event class, in the order of doc 92130.

@@ -1,0 +1,1 @@
+"""Tests of wecom_async.callback and wecom_async.testing.push."""

@@ -1,0 +1,324 @@
+"""CallbackReceiver without a web framework: dispatch, de-duplication, background work."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from wecom_async.callback import (
+    AddExternalContact,
+    BodyTooLargeError,
+    CallbackCrypto,
+    CallbackReceiver,
+    DecryptError,
+    EditExternalContact,
+    Event,
+    ExternalContactEvent,
+    GenericEvent,
+    SignatureError,
+    parse_event,
+)
+from wecom_async.testing import FakeClock
+from wecom_async.testing.push import CallbackRequest, build_event_request, build_url_check
+
+from .callback_helpers import CORP_ID, new_customer, sample
+
+
+def post(receiver: CallbackReceiver, event: Event | str) -> CallbackRequest:
+    return build_event_request(receiver.crypto, event)
+
+
+async def deliver(receiver: CallbackReceiver, event: Event | str) -> str:
+    request = post(receiver, event)
+    return await receiver.handle_post(request.params, request.body)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def test_url_check_answers_the_echo(receiver: CallbackReceiver) -> None:
+    request = build_url_check(receiver.crypto, echo="8237493871")
+    assert request.method == "GET"
+    assert await receiver.handle_get(request.params) == "8237493871"
+
+
+@pytest.mark.parametrize("missing", ["msg_signature", "timestamp", "nonce", "echostr"])
+async def test_url_check_with_a_missing_parameter(receiver: CallbackReceiver, missing: str) -> None:
+    params = dict(build_url_check(receiver.crypto).params)
+    del params[missing]
+    with pytest.raises(SignatureError, match=missing):
+        await receiver.handle_get(params)
+
+
+async def test_event_reaches_its_handler_once(receiver: CallbackReceiver) -> None:
+    added, edited = Recorder(), Recorder()
+    receiver.on(AddExternalContact)(added)
+    receiver.on(EditExternalContact)(edited)
+    assert await deliver(receiver, new_customer(1)) == ""
+    await receiver.drain()
+    assert added.events == [new_customer(1)]
+    assert edited.events == []
+
+
+async def test_handler_matching_by_class_base_and_names(receiver: CallbackReceiver) -> None:
+    by_class, by_base, by_names, by_event, every, other = (Recorder() for _ in range(6))
+    receiver.on(AddExternalContact)(by_class)
+    receiver.on(ExternalContactEvent)(by_base)
+    receiver.on("change_external_contact", "add_external_contact")(by_names)
+    receiver.on("change_external_contact")(by_event)
+    receiver.on(Event)(every)
+    receiver.on("change_external_chat", "create")(other)
+    await deliver(receiver, new_customer(1))
+    await deliver(receiver, sample("edit_external_contact"))
+    await deliver(receiver, sample("unknown_event"))
+    await receiver.drain()
+    assert len(by_class.events) == 1
+    assert len(by_names.events) == 1
+    assert len(by_base.events) == 2
+    assert len(by_event.events) == 2
+    assert len(every.events) == 3
+    assert isinstance(every.events[2], GenericEvent)
+    assert other.events == []
+
+
+async def test_names_match_events_this_release_does_not_model(receiver: CallbackReceiver) -> None:
+    seen = Recorder()
+    receiver.on("customer_acquisition", "friend_request")(seen)
+    await deliver(receiver, sample("unknown_event"))
+    await receiver.drain()
+    assert [type(e) for e in seen.events] == [GenericEvent]
+    assert seen.events[0].extra["LinkId"] == "caLink000000000000000000000001"
+
+
+def test_on_refuses_a_class_with_a_change_type(receiver: CallbackReceiver) -> None:
+    with pytest.raises(TypeError):
+        receiver.on(AddExternalContact, "add_external_contact")  # type: ignore[call-overload]
+
+
+async def test_repeated_delivery_runs_the_handler_once(
+    receiver: CallbackReceiver, clock: FakeClock
+) -> None:
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    for _ in range(3):  # WeCom retries: new nonce, timestamp and ciphertext, same event
+        assert await deliver(receiver, new_customer(1)) == ""
+    await deliver(receiver, new_customer(2))  # another customer in the same second is kept
+    await receiver.drain()
+    assert len(seen.events) == 2
+    clock.advance(59)
+    await deliver(receiver, new_customer(1))
+    await receiver.drain()
+    assert len(seen.events) == 2
+    clock.advance(1.5)  # the window of the first delivery has passed
+    await deliver(receiver, new_customer(1))
+    await receiver.drain()
+    assert len(seen.events) == 3
+
+
+async def test_dedupe_window_zero_keeps_every_delivery(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, dedupe_window=0)
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    await deliver(receiver, new_customer(1))
+    await deliver(receiver, new_customer(1))
+    await receiver.drain()
+    assert len(seen.events) == 2
+
+
+async def test_answer_does_not_wait_for_a_slow_handler(receiver: CallbackReceiver) -> None:
+    release, done = anyio.Event(), anyio.Event()
+
+    @receiver.on(AddExternalContact)
+    async def slow(event: AddExternalContact) -> None:
+        await release.wait()
+        done.set()
+
+    assert await deliver(receiver, new_customer(1)) == ""
+    await anyio.wait_all_tasks_blocked()
+    assert receiver.running == 1
+    assert not done.is_set()
+    release.set()
+    await receiver.drain()
+    assert done.is_set()
+    assert receiver.running == 0
+
+
+async def test_concurrency_is_bounded(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=2)
+    release = anyio.Event()
+    active = peak = finished = 0
+
+    @receiver.on(AddExternalContact)
+    async def handler(event: AddExternalContact) -> None:
+        nonlocal active, peak, finished
+        active += 1
+        peak = max(peak, active)
+        await release.wait()
+        active -= 1
+        finished += 1
+
+    for n in range(5):
+        await deliver(receiver, new_customer(n))
+    await anyio.wait_all_tasks_blocked()
+    assert (active, receiver.running) == (2, 5)
+    release.set()
+    await receiver.drain()
+    assert (peak, finished) == (2, 5)
+
+
+async def test_failing_handler_is_logged_and_later_events_still_run(
+    receiver: CallbackReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def broken(event: AddExternalContact) -> None:
+        if event.external_user_id.endswith("1"):
+            raise RuntimeError("boom in handler")
+
+    receiver.on(AddExternalContact)(seen)
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        await deliver(receiver, new_customer(1))
+        await deliver(receiver, new_customer(2))
+        await receiver.drain()
+    failures = [r for r in caplog.records if r.name == "wecom_async" and r.exc_info]
+    assert len(failures) == 1
+    assert "broken" in failures[0].getMessage()
+    assert failures[0].exc_info is not None
+    assert isinstance(failures[0].exc_info[1], RuntimeError)
+    assert [e.create_time for e in seen.events] == [
+        new_customer(1).create_time,
+        new_customer(2).create_time,
+    ]
+
+
+async def test_bad_requests_start_no_handler(receiver: CallbackReceiver) -> None:
+    seen = Recorder()
+    receiver.on(Event)(seen)
+    request = post(receiver, new_customer(1))
+    with pytest.raises(SignatureError):
+        await receiver.handle_post({**request.params, "nonce": "other"}, request.body)
+    with pytest.raises(SignatureError, match="msg_signature"):
+        await receiver.handle_post({"timestamp": "1", "nonce": "2"}, request.body)
+    other = CallbackCrypto("OtherToken", "A" * 43, CORP_ID)
+    forged = build_event_request(other, new_customer(1))
+    with pytest.raises(SignatureError):
+        await receiver.handle_post(forged.params, forged.body)
+    encrypted = "QUJD"  # signed but not decryptable
+    body = f"<xml><Encrypt>{encrypted}</Encrypt></xml>"
+    params = {"msg_signature": receiver.crypto.signature("1", "2", encrypted)}
+    with pytest.raises(DecryptError):
+        await receiver.handle_post({**params, "timestamp": "1", "nonce": "2"}, body)
+    await receiver.drain()
+    assert seen.events == []
+
+
+async def test_oversized_body_is_refused_before_verification(crypto: CallbackCrypto) -> None:
+    small = CallbackReceiver(CallbackCrypto("T0ken", "B" * 43, CORP_ID, max_body_bytes=200))
+    request = post(small, new_customer(1))
+    assert len(request.body) > 200
+    with pytest.raises(BodyTooLargeError):
+        await small.handle_post(request.params, request.body)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 50
+
+    with pytest.raises(BodyTooLargeError):
+        await small.read_body(chunks())
+    with pytest.raises(BodyTooLargeError):
+        await small.read_body(chunks(), content_length="100000")
+
+
+async def test_read_body_collects_chunks(receiver: CallbackReceiver) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"<xml>"
+        yield b"</xml>"
+
+    assert await receiver.read_body(chunks(), content_length=11) == b"<xml></xml>"
+
+
+async def test_aclose_cancels_handlers_that_outlive_the_timeout(
+    receiver: CallbackReceiver,
+) -> None:
+    cancelled = anyio.Event()
+
+    @receiver.on(AddExternalContact)
+    async def stuck(event: AddExternalContact) -> None:
+        try:
+            await anyio.Event().wait()
+        finally:
+            cancelled.set()
+
+    await deliver(receiver, new_customer(1))
+    await anyio.wait_all_tasks_blocked()
+    await receiver.aclose(timeout=0)
+    assert cancelled.is_set()
+    assert receiver.running == 0
+
+
+async def test_lifespan_waits_for_running_handlers(receiver: CallbackReceiver) -> None:
+    finished: list[str] = []
+    release = anyio.Event()
+
+    @receiver.on(AddExternalContact)
+    async def handler(event: AddExternalContact) -> None:
+        await release.wait()
+        finished.append(event.external_user_id)
+
+    async with receiver.lifespan(object()):
+        await deliver(receiver, new_customer(1))
+        await anyio.wait_all_tasks_blocked()
+        release.set()
+    assert len(finished) == 1
+
+
+def test_receiver_repr_hides_secrets(receiver: CallbackReceiver) -> None:
+    assert "T0kenForTests" not in repr(receiver)
+    assert CORP_ID in repr(receiver)
+
+
+def test_push_request_is_what_wecom_sends(crypto: CallbackCrypto) -> None:
+    request = build_event_request(crypto, new_customer(3), timestamp=1700000000, nonce="123456")
+    assert request.method == "POST"
+    assert set(request.params) == {"msg_signature", "timestamp", "nonce"}
+    assert request.params["timestamp"] == "1700000000"
+    envelope = parse_event(request.body)
+    assert envelope.to_user_name == CORP_ID
+    xml = crypto.decrypt(request.params["msg_signature"], "1700000000", "123456", request.body)
+    assert parse_event(xml) == new_customer(3)
+    check = build_url_check(crypto, echo="hello-echo")
+    assert (
+        crypto.verify_url(
+            check.params["msg_signature"],
+            check.params["timestamp"],
+            check.params["nonce"],
+            check.params["echostr"],
+        )
+        == "hello-echo"
+    )
+
+
+def test_core_imports_without_any_web_framework() -> None:
+    code = (
+        "import sys\n"
+        "for name in ('starlette', 'fastapi', 'aiohttp', 'uvicorn'):\n"
+        "    sys.modules[name] = None\n"
+        "import wecom_async.callback, wecom_async.testing.push\n"
+        "assert not any(m in sys.modules and sys.modules[m] for m in ('starlette', 'aiohttp'))\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "ok", result.stderr

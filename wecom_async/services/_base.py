@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from .._converter import from_dict, structure
+from .._converter import from_dict, structure, structure_request, to_dict
 from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params
 from ..models._base import JsonObject, JsonValue
 from ..pagination import AsyncPaginator, FailInfo, Page, PageToken
 
-__all__ = ["Body", "Service"]
+__all__ = ["Body", "Service", "cursor_body", "request_body"]
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -24,6 +24,23 @@ PageRequest = Callable[[PageToken], tuple[Params | None, Body | None]]
 
 _STRIPPED = frozenset({*ENVELOPE_KEYS, "next_cursor"})
 _PAGE_KEYS = frozenset({*ENVELOPE_KEYS, "next_cursor", "next_offset", "total", "fail_info"})
+
+
+R = TypeVar("R")
+
+
+def request_body(model: type[R], body: R | Mapping[str, object]) -> Body:
+    """The wire dict of a request given as its model or as a mapping of wire fields.
+
+    A mapping is structured strictly (unknown keys refused), so it is validated exactly
+    like the model. Raises ValidationError before anything is sent.
+    """
+    return to_dict(structure_request(model, body))
+
+
+def cursor_body(body: Body, token: PageToken) -> Body:
+    """``body`` plus the page's ``cursor`` (none on the first page)."""
+    return {**body, "cursor": token} if token else dict(body)
 
 
 class Service:
@@ -103,6 +120,24 @@ class Service:
             return _page(data, item_type, items_key, endpoint)
 
         return AsyncPaginator(fetch, start)
+
+    def _cursor_paginate(
+        self,
+        endpoint: Endpoint,
+        item_type: type[T],
+        items_key: str,
+        body: Body,
+        *,
+        start: str | None = None,
+    ) -> AsyncPaginator[T]:
+        """A paginator of a POST endpoint that sends ``body`` plus each page's cursor."""
+        return self._paginate(
+            endpoint,
+            item_type,
+            items_key,
+            lambda token: (None, cursor_body(body, token)),
+            start=start,
+        )
 
 
 def _payload(data: JsonObject, key: str | None) -> Mapping[str, JsonValue]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .._converter import structure_request, to_dict
 from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._time import TimeArg, to_unix
@@ -20,7 +19,7 @@ from ..models.contact_way import (
     UpdateJoinWayRequest,
 )
 from ..pagination import AsyncPaginator, Page, PageToken
-from ._base import Service
+from ._base import Service, cursor_body, request_body
 
 __all__ = ["ContactWayService"]
 
@@ -71,8 +70,8 @@ class ContactWayService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
-        request = structure_request(AddContactWayRequest, body)
-        return await self._model(_ADD, AddContactWayResult, body=to_dict(request))
+        request = request_body(AddContactWayRequest, body)
+        return await self._model(_ADD, AddContactWayResult, body=request)
 
     async def get(self, config_id: str) -> ContactWay:
         """Get one contact way's configuration.
@@ -133,7 +132,7 @@ class ContactWayService(Service):
         window = {k: v for k, v in (("start_time", start), ("end_time", end)) if v is not None}
 
         async def fetch(token: PageToken) -> Page[str]:
-            body = {**window, "limit": limit, **({"cursor": token} if token else {})}
+            body = cursor_body({**window, "limit": limit}, token)
             data = await self._send(_LIST, body=body)
             ids = [
                 item.config_id
@@ -163,8 +162,8 @@ class ContactWayService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
-        request = structure_request(UpdateContactWayRequest, body)
-        await self._none(_UPDATE, body=to_dict(request))
+        request = request_body(UpdateContactWayRequest, body)
+        await self._none(_UPDATE, body=request)
 
     async def delete(self, config_id: str) -> None:
         """Delete a contact way (its QR code or button stops working).
@@ -227,8 +226,8 @@ class ContactWayService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
-        request = structure_request(AddJoinWayRequest, body)
-        return await self._value(_ADD_JOIN_WAY, str, "config_id", body=to_dict(request))
+        request = request_body(AddJoinWayRequest, body)
+        return await self._value(_ADD_JOIN_WAY, str, "config_id", body=request)
 
     async def get_join_way(self, config_id: str) -> JoinWay:
         """Get one join way's configuration, its QR code or plugin URL included.
@@ -270,8 +269,8 @@ class ContactWayService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
-        request = structure_request(UpdateJoinWayRequest, body)
-        await self._none(_UPDATE_JOIN_WAY, body=to_dict(request))
+        request = request_body(UpdateJoinWayRequest, body)
+        await self._none(_UPDATE_JOIN_WAY, body=request)
 
     async def delete_join_way(self, config_id: str) -> None:
         """Delete a join way.

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from .._converter import structure_request, to_dict
 from .._core import Endpoint
 from .._validation import check_id, check_ids, check_range
 from ..models.customers import (
@@ -16,8 +15,8 @@ from ..models.customers import (
     FollowUser,
     RemarkRequest,
 )
-from ..pagination import AsyncPaginator, PageToken
-from ._base import Service
+from ..pagination import AsyncPaginator
+from ._base import Service, request_body
 
 __all__ = ["ExternalContactService"]
 
@@ -135,19 +134,9 @@ class ExternalContactService(Service):
         ids = check_ids(userid_list, "userid_list", max_count=MAX_BATCH_USERIDS)
         check_range(limit, "limit", low=1, high=100)
 
-        def request(token: PageToken) -> tuple[None, dict[str, object]]:
-            return None, {
-                "userid_list": ids,
-                "limit": limit,
-                **({"cursor": token} if token else {}),
-            }
-
-        return self._paginate(
-            _BATCH_GET_BY_USER,
-            CustomerWithFollowInfo,
-            "external_contact_list",
-            request,
-            start=cursor,
+        body = {"userid_list": ids, "limit": limit}
+        return self._cursor_paginate(
+            _BATCH_GET_BY_USER, CustomerWithFollowInfo, "external_contact_list", body, start=cursor
         )
 
     async def remark(self, body: RemarkRequest | Mapping[str, object]) -> None:
@@ -166,8 +155,7 @@ class ExternalContactService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92115
         """
-        request = structure_request(RemarkRequest, body)
-        await self._none(_REMARK, body=to_dict(request))
+        await self._none(_REMARK, body=request_body(RemarkRequest, body))
 
     def contact_list(
         self, *, limit: int = 1000, cursor: str | None = None
@@ -193,7 +181,7 @@ class ExternalContactService(Service):
         """
         check_range(limit, "limit", low=1, high=1000)
 
-        def request(token: PageToken) -> tuple[None, dict[str, object]]:
-            return None, {"limit": limit, **({"cursor": token} if token else {})}
-
-        return self._paginate(_CONTACT_LIST, ContactListItem, "info_list", request, start=cursor)
+        body = {"limit": limit}
+        return self._cursor_paginate(
+            _CONTACT_LIST, ContactListItem, "info_list", body, start=cursor
+        )

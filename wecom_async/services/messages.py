@@ -7,7 +7,6 @@ from typing import Final, TypeVar
 
 import attrs
 
-from .._converter import structure_request, to_dict
 from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._time import TimeArg, to_unix
@@ -30,8 +29,8 @@ from ..models.welcome import (
     GroupWelcomeTemplate,
     SendWelcomeMsgRequest,
 )
-from ..pagination import AsyncPaginator, PageToken
-from ._base import Body, Service
+from ..pagination import AsyncPaginator
+from ._base import Service, request_body
 
 __all__ = ["MAX_GROUPMSG_LIST_SPAN", "MessagesService"]
 
@@ -56,15 +55,6 @@ _MAX_LIST_LIMIT: Final = 100
 _MAX_TASK_LIMIT: Final = 1000
 
 R = TypeVar("R", bound=WireModel)
-
-
-def _wire(model: type[R], body: R | Mapping[str, object]) -> Body:
-    """The wire dict of a request given as its model or a mapping (validated either way)."""
-    return to_dict(structure_request(model, body))
-
-
-def _cursor_page(body: Body, token: PageToken) -> tuple[None, Body]:
-    return None, {**body, **({"cursor": token} if token else {})}
 
 
 class MessagesService(Service):
@@ -95,7 +85,7 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92135
         """
-        request = _wire(AddMsgTemplateRequest, body)
+        request = request_body(AddMsgTemplateRequest, body)
         return await self._model(_ADD_MSG_TEMPLATE, AddMsgTemplateResult, body=request)
 
     def get_groupmsg_list(
@@ -148,12 +138,8 @@ class MessagesService(Service):
             "filter_type": filter_type,
             "limit": limit,
         }
-        return self._paginate(
-            _GET_GROUPMSG_LIST,
-            GroupMsg,
-            "group_msg_list",
-            lambda token: _cursor_page(body, token),
-            start=cursor,
+        return self._cursor_paginate(
+            _GET_GROUPMSG_LIST, GroupMsg, "group_msg_list", body, start=cursor
         )
 
     def get_groupmsg_task(
@@ -183,12 +169,8 @@ class MessagesService(Service):
         check_id(msgid, "msgid")
         check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
         body = {"msgid": msgid, "limit": limit}
-        return self._paginate(
-            _GET_GROUPMSG_TASK,
-            GroupMsgTask,
-            "task_list",
-            lambda token: _cursor_page(body, token),
-            start=cursor,
+        return self._cursor_paginate(
+            _GET_GROUPMSG_TASK, GroupMsgTask, "task_list", body, start=cursor
         )
 
     def get_groupmsg_send_result(
@@ -220,12 +202,8 @@ class MessagesService(Service):
         check_id(userid, "userid")
         check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
         body = {"msgid": msgid, "userid": userid, "limit": limit}
-        return self._paginate(
-            _GET_GROUPMSG_SEND_RESULT,
-            GroupMsgSendResult,
-            "send_list",
-            lambda token: _cursor_page(body, token),
-            start=cursor,
+        return self._cursor_paginate(
+            _GET_GROUPMSG_SEND_RESULT, GroupMsgSendResult, "send_list", body, start=cursor
         )
 
     async def remind_groupmsg_send(self, msgid: str) -> None:
@@ -319,7 +297,7 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92137
         """
-        await self._none(_SEND_WELCOME, body=_wire(SendWelcomeMsgRequest, body))
+        await self._none(_SEND_WELCOME, body=request_body(SendWelcomeMsgRequest, body))
 
     async def add_group_welcome_template(
         self, body: AddGroupWelcomeTemplateRequest | Mapping[str, object]
@@ -341,7 +319,7 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
-        request = _wire(AddGroupWelcomeTemplateRequest, body)
+        request = request_body(AddGroupWelcomeTemplateRequest, body)
         return await self._value(_TEMPLATE_ADD, str, "template_id", body=request)
 
     async def edit_group_welcome_template(
@@ -361,7 +339,7 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
-        await self._none(_TEMPLATE_EDIT, body=_wire(EditGroupWelcomeTemplateRequest, body))
+        await self._none(_TEMPLATE_EDIT, body=request_body(EditGroupWelcomeTemplateRequest, body))
 
     async def get_group_welcome_template(self, template_id: str) -> GroupWelcomeTemplate:
         """Get a group welcome template (its image comes back as ``pic_url`` only).

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, TypeVar
 
-from .._converter import structure_request, to_dict
 from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._time import TimeArg, to_unix
@@ -20,8 +19,8 @@ from ..models.moments import (
     MomentTask,
     MomentTaskResult,
 )
-from ..pagination import AsyncPaginator, PageToken
-from ._base import Service
+from ..pagination import AsyncPaginator
+from ._base import Service, request_body
 
 __all__ = ["MAX_MOMENT_LIST_SPAN", "MomentsService"]
 
@@ -77,8 +76,8 @@ class MomentsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/95094
         """
-        request = structure_request(AddMomentTaskRequest, body)
-        answer = await self._model(_ADD_MOMENT_TASK, AddMomentTaskResponse, body=to_dict(request))
+        request = request_body(AddMomentTaskRequest, body)
+        answer = await self._model(_ADD_MOMENT_TASK, AddMomentTaskResponse, body=request)
         return answer.jobid
 
     async def get_moment_task_result(self, jobid: str) -> MomentTaskResult:
@@ -174,7 +173,7 @@ class MomentsService(Service):
         }
         if creator is not None:
             body["creator"] = check_id(creator, "creator")
-        return self._cursor_pages(_GET_MOMENT_LIST, Moment, "moment_list", body, cursor)
+        return self._cursor_paginate(_GET_MOMENT_LIST, Moment, "moment_list", body, start=cursor)
 
     def get_moment_task(
         self, moment_id: str, *, limit: int = _MAX_TASK_LIMIT, cursor: str | None = None
@@ -200,7 +199,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/93333
         """
         body = self._ids_body({"moment_id": moment_id}, limit, _MAX_TASK_LIMIT)
-        return self._cursor_pages(_GET_MOMENT_TASK, MomentTask, "task_list", body, cursor)
+        return self._cursor_paginate(_GET_MOMENT_TASK, MomentTask, "task_list", body, start=cursor)
 
     def get_moment_customer_list(
         self,
@@ -235,8 +234,8 @@ class MomentsService(Service):
         body = self._ids_body(
             {"moment_id": moment_id, "userid": userid}, limit, _MAX_CUSTOMER_LIMIT
         )
-        return self._cursor_pages(
-            _GET_MOMENT_CUSTOMER_LIST, MomentCustomer, "customer_list", body, cursor
+        return self._cursor_paginate(
+            _GET_MOMENT_CUSTOMER_LIST, MomentCustomer, "customer_list", body, start=cursor
         )
 
     def get_moment_send_result(
@@ -272,8 +271,8 @@ class MomentsService(Service):
         body = self._ids_body(
             {"moment_id": moment_id, "userid": userid}, limit, _MAX_SEND_RESULT_LIMIT
         )
-        return self._cursor_pages(
-            _GET_MOMENT_SEND_RESULT, MomentCustomer, "customer_list", body, cursor
+        return self._cursor_paginate(
+            _GET_MOMENT_SEND_RESULT, MomentCustomer, "customer_list", body, start=cursor
         )
 
     async def get_moment_comments(self, moment_id: str, userid: str) -> MomentComments:
@@ -308,18 +307,3 @@ class MomentsService(Service):
         if limit is not None:
             body["limit"] = check_range(limit, "limit", low=1, high=max_limit)
         return body
-
-    def _cursor_pages(
-        self,
-        endpoint: Endpoint,
-        item_type: type[T],
-        items_key: str,
-        body: Mapping[str, object],
-        cursor: str | None,
-    ) -> AsyncPaginator[T]:
-        """A paginator that sends ``body`` plus the page's ``cursor`` (none on the first)."""
-
-        def request(token: PageToken) -> tuple[None, dict[str, object]]:
-            return None, {**body, **({"cursor": token} if token else {})}
-
-        return self._paginate(endpoint, item_type, items_key, request, start=cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 
-from .._converter import structure_request, to_dict
+from .._converter import to_dict
 from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._validation import check_id, check_ids, check_range
@@ -18,7 +18,7 @@ from ..models.tags import (
     CorpTagGroup,
     EditTagRequest,
 )
-from ._base import Body, Service
+from ._base import Body, Service, request_body
 
 __all__ = ["MAX_TAGS_PER_CUSTOMER", "TagsService"]
 
@@ -66,13 +66,12 @@ class TagsService(Service):
         request_type: type[AddCorpTagRequest] | type[AddStrategyTagRequest],
         body: WireModel | Mapping[str, object],
     ) -> CorpTagGroup:
-        request = structure_request(request_type, body)
-        return await self._model(endpoint, CorpTagGroup, key="tag_group", body=to_dict(request))
+        request = request_body(request_type, body)
+        return await self._model(endpoint, CorpTagGroup, key="tag_group", body=request)
 
     async def _edit(self, endpoint: Endpoint, id: str, name: str | None, order: int | None) -> None:
         check_id(id, "id")
-        request = EditTagRequest(id=id, name=name, order=order)
-        await self._none(endpoint, body=to_dict(request))
+        await self._none(endpoint, body=to_dict(EditTagRequest(id=id, name=name, order=order)))
 
     async def list(
         self, *, tag_id: Sequence[str] | None = None, group_id: Sequence[str] | None = None

@@ -1,0 +1,42 @@
+"""Opaque cursors: round trip, and anything the fake did not issue is a 50100."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wecom_async.testing import CursorCodec, WeComFault
+
+CODEC = CursorCodec(b"k" * 32)
+fields = st.dictionaries(
+    st.text(min_size=1, max_size=5).filter(lambda k: k != "k"),
+    st.integers() | st.text(max_size=20),
+    max_size=4,
+)
+
+
+@given(fields)
+def test_round_trip(values: dict[str, int | str]) -> None:
+    cursor = CODEC.encode("batch/get_by_user", **values)
+    assert cursor.isascii()
+    assert "=" not in cursor
+    assert CODEC.decode("batch/get_by_user", cursor) == {"k": "batch/get_by_user", **values}
+
+
+@given(st.text(max_size=80))
+def test_anything_else_is_an_invalid_cursor(text: str) -> None:
+    with pytest.raises(WeComFault) as caught:
+        CODEC.decode("get", text)
+    assert caught.value.errcode == 50100
+
+
+def test_cursor_of_another_endpoint_or_key_is_refused() -> None:
+    cursor = CODEC.encode("get", s=1)
+    for kind, codec in (("contact_list", CODEC), ("get", CursorCodec(b"other"))):
+        with pytest.raises(WeComFault) as caught:
+            codec.decode(kind, cursor)
+        assert caught.value.errcode == 50100
+    assert CursorCodec.int_field(CODEC.decode("get", cursor), "s") == 1
+    with pytest.raises(WeComFault):
+        CursorCodec.str_field(CODEC.decode("get", cursor), "s")

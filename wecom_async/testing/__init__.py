@@ -1,0 +1,56 @@
+"""A stateful fake WeCom for tests, the sandbox and benchmarks.
+
+``FakeWeCom`` models one corp in memory and answers the real wire format: paths, GET vs
+POST, envelopes and errmsg style, errcodes, opaque cursors, documented size caps, token
+lifetimes, per-API frequency limits, plus injected faults.  It renders plain JSON from its
+own records and never imports the SDK's client or models, so it checks the SDK
+independently.
+
+    fake = FakeWeCom(corp_id="wwfake", secret="fake-secret")
+    fake.seed(staff=20, customers_per_staff=50, seed=7)
+    http = httpx.AsyncClient(transport=fake.transport())   # in-process
+    app = fake.app                                          # ASGI, for a real loopback server
+
+Endpoints live in :mod:`wecom_async.testing.routes`, one module per doc group, discovered
+automatically; a group keeps its own records in ``fake.state.ext(ItsStateClass)``.
+"""
+
+from __future__ import annotations
+
+from ._clock import FakeClock
+from ._cursor import CursorCodec
+from ._dispatch import FakeRequest, FakeResponse, RecordedRequest
+from ._errors import WeComFault
+from ._fake import FakeWeCom
+from ._faults import Fault
+from ._route import JSON, RequestContext, Route, SeedContext, Seeder
+from ._seed import SeedReport
+from ._setup import Follower
+from ._state import CorpState, Customer, Follow, NonCustomer, Staff
+from ._tagstore import CorpTag, TagGroup, TagRegistry
+
+__all__ = [
+    "JSON",
+    "CorpState",
+    "CorpTag",
+    "CursorCodec",
+    "Customer",
+    "FakeClock",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeWeCom",
+    "Fault",
+    "Follow",
+    "Follower",
+    "NonCustomer",
+    "RecordedRequest",
+    "RequestContext",
+    "Route",
+    "SeedContext",
+    "SeedReport",
+    "Seeder",
+    "Staff",
+    "TagGroup",
+    "TagRegistry",
+    "WeComFault",
+]

@@ -1,0 +1,240 @@
+"""One request in, one response out: routing, the checks every WeCom call passes, envelopes.
+
+Order of processing, the same for both faces of the fake:
+
+1. Record the request (``fake.requests``, ``fake.calls(path)``), whatever happens next.
+2. A path outside ``/cgi-bin/`` or without a route answers HTTP 404 (plain text naming the
+   path): the fake does not pretend to implement endpoints it lacks.
+3. A pending ``errcode`` fault answers now (see :mod:`._faults`).
+4. Wrong verb: 40058 whose errmsg says which verb the API takes.  WeCom's own answer to a
+   wrong verb varies (40058 / 40063 / 40003 because the body is not read, catalog 0.2);
+   the fake always answers 40058 and names the verb, so the mistake is obvious.
+5. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
+6. Frequency budget (45009) and concurrency cap (45033) of the API.
+7. A POST body that is not a UTF-8 JSON object: 40058 "Warning: wrong json format."
+   (multipart uploads are passed through raw).
+8. The handler; its dict is wrapped as ``{"errcode": 0, "errmsg": "ok", ...}``.
+9. A pending status / truncated / drop / delay fault spoils the response.
+
+Every business error is HTTP 200 with ``{"errcode", "errmsg"}``, the errmsg in WeCom's
+style: ``<message>, hint: [<ts>-<hex>], from ip: <ip>, more info at ...?e=<code>``.
+Steps 1-9 run under the fake's lock, so handlers never run concurrently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl
+
+from ._errors import WeComFault, default_message, format_errmsg, make_hint
+from ._faults import Fault
+from ._route import JSON, RequestContext, Route
+
+if TYPE_CHECKING:
+    from ._fake import FakeWeCom
+
+__all__ = ["PREFIX", "Dispatcher", "FakeRequest", "FakeResponse", "RecordedRequest"]
+
+#: Every WeCom API path starts with this.
+PREFIX: Final = "/cgi-bin/"
+_REDACTED: Final = ("access_token", "corpsecret")
+_JSON_TYPE: Final = "application/json; charset=UTF-8"
+_HTML_TYPE: Final = "text/html; charset=utf-8"
+_WRONG_JSON: Final = "Warning: wrong json format."
+
+
+@dataclass(frozen=True, slots=True)
+class FakeRequest:
+    """A request as both faces hand it to :meth:`FakeWeCom.handle`."""
+
+    method: str
+    #: The URL path, e.g. ``/cgi-bin/externalcontact/get``.
+    path: str
+    #: The raw query string (without ``?``).
+    query: bytes = b""
+    body: bytes = b""
+    content_type: str = ""
+    #: The caller's address, shown in errmsg ``from ip:``.
+    client_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class FakeResponse:
+    """What the fake answers; ``drop`` and ``delay`` tell the face how to deliver it."""
+
+    status: int
+    body: bytes
+    content_type: str
+    #: Abandon the connection instead of delivering the response.
+    drop: bool = False
+    #: Deliver the response this many seconds late.
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request that reached the fake, for assertions.
+
+    ``path`` is without ``/cgi-bin/``; ``query`` has ``access_token`` and ``corpsecret``
+    values replaced by ``***``; ``json`` is the parsed JSON object body, or None for a GET,
+    an upload or a body that is not a JSON object.
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    json: JSON | None
+
+
+class _BadJSON:
+    """Marker for a POST body that is not a UTF-8 JSON object."""
+
+
+_BAD_JSON: Final = _BadJSON()
+
+
+class Dispatcher:
+    """Routes requests to handlers and applies the common checks (module doc)."""
+
+    def __init__(
+        self, fake: FakeWeCom, routes: Mapping[str, Route], *, record_limit: int | None
+    ) -> None:
+        """Create a dispatcher for ``fake`` serving ``routes`` (path -> route).
+
+        Only the latest ``record_limit`` requests are kept (None: all of them).
+        """
+        self._fake = fake
+        self.routes: dict[str, Route] = dict(routes)
+        self.records: deque[RecordedRequest] = deque(maxlen=record_limit)
+        self.counts: dict[str, int] = {}
+        self._serial = 0
+
+    def dispatch(self, request: FakeRequest) -> tuple[FakeResponse, str | None]:
+        """Answer ``request``; the second item is the path now in flight, if any."""
+        with self._fake.lock:
+            self._serial += 1
+            query: dict[str, str] = {}
+            for key, value in parse_qsl(request.query.decode("utf-8", "replace"), True):
+                query.setdefault(key, value)
+            path = request.path[len(PREFIX) :] if request.path.startswith(PREFIX) else ""
+            body = self._parse_body(request)
+            self._record(request.method, path or request.path, query, body)
+            route = self.routes.get(path) if path else None
+            if route is None:
+                message = f"fake WeCom has no route for {request.method} {request.path}"
+                return FakeResponse(404, message.encode(), "text/plain; charset=utf-8"), None
+            fault = self._fake.faults.take(path)
+            if fault is not None and fault.errcode is not None:
+                return self._error(request, fault.errcode, fault.errmsg), None
+            response, in_flight = self._process(request, path, route, query, body)
+            if fault is not None:
+                response = _spoil(response, fault)
+            return response, in_flight
+
+    def leave(self, path: str) -> None:
+        """Mark one request of ``path`` as delivered (concurrency accounting)."""
+        with self._fake.lock:
+            self._fake.concurrency.leave(path)
+
+    def _process(
+        self,
+        request: FakeRequest,
+        path: str,
+        route: Route,
+        query: dict[str, str],
+        body: JSON | _BadJSON | None,
+    ) -> tuple[FakeResponse, str | None]:
+        fake = self._fake
+        if request.method != route.method:
+            message = f"Warning: wrong request method, {path} requires {route.method}"
+            return self._error(request, 40058, message), None
+        now = fake.clock.now()
+        try:
+            if route.auth:
+                fake.tokens.check(query.get("access_token"), now)
+            if not fake.rate.allow(path, now):
+                raise WeComFault(45009)
+            if not fake.concurrency.enter(path):
+                raise WeComFault(45033)
+        except WeComFault as fault:
+            return self._error(request, fault.errcode, fault.message), None
+        try:
+            if isinstance(body, _BadJSON):
+                raise WeComFault(40058, _WRONG_JSON)
+            ctx = RequestContext(
+                fake=fake,
+                state=fake.state,
+                clock=fake.clock,
+                cursors=fake.cursors,
+                method=request.method,
+                path=path,
+                query=query,
+                body=body if body is not None and route.method == "POST" else {},
+                raw_body=request.body,
+                content_type=request.content_type,
+            )
+            data = route.handler(ctx)
+        except WeComFault as fault:
+            return self._error(request, fault.errcode, fault.message), path
+        except BaseException:
+            fake.concurrency.leave(path)
+            raise
+        return _json_response({"errcode": 0, "errmsg": "ok", **data}), path
+
+    def _parse_body(self, request: FakeRequest) -> JSON | _BadJSON | None:
+        if request.method != "POST" or request.content_type.startswith("multipart/"):
+            return None
+        if not request.body.strip():
+            return None
+        try:
+            value = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _BAD_JSON
+        return value if isinstance(value, dict) else _BAD_JSON
+
+    def _record(
+        self, method: str, path: str, query: dict[str, str], body: JSON | _BadJSON | None
+    ) -> None:
+        shown = {k: ("***" if k in _REDACTED else v) for k, v in query.items()}
+        parsed = None if isinstance(body, _BadJSON) else body
+        self.records.append(RecordedRequest(method, path, shown, parsed))
+        self.counts[path] = self.counts.get(path, 0) + 1
+
+    def _error(self, request: FakeRequest, errcode: int, message: str | None) -> FakeResponse:
+        fake = self._fake
+        hint = make_hint(fake.clock.now(), fake.corp_id, self._serial)
+        text = message if message is not None else default_message(errcode)
+        errmsg = format_errmsg(errcode, text, hint=hint, ip=request.client_host)
+        return _json_response({"errcode": errcode, "errmsg": errmsg})
+
+
+def _json_response(data: JSON) -> FakeResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return FakeResponse(200, body, _JSON_TYPE)
+
+
+def _spoil(response: FakeResponse, fault: Fault) -> FakeResponse:
+    if fault.status is not None:
+        return FakeResponse(fault.status, _html_error(fault.status), _HTML_TYPE)
+    if fault.truncated:
+        return dataclasses.replace(response, body=response.body[: max(1, len(response.body) // 2)])
+    if fault.drop:
+        return dataclasses.replace(response, drop=True)
+    return dataclasses.replace(response, delay=fault.delay or 0.0)
+
+
+_REASONS: Final = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def _html_error(status: int) -> bytes:
+    title = f"{status} {_REASONS.get(status, 'Server Error')}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    ).encode()

@@ -1,0 +1,111 @@
+"""Injected faults: what goes wrong on the next calls to one API.
+
+Kinds, exactly one per fault:
+
+``errcode``
+    WeCom answers that errcode (HTTP 200, error envelope).  The request is answered before
+    anything else happens: no verb or token check, no budget spent, the handler does not
+    run, so the state is unchanged.
+``status``
+    An HTTP 5xx with an HTML body, as a gateway in front of WeCom sends.
+``truncated``
+    HTTP 200 whose JSON body is cut in half.
+``drop``
+    The connection drops before the response arrives.  In-process the transport raises
+    ``httpx.RemoteProtocolError``; over ASGI the response starts and is then abandoned.
+``delay``
+    The response leaves ``delay`` seconds late.  In-process, when that exceeds the
+    client's read timeout the transport raises ``httpx.ReadTimeout`` at once, without
+    sleeping; otherwise, and always over ASGI, it really sleeps.
+
+For the last four kinds the request reaches WeCom: it is processed normally first (checks,
+budget, handler, state changes) and only its response is lost or spoiled, exactly the case
+where a client cannot know whether a write happened.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["Fault", "FaultBook"]
+
+
+@dataclass(eq=False)
+class Fault:
+    """One injected fault for the next ``times`` calls to ``path``; see the module doc."""
+
+    path: str
+    errcode: int | None = None
+    errmsg: str | None = None
+    status: int | None = None
+    truncated: bool = False
+    drop: bool = False
+    delay: float | None = None
+    times: int = 1
+    #: How many calls this fault has spoiled so far.
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        """Check that exactly one kind is chosen and its value is sensible."""
+        kinds = [
+            self.errcode is not None,
+            self.status is not None,
+            self.truncated,
+            self.drop,
+            self.delay is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("inject exactly one of errcode, status, truncated, drop, delay")
+        if self.errcode == 0:
+            raise ValueError("errcode 0 is success, not a fault")
+        if self.status is not None and not 500 <= self.status <= 599:
+            raise ValueError("status must be an HTTP 5xx code")
+        if self.delay is not None and self.delay < 0:
+            raise ValueError("delay must not be negative")
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+        if self.errmsg is not None and self.errcode is None:
+            raise ValueError("errmsg goes with errcode")
+
+    @property
+    def remaining(self) -> int:
+        """How many more calls this fault will spoil."""
+        return self.times - self.fired
+
+    @property
+    def runs_handler(self) -> bool:
+        """False for errcode faults (answered before processing), True for the others."""
+        return self.errcode is None
+
+
+class FaultBook:
+    """Pending faults per API path, consumed first in, first out."""
+
+    def __init__(self) -> None:
+        """Create an empty book."""
+        self._pending: dict[str, deque[Fault]] = {}
+
+    def add(self, fault: Fault) -> Fault:
+        """Queue ``fault`` behind the faults already pending for its path."""
+        self._pending.setdefault(fault.path, deque()).append(fault)
+        return fault
+
+    def take(self, path: str) -> Fault | None:
+        """Return the fault that spoils this call to ``path``, if one is pending."""
+        queue = self._pending.get(path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.fired += 1
+        if fault.remaining == 0:
+            queue.popleft()
+        return fault
+
+    def pending(self) -> list[Fault]:
+        """Return every fault that still has calls to spoil."""
+        return [fault for queue in self._pending.values() for fault in queue]
+
+    def clear(self) -> None:
+        """Drop every pending fault."""
+        self._pending.clear()

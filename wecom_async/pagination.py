@@ -22,7 +22,7 @@ import attrs
 from ._exceptions import ResponseError
 from .models._base import JsonValue, WireModel
 
-__all__ = ["AsyncPaginator", "FailInfo", "Page", "PageToken"]
+__all__ = ["AsyncPaginator", "FailInfo", "NumberedPage", "Page", "PageToken"]
 
 T = TypeVar("T")
 #: Where the next page starts: a cursor string, an offset, or None for the first page.
@@ -68,6 +68,25 @@ class Page(Generic[T]):
                 return None
             return self.next_offset
         return self.next_cursor or None
+
+
+@attrs.frozen(kw_only=True)
+class NumberedPage(Page[T]):
+    """A page of a legacy offset / page-number shape, whose answer has no cursor or total.
+
+    ``groupchat/list`` with ``offset`` and ``get_unassigned_list`` with ``page_id`` page
+    this way; the service decides where the next page starts.
+
+    Attributes:
+        following: the offset or page number of the next page, None after the last one.
+    """
+
+    following: int | None = None
+
+    @property
+    def next_token(self) -> PageToken:
+        """Where the next page starts, or None when this is the last page."""
+        return self.following
 
 
 class AsyncPaginator(Generic[T]):

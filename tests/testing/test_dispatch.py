@@ -18,7 +18,7 @@ from wecom_async.testing.routes import discover
 
 
 def test_route_modules_are_discovered() -> None:
-    routes, _ = discover()
+    routes, _, tickers = discover()
     expected = {
         "gettoken": "GET",
         "externalcontact/get_follow_user_list": "GET",
@@ -32,6 +32,8 @@ def test_route_modules_are_discovered() -> None:
         assert routes[path].method == method
     assert routes["gettoken"].auth is False
     assert routes["externalcontact/get"].auth is True
+    # Time-driven groups (transfers completing after 24 h) register a ticker.
+    assert any(t.__module__.endswith("routes.transfer") for t in tickers)
 
 
 @pytest.mark.parametrize(

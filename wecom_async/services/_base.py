@@ -7,12 +7,13 @@ call through these helpers. No HTTP, token or retry logic lives in services.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TypeVar, get_origin
 
 from .._converter import from_dict, structure, structure_request, to_dict
 from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params
+from .._exceptions import StructureError
 from ..models._base import JsonObject, JsonValue
-from ..pagination import AsyncPaginator, FailInfo, Page, PageToken
+from ..pagination import AsyncPaginator, FailInfo, NumberedPage, Page, PageToken
 
 __all__ = ["Body", "Service", "cursor_body", "request_body"]
 
@@ -95,7 +96,7 @@ class Service:
     ) -> M:
         """Send, then return the bare value ``data[key]`` checked to be a ``kind``."""
         data = await self._send(endpoint, params=params, body=body, files=files)
-        return _structure_value(kind, data.get(key, [] if kind is list else None), endpoint)
+        return _structure_value(kind, data.get(key), endpoint, key)
 
     async def _none(
         self, endpoint: Endpoint, *, params: Params | None = None, body: Body | None = None
@@ -118,6 +119,39 @@ class Service:
             params, body = request(token)
             data = await self._send(endpoint, params=params, body=body)
             return _page(data, item_type, items_key, endpoint)
+
+        return AsyncPaginator(fetch, start)
+
+    def _paginate_numbered(
+        self,
+        endpoint: Endpoint,
+        item_type: type[T],
+        items_key: str,
+        request: Callable[[int], tuple[Params | None, Body | None]],
+        following: Callable[[int, JsonObject, int], int | None],
+        *,
+        start: int,
+    ) -> AsyncPaginator[T]:
+        """A paginator over a legacy offset / page-number shape (no cursor, no total).
+
+        Args:
+            request: builds (query, body) of the page at an offset / page number; it may
+                raise ``ValidationError`` for a page WeCom would refuse (nothing is sent).
+            following: given (this page's number, its answer, its item count), returns
+                the next page's number or None.
+            start: the first page's offset / page number.
+        """
+
+        async def fetch(token: PageToken) -> Page[T]:
+            number = token if isinstance(token, int) else start
+            params, body = request(number)
+            data = await self._send(endpoint, params=params, body=body)
+            page = _page(data, item_type, items_key, endpoint)
+            return NumberedPage(
+                items=page.items,
+                extra=page.extra,
+                following=following(number, data, len(page.items)),
+            )
 
         return AsyncPaginator(fetch, start)
 
@@ -147,7 +181,12 @@ def _payload(data: JsonObject, key: str | None) -> Mapping[str, JsonValue]:
     return {k: v for k, v in data.items() if k not in _STRIPPED}
 
 
-def _structure_value(kind: type[M], value: object, endpoint: Endpoint) -> M:
+def _structure_value(kind: type[M], value: object, endpoint: Endpoint, key: str) -> M:
+    if value is None:
+        if get_origin(kind) is list:
+            value = []  # WeCom leaves out empty lists
+        else:
+            raise StructureError(f"the answer has no {key!r}", raw=None, request_line=endpoint.line)
     result: M = structure(value, kind, request_line=endpoint.line)
     return result
 

@@ -26,14 +26,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
 from ._errors import WeComFault, default_message, format_errmsg, make_hint
 from ._faults import Fault
-from ._route import JSON, RequestContext, Route
+from ._route import JSON, RequestContext, Route, Ticker
 
 if TYPE_CHECKING:
     from ._fake import FakeWeCom
@@ -102,14 +102,21 @@ class Dispatcher:
     """Routes requests to handlers and applies the common checks (module doc)."""
 
     def __init__(
-        self, fake: FakeWeCom, routes: Mapping[str, Route], *, record_limit: int | None
+        self,
+        fake: FakeWeCom,
+        routes: Mapping[str, Route],
+        tickers: Sequence[Ticker] = (),
+        *,
+        record_limit: int | None,
     ) -> None:
         """Create a dispatcher for ``fake`` serving ``routes`` (path -> route).
 
-        Only the latest ``record_limit`` requests are kept (None: all of them).
+        ``tickers`` run before every handler. Only the latest ``record_limit`` requests
+        are kept (None: all of them).
         """
         self._fake = fake
         self.routes: dict[str, Route] = dict(routes)
+        self._tickers = tuple(tickers)
         self.records: deque[RecordedRequest] = deque(maxlen=record_limit)
         self.counts: dict[str, int] = {}
         self._serial = 0
@@ -166,6 +173,8 @@ class Dispatcher:
         try:
             if isinstance(body, _BadJSON):
                 raise WeComFault(40058, _WRONG_JSON)
+            for tick in self._tickers:
+                tick(fake.state, now)
             ctx = RequestContext(
                 fake=fake,
                 state=fake.state,

@@ -73,8 +73,8 @@ class FakeWeCom:
         self.concurrency = ConcurrencyLimiter()
         self.faults = FaultBook()
         self.cursors = CursorCodec(hashlib.sha256(f"cursor\x1f{corp_id}".encode()).digest())
-        routes, self._seeders = discover()
-        self._dispatcher = Dispatcher(self, routes, record_limit=record_limit)
+        routes, self._seeders, tickers = discover()
+        self._dispatcher = Dispatcher(self, routes, tickers, record_limit=record_limit)
         self._app = FakeASGIApp(self)
 
     # -- faces --------------------------------------------------------------------------

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from ._fake import FakeWeCom
     from ._state import CorpState
 
-__all__ = ["JSON", "Handler", "Method", "RequestContext", "Route", "SeedContext", "Seeder"]
+__all__ = [
+    "JSON",
+    "Handler",
+    "Method",
+    "RequestContext",
+    "Route",
+    "SeedContext",
+    "Seeder",
+    "Ticker",
+]
 
 #: A JSON object as the fake reads and writes it.
 JSON: TypeAlias = dict[str, object]
@@ -91,3 +100,9 @@ class SeedContext:
 
 #: A function a route module lists in ``SEEDERS`` to add its group's demo data.
 Seeder: TypeAlias = Callable[[SeedContext], None]
+
+
+#: A function a route module lists in ``TICKERS``: it brings the group's time-driven state
+#: up to ``now`` (e.g. transfers that complete 24 h later) before any handler runs, so that
+#: every endpoint sees the effects of fake time passing, not only the group's own.
+Ticker: TypeAlias = Callable[["CorpState", float], None]

@@ -7,6 +7,8 @@ order.  It may define:
     its endpoints; a path may be served by one module only.
 ``SEEDERS: list[Seeder]``
     functions that add the group's demo data when ``FakeWeCom.seed()`` builds a corp.
+``TICKERS: list[Ticker]``
+    functions run before every handler to apply what fake time has made due.
 
 Adding a module is enough: no shared code lists the modules.
 """
@@ -17,16 +19,17 @@ import functools
 import importlib
 import pkgutil
 
-from .._route import Route, Seeder
+from .._route import Route, Seeder, Ticker
 
 __all__ = ["discover"]
 
 
 @functools.cache
-def discover() -> tuple[dict[str, Route], tuple[tuple[str, Seeder], ...]]:
-    """Return every route by path and every (module name, seeder), in module-name order."""
+def discover() -> tuple[dict[str, Route], tuple[tuple[str, Seeder], ...], tuple[Ticker, ...]]:
+    """Return every route by path, every (module name, seeder) and every ticker."""
     routes: dict[str, Route] = {}
     seeders: list[tuple[str, Seeder]] = []
+    tickers: list[Ticker] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
@@ -38,4 +41,5 @@ def discover() -> tuple[dict[str, Route], tuple[tuple[str, Seeder], ...]]:
                 raise RuntimeError(f"path {route.path!r} is served twice ({module.__name__})")
             routes[route.path] = route
         seeders.extend((info.name, seeder) for seeder in getattr(module, "SEEDERS", ()))
-    return routes, tuple(seeders)
+        tickers.extend(getattr(module, "TICKERS", ()))
+    return routes, tuple(seeders), tuple(tickers)

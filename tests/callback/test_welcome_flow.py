@@ -17,9 +17,8 @@ from wecom_async import RetryPolicy, WeComClient
 from wecom_async.callback import AddExternalContact, CallbackReceiver
 from wecom_async.callback.aiohttp import add_callback_routes
 from wecom_async.callback.starlette import callback_router
-from wecom_async.testing import FakeWeCom
+from wecom_async.testing import FakeWeCom, issue_welcome_code, welcome_messages
 from wecom_async.testing.push import push_event, push_url_check
-from wecom_async.testing.routes.messages_state import issue_welcome_code, welcome_messages
 
 from .callback_helpers import PATH, new_customer
 

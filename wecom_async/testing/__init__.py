@@ -13,6 +13,11 @@ independently.
 
 Endpoints live in :mod:`wecom_async.testing.routes`, one module per doc group, discovered
 automatically; a group keeps its own records in ``fake.state.ext(ItsStateClass)``.
+
+Helpers that play what happens in WeCom's clients, outside the API: a member confirming a
+mass message (``confirm_groupmsg``), a customer adding a member and receiving a welcome
+code (``issue_welcome_code``, ``add_via_contact_way``), a member resigning
+(``resign_member``), a customer refusing a transfer (``set_transfer_outcome``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ from ._seed import SeedReport
 from ._setup import Follower
 from ._state import CorpState, Customer, Follow, NonCustomer, Staff
 from ._tagstore import CorpTag, TagGroup, TagRegistry
+from .routes.contact_way_state import add_via_contact_way
+from .routes.group_chat_state import add_group_chat
+from .routes.messages_state import (
+    confirm_groupmsg,
+    groupmsg,
+    issue_welcome_code,
+    set_groupmsg_dispatch_delay,
+    set_groupmsg_quota,
+    welcome_messages,
+)
+from .routes.transfer_state import resign_member, set_transfer_outcome
 
 __all__ = [
     "JSON",
@@ -53,4 +69,14 @@ __all__ = [
     "TagGroup",
     "TagRegistry",
     "WeComFault",
+    "add_group_chat",
+    "add_via_contact_way",
+    "confirm_groupmsg",
+    "groupmsg",
+    "issue_welcome_code",
+    "resign_member",
+    "set_groupmsg_dispatch_delay",
+    "set_groupmsg_quota",
+    "set_transfer_outcome",
+    "welcome_messages",
 ]

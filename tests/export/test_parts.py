@@ -1,0 +1,357 @@
+"""The export's parts on their own: rate budget, checkpoint, writer, progress, errors, CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.export.helpers import BATCH, expected_pairs, read_pairs
+from wecom_async import (
+    APIError,
+    ConfigurationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    RetryPolicy,
+    StructureError,
+    SystemBusyError,
+    TokenError,
+    TransportError,
+    ValidationError,
+    WeComClient,
+)
+from wecom_async.export import (
+    Checkpoint,
+    CheckpointError,
+    CustomersJob,
+    EngineOptions,
+    Failure,
+    RateBudget,
+    RateLimitedTransport,
+    make_job,
+    run_export,
+)
+from wecom_async.export._checkpoint import merge_failures, write_atomic
+from wecom_async.export._job import classify
+from wecom_async.export._jobs import auto_chunk_size
+from wecom_async.export._progress import (
+    NullProgress,
+    PlainProgress,
+    RichProgress,
+    make_progress,
+)
+from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell
+from wecom_async.export.cli import ExitStatus, main
+from wecom_async.testing import FakeWeCom
+
+
+class FakeTime:
+    """A clock and a sleep that moves it, for the rate budget."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_budget_spaces_calls_per_path() -> None:
+    time = FakeTime()
+    budget = RateBudget(600, burst=1, clock=time, sleep=time.sleep)  # one call per 0.1 s
+    for _ in range(4):
+        await budget.acquire("/cgi-bin/a")
+    await budget.acquire("/cgi-bin/b")  # another API has its own budget
+
+    assert time.slept == pytest.approx([0.1, 0.1, 0.1])
+    assert time.now == pytest.approx(0.3)
+
+
+async def test_budget_lets_a_burst_catch_up_unused_slots() -> None:
+    time = FakeTime()
+    budget = RateBudget(9_000, clock=time, sleep=time.sleep)
+    assert budget.burst == 30
+    for _ in range(30):
+        await budget.acquire("/cgi-bin/a")
+    assert time.slept == []  # a full bucket at the start
+    await budget.acquire("/cgi-bin/a")
+    assert time.slept == pytest.approx([budget.interval])
+    time.now += 1.0  # nobody called for a second: the slots are saved, up to the burst
+    for _ in range(30):
+        await budget.acquire("/cgi-bin/a")
+    assert len(time.slept) == 1
+    await budget.acquire("/cgi-bin/a")
+    assert len(time.slept) == 2
+
+
+@pytest.mark.parametrize(("per_minute", "idle_every"), [(100, 7), (3_000, 40), (9_000, 500)])
+async def test_budget_never_puts_more_than_n_calls_in_any_minute(
+    per_minute: int, idle_every: int
+) -> None:
+    time = FakeTime()
+    budget = RateBudget(per_minute, clock=time, sleep=time.sleep)
+    sent = []
+    for i in range(3 * per_minute + 50):
+        if i % idle_every == 0:
+            time.now += 0.5  # callers pause now and then, saving slots for a burst
+        await budget.acquire("/cgi-bin/x")
+        sent.append(time.now)
+
+    window = [sent[i + per_minute] - sent[i] for i in range(len(sent) - per_minute)]
+    assert min(window) >= 60 - 1e-6  # any N + 1 calls span a minute at least
+
+
+async def test_a_busy_caller_gets_the_whole_budget() -> None:
+    time = FakeTime()
+    budget = RateBudget(9_000, clock=time, sleep=time.sleep)
+    for _ in range(18_000):
+        await budget.acquire("/cgi-bin/x")
+    # (N + 1 - burst) per minute after the first burst: the price of the window guarantee.
+    assert time.now == pytest.approx((18_000 - 30) * 60 / (9_000 + 1 - 30))
+    assert 18_000 / time.now * 60 > 0.995 * 9_000
+
+
+def test_budget_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        RateBudget(0)
+
+
+async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> None:
+    """Export with a budget on the fake's clock and no retries: any 45009 would raise."""
+    budget = RateBudget(per_minute, clock=fake.clock.now, sleep=_advance(fake))
+    transport = RateLimitedTransport(fake.transport(), budget)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = WeComClient(
+            fake.corp_id,
+            fake.secret,
+            http_client=http,
+            base_url=fake.base_url,
+            retry=RetryPolicy.no_delay(max_attempts=1),
+        )
+        options = EngineOptions(concurrency=1, page_attempts=1, checkpoint_interval=0)
+        await run_export(CustomersJob(chunk_size=1), client, out, options=options)
+    assert transport.sent[f"/cgi-bin/{BATCH}"] == fake.calls(BATCH)
+
+
+def _advance(fake: FakeWeCom) -> Callable[[float], Awaitable[None]]:
+    async def sleep(seconds: float) -> None:
+        fake.clock.advance(seconds)
+
+    return sleep
+
+
+async def test_a_correctly_sized_budget_never_sees_45009(
+    wecom_fake: FakeWeCom, tmp_path: Path
+) -> None:
+    wecom_fake.seed(staff=4, customers_per_staff=300, seed=2)  # ~14 pages
+    wecom_fake.set_rate_limit(BATCH, 5)
+    out = tmp_path / "c.jsonl"
+    await _export_under_budget(wecom_fake, 5, out)
+
+    assert set(read_pairs(out)) == expected_pairs(wecom_fake)
+    assert wecom_fake.calls(BATCH) >= 14
+    assert wecom_fake.clock.now() - 1_700_000_000 >= (wecom_fake.calls(BATCH) - 1) * 12
+
+
+async def test_a_budget_above_the_limit_does_see_45009(
+    wecom_fake: FakeWeCom, tmp_path: Path
+) -> None:
+    wecom_fake.seed(staff=4, customers_per_staff=300, seed=2)
+    wecom_fake.set_rate_limit(BATCH, 5)
+    with pytest.raises(RateLimitError) as caught:
+        await _export_under_budget(wecom_fake, 6, tmp_path / "c.jsonl")
+    assert caught.value.errcode == 45009
+
+
+def test_checkpoint_round_trip_and_atomic_replace(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl.checkpoint"
+    saved = Checkpoint(
+        kind="customers",
+        format="jsonl",
+        corp_id="ww1",
+        units=[{"userids": ["a", "b"]}, {"userids": ["c"]}],
+        sizes=[2, 1],
+        done={1},
+        cursors={0: "CURSOR"},
+        failures=[Failure("unlicensed", ("c",), "no license")],
+        output_bytes=42,
+        items=7,
+        pages=3,
+    )
+    path.write_text("old")
+    saved.save(path)
+
+    assert Checkpoint.load(path) == saved
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    assert saved.pending() == [0]
+    assert saved.done_size() == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read"),
+        ('{"version": 99}', "not a version 1 checkpoint"),
+        ('{"version": 1, "kind": "customers"}', "damaged"),
+    ],
+)
+def test_a_bad_checkpoint_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "x.checkpoint"
+    path.write_text(content)
+    with pytest.raises(CheckpointError, match=message):
+        Checkpoint.load(path)
+
+
+def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path) -> None:
+    document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1]).to_bytes())
+    document["done"] = [3]
+    path = tmp_path / "x.checkpoint"
+    write_atomic(path, json.dumps(document).encode())
+    with pytest.raises(CheckpointError, match="unit indexes"):
+        Checkpoint.load(path)
+
+
+def test_failures_merge_by_reason() -> None:
+    merged = merge_failures(
+        [Failure("u", ("a", "b"), "d"), Failure("x", ("a",), "e"), Failure("u", ("b", "c"), "d")]
+    )
+    assert merged == [Failure("u", ("a", "b", "c"), "d"), Failure("x", ("a",), "e")]
+
+
+def test_output_file_reopens_at_the_recorded_length(tmp_path: Path) -> None:
+    output = OutputFile(tmp_path / "o")
+    output.create(b"h\n")
+    output.write(b"one\ntwo\n")
+    output.close()
+    (tmp_path / "o").write_bytes(b"h\none\ntwo\nthr")  # a torn tail after the record
+
+    again = OutputFile(tmp_path / "o")
+    again.reopen(10)
+    again.write(b"three\n")
+    again.close()
+    assert (tmp_path / "o").read_bytes() == b"h\none\ntwo\nthree\n"
+
+
+def test_encoders() -> None:
+    records: list[dict[str, object]] = [{"name": '张三, "老"\n客户', "tags": ["a"], "n": None}]
+    assert (
+        JsonlEncoder().encode(records).decode()
+        == json.dumps(records[0], ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
+    encoder = CsvEncoder(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
+    text = (encoder.header() + encoder.encode(records)).decode()
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["name", "tags", "n"],
+        ['张三, "老"\n客户', '["a"]', ""],
+    ]
+    assert [cell(True), cell(3), cell({"k": 1})] == ["true", "3", '{"k":1}']
+
+
+def test_plain_progress_prints_periodic_lines() -> None:
+    stream, time = io.StringIO(), FakeTime()
+    progress = PlainProgress(stream, interval=5, clock=time)
+    progress.start(title="customers", unit_label="follow-users", total=10, done=2, items=200)
+    progress.update(done=3, items=300, pages=3)
+    assert stream.getvalue() == ""  # not yet
+    time.now = 10.0
+    progress.update(done=4, items=1200, pages=12)
+
+    assert stream.getvalue() == (
+        "customers: 4/10 follow-users, 12 pages, 1,200 items, 100 items/s, ETA 0:00:30\n"
+    )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(make_progress(_Terminal(), quiet=True), NullProgress)
+    assert isinstance(make_progress(io.StringIO(), quiet=False), PlainProgress)
+    terminal = _Terminal()
+    rich = make_progress(terminal, quiet=False)
+    assert isinstance(rich, RichProgress)
+    rich.start(title="customers", unit_label="follow-users", total=4, done=0, items=0)
+    rich.update(done=2, items=50, pages=1)
+    rich.close()
+    assert "customers" in terminal.getvalue()
+    assert "follow-users" in terminal.getvalue()
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # rich not installed
+    assert isinstance(make_progress(_Terminal(), quiet=False), PlainProgress)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (ConfigurationError(40001, "invalid secret"), "fatal"),
+        (TokenError(42001, "expired"), "fatal"),
+        (PermissionDeniedError(48002, "api forbidden"), "fatal"),
+        (PermissionDeniedError(60011, "not visible"), "unit"),
+        (APIError(701008, "no license"), "unit"),
+        (RateLimitError(45009, "freq"), "transient"),
+        (SystemBusyError(-1, "busy"), "transient"),
+        (TransportError("reset"), "transient"),
+        (ResponseError("HTTP 502"), "transient"),
+        (StructureError("mismatch"), "fatal"),
+        (ValidationError("bug"), "fatal"),
+    ],
+)
+def test_classify(error: Exception, kind: str) -> None:
+    assert classify(error) == kind
+
+
+def test_chunks() -> None:
+    assert [auto_chunk_size(n, 16) for n in (1, 32, 33, 100, 3200, 10_000)] == [
+        1,
+        1,
+        2,
+        4,
+        100,
+        100,
+    ]
+    with pytest.raises(ValueError):
+        make_job("customers", chunk_size=101)
+    with pytest.raises(KeyError):
+        make_job("orders")
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WECOM_CORP_ID", raising=False)
+    monkeypatch.delenv("WECOM_SECRET", raising=False)
+    assert main(["export", "customers"]) == ExitStatus.USAGE
+    assert "missing credentials" in capsys.readouterr().err
+    assert main(["export", "customers", "--sandbox", "--base-url", "http://x"]) == ExitStatus.USAGE
+    assert "exclude each other" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "c.jsonl"
+    status = main(
+        ["export", "tags", "--sandbox", "--sandbox-customers", "5", "-o", str(out), "--resume"]
+    )
+    assert status == ExitStatus.USAGE
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_help_documents_exit_statuses_and_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["export", "--help"])
+    assert caught.value.code == 0
+    text = capsys.readouterr().out
+    for line in ("0    the export is complete", "3    the export finished", "130  interrupted"):
+        assert line in text
+    assert "customers: " + ", ".join(CustomersJob.columns) in " ".join(text.split())

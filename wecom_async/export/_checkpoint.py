@@ -1,0 +1,211 @@
+"""The checkpoint of an export: what is in the output file, and where each unit resumes.
+
+An export is split into *units* (for customers: chunks of follow-user ids), each paged by
+an opaque cursor. The checkpoint, a JSON file beside the output, records:
+
+* the plan (every unit's spec), fixed when the export starts, so a resume pages through
+  exactly the same requests even if the corp changed meanwhile;
+* the finished units, and the cursor of each unfinished unit that has started;
+* ``output_bytes``, the length of the output at the moment the cursors were recorded;
+* partial failures seen so far, and counters for the summary.
+
+It is only ever replaced whole (write a temporary file, fsync, ``os.replace``, fsync the
+directory), after the output itself was flushed and fsynced, so the checkpoint on disk
+always describes a prefix of the output. A resume truncates the output to
+``output_bytes`` and restarts each unit at its cursor: no item is lost or repeated.
+
+It holds the corp id but never the secret or an access token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, TypeVar
+
+from ..models._base import JsonObject, JsonValue
+
+__all__ = [
+    "CHECKPOINT_SUFFIX",
+    "Checkpoint",
+    "CheckpointError",
+    "Failure",
+    "merge_failures",
+    "write_atomic",
+]
+
+T = TypeVar("T")
+
+#: Format version written into every checkpoint; another version is refused.
+CHECKPOINT_VERSION: Final = 1
+#: The checkpoint of ``out.jsonl`` is ``out.jsonl.checkpoint``.
+CHECKPOINT_SUFFIX: Final = ".checkpoint"
+
+
+class CheckpointError(ValueError):
+    """Raised when a checkpoint cannot be read or does not match the export asked for."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A partial failure: some ids could not be exported, and why (one line).
+
+    Attributes:
+        reason: a short stable key, e.g. ``"unlicensed"`` or ``"errcode 701008"``.
+        ids: the member userids (or chat ids, config ids) concerned.
+        detail: a one-line human explanation.
+    """
+
+    reason: str
+    ids: tuple[str, ...]
+    detail: str
+
+    def to_json(self) -> JsonObject:
+        """Return the JSON form stored in the checkpoint."""
+        return {"reason": self.reason, "ids": list(self.ids), "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, data: JsonValue) -> Failure:
+        """Read the JSON form back (CheckpointError when malformed)."""
+        if not isinstance(data, dict):
+            raise CheckpointError("malformed failure record")
+        reason, ids, detail = data.get("reason"), data.get("ids"), data.get("detail")
+        if not isinstance(reason, str) or not isinstance(detail, str) or not isinstance(ids, list):
+            raise CheckpointError("malformed failure record")
+        return cls(reason, tuple(str(i) for i in ids), detail)
+
+
+def merge_failures(failures: Iterable[Failure]) -> list[Failure]:
+    """Merge failures of the same reason and detail into one, ids deduplicated in order."""
+    merged: dict[tuple[str, str], dict[str, None]] = {}
+    for failure in failures:
+        merged.setdefault((failure.reason, failure.detail), {}).update(dict.fromkeys(failure.ids))
+    return [Failure(reason, tuple(ids), detail) for (reason, detail), ids in merged.items()]
+
+
+@dataclass
+class Checkpoint:
+    """The state of one export; see the module docstring."""
+
+    kind: str
+    format: str
+    corp_id: str
+    #: Each unit's spec (job-specific JSON), in plan order.
+    units: list[JsonObject]
+    #: Each unit's weight in the progress display (e.g. follow-users in a chunk).
+    sizes: list[int]
+    done: set[int] = field(default_factory=set)
+    cursors: dict[int, str] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    output_bytes: int = 0
+    items: int = 0
+    pages: int = 0
+
+    @staticmethod
+    def path_for(output: Path) -> Path:
+        """Return the checkpoint path beside ``output``."""
+        return output.with_name(output.name + CHECKPOINT_SUFFIX)
+
+    def pending(self) -> list[int]:
+        """Return the indexes of the units still to do, in plan order."""
+        return [i for i in range(len(self.units)) if i not in self.done]
+
+    def done_size(self) -> int:
+        """Return the total weight of the finished units."""
+        return sum(self.sizes[i] for i in self.done)
+
+    def to_bytes(self) -> bytes:
+        """Return the JSON document written to disk."""
+        document = {
+            "version": CHECKPOINT_VERSION,
+            "kind": self.kind,
+            "format": self.format,
+            "corp_id": self.corp_id,
+            "output_bytes": self.output_bytes,
+            "items": self.items,
+            "pages": self.pages,
+            "done": sorted(self.done),
+            "cursors": {str(k): v for k, v in sorted(self.cursors.items())},
+            "failures": [f.to_json() for f in self.failures],
+            "sizes": self.sizes,
+            "units": self.units,
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def save(self, path: Path) -> None:
+        """Replace the checkpoint file at ``path`` atomically with this state."""
+        write_atomic(path, self.to_bytes())
+
+    @classmethod
+    def load(cls, path: Path) -> Checkpoint:
+        """Read a checkpoint file.
+
+        Raises:
+            CheckpointError: the file is missing, unreadable or not a checkpoint of this
+                version.
+        """
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise CheckpointError(f"no checkpoint at {path}: nothing to resume") from None
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"cannot read the checkpoint {path}: {exc}") from None
+        if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+            raise CheckpointError(f"{path} is not a version {CHECKPOINT_VERSION} checkpoint")
+        try:
+            units, sizes = data["units"], data["sizes"]
+            checkpoint = cls(
+                kind=_typed(data["kind"], str),
+                format=_typed(data["format"], str),
+                corp_id=_typed(data["corp_id"], str),
+                units=[_typed(u, dict) for u in _typed(units, list)],
+                sizes=[_typed(s, int) for s in _typed(sizes, list)],
+                done={_typed(i, int) for i in _typed(data["done"], list)},
+                cursors={int(k): _typed(v, str) for k, v in _typed(data["cursors"], dict).items()},
+                failures=[Failure.from_json(f) for f in _typed(data["failures"], list)],
+                output_bytes=_typed(data["output_bytes"], int),
+                items=_typed(data["items"], int),
+                pages=_typed(data["pages"], int),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} is a damaged checkpoint ({exc})") from None
+        if len(checkpoint.units) != len(checkpoint.sizes) or any(
+            not 0 <= i < len(checkpoint.units) for i in (*checkpoint.done, *checkpoint.cursors)
+        ):
+            raise CheckpointError(f"{path} is a damaged checkpoint (unit indexes)")
+        return checkpoint
+
+
+def _typed(value: object, kind: type[T]) -> T:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
+
+    The data goes to a temporary file in the same directory, is fsynced, and replaces
+    ``path`` with ``os.replace``; the directory is fsynced so the rename survives a power
+    loss too (where the platform allows).
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - Windows cannot open a directory
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

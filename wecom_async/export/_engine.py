@@ -1,0 +1,378 @@
+"""The export engine shared by every export kind: workers, one writer, the checkpoint.
+
+::
+
+    plan (or load the checkpoint)          units: e.g. chunks of follow-user ids
+      N workers                            each pages through one unit at a time,
+        job.fetch(unit, cursor)            retrying transient failures, and hands
+          -> memory stream (bounded)       every page to the writer
+      1 writer                             writes whole pages with one os.write, then,
+        output.write(page bytes)           at most every ``checkpoint_interval``,
+        checkpoint.save()                  fsyncs the output and replaces the checkpoint
+
+Only the writer touches the output and the checkpoint, and it records a unit's new cursor
+in the same step as the unit's page bytes, so the checkpoint on disk always describes a
+prefix of the output (see :mod:`._checkpoint`). The bounded stream makes workers wait
+when the disk is slower than WeCom, so memory stays flat whatever the export's size.
+
+Cancelling the export (Ctrl-C) stops the workers at once; the writer's final commit runs
+shielded, so the checkpoint matches the output and ``--resume`` continues from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
+from .._exceptions import RateLimitError, ResponseError, WeComError
+from .._retry import RATE_LIMIT_WINDOW
+from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
+from ._job import Batch, Job, classify, one_line, unit_failure
+from ._progress import NullProgress, Progress
+from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, OutputFile
+
+__all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
+
+logger: Final = logging.getLogger("wecom_async.export")
+
+#: Pages fetched at once by default: the client's default in-flight cap.
+DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_IN_FLIGHT
+#: Cap of the pause between two attempts at a page (transient failures other than 45009).
+MAX_PAGE_BACKOFF: Final = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """How the engine runs an export.
+
+    Attributes:
+        concurrency: units paged at once (give the client the same ``max_in_flight``).
+        page_attempts: attempts at one page before a transient failure stops the export;
+            each attempt already includes the client's own retries.
+        retry_delay: first pause after a transient failure; doubles per attempt.
+        rate_limit_delay: pause after 45009 (WeCom blocks the API for the minute).
+        checkpoint_interval: least seconds between two checkpoint writes (0: after every
+            batch of pages); work done since the last one is redone after a crash.
+        sleep: how the engine waits between attempts (tests pass one that records the
+            delays or moves a fake clock).
+    """
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    page_attempts: int = 5
+    retry_delay: float = 1.0
+    rate_limit_delay: float = RATE_LIMIT_WINDOW
+    checkpoint_interval: float = 0.1
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.page_attempts < 1:
+            raise ValueError("concurrency and page_attempts must be at least 1")
+        if min(self.retry_delay, self.rate_limit_delay, self.checkpoint_interval) < 0:
+            raise ValueError("delays must not be negative")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportResult:
+    """What a finished export did (the command prints it as its summary)."""
+
+    kind: str
+    output: Path
+    format: Format
+    #: Records in the output (across resumes).
+    items: int
+    #: Pages fetched (across resumes).
+    pages: int
+    #: Units in the plan and their total size, e.g. chunks and follow-users.
+    units: int
+    size: int
+    unit_label: str
+    failures: list[Failure]
+    #: Seconds this run took (not counting earlier interrupted runs).
+    elapsed: float
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class _Page:
+    index: int
+    batch: Batch
+    #: False for a unit that WeCom refused outright (no page was fetched).
+    fetched: bool = True
+
+
+async def run_export(
+    job: Job,
+    client: WeComClient,
+    output: Path,
+    *,
+    format: Format = "jsonl",
+    resume: bool = False,
+    progress: Progress | None = None,
+    options: EngineOptions | None = None,
+) -> ExportResult:
+    """Run (or resume) one export into ``output``; see the module docstring.
+
+    Args:
+        job: the export kind.
+        client: the WeCom client (its ``max_in_flight`` should match the concurrency).
+        output: the output file; the checkpoint goes beside it (``<output>.checkpoint``).
+        format: ``"jsonl"`` (wire format, nothing dropped) or ``"csv"`` (job's columns).
+        resume: continue the export recorded in the checkpoint instead of starting over.
+        progress: where progress goes (default: nowhere).
+        options: concurrency, retries and checkpoint pacing.
+
+    Returns:
+        The summary. Units WeCom refused (e.g. 701008) are in ``failures``.
+
+    Raises:
+        CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
+        WeComError: a fatal failure (bad credentials, permission, network after retries);
+            the checkpoint is kept so the export can be resumed.
+    """
+    engine = _Engine(job, client, output, format, progress or NullProgress(), options)
+    return await engine.run(resume)
+
+
+class _Engine:
+    def __init__(
+        self,
+        job: Job,
+        client: WeComClient,
+        output: Path,
+        format: Format,
+        progress: Progress,
+        options: EngineOptions | None,
+    ) -> None:
+        self._job, self._client, self._format = job, client, format
+        self._progress = progress
+        self._options = options or EngineOptions()
+        self._encoder: Encoder = (
+            JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+        )
+        self._out = OutputFile(output)
+        self._path = Checkpoint.path_for(output)
+        self._ckpt: Checkpoint | None = None
+        self._error: BaseException | None = None
+        self._dirty = False
+        self._last_commit = 0.0
+        self._done_size = 0
+        self._scope: anyio.CancelScope | None = None
+
+    @property
+    def ckpt(self) -> Checkpoint:
+        if self._ckpt is None:
+            raise RuntimeError("the export has not started")
+        return self._ckpt
+
+    async def run(self, resume: bool) -> ExportResult:
+        started = time.monotonic()
+        try:
+            ckpt = self._ckpt = await (self._load() if resume else self._plan())
+            self._done_size = ckpt.done_size()
+            self._progress.start(
+                title=self._job.name,
+                unit_label=self._job.unit_label,
+                total=sum(ckpt.sizes),
+                done=self._done_size,
+                items=ckpt.items,
+            )
+            try:
+                await self._run_units()
+            finally:
+                self._progress.close()
+        finally:
+            self._out.close()
+        if self._error is not None:
+            raise self._error
+        self._path.unlink(missing_ok=True)
+        return ExportResult(
+            kind=self._job.name,
+            output=self._out.path,
+            format=self._format,
+            items=ckpt.items,
+            pages=ckpt.pages,
+            units=len(ckpt.units),
+            size=sum(ckpt.sizes),
+            unit_label=self._job.unit_label,
+            failures=list(ckpt.failures),
+            elapsed=time.monotonic() - started,
+            resumed=resume,
+        )
+
+    async def _plan(self) -> Checkpoint:
+        units = await self._job.plan(self._client)
+        ckpt = Checkpoint(
+            kind=self._job.name,
+            format=self._format,
+            corp_id=self._client.corp_id,
+            units=[u.spec for u in units],
+            sizes=[u.size for u in units],
+        )
+        self._out.create(self._encoder.header())
+        ckpt.output_bytes = self._out.size
+        await anyio.to_thread.run_sync(self._persist, ckpt.to_bytes())
+        return ckpt
+
+    async def _load(self) -> Checkpoint:
+        ckpt = Checkpoint.load(self._path)
+        asked = (self._job.name, self._format, self._client.corp_id)
+        found = (ckpt.kind, ckpt.format, ckpt.corp_id)
+        if asked != found:
+            raise CheckpointError(
+                f"{self._path} belongs to another export (kind, format, corp: {found}); "
+                f"this one is {asked}"
+            )
+        self._out.reopen(ckpt.output_bytes)
+        return ckpt
+
+    # -- workers ------------------------------------------------------------------------
+
+    async def _run_units(self) -> None:
+        pending = deque(self.ckpt.pending())
+        buffer = 2 * self._options.concurrency
+        send, receive = anyio.create_memory_object_stream[_Page](buffer)
+        async with anyio.create_task_group() as group:
+            self._scope = group.cancel_scope
+            group.start_soon(self._writer, receive)
+            async with send:
+                for _ in range(min(self._options.concurrency, len(pending))):
+                    group.start_soon(self._worker, pending, send.clone())
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def _worker(self, pending: deque[int], send: MemoryObjectSendStream[_Page]) -> None:
+        async with send:
+            try:
+                while pending:
+                    index = pending.popleft()
+                    cursor = self.ckpt.cursors.get(index)
+                    while True:
+                        page = await self._fetch(index, cursor)
+                        await send.send(page)
+                        cursor = page.batch.next_cursor
+                        if cursor is None:
+                            break
+            except Exception as error:  # reported by run(), not as an exception group
+                self._fail(error)
+
+    async def _fetch(self, index: int, cursor: str | None) -> _Page:
+        spec = self.ckpt.units[index]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                batch = await self._job.fetch(self._client, spec, cursor)
+            except WeComError as error:
+                kind = classify(error)
+                if kind == "unit":
+                    failure = unit_failure(error, self._job.ids(spec))
+                    return _Page(index, Batch((), None, (failure,)), fetched=False)
+                if kind == "fatal" or attempt >= self._options.page_attempts:
+                    raise
+                delay = self._pause(error, attempt)
+                logger.warning(
+                    "%s unit %d: %s; trying the page again in %.1f s (attempt %d of %d)",
+                    self._job.name,
+                    index,
+                    one_line(error),
+                    delay,
+                    attempt + 1,
+                    self._options.page_attempts,
+                )
+                await self._options.sleep(delay)
+                continue
+            if batch.next_cursor is not None and batch.next_cursor == cursor:
+                raise ResponseError(f"WeCom repeated the cursor of {self._job.name} unit {index}")
+            return _Page(index, batch)
+
+    def _pause(self, error: WeComError, attempt: int) -> float:
+        if isinstance(error, RateLimitError) and error.errcode == 45009:
+            return self._options.rate_limit_delay
+        return min(self._options.retry_delay * 2.0 ** (attempt - 1), MAX_PAGE_BACKOFF)
+
+    # -- the writer ---------------------------------------------------------------------
+
+    async def _writer(self, receive: MemoryObjectReceiveStream[_Page]) -> None:
+        try:
+            async with receive:
+                await self._write_loop(receive)
+        except Exception as error:
+            self._fail(error)
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self._commit()
+                except Exception as error:
+                    self._fail(error)
+
+    async def _write_loop(self, receive: MemoryObjectReceiveStream[_Page]) -> None:
+        interval = self._options.checkpoint_interval
+        while True:
+            due = self._last_commit + interval - time.monotonic()
+            pages: list[_Page] = []
+            with anyio.move_on_after(max(0.0, due) if self._dirty else math.inf):
+                try:
+                    pages.append(await receive.receive())
+                except anyio.EndOfStream:
+                    return
+            while True:
+                try:
+                    pages.append(receive.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            if pages:
+                self._write(pages)
+            if self._dirty and time.monotonic() - self._last_commit >= interval:
+                await self._commit()
+
+    def _write(self, pages: list[_Page]) -> None:
+        ckpt = self.ckpt
+        self._out.write(b"".join(self._encoder.encode(p.batch.records) for p in pages))
+        failures: list[Failure] = []
+        for page in pages:
+            batch = page.batch
+            ckpt.items += len(batch.records)
+            ckpt.pages += page.fetched
+            if batch.next_cursor is None:
+                ckpt.done.add(page.index)
+                ckpt.cursors.pop(page.index, None)
+                self._done_size += ckpt.sizes[page.index]
+            else:
+                ckpt.cursors[page.index] = batch.next_cursor
+            failures.extend(batch.failures)
+        if failures:
+            ckpt.failures = merge_failures([*ckpt.failures, *failures])
+        ckpt.output_bytes = self._out.size
+        self._dirty = True
+        self._progress.update(done=self._done_size, items=ckpt.items, pages=ckpt.pages)
+
+    async def _commit(self) -> None:
+        if not self._dirty or self._ckpt is None:
+            return
+        snapshot = self._ckpt.to_bytes()
+        self._dirty = False
+        try:
+            await anyio.to_thread.run_sync(self._persist, snapshot)
+        except BaseException:
+            self._dirty = True
+            raise
+        self._last_commit = time.monotonic()
+
+    def _persist(self, snapshot: bytes) -> None:
+        self._out.sync()
+        write_atomic(self._path, snapshot)

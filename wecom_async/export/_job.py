@@ -1,0 +1,186 @@
+"""What an export kind is made of, and how the engine judges a failure.
+
+An export kind (a :class:`Job`) answers three questions and nothing else:
+
+* :meth:`Job.plan`: which *units* make up the export (for customers: chunks of follow-user
+  ids), each described by a small JSON spec that the checkpoint stores;
+* :meth:`Job.fetch`: the page of a unit that starts at a cursor, as wire records (plus the
+  next cursor, and the partial failures the page reported);
+* :meth:`Job.rows`: how a record flattens into rows of the job's CSV columns.
+
+Everything else (concurrency, retries, the writer, the checkpoint, progress) is the
+engine's, shared by every kind.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Final, Literal, TypeVar
+
+import anyio
+
+from .._client import WeComClient
+from .._exceptions import (
+    APIError,
+    ConfigurationError,
+    ConflictError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    StructureError,
+    SystemBusyError,
+    TokenError,
+    TransportError,
+    WeComError,
+)
+from ..models._base import JsonObject, JsonValue
+from ._checkpoint import Failure
+
+__all__ = [
+    "Batch",
+    "ErrorKind",
+    "Job",
+    "Unit",
+    "classify",
+    "fetch_each",
+    "one_line",
+    "unit_failure",
+]
+
+T = TypeVar("T")
+
+#: errcodes that mean the app may not call the API at all: no unit can succeed.
+FATAL_PERMISSION_ERRCODES: Final = frozenset({48002})
+
+ErrorKind = Literal["fatal", "transient", "unit"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independently paged part of an export.
+
+    Attributes:
+        spec: what the job needs to fetch it (JSON, stored in the checkpoint).
+        size: its weight in the progress display (e.g. follow-users in the chunk).
+    """
+
+    spec: JsonObject
+    size: int = 1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One fetched page of a unit.
+
+    Attributes:
+        records: wire dicts to write, in order.
+        next_cursor: where the unit continues, or None when it is finished.
+        failures: partial failures the page reported (e.g. unlicensed members).
+    """
+
+    records: Sequence[JsonObject]
+    next_cursor: str | None
+    failures: Sequence[Failure] = field(default=())
+
+
+class Job(abc.ABC):
+    """One export kind over the shared engine; see the module docstring."""
+
+    #: The kind's name on the command line (``export customers``).
+    name: ClassVar[str]
+    #: What a unit's ``size`` counts, for the progress display ("follow-users").
+    unit_label: ClassVar[str]
+    #: The CSV header (documented in the command's help).
+    columns: ClassVar[tuple[str, ...]]
+
+    @abc.abstractmethod
+    async def plan(self, client: WeComClient) -> list[Unit]:
+        """Return the units of a fresh export (may call WeCom, e.g. the follow-user list)."""
+
+    @abc.abstractmethod
+    async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
+        """Return the page of unit ``spec`` that starts at ``cursor`` (None: the first)."""
+
+    @abc.abstractmethod
+    def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
+        """Flatten one record into CSV rows of one value per entry of :attr:`columns`."""
+
+    def ids(self, spec: JsonObject) -> tuple[str, ...]:
+        """The ids a unit covers, named in a failure report when the whole unit fails."""
+        return ()
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """Decide what a failed page means for the export.
+
+    ``fatal``: no later page can succeed either (bad credentials, a refused token, the app
+    may not call the API, a response that does not match its model, a local bug); the
+    export stops, resumable. ``transient``: worth another try after a pause (rate limits,
+    busy, conflicts, network trouble, a garbled answer). ``unit``: WeCom refused this
+    unit only (e.g. 701008, no member of the chunk has an interop license); the unit is
+    reported as a partial failure and the export goes on.
+    """
+    if isinstance(error, ConfigurationError | TokenError | StructureError):
+        return "fatal"
+    if isinstance(error, PermissionDeniedError):
+        return "fatal" if error.errcode in FATAL_PERMISSION_ERRCODES else "unit"
+    if isinstance(error, RateLimitError | SystemBusyError | ConflictError):
+        return "transient"
+    if isinstance(error, APIError):
+        return "unit"
+    if isinstance(error, TransportError | ResponseError):
+        return "transient"
+    return "fatal"
+
+
+def one_line(error: WeComError) -> str:
+    """A one-line reason: ``errcode N: message`` without WeCom's hint and link suffix."""
+    if isinstance(error, APIError):
+        message = error.errmsg.split(", hint:", 1)[0].strip() or "no message"
+        return f"errcode {error.errcode}: {message}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+async def fetch_each(
+    ids: Sequence[str],
+    get: Callable[[str], Awaitable[T]],
+    render: Callable[[T], JsonObject],
+) -> tuple[list[JsonObject], list[Failure]]:
+    """Fetch every id concurrently (the client caps requests in flight) and keep id order.
+
+    An id that WeCom refuses on its own (a ``unit`` error, e.g. a dismissed group) becomes
+    a :class:`Failure`; any other error propagates and the engine retries the whole page.
+    """
+    results: list[JsonObject | Failure | None] = [None] * len(ids)
+    errors: list[WeComError] = []
+
+    async def one(index: int, item_id: str) -> None:
+        try:
+            results[index] = render(await get(item_id))
+        except WeComError as error:
+            if classify(error) == "unit":
+                results[index] = unit_failure(error, (item_id,))
+            else:
+                # Raised after the group, bare: a task group would wrap it in a group.
+                errors.append(error)
+                group.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        for index, item_id in enumerate(ids):
+            group.start_soon(one, index, item_id)
+    if errors:
+        raise errors[0]
+    records = [r for r in results if isinstance(r, dict)]
+    failures = [r for r in results if isinstance(r, Failure)]
+    return records, failures
+
+
+def _reason(error: WeComError) -> str:
+    return f"errcode {error.errcode}" if isinstance(error, APIError) else type(error).__name__
+
+
+def unit_failure(error: WeComError, ids: tuple[str, ...]) -> Failure:
+    """The failure recorded when WeCom refused a whole unit."""
+    return Failure(_reason(error), ids, one_line(error))

@@ -1,0 +1,258 @@
+"""The export kinds: customers, group chats, tags and contact ways, each a small :class:`Job`.
+
+Every record written is ``wecom_async.to_dict`` of the model the public service method
+returned: WeCom's wire names, fields added by WeCom after this release included. The CSV
+columns of each kind are its ``columns`` (listed in ``wecom-async export --help``); list
+and object cells hold compact JSON.
+
+Docs: https://developer.work.weixin.qq.com/document/path/92571 (get_follow_user_list),
+https://developer.work.weixin.qq.com/document/path/92994 (batch/get_by_user),
+https://developer.work.weixin.qq.com/document/path/92120 (groupchat/list),
+https://developer.work.weixin.qq.com/document/path/92122 (groupchat/get),
+https://developer.work.weixin.qq.com/document/path/92117 (get_corp_tag_list),
+https://developer.work.weixin.qq.com/document/path/94882 (get_strategy_tag_list),
+https://developer.work.weixin.qq.com/document/path/92228 (list_contact_way, get_contact_way).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from .._client import WeComClient
+from .._converter import to_dict
+from ..models._base import JsonObject, JsonValue
+from ..services.external_contact import MAX_BATCH_USERIDS
+from ._checkpoint import Failure
+from ._job import Batch, Job, Unit, fetch_each
+
+__all__ = [
+    "JOBS",
+    "ContactWaysJob",
+    "CustomersJob",
+    "GroupChatsJob",
+    "TagsJob",
+    "auto_chunk_size",
+    "make_job",
+]
+
+#: batch/get_by_user page size: WeCom's maximum (catalog #5).
+CUSTOMER_PAGE: Final = 100
+#: groupchat/list page size: each page's groups are then fetched one by one, so a page
+#: stays small enough to redo cheaply after an interruption.
+GROUP_PAGE: Final = 100
+#: list_contact_way page size, for the same reason.
+CONTACT_WAY_PAGE: Final = 100
+#: list_contact_way lists only ways created after 2021-07-10 (00:00 Beijing time).
+CONTACT_WAY_EPOCH: Final = 1_625_846_400
+#: list_contact_way's default window is 90 days; the export walks windows of that span.
+CONTACT_WAY_WINDOW: Final = 90 * 86_400
+UNLICENSED: Final = "unlicensed"
+UNLICENSED_DETAIL: Final = "no valid interop (互通) license: their customers cannot be read"
+
+
+def auto_chunk_size(members: int, concurrency: int) -> int:
+    """Follow-users per unit: up to 100, but small enough to give every worker two units.
+
+    A unit is paged sequentially (each cursor comes from the page before), so a corp with
+    few members in 100-member chunks would leave most workers idle.
+    """
+    return max(1, min(MAX_BATCH_USERIDS, math.ceil(members / (2 * max(1, concurrency)))))
+
+
+def _userids(spec: JsonObject) -> list[str]:
+    ids = spec.get("userids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("a unit spec lost its userids")
+    return [str(i) for i in ids]
+
+
+class _MemberChunksJob(Job):
+    """A job whose units are chunks of the follow-users (``get_follow_user_list``)."""
+
+    unit_label = "follow-users"
+
+    def __init__(self, *, chunk_size: int | None = None, concurrency: int = 16) -> None:
+        if chunk_size is not None and not 1 <= chunk_size <= MAX_BATCH_USERIDS:
+            raise ValueError(f"chunk_size must be 1 to {MAX_BATCH_USERIDS}")
+        self._chunk_size = chunk_size
+        self._concurrency = concurrency
+
+    async def plan(self, client: WeComClient) -> list[Unit]:
+        """Chunk the follow-users: ``GET /cgi-bin/externalcontact/get_follow_user_list``."""
+        members = await client.external_contact.get_follow_user_list()
+        size = self._chunk_size or auto_chunk_size(len(members), self._concurrency)
+        chunks = [members[i : i + size] for i in range(0, len(members), size)]
+        return [Unit({"userids": list[JsonValue](chunk)}, len(chunk)) for chunk in chunks]
+
+    def ids(self, spec: JsonObject) -> tuple[str, ...]:
+        """The chunk's userids."""
+        return tuple(_userids(spec))
+
+
+def _columns(record: JsonObject, columns: Sequence[str]) -> list[JsonValue]:
+    return [record.get(column) for column in columns]
+
+
+def _sub(record: JsonObject, key: str) -> JsonObject:
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+class CustomersJob(_MemberChunksJob):
+    """Every (customer, follow-user) pair: ``batch/get_by_user`` over follow-user chunks."""
+
+    name = "customers"
+    #: Customer columns from ``external_contact``, then the follower's from ``follow_info``
+    #: (its ``userid`` as ``follow_userid``).
+    CUSTOMER_COLUMNS: Final = (
+        "external_userid", "name", "type", "gender", "avatar", "unionid", "position",
+        "corp_name", "corp_full_name", "external_profile",
+    )  # fmt: skip
+    FOLLOW_COLUMNS: Final = (
+        "remark", "description", "createtime", "tag_id", "remark_corp_name",
+        "remark_mobiles", "add_way", "oper_userid", "state", "wechat_channels",
+    )  # fmt: skip
+    columns = (*CUSTOMER_COLUMNS, "follow_userid", *FOLLOW_COLUMNS)
+
+    async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
+        """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk."""
+        page = await client.external_contact.batch_get_by_user(
+            _userids(spec), limit=CUSTOMER_PAGE, cursor=cursor
+        )
+        unlicensed = page.fail_info.unlicensed_userid_list if page.fail_info else None
+        failures = [Failure(UNLICENSED, tuple(unlicensed), UNLICENSED_DETAIL)] if unlicensed else []
+        return Batch([to_dict(item) for item in page.items], page.next_cursor or None, failures)
+
+    def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
+        """One row per pair."""
+        follow = _sub(record, "follow_info")
+        customer = _columns(_sub(record, "external_contact"), self.CUSTOMER_COLUMNS)
+        return [[*customer, follow.get("userid"), *_columns(follow, self.FOLLOW_COLUMNS)]]
+
+
+class GroupChatsJob(_MemberChunksJob):
+    """Every customer group of the follow-users, members included (``groupchat/get``)."""
+
+    name = "group-chats"
+    columns = (
+        "chat_id", "name", "owner", "create_time", "notice", "member_version",
+        "member_count", "admin_list", "member_list",
+    )  # fmt: skip
+
+    async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
+        """``POST /cgi-bin/externalcontact/groupchat/list`` (owners = the chunk), then
+        ``POST /cgi-bin/externalcontact/groupchat/get`` (with member names) per group."""
+        page = await client.group_chat.list(
+            owner_userid_list=_userids(spec), limit=GROUP_PAGE, cursor=cursor
+        )
+        records, failures = await fetch_each(
+            [summary.chat_id for summary in page.items],
+            lambda chat_id: client.group_chat.get(chat_id, need_name=True),
+            to_dict,
+        )
+        return Batch(records, page.next_cursor or None, failures)
+
+    def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
+        """One row per group; members and admins as JSON."""
+        members = record.get("member_list")
+        count = len(members) if isinstance(members, list) else 0
+        return [[*_columns(record, self.columns[:6]), count, record.get("admin_list"), members]]
+
+
+class TagsJob(Job):
+    """Every corp tag group, then every strategy (rule-group) tag group, with their tags."""
+
+    name = "tags"
+    unit_label = "tag lists"
+    columns = (
+        "group_id", "group_name", "group_create_time", "group_order", "strategy_id",
+        "tag_id", "tag_name", "tag_create_time", "tag_order",
+    )  # fmt: skip
+
+    async def plan(self, client: WeComClient) -> list[Unit]:
+        """Two units: the corp tags and the strategy tags."""
+        return [Unit({"list": "corp"}), Unit({"list": "strategy"})]
+
+    async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
+        """``POST /cgi-bin/externalcontact/get_corp_tag_list`` or
+        ``POST /cgi-bin/externalcontact/get_strategy_tag_list`` (one page each)."""
+        lister = client.tags.list if spec.get("list") == "corp" else client.tags.list_strategy
+        return Batch([to_dict(group) for group in await lister()], None)
+
+    def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
+        """One row per tag, its group's columns repeated."""
+        group = [record.get(k) for k in ("group_id", "group_name", "create_time", "order")]
+        group.append(record.get("strategy_id"))
+        tags = record.get("tag")
+        return [
+            [*group, *(tag.get(k) for k in ("id", "name", "create_time", "order"))]
+            for tag in (tags if isinstance(tags, list) else [])
+            if isinstance(tag, dict)
+        ]
+
+
+class ContactWaysJob(Job):
+    """Every 「联系我」 contact way, listed window by window, then read one by one."""
+
+    name = "contact-ways"
+    unit_label = "90-day windows"
+    columns = (
+        "config_id", "type", "scene", "style", "remark", "skip_verify", "state", "qr_code",
+        "user", "party", "is_temp", "expires_in", "chat_expires_in", "unionid",
+        "is_exclusive", "mark_source", "conclusions",
+    )  # fmt: skip
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+
+    async def plan(self, client: WeComClient) -> list[Unit]:
+        """Disjoint 90-day windows from 2021-07-10 (the earliest WeCom lists) to now.
+
+        WeCom's default window is the last 90 days and a longer one is not documented,
+        so the export walks windows of that span (tolerant choice; the bounds are
+        inclusive, hence the windows end one second before the next starts).
+        """
+        now = int(self._clock())
+        starts = range(CONTACT_WAY_EPOCH, now + 1, CONTACT_WAY_WINDOW)
+        return [
+            Unit({"start_time": s, "end_time": min(s + CONTACT_WAY_WINDOW - 1, now)})
+            for s in starts
+        ]
+
+    async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
+        """``POST /cgi-bin/externalcontact/list_contact_way`` for the window, then
+        ``POST /cgi-bin/externalcontact/get_contact_way`` per config id."""
+        start, end = spec.get("start_time"), spec.get("end_time")
+        if not isinstance(start, int) or not isinstance(end, int):
+            raise ValueError("a unit spec lost its window")
+        page = await client.contact_way.list(
+            start_time=start, end_time=end, limit=CONTACT_WAY_PAGE, cursor=cursor
+        )
+        records, failures = await fetch_each(page.items, client.contact_way.get, to_dict)
+        return Batch(records, page.next_cursor or None, failures)
+
+    def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
+        """One row per contact way."""
+        return [_columns(record, self.columns)]
+
+
+#: The export kinds by command-line name.
+JOBS: Final[dict[str, type[Job]]] = {
+    job.name: job for job in (CustomersJob, GroupChatsJob, TagsJob, ContactWaysJob)
+}
+
+
+def make_job(name: str, *, chunk_size: int | None = None, concurrency: int = 16) -> Job:
+    """Build the export kind ``name``; ``chunk_size`` applies to follow-user chunked kinds.
+
+    Raises:
+        KeyError: no such kind.
+        ValueError: ``chunk_size`` outside 1-100.
+    """
+    job = JOBS[name]
+    if issubclass(job, _MemberChunksJob):
+        return job(chunk_size=chunk_size, concurrency=concurrency)
+    return job()

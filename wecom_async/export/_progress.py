@@ -1,0 +1,182 @@
+"""Progress on stderr: a live rich display on a terminal, periodic plain lines otherwise.
+
+``rich`` comes with the ``cli`` extra and is imported only when a terminal display is
+wanted; without it the plain lines are used. ``--quiet`` turns progress off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgressBar
+    from rich.progress import TaskID
+
+__all__ = [
+    "PLAIN_INTERVAL",
+    "NullProgress",
+    "PlainProgress",
+    "Progress",
+    "RichProgress",
+    "make_progress",
+]
+
+#: Seconds between two plain progress lines.
+PLAIN_INTERVAL: Final = 5.0
+
+
+class Progress(Protocol):
+    """What the engine reports: units (e.g. follow-users) done, pages and items written."""
+
+    def start(self, *, title: str, unit_label: str, total: int, done: int, items: int) -> None:
+        """The export starts, or resumes with ``done`` of ``total`` and ``items`` done."""
+        ...
+
+    def update(self, *, done: int, items: int, pages: int) -> None:
+        """Totals after a batch was written (items and pages of the whole export)."""
+        ...
+
+    def close(self) -> None:
+        """The export stopped (finished, failed or interrupted)."""
+        ...
+
+
+class NullProgress:
+    """Reports nothing (``--quiet``)."""
+
+    def start(self, *, title: str, unit_label: str, total: int, done: int, items: int) -> None:
+        """Ignore the start."""
+
+    def update(self, *, done: int, items: int, pages: int) -> None:
+        """Ignore an update."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class PlainProgress:
+    """One line every ``interval`` seconds, for logs and pipes.
+
+    Args:
+        stream: where lines go (stderr).
+        interval: seconds between lines.
+        clock: a monotonic clock (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        interval: float = PLAIN_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._clock = clock
+        self._title = self._label = ""
+        self._total = self._done_at_start = self._items_at_start = 0
+        self._started = self._last = 0.0
+
+    def start(self, *, title: str, unit_label: str, total: int, done: int, items: int) -> None:
+        """Remember the totals; the first line comes after one interval."""
+        self._title, self._label, self._total = title, unit_label, total
+        self._done_at_start, self._items_at_start = done, items
+        self._started = self._last = self._clock()
+
+    def update(self, *, done: int, items: int, pages: int) -> None:
+        """Print a line when ``interval`` has passed since the last one."""
+        now = self._clock()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        rate = (items - self._items_at_start) / elapsed
+        finished = done - self._done_at_start
+        eta = (
+            _duration((self._total - done) * elapsed / finished)
+            if finished > 0 and self._total > done
+            else "?"
+        )
+        self._stream.write(
+            f"{self._title}: {done:,}/{self._total:,} {self._label}, {pages:,} pages, "
+            f"{items:,} items, {rate:,.0f} items/s, ETA {eta}\n"
+        )
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Plain lines need no cleanup."""
+
+
+class RichProgress:
+    """A live rich progress bar on a terminal.
+
+    Args:
+        stream: the terminal stream (stderr).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgressBar
+
+        self._bar: RichProgressBar = RichProgressBar(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=10),
+            MofNCompleteColumn(),
+            TextColumn(
+                "{task.fields[label]}, {task.fields[pages]:,} pages, "
+                "{task.fields[items]:,} items ({task.fields[rate]:,.0f}/s), ETA"
+            ),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+        )
+        self._task: TaskID | None = None
+        self._started = 0.0
+        self._items_at_start = 0
+
+    def start(self, *, title: str, unit_label: str, total: int, done: int, items: int) -> None:
+        """Show the bar."""
+        self._started = time.monotonic()
+        self._items_at_start = items
+        self._bar.start()
+        self._task = self._bar.add_task(
+            title, total=total, completed=done, label=unit_label, pages=0, items=0, rate=0.0
+        )
+
+    def update(self, *, done: int, items: int, pages: int) -> None:
+        """Move the bar."""
+        if self._task is None:
+            return
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        rate = (items - self._items_at_start) / elapsed
+        self._bar.update(self._task, completed=done, pages=pages, items=items, rate=rate)
+
+    def close(self) -> None:
+        """Leave the final state on screen."""
+        self._bar.stop()
+
+
+def make_progress(stream: TextIO, *, quiet: bool, interval: float = PLAIN_INTERVAL) -> Progress:
+    """Choose the display: none when quiet, rich on a terminal (if installed), else plain."""
+    if quiet:
+        return NullProgress()
+    if stream.isatty():
+        try:
+            return RichProgress(stream)
+        except ImportError:
+            pass
+    return PlainProgress(stream, interval=interval)

@@ -1,0 +1,180 @@
+"""One export run of the command: client, pacing, sandbox, signals, engine.
+
+Kept apart from the argument parsing in ``cli.py`` so that the asynchronous part reads
+top to bottom: build the transport (the network, or the sandbox's in-process fake) behind
+the rate budget, build the client on it with ``max_in_flight`` equal to the concurrency,
+then run the engine inside a cancel scope that SIGINT / SIGTERM cancel.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+import httpx
+
+from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
+from .._logging import redact
+from .._retry import RetryPolicy
+from ._checkpoint import Checkpoint, CheckpointError
+from ._engine import EngineOptions, ExportResult, run_export
+from ._jobs import make_job
+from ._progress import make_progress
+from ._ratelimit import RateBudget, RateLimitedTransport
+from ._writer import Format
+
+__all__ = ["ExportSettings", "Outcome", "Redactor", "run_command"]
+
+#: Secrets shorter than this are not searched for in output (they would mangle it).
+_MIN_SECRET_LENGTH = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportSettings:
+    """Everything one ``wecom-async export`` run needs, resolved from options and env."""
+
+    kind: str
+    output: Path
+    format: Format
+    corp_id: str
+    secret: str = field(repr=False)
+    base_url: str | None
+    #: Customers of the sandbox corp, or None to talk to ``base_url``.
+    sandbox_customers: int | None
+    concurrency: int
+    rate_limit: int
+    rate_limit_delay: float
+    retry_delay: float
+    chunk_size: int | None
+    resume: bool
+    quiet: bool
+
+
+@dataclass
+class Outcome:
+    """How a run ended: a result, a fatal error, or an interruption."""
+
+    result: ExportResult | None = None
+    error: BaseException | None = None
+    interrupted: bool = False
+    #: Records saved in the output when interrupted (from the checkpoint).
+    written: int = 0
+    #: Requests sent, per URL path.
+    requests: dict[str, int] = field(default_factory=dict)
+
+
+class Redactor:
+    """Removes the secret (and any ``access_token=`` / ``corpsecret=`` value) from text."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret if len(secret) >= _MIN_SECRET_LENGTH else ""
+        self.log_filter = _RedactingFilter(self)
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` without secrets."""
+        text = redact(text)
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def writer(self, stream: TextIO) -> Callable[[str], None]:
+        """Return a function that writes one redacted line to ``stream``."""
+
+        def say(line: str) -> None:
+            stream.write(self(line) + "\n")
+            stream.flush()
+
+        return say
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redactor(record.getMessage())
+        record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self._redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
+    """Run one export as the command does; never raises for a failed export."""
+    outcome = Outcome()
+    corp_id, secret, base_url = settings.corp_id, settings.secret, settings.base_url
+    inner: httpx.AsyncBaseTransport
+    if settings.sandbox_customers is not None:
+        from ._sandbox import sandbox_fake
+
+        fake = sandbox_fake(settings.sandbox_customers)
+        corp_id, secret, base_url = fake.corp_id, fake.secret, fake.base_url
+        inner = fake.transport()
+    else:
+        limits = httpx.Limits(
+            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+        )
+        inner = httpx.AsyncHTTPTransport(limits=limits)
+    transport = RateLimitedTransport(inner, RateBudget(settings.rate_limit))
+    retry = RetryPolicy(base_delay=settings.retry_delay, rate_limit_delay=settings.rate_limit_delay)
+    options = EngineOptions(
+        concurrency=settings.concurrency,
+        retry_delay=settings.retry_delay,
+        rate_limit_delay=settings.rate_limit_delay,
+    )
+    job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
+    progress = make_progress(err, quiet=settings.quiet)
+    async with (
+        httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT) as http,
+        WeComClient(
+            corp_id,
+            secret,
+            http_client=http,
+            base_url=base_url or DEFAULT_BASE_URL,
+            retry=retry,
+            max_in_flight=settings.concurrency,
+        ) as client,
+        anyio.create_task_group() as watchers,
+    ):
+        with anyio.CancelScope() as scope:
+            watchers.start_soon(_watch_signals, scope, outcome)
+            try:
+                outcome.result = await run_export(
+                    job,
+                    client,
+                    settings.output,
+                    format=settings.format,
+                    resume=settings.resume,
+                    progress=progress,
+                    options=options,
+                )
+            except Exception as error:  # mapped to an exit status by the caller
+                outcome.error = error
+        watchers.cancel_scope.cancel()
+    outcome.requests = dict(transport.sent)
+    if outcome.interrupted:
+        outcome.written = _saved_items(settings.output)
+    return outcome
+
+
+async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
+    """Cancel the export on SIGINT / SIGTERM; later signals are absorbed until it ends."""
+    try:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                outcome.interrupted = True
+                scope.cancel()
+    except NotImplementedError:  # pragma: no cover - no signal handlers on this platform
+        return
+
+
+def _saved_items(output: Path) -> int:
+    try:
+        return Checkpoint.load(Checkpoint.path_for(output)).items
+    except CheckpointError:
+        return 0

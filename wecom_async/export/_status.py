@@ -1,0 +1,110 @@
+"""Exit statuses of ``wecom-async export``, how failures map to them, and the summary."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .._exceptions import (
+    ConfigurationError,
+    PermissionDeniedError,
+    TokenError,
+    TransportError,
+    WeComError,
+)
+from ._checkpoint import CheckpointError
+from ._engine import ExportResult
+from ._job import one_line
+from ._run import ExportSettings
+
+__all__ = ["EXIT_HELP", "ExitStatus", "failure_status", "report", "summary_lines"]
+
+
+class ExitStatus:
+    """The command's exit statuses (also in ``wecom-async export --help``)."""
+
+    OK: Final = 0
+    FAILED: Final = 1
+    USAGE: Final = 2
+    PARTIAL: Final = 3
+    CREDENTIALS: Final = 4
+    PERMISSION: Final = 5
+    UNREACHABLE: Final = 6
+    INTERRUPTED: Final = 130
+
+
+EXIT_HELP: Final = """\
+exit status:
+  0    the export is complete
+  1    another failure (a WeCom error after retries, a response that does not match
+       its model, a file that cannot be written); the checkpoint is kept: --resume
+  2    usage error: bad arguments, missing credentials, nothing to --resume, or a
+       checkpoint that belongs to another export
+  3    the export finished, but some members (or groups, contact ways) could not be
+       exported: listed on stderr (e.g. members without an interop license, 701008)
+  4    bad credentials or app setup: WeCom refused the corp id or secret
+       (ConfigurationError, e.g. 40001 / 40013), or a token right after a refresh
+  5    permission denied: the app may not call the API (48002, PermissionDeniedError)
+  6    WeCom (or --base-url) cannot be reached (TransportError after retries)
+  130  interrupted (Ctrl-C / SIGTERM): the checkpoint is saved; --resume continues
+"""
+
+
+def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int, str]:
+    """Map a fatal error to its exit status and one-line reason."""
+    where = "the sandbox" if settings.sandbox_customers else settings.base_url or "WeCom"
+    if isinstance(error, CheckpointError):
+        return ExitStatus.USAGE, str(error)
+    if isinstance(error, ConfigurationError | TokenError):
+        return ExitStatus.CREDENTIALS, (
+            f"bad credentials or app setup ({_reason(error)}): check the corp id, the "
+            "secret and that the app may use 客户联系"
+        )
+    if isinstance(error, PermissionDeniedError):
+        return ExitStatus.PERMISSION, (
+            f"permission denied ({_reason(error)}): add the app to 客户联系 → "
+            "可调用接口的应用 (API-callable apps)"
+        )
+    if isinstance(error, TransportError):
+        return ExitStatus.UNREACHABLE, f"cannot reach {where}: {_reason(error)}"
+    if isinstance(error, WeComError):
+        return ExitStatus.FAILED, f"export failed: {_reason(error)}"
+    if isinstance(error, OSError):
+        return ExitStatus.FAILED, f"cannot write the output: {error}"
+    return ExitStatus.FAILED, f"export failed: {type(error).__name__}: {error}"
+
+
+def _reason(error: BaseException) -> str:
+    return one_line(error) if isinstance(error, WeComError) else str(error)
+
+
+def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
+    """The lines of the summary printed after a finished export."""
+    lines = [
+        f"exported {result.items:,} {result.kind} records ({result.pages:,} pages, "
+        f"{result.size:,} {result.unit_label}) to {result.output} in {result.elapsed:.1f} s"
+        + (" (resumed)" if result.resumed else "")
+    ]
+    if requests:
+        counts = ", ".join(
+            f"{path.removeprefix('/cgi-bin/')} {n:,}" for path, n in requests.items()
+        )
+        lines.append(f"requests: {sum(requests.values()):,} ({counts})")
+    return lines
+
+
+def report(result: ExportResult, requests: dict[str, int], status: int) -> dict[str, object]:
+    """The summary as JSON (``--summary-json``)."""
+    return {
+        "kind": result.kind,
+        "output": str(result.output),
+        "format": result.format,
+        "records": result.items,
+        "pages": result.pages,
+        "units": result.units,
+        result.unit_label: result.size,
+        "failures": [f.to_json() for f in result.failures],
+        "requests": requests,
+        "elapsed": round(result.elapsed, 3),
+        "resumed": result.resumed,
+        "exit_status": status,
+    }

@@ -1,0 +1,164 @@
+"""The output file and its two formats: JSON Lines (the wire format) and a flat CSV table.
+
+Records reach the writer as wire dicts (``wecom_async.to_dict`` of a model, unknown fields
+included). The exporter writes whole pages with one ``os.write`` call each, so the file
+never holds part of a record: a regular-file write is not cut short by a signal, and a
+crash between two pages leaves only whole pages. A resume truncates the file to the length
+the checkpoint recorded anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final, Literal, Protocol
+
+from ..models._base import JsonObject, JsonValue
+from ._checkpoint import CheckpointError
+
+__all__ = [
+    "FORMATS",
+    "CsvEncoder",
+    "Encoder",
+    "Format",
+    "JsonlEncoder",
+    "OutputFile",
+    "cell",
+]
+
+Format = Literal["jsonl", "csv"]
+FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
+#: Flattens one wire record into CSV rows (``cell`` formats each value).
+RowsFunction = Callable[[JsonObject], Sequence[Sequence[JsonValue]]]
+
+
+class Encoder(Protocol):
+    """Turns records into the bytes of one output format."""
+
+    def header(self) -> bytes:
+        """Return what a fresh file starts with."""
+        ...
+
+    def encode(self, records: Sequence[JsonObject]) -> bytes:
+        """Return the bytes of ``records``, whole lines only."""
+        ...
+
+
+class JsonlEncoder:
+    """One JSON object per line, UTF-8, exactly the wire dict (nothing dropped)."""
+
+    def header(self) -> bytes:
+        """JSON Lines has no header."""
+        return b""
+
+    def encode(self, records: Sequence[JsonObject]) -> bytes:
+        """Return one compact JSON line per record."""
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        return "".join(dumps(record) + "\n" for record in records).encode()
+
+
+def cell(value: JsonValue) -> str:
+    """Format one CSV cell: empty for absent, JSON text for lists and objects."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+class CsvEncoder:
+    """RFC 4180 CSV (UTF-8, CRLF, quoted as needed) with a fixed header row.
+
+    Args:
+        columns: the header, in order.
+        rows: flattens one record into rows of one value per column.
+    """
+
+    def __init__(self, columns: Sequence[str], rows: RowsFunction) -> None:
+        self._columns = list(columns)
+        self._rows_of = rows
+
+    def header(self) -> bytes:
+        """Return the header row."""
+        return self._rows([self._columns])
+
+    def encode(self, records: Sequence[JsonObject]) -> bytes:
+        """Return the CSV rows of the records."""
+        return self._rows(
+            [[cell(v) for v in row] for record in records for row in self._rows_of(record)]
+        )
+
+    @staticmethod
+    def _rows(rows: Sequence[Sequence[str]]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return buffer.getvalue().encode()
+
+
+class OutputFile:
+    """The output, written with one ``os.write`` per batch; see the module docstring.
+
+    Args:
+        path: where the export goes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        #: Bytes in the file (what the checkpoint records).
+        self.size = 0
+
+    def create(self, header: bytes) -> None:
+        """Create or empty the file and write ``header``."""
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self.size = 0
+        self.write(header)
+
+    def reopen(self, length: int) -> None:
+        """Open the file of an interrupted export and cut it back to ``length`` bytes.
+
+        Raises:
+            CheckpointError: the file is missing or shorter than ``length`` (it was
+                changed since the checkpoint was written).
+        """
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
+        except FileNotFoundError:
+            raise CheckpointError(f"the output {self.path} is gone: cannot resume") from None
+        actual = os.fstat(fd).st_size
+        if actual < length:
+            os.close(fd)
+            raise CheckpointError(
+                f"the output {self.path} has {actual} bytes but the checkpoint recorded "
+                f"{length}: it was changed since, cannot resume"
+            )
+        os.ftruncate(fd, length)
+        os.lseek(fd, length, os.SEEK_SET)
+        self._fd, self.size = fd, length
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` (a regular file takes it in one call; partial writes loop)."""
+        if self._fd is None:
+            raise RuntimeError("the output file is not open")
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.size += len(data)
+
+    def sync(self) -> None:
+        """Flush the written bytes to the disk (before the checkpoint claims them)."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -309,3 +309,35 @@ async def test_system_busy_during_export_is_retried(
     wecom_fake.inject(BATCH, errcode=-1, times=3)
     pairs = await _export(wecom_client, staff, 10)
     assert len(pairs) == len(set(pairs)) == sum(len(wecom_fake.customers_of(u)) for u in staff)
+
+
+async def test_request_shapes_match_the_catalog(
+    wecom_fake: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    wecom_fake.add_staff("rocky")
+    customer = wecom_fake.add_customer(followers=["rocky"])
+    ec = wecom_client.external_contact
+    await ec.get_follow_user_list()
+    await ec.list("rocky")
+    await ec.get(customer)
+    await ec.batch_get_by_user(["rocky"], limit=50)
+    await ec.remark({"userid": "rocky", "external_userid": customer, "description": "d"})
+    await ec.contact_list(limit=10)
+    shapes = [
+        (r.method, r.path, sorted(r.query), sorted(r.json) if r.json is not None else None)
+        for r in wecom_fake.requests
+        if r.path != "gettoken"
+    ]
+    assert shapes == [
+        ("GET", "externalcontact/get_follow_user_list", ["access_token"], None),
+        ("GET", "externalcontact/list", ["access_token", "userid"], None),
+        ("GET", "externalcontact/get", ["access_token", "external_userid"], None),
+        ("POST", "externalcontact/batch/get_by_user", ["access_token"], ["limit", "userid_list"]),
+        (
+            "POST",
+            "externalcontact/remark",
+            ["access_token"],
+            ["description", "external_userid", "userid"],
+        ),
+        ("POST", "externalcontact/contact_list", ["access_token"], ["limit"]),
+    ]

@@ -18,6 +18,7 @@ from wecom_async.export import (
     CustomersJob,
     EngineOptions,
     TagsJob,
+    Unit,
     run_export,
 )
 from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
@@ -265,3 +266,24 @@ async def test_a_fresh_export_overwrites_an_older_file(
 
     assert set(read_pairs(out)) == expected_pairs(corp)
     assert len(read_pairs(out)) == len(expected_pairs(corp))
+
+
+async def test_a_member_who_left_costs_only_themself(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """WeCom refuses a whole batch chunk for one invalid userid (60111): the engine halves
+    the chunk until the bad member stands alone, and exports everyone else exactly once."""
+
+    class WithGhost(CustomersJob):
+        async def plan(self, client: WeComClient) -> list[Unit]:
+            units = await super().plan(client)
+            ghost = {"userids": ["ghost-who-left", *units[0].spec["userids"]]}  # type: ignore[misc]
+            return [Unit(ghost, units[0].size + 1), *units[1:]]
+
+    out = tmp_path / "c.jsonl"
+    result = await run_export(WithGhost(chunk_size=4), wecom_client, out, options=FAST)
+    pairs = read_pairs(out)
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == expected_pairs(corp)
+    assert [f.ids for f in result.failures] == [("ghost-who-left",)]
+    assert not Checkpoint.path_for(out).exists()

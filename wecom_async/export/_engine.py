@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -38,7 +38,7 @@ from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
 from .._exceptions import RateLimitError, ResponseError, WeComError
 from .._retry import RATE_LIMIT_WINDOW
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
-from ._job import Batch, Job, classify, one_line, unit_failure
+from ._job import Batch, Job, Unit, classify, one_line, unit_failure
 from ._progress import NullProgress, Progress
 from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, OutputFile
 
@@ -109,6 +109,8 @@ class _Page:
     batch: Batch
     #: False for a unit that WeCom refused outright (no page was fetched).
     fetched: bool = True
+    #: Smaller units to run instead of this one (it was refused on its first page).
+    parts: Sequence[Unit] = ()
 
 
 async def run_export(
@@ -263,12 +265,36 @@ class _Engine:
                     cursor = self.ckpt.cursors.get(index)
                     while True:
                         page = await self._fetch(index, cursor)
+                        if page.parts:
+                            pending.extend(self._replace(index, page.parts))
+                            break
                         await send.send(page)
                         cursor = page.batch.next_cursor
                         if cursor is None:
                             break
             except Exception as error:  # reported by run(), not as an exception group
                 self._fail(error)
+
+    def _replace(self, index: int, parts: Sequence[Unit]) -> list[int]:
+        """Swap a unit refused on its first page for smaller ones; return their indexes.
+
+        One synchronous step (no await), so a checkpoint never holds both the unit and
+        its parts as pending; nothing of the unit was written, so nothing repeats.
+        """
+        ckpt = self.ckpt
+        first = len(ckpt.units)
+        ckpt.units.extend(part.spec for part in parts)
+        ckpt.sizes.extend(part.size for part in parts)
+        ckpt.sizes[index] = 0
+        ckpt.done.add(index)
+        self._dirty = True
+        logger.warning(
+            "%s unit %d refused as a whole; trying it as %d smaller units",
+            self._job.name,
+            index,
+            len(parts),
+        )
+        return list(range(first, len(ckpt.units)))
 
     async def _fetch(self, index: int, cursor: str | None) -> _Page:
         spec = self.ckpt.units[index]
@@ -280,6 +306,9 @@ class _Engine:
             except WeComError as error:
                 kind = classify(error)
                 if kind == "unit":
+                    parts = self._job.split(spec, error) if cursor is None else []
+                    if parts:
+                        return _Page(index, Batch((), None), fetched=False, parts=parts)
                     failure = unit_failure(error, self._job.ids(spec))
                     return _Page(index, Batch((), None, (failure,)), fetched=False)
                 if kind == "fatal" or attempt >= self._options.page_attempts:

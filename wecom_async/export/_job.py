@@ -111,6 +111,15 @@ class Job(abc.ABC):
         """The ids a unit covers, named in a failure report when the whole unit fails."""
         return ()
 
+    def split(self, spec: JsonObject, error: WeComError) -> list[Unit]:
+        """Smaller units to try instead of a unit WeCom refused on its first page.
+
+        Empty (the default): the unit is reported as failed. A job whose units group ids
+        that WeCom refuses as a whole for one bad id returns the halves, so that one
+        member who left between the plan and the fetch costs only themself.
+        """
+        return []
+
 
 def classify(error: BaseException) -> ErrorKind:
     """Decide what a failed page means for the export.

@@ -23,6 +23,7 @@ from typing import Final
 
 from .._client import WeComClient
 from .._converter import to_dict
+from .._exceptions import APIError, WeComError
 from ..models._base import JsonObject, JsonValue
 from ..services.external_contact import MAX_BATCH_USERIDS
 from ._checkpoint import Failure
@@ -69,6 +70,10 @@ def _userids(spec: JsonObject) -> list[str]:
     return [str(i) for i in ids]
 
 
+#: errcodes with which WeCom refuses a whole member chunk for one bad userid.
+_BAD_MEMBER_ERRCODES: Final = frozenset({40003, 60111})
+
+
 class _MemberChunksJob(Job):
     """A job whose units are chunks of the follow-users (``get_follow_user_list``)."""
 
@@ -90,6 +95,24 @@ class _MemberChunksJob(Job):
     def ids(self, spec: JsonObject) -> tuple[str, ...]:
         """The chunk's userids."""
         return tuple(_userids(spec))
+
+    def split(self, spec: JsonObject, error: WeComError) -> list[Unit]:
+        """Halves of a chunk refused for one bad member (60111 unknown, 40003 invalid).
+
+        WeCom refuses ``batch/get_by_user`` (and the owner filter) whole when one userid
+        is no longer valid, e.g. a member who left after the plan was made; halving until
+        the bad member stands alone exports everyone else.
+        """
+        userids = _userids(spec)
+        if not isinstance(error, APIError) or error.errcode not in _BAD_MEMBER_ERRCODES:
+            return []
+        if len(userids) < 2:
+            return []
+        half = len(userids) // 2
+        return [
+            Unit({"userids": list[JsonValue](part)}, len(part))
+            for part in (userids[:half], userids[half:])
+        ]
 
 
 def _columns(record: JsonObject, columns: Sequence[str]) -> list[JsonValue]:

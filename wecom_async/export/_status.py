@@ -80,7 +80,7 @@ def _reason(error: BaseException) -> str:
 def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
     """The lines of the summary printed after a finished export."""
     lines = [
-        f"exported {result.items:,} {result.kind} records ({result.pages:,} pages, "
+        f"exported {result.items:,} records of {result.kind} ({result.pages:,} pages, "
         f"{result.size:,} {result.unit_label}) to {result.output} in {result.elapsed:.1f} s"
         + (" (resumed)" if result.resumed else "")
     ]

@@ -21,6 +21,7 @@ from wecom_async.callback import (
     ExternalContactEvent,
     GenericEvent,
     SignatureError,
+    StaleRequestError,
     parse_event,
 )
 from wecom_async.testing import FakeClock
@@ -322,3 +323,35 @@ def test_core_imports_without_any_web_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+async def test_max_age_refuses_a_replayed_capture_after_the_dedupe_window(
+    crypto: CallbackCrypto,
+) -> None:
+    now = 1_700_000_000.0
+    receiver = CallbackReceiver(
+        crypto, dedupe_window=60, max_age=300, wall_clock=lambda: now, clock=lambda: now
+    )
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    captured = build_event_request(crypto, new_customer(5), timestamp=int(now))
+    assert await receiver.handle_post(captured.params, captured.body) == ""
+    now += 3600  # an attacker replays the genuine, correctly signed request an hour later
+    with pytest.raises(StaleRequestError) as caught:
+        await receiver.handle_post(captured.params, captured.body)
+    assert caught.value.code == -40001
+    check = build_url_check(crypto, timestamp=int(now) - 301)
+    with pytest.raises(StaleRequestError):
+        await receiver.handle_get(check.params)
+    fresh = build_url_check(crypto, timestamp=int(now) - 299)
+    assert await receiver.handle_get(fresh.params) == fresh.echo
+    await receiver.drain()
+    assert seen.events == [new_customer(5)]
+
+
+async def test_without_max_age_old_timestamps_are_accepted(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, wall_clock=lambda: 2_000_000_000.0)
+    old = build_event_request(crypto, new_customer(6), timestamp=1_000_000_000)
+    assert await receiver.handle_post(old.params, old.body) == ""
+    with pytest.raises(ValueError, match="max_age"):
+        CallbackReceiver(crypto, max_age=0)

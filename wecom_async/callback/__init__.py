@@ -29,6 +29,7 @@ from wecom_async.callback._errors import (
     DecryptError,
     ReceiveIdError,
     SignatureError,
+    StaleRequestError,
     UnsafeXMLError,
     XMLParseError,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "Handler",
     "ReceiveIdError",
     "SignatureError",
+    "StaleRequestError",
     "TransferFail",
     "UnsafeXMLError",
     "XMLParseError",

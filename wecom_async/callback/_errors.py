@@ -7,6 +7,7 @@ Every failure of a pushed request is a :class:`CallbackError`, itself a
     └── CallbackError              a pushed request failed verification, decryption or parsing
         ├── CallbackConfigError    the token or EncodingAESKey given to CallbackCrypto is invalid
         ├── SignatureError         msg_signature does not match, or a query parameter is missing
+        │   └── StaleRequestError  the signed timestamp is outside the receiver's max_age
         ├── ReceiveIdError         the decrypted message names another corp / suite
         ├── DecryptError           the ciphertext is not base64, not whole blocks, or not padded
         └── XMLParseError          the XML is malformed, lacks a field, or has a wrong type
@@ -32,6 +33,7 @@ __all__ = [
     "DecryptError",
     "ReceiveIdError",
     "SignatureError",
+    "StaleRequestError",
     "UnsafeXMLError",
     "XMLParseError",
 ]
@@ -81,6 +83,16 @@ class SignatureError(CallbackError):
 
     default_code = VALIDATE_SIGNATURE_ERROR
     reason = "invalid signature"
+
+
+class StaleRequestError(SignatureError):
+    """Raised when a correctly signed request carries a timestamp too far from now.
+
+    A replayed capture of a genuine push has a valid signature; checking the signed
+    timestamp against ``max_age`` refuses it once the dedupe window has passed.
+    """
+
+    reason = "stale request"
 
 
 class ReceiveIdError(CallbackError):

@@ -12,7 +12,7 @@ from typing import Final, TypeVar, overload
 
 from wecom_async.callback._codec import parse_event
 from wecom_async.callback._crypto import CallbackCrypto
-from wecom_async.callback._errors import SignatureError
+from wecom_async.callback._errors import SignatureError, StaleRequestError
 from wecom_async.callback._xml import check_size
 from wecom_async.callback.events import Event
 
@@ -49,6 +49,12 @@ class CallbackReceiver:
         dedupe_window: seconds during which an equal event (same FromUserName,
             CreateTime and fields) is dropped as a repeated delivery; 0 turns it off.
         clock: monotonic seconds for the window (``time.monotonic``; tests inject one).
+        max_age: refuse a push (GET or POST) whose signed ``timestamp`` is more than this
+            many seconds away from ``wall_clock`` (replay protection, checked after the
+            signature); None (the default) does not check, since a receiver whose clock
+            drifts would refuse genuine pushes. WeCom retries within seconds, so a few
+            minutes is a safe value.
+        wall_clock: Unix seconds now (``time.time``; tests inject one).
 
     Example::
 
@@ -67,7 +73,11 @@ class CallbackReceiver:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         dedupe_window: float = DEFAULT_DEDUPE_WINDOW,
         clock: Callable[[], float] = time.monotonic,
+        max_age: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_age is not None and max_age <= 0:
+            raise ValueError("max_age must be positive (or None to turn the check off)")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         if dedupe_window < 0:
@@ -76,6 +86,8 @@ class CallbackReceiver:
         self.max_concurrency = max_concurrency
         self.dedupe_window = dedupe_window
         self._clock = clock
+        self.max_age = max_age
+        self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []
         self._seen: OrderedDict[Event, float] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -148,12 +160,22 @@ class CallbackReceiver:
 
         Raises:
             CallbackError: a parameter is missing or the check fails (see
-                :meth:`CallbackCrypto.verify_url`).
+                :meth:`CallbackCrypto.verify_url`); :class:`StaleRequestError` when the
+                timestamp is outside ``max_age``.
         """
         signature, timestamp, nonce, echostr = _params(
             query, "msg_signature", "timestamp", "nonce", "echostr"
         )
-        return self.crypto.verify_url(signature, timestamp, nonce, echostr)
+        echo = self.crypto.verify_url(signature, timestamp, nonce, echostr)
+        self._check_age(timestamp)
+        return echo
+
+    def _check_age(self, timestamp: str) -> None:
+        """Refuse a signed timestamp further than ``max_age`` from now (if set)."""
+        if self.max_age is not None and _age(timestamp, self._wall_clock()) > self.max_age:
+            raise StaleRequestError(
+                f"the request was signed at {timestamp}, more than {self.max_age:g} s from now"
+            )
 
     async def handle_post(self, query: Mapping[str, str], body: str | bytes) -> str:
         """Verify, decrypt and parse a pushed event, then start its handlers and return.
@@ -175,6 +197,7 @@ class CallbackReceiver:
         check_size(len(body), self.max_body_bytes)
         signature, timestamp, nonce = _params(query, "msg_signature", "timestamp", "nonce")
         xml = self.crypto.decrypt(signature, timestamp, nonce, body)
+        self._check_age(timestamp)
         event = parse_event(xml, max_bytes=self.max_body_bytes)
         if self._is_duplicate(event):
             logger.info("dropped a repeated %s delivery", _describe(event))
@@ -273,6 +296,13 @@ def _matches(event: Event, key: tuple[str, str | None]) -> bool:
 
 def _describe(event: Event) -> str:
     return f"{event.event or event.msg_type}/{event.change_type} event of {event.create_time}"
+
+
+def _age(timestamp: str, now: float) -> float:
+    try:
+        return abs(now - int(timestamp))
+    except ValueError:
+        raise StaleRequestError("the timestamp is not Unix seconds") from None
 
 
 def _params(query: Mapping[str, str], *names: str) -> list[str]:

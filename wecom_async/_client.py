@@ -39,6 +39,10 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
 DEFAULT_MAX_IN_FLIGHT: Final = 16
 
 
+def _unbounded(timeout: httpx.Timeout) -> bool:
+    return None in (timeout.connect, timeout.read, timeout.write, timeout.pool)
+
+
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
@@ -56,7 +60,8 @@ class WeComClient:
         base_url: the WeCom host; tests and the sandbox point it at a fake.
         token_store: where access tokens live (default: in this process's memory).
         timeout: per-request timeouts; default :data:`DEFAULT_TIMEOUT` for an owned client,
-            the given client's own timeouts otherwise.
+            the given client's own timeouts otherwise (unless one of them is None: the SDK
+            never sends without a timeout, so :data:`DEFAULT_TIMEOUT` applies then).
         retry: attempts and delays (:class:`RetryPolicy`); ``RetryPolicy.no_delay()`` in tests.
         max_in_flight: requests in flight at once; further callers wait their turn. An owned
             HTTP client gets a :class:`ShardedTransport` of this many connections, whose
@@ -91,6 +96,9 @@ class WeComClient:
                 timeout=timeout or DEFAULT_TIMEOUT, transport=ShardedTransport(max_in_flight)
             )
             timeout = None
+        elif timeout is None and _unbounded(http_client.timeout):
+            # A given client without timeouts would let one stuck request hang a caller.
+            timeout = DEFAULT_TIMEOUT
         self._http = http_client
         self._state = _State.UNOPENED
         self._core = Core(

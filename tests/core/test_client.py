@@ -78,3 +78,17 @@ async def test_non_ascii_is_sent_as_utf8_not_escapes() -> None:
         )
     assert "重要客户".encode() in bodies[0]
     assert b"\\u" not in bodies[0]
+
+
+async def test_a_given_client_without_timeouts_still_gets_them() -> None:
+    seen: list[dict[str, float | None]] = []
+
+    async def record(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "access_token": "T"})
+
+    for given, expected_read in ((None, DEFAULT_TIMEOUT.read), (30.0, 30.0)):
+        http = httpx.AsyncClient(transport=httpx.MockTransport(record), timeout=given)
+        async with http, WeComClient(CORP_ID, SECRET, http_client=http) as client:
+            await client.request("GET", "gettoken")
+        assert seen[-1]["read"] == expected_read

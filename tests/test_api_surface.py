@@ -3,7 +3,9 @@ exact ``METHOD /cgi-bin/...`` line and doc link, takes the promised parameters, 
 coroutine or a paginator factory as promised, and its endpoint's retry safety is the one
 API.md's column gives.
 
-The table below is API.md's, copied so that the suite never reads files outside the repo.
+The table below is API.md's, copied so that the suite never reads files outside the repo,
+followed by the rows of the groups API.md lists as later groups (rule groups, customer
+acquisition), named after the same pattern.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from wecom_async import WeComClient
 from wecom_async._core import Endpoint
 
 # service, method, verb, path under /cgi-bin/, retry-safe, paged, promised parameters
+# fmt: off
 API = [
     (
         "external_contact",
@@ -449,7 +452,21 @@ API = [
     ),
     ("media", "upload", "POST", "media/upload", False, False, "file media_type filename"),
     ("media", "upload_image", "POST", "media/uploadimg", False, False, "file filename"),
+    # Later groups (API.md, "Later groups"): rule groups under client.strategy.
+    ("strategy", "list", "POST", "externalcontact/customer_strategy/list", True, True, "limit cursor"),
+    ("strategy", "get", "POST", "externalcontact/customer_strategy/get", True, False, "strategy_id"),
+    ("strategy", "get_range", "POST", "externalcontact/customer_strategy/get_range", True, True, "strategy_id limit cursor"),
+    ("strategy", "create", "POST", "externalcontact/customer_strategy/create", False, False, "body"),
+    ("strategy", "edit", "POST", "externalcontact/customer_strategy/edit", True, False, "body"),
+    ("strategy", "delete", "POST", "externalcontact/customer_strategy/del", False, False, "strategy_id"),
+    ("strategy", "list_moment", "POST", "externalcontact/moment_strategy/list", True, True, "limit cursor"),
+    ("strategy", "get_moment", "POST", "externalcontact/moment_strategy/get", True, False, "strategy_id"),
+    ("strategy", "get_moment_range", "POST", "externalcontact/moment_strategy/get_range", True, True, "strategy_id limit cursor"),
+    ("strategy", "create_moment", "POST", "externalcontact/moment_strategy/create", False, False, "body"),
+    ("strategy", "edit_moment", "POST", "externalcontact/moment_strategy/edit", True, False, "body"),
+    ("strategy", "delete_moment", "POST", "externalcontact/moment_strategy/del", False, False, "strategy_id"),
 ]
+# fmt: on
 
 DOC_LINK = "https://developer.work.weixin.qq.com/document/path/"
 

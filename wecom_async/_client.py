@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .services.messages import MessagesService
     from .services.moments import MomentsService
     from .services.statistics import StatisticsService
+    from .services.strategy import StrategyService
     from .services.tags import TagsService
     from .services.transfer import TransferService
 
@@ -230,6 +231,13 @@ class WeComClient:
         from .services.statistics import StatisticsService
 
         return StatisticsService(self._core)
+
+    @cached_property
+    def strategy(self) -> StrategyService:
+        """Customer and moment rule groups (客户联系规则组 / 客户朋友圈规则组)."""
+        from .services.strategy import StrategyService
+
+        return StrategyService(self._core)
 
     @cached_property
     def media(self) -> MediaService:

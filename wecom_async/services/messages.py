@@ -9,7 +9,7 @@ import attrs
 
 from .._core import Endpoint
 from .._exceptions import ValidationError
-from .._time import TimeArg, to_unix
+from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
 from ..models._base import WireModel
 from ..models.messages import (
@@ -123,11 +123,7 @@ class MessagesService(Service):
         """
         if chat_type not in CHAT_TYPES:
             raise ValidationError(f"chat_type must be 'single' or 'group', got {chat_type!r}")
-        start, end = to_unix(start_time, name="start_time"), to_unix(end_time, name="end_time")
-        if not 0 <= end - start <= MAX_GROUPMSG_LIST_SPAN:
-            raise ValidationError(
-                "end_time must not be before start_time nor more than 31 days after it"
-            )
+        start, end = time_window(start_time, end_time, max_seconds=MAX_GROUPMSG_LIST_SPAN)
         check_range(filter_type, "filter_type", low=0, high=2)
         check_range(limit, "limit", low=1, high=_MAX_LIST_LIMIT)
         body: dict[str, object] = {

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Final, TypeVar
 
 from .._core import Endpoint
-from .._exceptions import ValidationError
-from .._time import TimeArg, to_unix
+from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
 from ..models.moments import (
     AddMomentTaskRequest,
@@ -158,13 +157,9 @@ class MomentsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/93333
         """
-        start, end = to_unix(start_time, name="start_time"), to_unix(end_time, name="end_time")
-        if end <= start:
-            raise ValidationError("end_time must be after start_time")
-        if end - start > MAX_MOMENT_LIST_SPAN:
-            raise ValidationError(
-                f"get_moment_list spans at most 30 days; got {(end - start) / 86400:.1f} days"
-            )
+        start, end = time_window(
+            start_time, end_time, max_seconds=MAX_MOMENT_LIST_SPAN, allow_equal=False
+        )
         body: dict[str, object] = {
             "start_time": start,
             "end_time": end,

@@ -13,7 +13,7 @@ from typing import Final
 
 from .._core import Endpoint
 from .._exceptions import ValidationError
-from .._time import TimeArg, to_unix
+from .._time import TimeArg, day_window, to_unix
 from .._validation import check_ids, check_range
 from ..models.statistics import (
     GroupChatDayStatistic,
@@ -36,29 +36,9 @@ _GROUPCHAT_STATISTIC_BY_DAY = Endpoint(
 
 #: At most this many days between the first and the last day asked for.
 MAX_SPAN_DAYS: Final = 30
+_DAY_NAMES: Final = ("day_begin_time", "day_end_time")
 #: userid / partyid / owner lists hold at most this many ids.
 MAX_IDS: Final = 100
-_DAY: Final = 86_400
-#: WeCom's days start at 00:00 China Standard Time (UTC+8).
-_CST_OFFSET: Final = 8 * 3_600
-
-
-def _stat_day(unix_seconds: int) -> int:
-    """Return 00:00 (China Standard Time) of the day holding ``unix_seconds``, as WeCom does."""
-    return (unix_seconds + _CST_OFFSET) // _DAY * _DAY - _CST_OFFSET
-
-
-def _span(begin: TimeArg, end: TimeArg, names: tuple[str, str]) -> tuple[int, int]:
-    """Both times as Unix seconds, after checking order and the 30-day span of their days."""
-    first, last = to_unix(begin, name=names[0]), to_unix(end, name=names[1])
-    if last < first:
-        raise ValidationError(f"{names[1]} ({last}) is before {names[0]} ({first})")
-    days = (_stat_day(last) - _stat_day(first)) // _DAY
-    if days > MAX_SPAN_DAYS:
-        raise ValidationError(
-            f"{names[0]}..{names[1]} spans {days} days; WeCom allows at most {MAX_SPAN_DAYS}"
-        )
-    return first, last
 
 
 def _owner_filter(owner_userid_list: Sequence[str] | None) -> dict[str, object]:
@@ -105,7 +85,7 @@ class StatisticsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92132
         """
-        start, end = _span(start_time, end_time, ("start_time", "end_time"))
+        start, end = day_window(start_time, end_time, max_days=MAX_SPAN_DAYS)
         users = check_ids(userid, "userid", max_count=MAX_IDS, min_count=0) if userid else []
         parties = _party_ids(partyid) if partyid else []
         if not users and not parties:
@@ -166,7 +146,12 @@ class StatisticsService(Service):
         begin = to_unix(day_begin_time, name="day_begin_time")
         end = None
         if day_end_time is not None:
-            begin, end = _span(day_begin_time, day_end_time, ("day_begin_time", "day_end_time"))
+            begin, end = day_window(
+                day_begin_time,
+                day_end_time,
+                max_days=MAX_SPAN_DAYS,
+                names=("day_begin_time", "day_end_time"),
+            )
         owner_filter = _owner_filter(owner_userid_list)
         fixed: dict[str, object] = {
             "day_begin_time": begin,
@@ -211,7 +196,12 @@ class StatisticsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92133
         """
-        begin, end = _span(day_begin_time, day_end_time, ("day_begin_time", "day_end_time"))
+        begin, end = day_window(
+            day_begin_time,
+            day_end_time,
+            max_days=MAX_SPAN_DAYS,
+            names=("day_begin_time", "day_end_time"),
+        )
         body = {
             "day_begin_time": begin,
             "day_end_time": end,

@@ -465,6 +465,16 @@ API = [
     ("strategy", "create_moment", "POST", "externalcontact/moment_strategy/create", False, False, "body"),
     ("strategy", "edit_moment", "POST", "externalcontact/moment_strategy/edit", True, False, "body"),
     ("strategy", "delete_moment", "POST", "externalcontact/moment_strategy/del", False, False, "strategy_id"),
+    # Later groups: customer acquisition (获客助手) under client.acquisition.
+    ("acquisition", "list_link", "POST", "externalcontact/customer_acquisition/list_link", True, True, "limit cursor"),
+    ("acquisition", "get", "POST", "externalcontact/customer_acquisition/get", True, False, "link_id"),
+    ("acquisition", "create_link", "POST", "externalcontact/customer_acquisition/create_link", False, False, "body"),
+    ("acquisition", "update_link", "POST", "externalcontact/customer_acquisition/update_link", True, False, "body"),
+    ("acquisition", "delete_link", "POST", "externalcontact/customer_acquisition/delete_link", False, False, "link_id"),
+    ("acquisition", "list_customers", "POST", "externalcontact/customer_acquisition/customer", True, True, "link_id limit cursor"),
+    ("acquisition", "get_quota", "GET", "externalcontact/customer_acquisition_quota", True, False, ""),
+    ("acquisition", "statistic", "POST", "externalcontact/customer_acquisition/statistic", True, False, "link_id start_time end_time"),
+    ("acquisition", "get_chat_info", "POST", "externalcontact/customer_acquisition/get_chat_info", True, False, "chat_key"),
 ]
 # fmt: on
 

@@ -20,6 +20,7 @@ from ._validation import check_id
 from .models._base import JsonObject
 
 if TYPE_CHECKING:
+    from .services.acquisition import AcquisitionService
     from .services.contact_way import ContactWayService
     from .services.external_contact import ExternalContactService
     from .services.group_chat import GroupChatService
@@ -238,6 +239,13 @@ class WeComClient:
         from .services.strategy import StrategyService
 
         return StrategyService(self._core)
+
+    @cached_property
+    def acquisition(self) -> AcquisitionService:
+        """Customer acquisition links (获客助手)."""
+        from .services.acquisition import AcquisitionService
+
+        return AcquisitionService(self._core)
 
     @cached_property
     def media(self) -> MediaService:

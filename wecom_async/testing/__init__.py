@@ -33,6 +33,12 @@ from ._seed import SeedReport
 from ._setup import Follower
 from ._state import CorpState, Customer, Follow, NonCustomer, Staff
 from ._tagstore import CorpTag, TagGroup, TagRegistry
+from .routes.acquisition_state import (
+    add_via_acquisition_link,
+    click_acquisition_link,
+    issue_acquisition_chat_key,
+    set_acquisition_quota,
+)
 from .routes.contact_way_state import add_via_contact_way
 from .routes.group_chat_state import add_group_chat
 from .routes.messages_state import (
@@ -70,11 +76,15 @@ __all__ = [
     "TagRegistry",
     "WeComFault",
     "add_group_chat",
+    "add_via_acquisition_link",
     "add_via_contact_way",
+    "click_acquisition_link",
     "confirm_groupmsg",
     "groupmsg",
+    "issue_acquisition_chat_key",
     "issue_welcome_code",
     "resign_member",
+    "set_acquisition_quota",
     "set_groupmsg_dispatch_delay",
     "set_groupmsg_quota",
     "set_transfer_outcome",

@@ -51,3 +51,5 @@ async def test_readme_services_tour_runs_against_the_fake(
     assert wecom_fake.calls("externalcontact/mark_tag") == 1
     assert wecom_fake.calls("externalcontact/add_moment_task") == 1
     assert wecom_fake.calls("externalcontact/transfer_customer") == 1
+    assert wecom_fake.calls("externalcontact/customer_strategy/create") == 1
+    assert wecom_fake.calls("externalcontact/customer_acquisition/create_link") == 1

@@ -118,9 +118,11 @@ async def test_asgi_drop_aborts_the_response_after_doing_the_work() -> None:
 async def test_asgi_delay_is_slept_for_real() -> None:
     fake = _fake()
     token, _ = fake.tokens.issue("wwfake", "fake-secret", fake.clock.now())
-    fake.inject("externalcontact/get_follow_user_list", delay=0.2)
+    fake.inject("externalcontact/get_follow_user_list", delay=0.5)
+    # Only the read is short: a busy machine may take a while to connect.
+    timeout = httpx.Timeout(5.0, read=0.1)
     with serve(fake.app) as url:
-        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=0.05) as http:
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=timeout) as http:
             with pytest.raises(httpx.ReadTimeout):
                 await http.get(
                     "/cgi-bin/externalcontact/get_follow_user_list",

@@ -12,6 +12,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# Property tests check outcomes, not speed: a per-example deadline only makes them flaky on
+# a busy machine (CI shares two cores).
+settings.register_profile("wecom-async", deadline=None)
+settings.load_profile("wecom-async")
 
 # Secrets used by the suite's servers, and the shapes of the tokens they issue.
 SECRETS = ("core-test-secret-Zq81xv", "fake-secret")

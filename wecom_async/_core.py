@@ -26,7 +26,7 @@ from ._exceptions import (
     WeComError,
     error_for_errcode,
 )
-from ._logging import logger, request_line
+from ._logging import logger, redact, request_line
 from ._retry import RetryPolicy, decide
 from .models._base import JsonObject
 
@@ -176,7 +176,7 @@ class Core:
             ) from None
         except httpx.TransportError as exc:
             raise TransportError(
-                f"{type(exc).__name__}: {exc}",
+                redact(f"{type(exc).__name__}: {exc}"),
                 request_line=endpoint.line,
                 sent=not isinstance(exc, _NOT_SENT),
             ) from None

@@ -19,6 +19,7 @@ from wecom_async.export import (
     run_export,
 )
 from wecom_async.testing import FakeWeCom
+from wecom_async.testing.routes.contact_way_state import ContactWayState
 from wecom_async.testing.routes.group_chat_state import GroupChatState
 
 FAST = EngineOptions(concurrency=4, checkpoint_interval=0, retry_delay=0, rate_limit_delay=0)
@@ -131,6 +132,8 @@ async def test_tags_csv_has_one_row_per_tag(
 async def test_contact_ways_window_by_window(
     corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
 ) -> None:
+    seeded = set(corp.state.ext(ContactWayState).contact_ways)  # the demo corp's own ways
+    assert seeded
     members = await wecom_client.external_contact.get_follow_user_list()
     added = [
         (await wecom_client.contact_way.add({"type": 1, "scene": 2, "user": [m], "state": m[:8]}))
@@ -143,7 +146,7 @@ async def test_contact_ways_window_by_window(
     result = await run_export(job, wecom_client, out, options=FAST)
 
     records = _records(out, "config_id")
-    assert set(records) == {a.config_id for a in added}
+    assert set(records) == seeded | {a.config_id for a in added}
     for config_id, record in records.items():
         assert record == to_dict(await wecom_client.contact_way.get(config_id))
     bodies = [r.json or {} for r in corp.requests if r.path.endswith("list_contact_way")]

@@ -25,7 +25,7 @@ from typing import Final
 from .._cursor import CursorCodec, digest, index_after
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
-from .._route import JSON, RequestContext, Route
+from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
 from .contact_way_state import (
     DAY,
@@ -40,7 +40,7 @@ from .contact_way_state import (
 )
 from .group_chat_state import GroupChatState
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "SEEDERS"]
 
 MAX_USERS: Final = 100
 MAX_REMARK: Final = 30
@@ -379,6 +379,35 @@ def del_join_way(ctx: RequestContext) -> JSON:
     return {}
 
 
+def seed_contact_ways(ctx: SeedContext) -> None:
+    """Give a demo corp a few 「联系我」 ways, as if its app had created them earlier.
+
+    Each of the first five members gets a single-member QR code whose ``state`` names the
+    member; the first three share a multi-member mini-program button.
+    """
+    registry = ctx.state.ext(ContactWayState)
+    members = list(ctx.staff[:5])
+    specs: list[tuple[int, int, list[str], str]] = [
+        (1, 2, [userid], f"qr-{userid}") for userid in members
+    ]
+    if len(members) >= 3:
+        specs.append((2, 1, members[:3], "mini-program-button"))
+    for age, (type_, scene, user, channel) in enumerate(specs):
+        config_id = registry.new_config_id()
+        registry.contact_ways[config_id] = ContactWayRecord(
+            seq=ctx.state.next_seq(),
+            config_id=config_id,
+            type=type_,
+            scene=scene,
+            created=int(ctx.now) - age * DAY,
+            user=user,
+            style=1 if scene == 1 else None,
+            remark=f"demo {channel}",
+            state=channel,
+            qr_code=qr_url(config_id, "cw") if scene == 2 else None,
+        )
+
+
 ROUTES = [
     Route("POST", "externalcontact/add_contact_way", add_contact_way),
     Route("POST", "externalcontact/get_contact_way", get_contact_way),
@@ -391,3 +420,4 @@ ROUTES = [
     Route("POST", "externalcontact/groupchat/update_join_way", update_join_way),
     Route("POST", "externalcontact/groupchat/del_join_way", del_join_way),
 ]
+SEEDERS = [seed_contact_ways]

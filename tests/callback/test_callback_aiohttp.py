@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 import anyio
@@ -11,15 +10,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import BaseTestServer, TestServer
 
-from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver
+from wecom_async.callback import AddExternalContact, CallbackReceiver
 from wecom_async.callback.aiohttp import add_callback_routes
 from wecom_async.testing.push import (
-    build_event_request,
     build_url_check,
     push_event,
     push_url_check,
 )
 
+from .adapter_contract import AdapterContract
 from .callback_helpers import PATH, Greeter, new_customer
 
 
@@ -54,80 +53,6 @@ async def test_url_check_and_new_customer_reach_the_handler(
     assert greeter.greeted == [new_customer(1, welcome_code="W1")]
 
 
-async def test_repeated_delivery_is_handled_once(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    for _ in range(3):
-        assert (await push_event(http, PATH, receiver.crypto, new_customer(4))).status_code == 200
-    await push_event(http, PATH, receiver.crypto, new_customer(5))
-    await receiver.drain()
-    assert [e.external_user_id[-1] for e in greeter.greeted] == ["4", "5"]
-
-
-async def test_slow_handler_does_not_delay_the_answer(
-    http: httpx.AsyncClient, receiver: CallbackReceiver
-) -> None:
-    answered, finished = anyio.Event(), anyio.Event()
-
-    @receiver.on(AddExternalContact)
-    async def slow(event: AddExternalContact) -> None:
-        await answered.wait()  # set only once the HTTP answer is back
-        finished.set()
-
-    with anyio.fail_after(5):  # a receiver that awaited its handlers would hang here
-        response = await push_event(http, PATH, receiver.crypto, new_customer(2))
-    assert response.status_code == 200
-    assert receiver.running >= 1
-    answered.set()
-    await receiver.drain()
-    assert finished.is_set()
-
-
-async def test_failing_handler_is_logged_and_does_not_break_later_events(
-    http: httpx.AsyncClient,
-    receiver: CallbackReceiver,
-    greeter: Greeter,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    @receiver.on(AddExternalContact)
-    async def flaky(event: AddExternalContact) -> None:
-        if event.create_time % 2:
-            raise ZeroDivisionError("bad luck")
-
-    with caplog.at_level(logging.ERROR, logger="wecom_async"):
-        for n in (1, 2):
-            assert (
-                await push_event(http, PATH, receiver.crypto, new_customer(n))
-            ).status_code == 200
-        await receiver.drain()
-    errors = [r for r in caplog.records if r.exc_info and r.name == "wecom_async"]
-    assert len(errors) == 1
-    assert errors[0].exc_info is not None
-    assert isinstance(errors[0].exc_info[1], ZeroDivisionError)
-    assert len(greeter.greeted) == 2
-
-
-async def test_bad_requests_get_400_or_413(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    request = build_event_request(receiver.crypto, new_customer(1))
-    tampered = {**request.params, "timestamp": "1"}
-    response = await http.post(PATH, params=tampered, content=request.body)
-    assert (response.status_code, response.text) == (400, "invalid signature (-40001)")
-    response = await http.post(PATH, params=request.params, content=b"\x00\x01")
-    assert (response.status_code, response.text) == (400, "invalid xml (-40002)")
-    response = await http.get(PATH)
-    assert response.status_code == 400
-    stranger = CallbackCrypto("Stranger", "D" * 43, "wwStranger")
-    assert (await push_event(http, PATH, stranger, new_customer(1))).status_code == 400
-    huge = request.body + " " * (1024 * 1024)
-    response = await http.post(PATH, params=request.params, content=huge)
-    assert (response.status_code, response.text) == (413, "body too large (-40002)")
-    assert (await http.put(PATH)).status_code == 405
-    await receiver.drain()
-    assert greeter.greeted == []
-
-
 async def test_app_cleanup_waits_for_running_handlers(receiver: CallbackReceiver) -> None:
     finished: list[str] = []
     release = anyio.Event()
@@ -157,3 +82,7 @@ async def test_app_cleanup_waits_for_running_handlers(receiver: CallbackReceiver
         release.set()
     assert closed.is_set()
     assert finished == [new_customer(3).external_user_id]
+
+
+class TestAiohttpAdapter(AdapterContract):
+    """The shared adapter behaviour (adapter_contract.py) on this module's ``http``."""

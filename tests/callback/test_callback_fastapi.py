@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -13,17 +12,15 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.applications import Starlette
 
-from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver
+from wecom_async.callback import AddExternalContact, CallbackReceiver
 from wecom_async.callback.starlette import callback_endpoint, callback_route, callback_router
 from wecom_async.testing.push import (
-    CallbackRequest,
-    build_event_request,
     build_url_check,
     push_event,
     push_url_check,
-    send_callback,
 )
 
+from .adapter_contract import AdapterContract
 from .callback_helpers import PATH, Greeter, new_customer
 
 
@@ -81,100 +78,6 @@ async def test_url_check_and_new_customer_reach_the_handler(
     assert greeter.greeted[0] == new_customer(1, welcome_code="W1")
 
 
-async def test_repeated_delivery_is_handled_once(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    for _ in range(3):
-        response = await push_event(http, PATH, receiver.crypto, new_customer(7))
-        assert response.status_code == 200
-    await receiver.drain()
-    assert len(greeter.greeted) == 1
-
-
-async def test_slow_handler_does_not_delay_the_answer(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    answered, finished = anyio.Event(), anyio.Event()
-
-    @receiver.on(AddExternalContact)
-    async def slow(event: AddExternalContact) -> None:
-        await answered.wait()  # set only once the HTTP answer is back
-        finished.set()
-
-    with anyio.fail_after(5):  # a receiver that awaited its handlers would hang here
-        response = await push_event(http, PATH, receiver.crypto, new_customer(2))
-    assert response.status_code == 200
-    assert not finished.is_set()
-    answered.set()
-    await receiver.drain()
-    assert finished.is_set()
-    assert len(greeter.greeted) == 1
-
-
-async def test_failing_handler_is_logged_and_does_not_break_later_events(
-    http: httpx.AsyncClient,
-    receiver: CallbackReceiver,
-    greeter: Greeter,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    @receiver.on(AddExternalContact)
-    async def flaky(event: AddExternalContact) -> None:
-        if event.create_time % 2:
-            raise LookupError("customer vanished")
-
-    with caplog.at_level(logging.ERROR, logger="wecom_async"):
-        first = await push_event(http, PATH, receiver.crypto, new_customer(1))
-        second = await push_event(http, PATH, receiver.crypto, new_customer(2))
-        await receiver.drain()
-    assert (first.status_code, second.status_code) == (200, 200)
-    errors = [r for r in caplog.records if r.exc_info and r.name == "wecom_async"]
-    assert len(errors) == 1
-    assert errors[0].exc_info is not None
-    assert isinstance(errors[0].exc_info[1], LookupError)
-    assert len(greeter.greeted) == 2
-
-
-async def test_bad_requests_get_400_never_500(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    request = build_event_request(receiver.crypto, new_customer(1))
-    tampered = {**request.params, "msg_signature": "0" * 40}
-    response = await http.post(PATH, params=tampered, content=request.body)
-    assert (response.status_code, response.text) == (400, "invalid signature (-40001)")
-    response = await http.post(PATH, params=request.params, content=b"<xml><oops")
-    assert (response.status_code, response.text) == (400, "invalid xml (-40002)")
-    bomb = b'<!DOCTYPE xml [<!ENTITY a "a">]><xml><Encrypt>&a;</Encrypt></xml>'
-    response = await http.post(PATH, params=request.params, content=bomb)
-    assert response.status_code == 400
-    response = await http.get(PATH, params={"msg_signature": "x"})
-    assert (response.status_code, response.text) == (400, "invalid signature (-40001)")
-    stranger = CallbackCrypto("Stranger", "C" * 43, "wwStranger")
-    response = await push_event(http, PATH, stranger, new_customer(1))
-    assert response.status_code == 400
-    assert (await http.put(PATH)).status_code == 405
-    await receiver.drain()
-    assert greeter.greeted == []
-
-
-async def test_oversized_body_gets_413(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
-) -> None:
-    request = build_event_request(receiver.crypto, new_customer(1))
-    huge = request.body.replace("</xml>", "<Pad>" + "p" * (1024 * 1024) + "</Pad></xml>")
-    oversized = CallbackRequest(method="POST", params=request.params, body=huge)
-    response = await send_callback(http, PATH, oversized)  # refused by its Content-Length
-    assert (response.status_code, response.text) == (413, "body too large (-40002)")
-
-    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: refused while reading
-        for _ in range(20):
-            yield b"x" * 65536
-
-    response = await http.post(PATH, params=request.params, content=chunked())
-    assert (response.status_code, response.text) == (413, "body too large (-40002)")
-    await receiver.drain()
-    assert greeter.greeted == []
-
-
 @contextlib.asynccontextmanager
 async def serve_on_loopback(app: FastAPI) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1, on a port the OS picks; yield its URL."""
@@ -214,3 +117,7 @@ async def test_real_uvicorn_server_on_loopback(
     # Shutting the server down ran the lifespan, which waited for the handler.
     assert finished == [new_customer(5).external_user_id]
     assert [e.welcome_code for e in greeter.greeted] == ["W5"]
+
+
+class TestStarletteAdapters(AdapterContract):
+    """The shared adapter behaviour (adapter_contract.py) on this module's ``http``."""

@@ -12,6 +12,8 @@ from typing import Final
 
 from ._core import Auth, Core, Endpoint, Exchange, Params
 from ._exceptions import (
+    GETTOKEN_CONFIG_ERRCODES,
+    APIError,
     ConfigurationError,
     ResponseError,
     TokenError,
@@ -65,10 +67,13 @@ async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
     """
     try:
         data = await core.call(GETTOKEN, params={"corpid": corp_id, "corpsecret": secret})
-    except TokenError as exc:
-        # On gettoken 40001 means "bad secret", not "bad token".
-        raise ConfigurationError(exc.errcode, exc.errmsg, request_line=exc.request_line) from None
-    except ConfigurationError:
+    except APIError as exc:
+        # On gettoken 40001 means "bad secret", not "bad token": the table maps it to
+        # TokenError for business calls, so the gettoken codes are re-classed here.
+        if exc.errcode in GETTOKEN_CONFIG_ERRCODES and not isinstance(exc, ConfigurationError):
+            raise ConfigurationError(
+                exc.errcode, exc.errmsg, request_line=exc.request_line
+            ) from None
         raise
     token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
     if not isinstance(token, str) or not token or not isinstance(expires_in, int):

@@ -8,11 +8,14 @@
           -> memory stream (bounded)       every page to the writer
       1 writer                             writes whole pages with one os.write, then,
         output.write(page bytes)           at most every ``checkpoint_interval``,
-        checkpoint.save()                  fsyncs the output and replaces the checkpoint
+        snapshot, fsync, replace           snapshots the checkpoint, fsyncs the output
+                                           and replaces the checkpoint file atomically
 
-Only the writer touches the output and the checkpoint, and it records a unit's new cursor
-in the same step as the unit's page bytes, so the checkpoint on disk always describes a
-prefix of the output (see :mod:`._checkpoint`). The bounded stream makes workers wait
+Only the writer touches the output, and it records a unit's new cursor in the same step as
+the unit's page bytes, so the checkpoint on disk always describes a prefix of the output
+(see :mod:`._checkpoint`). The one change a worker makes to the checkpoint, swapping a unit
+refused on its first page for smaller ones, is a single synchronous step with nothing of
+that unit written, so it keeps that promise. The bounded stream makes workers wait
 when the disk is slower than WeCom, so memory stays flat whatever the export's size.
 
 Cancelling the export (Ctrl-C) stops the workers at once; the writer's final commit runs

@@ -23,10 +23,12 @@ from ._exceptions import (
     APITimeoutError,
     ResponseError,
     TransportError,
+    ValidationError,
     WeComError,
     error_for_errcode,
 )
 from ._logging import logger, redact, request_line
+from ._options import RequestOptions
 from ._retry import RetryPolicy, decide
 from .models._base import JsonObject
 
@@ -100,14 +102,19 @@ class Core:
         params: Params | None = None,
         json_body: Mapping[str, object] | None = None,
         files: Files | None = None,
+        options: RequestOptions | None = None,
     ) -> JsonObject:
         """Send ``endpoint`` and return the decoded response, envelope checked.
 
+        ``options`` are the caller's per-call options (:class:`RequestOptions`).
+
         Raises:
+            ValidationError: ``options`` cannot apply (a body for a GET, an access_token).
             APIError: WeCom answered a non-zero errcode (a subclass where one is named).
             TransportError: the exchange failed and no retry was allowed or left.
             ResponseError: the answer was not a WeCom envelope.
         """
+        params, json_body = _apply_options(endpoint, params, json_body, options)
         content = (
             json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
             if json_body is not None
@@ -188,6 +195,28 @@ class Core:
                 (time.perf_counter() - started) * 1000,
             )
         return _decode(endpoint, response)
+
+
+def _apply_options(
+    endpoint: Endpoint,
+    params: Params | None,
+    json_body: Mapping[str, object] | None,
+    options: RequestOptions | None,
+) -> tuple[Params | None, Mapping[str, object] | None]:
+    """Merge ``extra_query`` / ``extra_body`` into what is sent, refusing what cannot apply."""
+    if not options:
+        return params, json_body
+    extra_query = options.get("extra_query")
+    if extra_query:
+        if any(key.lower() == "access_token" for key in extra_query):
+            raise ValidationError("extra_query must not carry access_token: the SDK adds it")
+        params = {**(params or {}), **extra_query}
+    extra_body = options.get("extra_body")
+    if extra_body:
+        if endpoint.method != "POST":
+            raise ValidationError(f"extra_body needs a POST endpoint; {endpoint.line} is a GET")
+        json_body = {**(json_body or {}), **extra_body}
+    return params, json_body
 
 
 def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:

@@ -22,7 +22,7 @@ import attrs
 from ._exceptions import ResponseError
 from .models._base import JsonValue, WireModel
 
-__all__ = ["AsyncPaginator", "FailInfo", "NumberedPage", "Page", "PageToken"]
+__all__ = ["AsyncPaginator", "FailInfo", "NumberedPage", "Page", "PageToken", "SeenTokens"]
 
 T = TypeVar("T")
 #: Where the next page starts: a cursor string, an offset, or None for the first page.
@@ -89,6 +89,34 @@ class NumberedPage(Page[T]):
         return self.following
 
 
+class SeenTokens:
+    """The page tokens one pass has followed; a token seen before is a loop of any length.
+
+    Comparing with the previous token alone misses a cycle such as ``'' -> A -> B -> A``.
+    Every paging loop (the paginator, the services' merges, the export) checks here.
+
+    Args:
+        start: the token of the first page, if any (a resumed cursor).
+        what: names the paged call in the error.
+    """
+
+    def __init__(self, start: PageToken = None, *, what: str = "") -> None:
+        self._seen: set[PageToken] = {start}
+        self._what = what
+
+    def follow(self, token: PageToken) -> PageToken:
+        """Return ``token`` after recording it.
+
+        Raises:
+            ResponseError: ``token`` was already followed in this pass (a cursor cycle).
+        """
+        if token is not None and token in self._seen:
+            where = f" of {self._what}" if self._what else ""
+            raise ResponseError(f"the server repeated page token {token!r}{where}")
+        self._seen.add(token)
+        return token
+
+
 class AsyncPaginator(Generic[T]):
     """Pages of one paged request; see the module docstring.
 
@@ -111,18 +139,17 @@ class AsyncPaginator(Generic[T]):
         """Yield every page in order, starting at ``start``.
 
         Raises:
-            ResponseError: WeCom handed back the cursor it was just given (a loop).
+            ResponseError: WeCom handed back a page token already followed (a loop).
         """
         token = self._start
+        seen = SeenTokens(token)
         while True:
             page = await self._fetch(token)
             yield page
             following = page.next_token
             if following is None:
                 return
-            if following == token:
-                raise ResponseError(f"the server repeated page token {following!r}")
-            token = following
+            token = seen.follow(following)
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():

@@ -5,6 +5,7 @@ from ._converter import from_dict, to_dict
 from ._exceptions import (
     APIError,
     APITimeoutError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     PermissionDeniedError,
@@ -29,6 +30,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AsyncPaginator",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "FailInfo",

@@ -12,7 +12,8 @@ import httpx
 
 from ._auth import TokenAuth, fetch_token
 from ._core import Core, Endpoint, Params
-from ._exceptions import ValidationError, WeComError
+from ._exceptions import ClientClosedError, ValidationError
+from ._proxy import proxy_mounts
 from ._retry import RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import ShardedTransport
@@ -45,6 +46,17 @@ def _unbounded(timeout: httpx.Timeout) -> bool:
     return None in (timeout.connect, timeout.read, timeout.write, timeout.pool)
 
 
+def _owned_client(
+    timeout: httpx.Timeout, shards: int, proxy: str | httpx.URL | None, trust_env: bool
+) -> httpx.AsyncClient:
+    mounts = proxy_mounts(
+        proxy, trust_env=trust_env, make=lambda url: ShardedTransport(shards, proxy=url)
+    )
+    return httpx.AsyncClient(
+        timeout=timeout, transport=ShardedTransport(shards), mounts=mounts, trust_env=trust_env
+    )
+
+
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
@@ -68,6 +80,11 @@ class WeComClient:
         max_in_flight: requests in flight at once; further callers wait their turn. An owned
             HTTP client gets a :class:`ShardedTransport` of this many connections, whose
             throughput does not fall as concurrency grows.
+        proxy: send every request of the owned HTTP client through this proxy
+            (``"http://proxy.internal:3128"``); the environment's proxy variables are then
+            not read. With ``http_client``, configure the proxy on that client instead.
+        trust_env: read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` for
+            the owned HTTP client, as httpx does (default True).
 
     Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
     Docs: https://developer.work.weixin.qq.com/document/path/92109
@@ -84,19 +101,21 @@ class WeComClient:
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        proxy: str | httpx.URL | None = None,
+        trust_env: bool = True,
     ) -> None:
         check_id(corp_id, "corp_id")
         check_id(secret, "secret")
         if max_in_flight < 1:
             raise ValidationError("max_in_flight must be at least 1")
+        if http_client is not None and proxy is not None:
+            raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
         self.corp_id = corp_id
         self._owns_http = http_client is None
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         if http_client is None:
-            http_client = httpx.AsyncClient(
-                timeout=timeout or DEFAULT_TIMEOUT, transport=ShardedTransport(max_in_flight)
-            )
+            http_client = _owned_client(timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env)
             timeout = None
         elif timeout is None and _unbounded(http_client.timeout):
             # A given client without timeouts would let one stuck request hang a caller.
@@ -122,7 +141,7 @@ class WeComClient:
 
     async def __aenter__(self) -> WeComClient:
         if self._state is _State.CLOSED:
-            raise WeComError("this WeComClient is closed; create a new one")
+            raise ClientClosedError("this WeComClient is closed; create a new one")
         self._state = _State.OPENED
         return self
 
@@ -135,7 +154,11 @@ class WeComClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if the SDK created it; a given client stays open."""
+        """Close the HTTP client if the SDK created it; a given client stays open.
+
+        Every call made afterwards raises :class:`~wecom_async.ClientClosedError`.
+        """
+        self._core.closed = True
         if self._state is not _State.CLOSED and self._owns_http:
             await self._http.aclose()
         self._state = _State.CLOSED

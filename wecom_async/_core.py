@@ -21,6 +21,7 @@ import httpx
 
 from ._exceptions import (
     APITimeoutError,
+    ClientClosedError,
     ResponseError,
     TransportError,
     ValidationError,
@@ -94,6 +95,8 @@ class Core:
         self._in_flight = anyio.Semaphore(max_in_flight) if max_in_flight else None
         self._timeout = timeout
         self.auth: Auth = Auth()
+        #: Set by the client's ``aclose``; every later send is refused.
+        self.closed = False
 
     async def call(
         self,
@@ -145,6 +148,12 @@ class Core:
                 )
                 await anyio.sleep(delay)
 
+    def _check_open(self, endpoint: Endpoint) -> None:
+        if self.closed:
+            raise ClientClosedError(
+                "this WeComClient is closed; create a new one", request_line=endpoint.line
+            )
+
     @staticmethod
     def _check(endpoint: Endpoint, data: JsonObject) -> None:
         errcode = data.get("errcode", 0)
@@ -169,6 +178,7 @@ class Core:
             timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
+        self._check_open(endpoint)
         try:
             if self._in_flight is None:
                 response = await self._http.send(request)
@@ -181,6 +191,14 @@ class Core:
                 request_line=endpoint.line,
                 sent=not isinstance(exc, _NOT_SENT),
             ) from None
+        except RuntimeError:
+            # httpx refuses to send on a client closed under us (a given client closed by
+            # its owner, or our aclose racing an in-flight call).
+            if not self._http.is_closed:
+                raise
+            self.closed = True
+            self._check_open(endpoint)
+            raise
         except httpx.TransportError as exc:
             raise TransportError(
                 redact(f"{type(exc).__name__}: {exc}"),

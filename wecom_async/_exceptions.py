@@ -4,6 +4,7 @@ Every error is a :class:`WeComError`; nothing else escapes the SDK by design::
 
     WeComError
     ├── ValidationError          a request breaks a documented limit; nothing was sent
+    ├── ClientClosedError        the client (or the HTTP client it was given) is closed
     ├── TransportError           the HTTP exchange itself failed (connect, reset, protocol)
     │   └── APITimeoutError      ... because a timeout expired
     ├── ResponseError            the answer is not a WeCom envelope (HTTP 5xx, HTML, truncated JSON)
@@ -31,6 +32,7 @@ from ._logging import redact
 __all__ = [
     "APIError",
     "APITimeoutError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "PermissionDeniedError",
@@ -52,6 +54,14 @@ class WeComError(Exception):
 
 class ValidationError(WeComError, ValueError):
     """Raised before sending when a request breaks a documented WeCom limit."""
+
+
+class ClientClosedError(WeComError):
+    """Raised by a call made after ``aclose()``, or when the given HTTP client was closed."""
+
+    def __init__(self, message: str, *, request_line: str = "") -> None:
+        super().__init__(f"{message} ({request_line})" if request_line else message)
+        self.request_line = request_line
 
 
 class TransportError(WeComError):

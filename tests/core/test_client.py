@@ -6,7 +6,13 @@ import httpx
 import pytest
 
 from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
-from wecom_async import APIError, ValidationError, WeComClient, WeComError
+from wecom_async import (
+    APIError,
+    ClientClosedError,
+    ValidationError,
+    WeComClient,
+    WeComError,
+)
 from wecom_async._client import DEFAULT_TIMEOUT
 
 
@@ -92,3 +98,46 @@ async def test_a_given_client_without_timeouts_still_gets_them() -> None:
         async with http, WeComClient(CORP_ID, SECRET, http_client=http) as client:
             await client.request("GET", "gettoken")
         assert seen[-1]["read"] == expected_read
+
+
+async def test_a_call_after_aclose_is_refused_whoever_owns_the_http_client() -> None:
+    server = ScriptedWeCom()
+    given = server.client()
+    async with given as client:
+        await client.external_contact.get_follow_user_list()
+    before = sum(server.calls.values())
+    with pytest.raises(ClientClosedError, match="closed"):
+        await given.external_contact.get_follow_user_list()
+    with pytest.raises(ClientClosedError):
+        await given.request("GET", "externalcontact/get_follow_user_list")
+    assert sum(server.calls.values()) == before  # nothing was sent
+
+    owned = WeComClient(CORP_ID, SECRET, base_url="http://wecom.test")
+    await owned.aclose()
+    with pytest.raises(ClientClosedError) as caught:
+        await owned.external_contact.get_follow_user_list()
+    assert caught.value.request_line == "GET /cgi-bin/gettoken"
+
+
+async def test_a_given_http_client_closed_by_its_owner_is_a_wecom_error() -> None:
+    server = ScriptedWeCom()
+    client = server.client()
+    await client._http.aclose()
+    with pytest.raises(ClientClosedError):
+        await client.external_contact.get_follow_user_list()
+
+
+async def test_aclose_between_two_attempts_stops_the_retries() -> None:
+    server = ScriptedWeCom()
+    client = server.client()
+
+    async def busy_while_the_owner_closes(request: httpx.Request) -> httpx.Response:
+        await client.aclose()
+        return httpx.Response(200, json={"errcode": -1, "errmsg": "system busy"})
+
+    server.script("externalcontact/get_follow_user_list", busy_while_the_owner_closes)
+    await client.tokens.get()
+    with pytest.raises(ClientClosedError):
+        await client.external_contact.get_follow_user_list()
+    # -1 on a read is retried, but not on a closed client.
+    assert server.calls["externalcontact/get_follow_user_list"] == 1

@@ -1,0 +1,80 @@
+"""Which proxy each request goes through, for the HTTP client the SDK owns.
+
+WeCom accepts calls only from the corp's trusted IPs, so many deployments leave through a
+fixed egress proxy named in ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``. httpx reads
+those variables only when it builds its own transport; the SDK gives its client a
+:class:`~wecom_async.ShardedTransport`, so it reads them here the way httpx does and mounts
+one sharded transport per proxy:
+
+* ``proxy=`` given: every request goes through it, the environment is not read;
+* otherwise, with ``trust_env``: ``{HTTP,HTTPS,ALL}_PROXY`` by scheme, and ``NO_PROXY``
+  (``*`` for no proxy at all, host names with their subdomains, IP addresses,
+  ``localhost``, or full ``scheme://host`` patterns) sent direct.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from urllib.request import getproxies
+
+import httpx
+
+__all__ = ["ProxyMap", "environment_proxies", "proxy_mounts"]
+
+#: httpx mount pattern -> proxy URL, or None for "send direct".
+ProxyMap = Mapping[str, str | None]
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """Read the proxy variables of the environment into httpx mount patterns."""
+    found = getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for host in (h.strip() for h in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if host:
+            mounts[_bypass_pattern(host)] = None
+    return mounts
+
+
+def _bypass_pattern(host: str) -> str:
+    if "://" in host:
+        return host
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"all://{host}" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{address}]" if address.version == 6 else f"all://{address}"
+
+
+def proxy_mounts(
+    proxy: str | httpx.URL | None,
+    *,
+    trust_env: bool,
+    make: Callable[[str | None], httpx.AsyncBaseTransport],
+) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """Build httpx ``mounts``: a transport made by ``make(proxy_url)`` per proxied pattern.
+
+    A pattern sent direct maps to None, which makes httpx use the client's own transport.
+    """
+    table: ProxyMap
+    if proxy is not None:
+        table = {"all://": str(proxy)}
+    elif trust_env:
+        table = environment_proxies()
+    else:
+        table = {}
+    by_url: dict[str, httpx.AsyncBaseTransport] = {}
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for pattern, url in table.items():
+        if url is None:
+            mounts[pattern] = None
+        else:
+            # One transport per distinct proxy, so HTTP_PROXY == HTTPS_PROXY shares a pool.
+            mounts[pattern] = by_url.setdefault(url, make(url))
+    return mounts

@@ -15,6 +15,7 @@ import pytest
 import wecom_async
 from wecom_async import AsyncPaginator, ValidationError, WeComClient
 from wecom_async._core import Endpoint
+from wecom_async.models.customers import RemarkRequest
 
 from .every_call import CALLS, FixtureWeCom, Sent, is_paged, method_of, two_pages
 
@@ -165,3 +166,19 @@ async def test_client_request_hands_its_deadline_to_the_core(
     assert answer["follow_user"]
     assert seen == [{"deadline": 9.5}, None]
     assert len(server.sent) == 2
+
+
+async def test_a_request_model_built_with_extra_sends_those_fields_too() -> None:
+    server = FixtureWeCom(two_pages)
+    async with server.client() as client:
+        request = RemarkRequest(
+            userid="zhangsan", external_userid="wmA", remark="r", extra={"x_new": 1, "remark": "no"}
+        )
+        await client.external_contact.remark(request)
+    # New keys go out as given; a declared field is never overridden through extra.
+    assert server.sent[0].body == {
+        "userid": "zhangsan",
+        "external_userid": "wmA",
+        "remark": "r",
+        "x_new": 1,
+    }

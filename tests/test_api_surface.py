@@ -3,6 +3,8 @@ exact ``METHOD /cgi-bin/...`` line and doc link, takes the promised parameters, 
 coroutine or a paginator factory as promised, and its endpoint's retry safety is the one
 API.md's column gives.
 
+Every method also takes the per-call options ``**options: Unpack[RequestOptions]``.
+
 The table below is API.md's, copied so that the suite never reads files outside the repo,
 followed by the rows of the groups API.md lists as later groups (rule groups, customer
 acquisition), named after the same pattern.
@@ -521,6 +523,11 @@ def test_promised_method(
     signature = inspect.signature(method)
     missing = [p for p in params.split() if p not in signature.parameters]
     assert not missing, f"parameters promised by API.md are missing: {missing}"
+    # Every method takes the per-call options (extra_body, extra_query, deadline).
+    options = signature.parameters.get("options")
+    assert options is not None, "no **options"
+    assert options.kind is inspect.Parameter.VAR_KEYWORD
+    assert options.annotation == "Unpack[RequestOptions]"
     endpoint = _endpoints().get(path)
     assert endpoint is not None, f"no Endpoint for {path}"
     assert (endpoint.method, endpoint.retry_safe) == (verb, retry_safe)

@@ -18,6 +18,7 @@ from ._exceptions import (
     ValidationError,
     WeComError,
 )
+from ._options import RequestOptions
 from ._retry import RetryPolicy
 from ._token import IssuedToken, Lease, MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ShardedTransport
@@ -40,6 +41,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestOptions",
     "ResponseError",
     "RetryPolicy",
     "ShardedTransport",

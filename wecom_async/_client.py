@@ -13,6 +13,7 @@ import httpx
 from ._auth import TokenAuth, fetch_token
 from ._core import Core, Endpoint, Params
 from ._exceptions import ClientClosedError, ValidationError
+from ._options import RequestOptions
 from ._proxy import proxy_mounts
 from ._retry import RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
@@ -176,6 +177,7 @@ class WeComClient:
         params: Params | None = None,
         json: Mapping[str, object] | None = None,
         retry_safe: bool = False,
+        deadline: float | None = None,
     ) -> JsonObject:
         """Call an endpoint that has no method yet, with the same token, retry and errors.
 
@@ -186,6 +188,8 @@ class WeComClient:
             params: query parameters (never the access token: the SDK adds it).
             json: the JSON body of a POST.
             retry_safe: whether the call may be resent after an ambiguous failure.
+            deadline: seconds the whole call may take (as the ``deadline`` of
+                :class:`RequestOptions`).
 
         Returns:
             The decoded JSON object, envelope (errcode/errmsg) included and checked.
@@ -198,7 +202,8 @@ class WeComClient:
         path = path.strip("/").removeprefix("cgi-bin/")
         check_id(path, "path")
         endpoint = Endpoint(method, path, retry_safe=retry_safe)
-        return await self._core.call(endpoint, params=params, json_body=json)
+        options: RequestOptions | None = None if deadline is None else {"deadline": deadline}
+        return await self._core.call(endpoint, params=params, json_body=json, options=options)
 
     @cached_property
     def external_contact(self) -> ExternalContactService:

@@ -93,26 +93,36 @@ class SeenTokens:
     """The page tokens one pass has followed; a token seen before is a loop of any length.
 
     Comparing with the previous token alone misses a cycle such as ``'' -> A -> B -> A``.
-    Every paging loop (the paginator, the services' merges, the export) checks here.
+    Offsets and page numbers must also grow: one that stays or goes back is a loop that
+    merely has not closed yet. Every paging loop (the paginator, and through it the
+    services' merges; the export) checks here.
 
     Args:
-        start: the token of the first page, if any (a resumed cursor).
+        start: the token of the first page, if any (a resumed cursor or offset).
         what: names the paged call in the error.
     """
 
     def __init__(self, start: PageToken = None, *, what: str = "") -> None:
         self._seen: set[PageToken] = {start}
+        self._offset = start if isinstance(start, int) else None
         self._what = what
 
     def follow(self, token: PageToken) -> PageToken:
         """Return ``token`` after recording it.
 
         Raises:
-            ResponseError: ``token`` was already followed in this pass (a cursor cycle).
+            ResponseError: ``token`` was already followed in this pass (a cursor cycle), or
+                is an offset / page number not past the last one followed.
         """
+        where = f" of {self._what}" if self._what else ""
         if token is not None and token in self._seen:
-            where = f" of {self._what}" if self._what else ""
             raise ResponseError(f"the server repeated page token {token!r}{where}")
+        if isinstance(token, int):
+            if self._offset is not None and token <= self._offset:
+                raise ResponseError(
+                    f"the server's next offset {token} does not advance past {self._offset}{where}"
+                )
+            self._offset = token
         self._seen.add(token)
         return token
 
@@ -123,11 +133,19 @@ class AsyncPaginator(Generic[T]):
     Args:
         fetch: fetches the page that starts at a token.
         start: where the first page starts (a cursor or offset to resume from, or None).
+        what: names the paged call in errors (e.g. ``POST /cgi-bin/...``).
     """
 
-    def __init__(self, fetch: Callable[[PageToken], Awaitable[Page[T]]], start: PageToken = None):
+    def __init__(
+        self,
+        fetch: Callable[[PageToken], Awaitable[Page[T]]],
+        start: PageToken = None,
+        *,
+        what: str = "",
+    ) -> None:
         self._fetch = fetch
         self._start = start
+        self._what = what
 
     def __repr__(self) -> str:
         return f"AsyncPaginator(start={self._start!r})"
@@ -139,10 +157,11 @@ class AsyncPaginator(Generic[T]):
         """Yield every page in order, starting at ``start``.
 
         Raises:
-            ResponseError: WeCom handed back a page token already followed (a loop).
+            ResponseError: WeCom handed back a page token already followed, or an offset
+                that does not advance (a loop).
         """
         token = self._start
-        seen = SeenTokens(token)
+        seen = SeenTokens(token, what=self._what)
         while True:
             page = await self._fetch(token)
             yield page

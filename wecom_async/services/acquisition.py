@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
+from .._options import RequestOptions
 from .._time import TimeArg, day_window
 from .._validation import check_id, check_range
 from ..models.acquisition import (
@@ -58,7 +61,11 @@ class AcquisitionService(Service):
     """Customer acquisition links: create and edit them, read who came and the quota left."""
 
     def list_link(
-        self, *, limit: int = MAX_LINK_LIMIT, cursor: str | None = None
+        self,
+        *,
+        limit: int = MAX_LINK_LIMIT,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[str]:
         """Page through the ids of this app's links that are still valid.
 
@@ -70,6 +77,8 @@ class AcquisitionService(Service):
         Args:
             limit: ids per page, 1 to 100.
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of link ids (``str``).
@@ -81,15 +90,19 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         body = {"limit": check_range(limit, "limit", low=1, high=MAX_LINK_LIMIT)}
-        return self._cursor_paginate(_LIST_LINK, str, "link_id_list", body, start=cursor)
+        return self._cursor_paginate(
+            _LIST_LINK, str, "link_id_list", body, start=cursor, options=options
+        )
 
-    async def get(self, link_id: str) -> AcquisitionLinkDetail:
+    async def get(self, link_id: str, **options: Unpack[RequestOptions]) -> AcquisitionLinkDetail:
         """Get a link's settings, members and routing option.
 
         ``POST /cgi-bin/externalcontact/customer_acquisition/get``
 
         Args:
             link_id: the id :meth:`create_link` returned (a link of this app).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`AcquisitionLinkDetail`: ``link`` (name, url, create_time,
@@ -103,10 +116,12 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         body = {"link_id": check_id(link_id, "link_id")}
-        return await self._model(_GET, AcquisitionLinkDetail, body=body)
+        return await self._model(_GET, AcquisitionLinkDetail, body=body, options=options)
 
     async def create_link(
-        self, body: CreateAcquisitionLinkRequest | Mapping[str, object]
+        self,
+        body: CreateAcquisitionLinkRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
     ) -> AcquisitionLink:
         """Create a link served by the members and departments of its ``range``.
 
@@ -119,6 +134,8 @@ class AcquisitionService(Service):
             body: a :class:`CreateAcquisitionLinkRequest` or a mapping of its wire fields
                 (``link_name``, ``range``, ``skip_verify``, ``priority_option``,
                 ``mark_source``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new :class:`AcquisitionLink` (``link_id``, ``link_name``, ``url``,
@@ -133,9 +150,15 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         request = request_body(CreateAcquisitionLinkRequest, body)
-        return await self._model(_CREATE_LINK, AcquisitionLink, key="link", body=request)
+        return await self._model(
+            _CREATE_LINK, AcquisitionLink, key="link", body=request, options=options
+        )
 
-    async def update_link(self, body: UpdateAcquisitionLinkRequest | Mapping[str, object]) -> None:
+    async def update_link(
+        self,
+        body: UpdateAcquisitionLinkRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> None:
         """Change a link; only the fields given change, ``range`` and ``priority_option`` whole.
 
         ``POST /cgi-bin/externalcontact/customer_acquisition/update_link``
@@ -144,6 +167,8 @@ class AcquisitionService(Service):
 
         Args:
             body: an :class:`UpdateAcquisitionLinkRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: a documented rule of the request is broken (nothing is sent).
@@ -153,9 +178,9 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         request = request_body(UpdateAcquisitionLinkRequest, body)
-        await self._none(_UPDATE_LINK, body=request)
+        await self._none(_UPDATE_LINK, body=request, options=options)
 
-    async def delete_link(self, link_id: str) -> None:
+    async def delete_link(self, link_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a link: its URL stops working.
 
         ``POST /cgi-bin/externalcontact/customer_acquisition/delete_link``
@@ -164,6 +189,8 @@ class AcquisitionService(Service):
 
         Args:
             link_id: the link's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``link_id`` is empty.
@@ -171,10 +198,17 @@ class AcquisitionService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
-        await self._none(_DELETE_LINK, body={"link_id": check_id(link_id, "link_id")})
+        await self._none(
+            _DELETE_LINK, body={"link_id": check_id(link_id, "link_id")}, options=options
+        )
 
     def list_customers(
-        self, link_id: str, *, limit: int = MAX_CUSTOMER_LIMIT, cursor: str | None = None
+        self,
+        link_id: str,
+        *,
+        limit: int = MAX_CUSTOMER_LIMIT,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[AcquisitionCustomer]:
         """Page through the customers added through a link.
 
@@ -187,6 +221,8 @@ class AcquisitionService(Service):
             link_id: the link's id.
             limit: customers per page, 1 to 1000.
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`AcquisitionCustomer` (external_userid,
@@ -203,13 +239,17 @@ class AcquisitionService(Service):
             "limit": check_range(limit, "limit", low=1, high=MAX_CUSTOMER_LIMIT),
         }
         return self._cursor_paginate(
-            _CUSTOMER, AcquisitionCustomer, "customer_list", body, start=cursor
+            _CUSTOMER, AcquisitionCustomer, "customer_list", body, start=cursor, options=options
         )
 
-    async def get_quota(self) -> AcquisitionQuota:
+    async def get_quota(self, **options: Unpack[RequestOptions]) -> AcquisitionQuota:
         """Get the quota used so far, the balance left and when parts of it expire.
 
         ``GET /cgi-bin/externalcontact/customer_acquisition_quota``
+
+        Args:
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`AcquisitionQuota` (``total`` used, ``balance`` left,
@@ -220,10 +260,14 @@ class AcquisitionService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/97375
         """
-        return await self._model(_QUOTA, AcquisitionQuota)
+        return await self._model(_QUOTA, AcquisitionQuota, options=options)
 
     async def statistic(
-        self, link_id: str, start_time: TimeArg, end_time: TimeArg
+        self,
+        link_id: str,
+        start_time: TimeArg,
+        end_time: TimeArg,
+        **options: Unpack[RequestOptions],
     ) -> AcquisitionStatistic:
         """Count a link's clicks and new customers over whole days.
 
@@ -237,6 +281,8 @@ class AcquisitionService(Service):
             link_id: the link's id.
             start_time: Unix seconds or an aware datetime on the first day.
             end_time: Unix seconds or an aware datetime on the last day.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`AcquisitionStatistic` (``click_link_customer_cnt``,
@@ -252,9 +298,11 @@ class AcquisitionService(Service):
         check_id(link_id, "link_id")
         start, end = day_window(start_time, end_time, max_days=MAX_SPAN_DAYS)
         body = {"link_id": link_id, "start_time": start, "end_time": end}
-        return await self._model(_STATISTIC, AcquisitionStatistic, body=body)
+        return await self._model(_STATISTIC, AcquisitionStatistic, body=body, options=options)
 
-    async def get_chat_info(self, chat_key: str) -> AcquisitionChatInfo:
+    async def get_chat_info(
+        self, chat_key: str, **options: Unpack[RequestOptions]
+    ) -> AcquisitionChatInfo:
         """Get who sent a member repeated messages, from a callback's ChatKey.
 
         ``POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info``
@@ -264,6 +312,8 @@ class AcquisitionService(Service):
 
         Args:
             chat_key: the event's ``ChatKey``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`AcquisitionChatInfo`: ``userid``, ``external_userid`` and
@@ -276,4 +326,4 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/100130
         """
         body = {"chat_key": check_id(chat_key, "chat_key")}
-        return await self._model(_GET_CHAT_INFO, AcquisitionChatInfo, body=body)
+        return await self._model(_GET_CHAT_INFO, AcquisitionChatInfo, body=body, options=options)

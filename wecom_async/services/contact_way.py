@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._time import TimeArg, to_unix
 from .._validation import check_id, check_range
 from ..models.contact_way import (
@@ -13,12 +16,12 @@ from ..models.contact_way import (
     AddContactWayResult,
     AddJoinWayRequest,
     ContactWay,
+    ContactWayListItem,
     JoinWay,
-    ListContactWayResponse,
     UpdateContactWayRequest,
     UpdateJoinWayRequest,
 )
-from ..pagination import AsyncPaginator, Page, PageToken
+from ..pagination import AsyncPaginator
 from ._base import Service, cursor_body, request_body
 
 __all__ = ["ContactWayService"]
@@ -46,7 +49,9 @@ class ContactWayService(Service):
     share one quota of 500,000 per corp (temp-session ways do not count; 41045).
     """
 
-    async def add(self, body: AddContactWayRequest | Mapping[str, object]) -> AddContactWayResult:
+    async def add(
+        self, body: AddContactWayRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> AddContactWayResult:
         """Create a 「联系我」 QR code (scene 2) or mini-program button (scene 1).
 
         ``POST /cgi-bin/externalcontact/add_contact_way``
@@ -57,6 +62,8 @@ class ContactWayService(Service):
         Args:
             body: an :class:`AddContactWayRequest` or a mapping of its wire fields (validated
                 the same way).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new ``config_id`` and, for scene 2, the ``qr_code`` URL.
@@ -71,15 +78,17 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         request = request_body(AddContactWayRequest, body)
-        return await self._model(_ADD, AddContactWayResult, body=request)
+        return await self._model(_ADD, AddContactWayResult, body=request, options=options)
 
-    async def get(self, config_id: str) -> ContactWay:
+    async def get(self, config_id: str, **options: Unpack[RequestOptions]) -> ContactWay:
         """Get one contact way's configuration.
 
         ``POST /cgi-bin/externalcontact/get_contact_way``
 
         Args:
             config_id: the id :meth:`add` returned.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`ContactWay` (a conclusions image comes back as ``pic_url``).
@@ -91,7 +100,9 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         check_id(config_id, "config_id")
-        return await self._model(_GET, ContactWay, key="contact_way", body={"config_id": config_id})
+        return await self._model(
+            _GET, ContactWay, key="contact_way", body={"config_id": config_id}, options=options
+        )
 
     def list(
         self,
@@ -100,6 +111,7 @@ class ContactWayService(Service):
         end_time: TimeArg | None = None,
         limit: int = MAX_LIST_LIMIT,
         cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[str]:
         """Page through the config ids of the corp's contact ways, by creation time.
 
@@ -114,6 +126,8 @@ class ContactWayService(Service):
             end_time: created at or before this; WeCom's default is now.
             limit: ids per page, 1 to 1000 (WeCom's default is 100).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of config ids (``str``).
@@ -130,20 +144,22 @@ class ContactWayService(Service):
         if start is not None and end is not None and start > end:
             raise ValidationError(f"start_time ({start}) is after end_time ({end})")
         window = {k: v for k, v in (("start_time", start), ("end_time", end)) if v is not None}
+        body = {**window, "limit": limit}
+        return self._paginate_as(
+            _LIST,
+            ContactWayListItem,
+            "contact_way",
+            lambda token: (None, cursor_body(body, token)),
+            lambda way: way.config_id,
+            start=cursor,
+            options=options,
+        )
 
-        async def fetch(token: PageToken) -> Page[str]:
-            body = cursor_body({**window, "limit": limit}, token)
-            data = await self._send(_LIST, body=body)
-            ids = [
-                item.config_id
-                for item in self._structure(data, ListContactWayResponse, _LIST).contact_way
-            ]
-            following = data.get("next_cursor")
-            return Page(items=ids, next_cursor=following if isinstance(following, str) else None)
-
-        return AsyncPaginator(fetch, cursor)
-
-    async def update(self, body: UpdateContactWayRequest | Mapping[str, object]) -> None:
+    async def update(
+        self,
+        body: UpdateContactWayRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> None:
         """Change a contact way; only the fields given change.
 
         ``POST /cgi-bin/externalcontact/update_contact_way``
@@ -153,6 +169,8 @@ class ContactWayService(Service):
 
         Args:
             body: an :class:`UpdateContactWayRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: a documented rule of :class:`UpdateContactWayRequest` is
@@ -163,9 +181,9 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         request = request_body(UpdateContactWayRequest, body)
-        await self._none(_UPDATE, body=request)
+        await self._none(_UPDATE, body=request, options=options)
 
-    async def delete(self, config_id: str) -> None:
+    async def delete(self, config_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a contact way (its QR code or button stops working).
 
         ``POST /cgi-bin/externalcontact/del_contact_way``
@@ -174,6 +192,8 @@ class ContactWayService(Service):
 
         Args:
             config_id: the id :meth:`add` returned.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``config_id`` is empty.
@@ -182,9 +202,11 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         check_id(config_id, "config_id")
-        await self._none(_DELETE, body={"config_id": config_id})
+        await self._none(_DELETE, body={"config_id": config_id}, options=options)
 
-    async def close_temp_chat(self, userid: str, external_userid: str) -> None:
+    async def close_temp_chat(
+        self, userid: str, external_userid: str, **options: Unpack[RequestOptions]
+    ) -> None:
         """End a temp session between a member and a customer, sending its conclusions first.
 
         ``POST /cgi-bin/externalcontact/close_temp_chat``
@@ -195,6 +217,8 @@ class ContactWayService(Service):
         Args:
             userid: the member's userid.
             external_userid: the customer's external_userid.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: an id is empty.
@@ -205,9 +229,11 @@ class ContactWayService(Service):
         check_id(userid, "userid")
         check_id(external_userid, "external_userid")
         body = {"userid": userid, "external_userid": external_userid}
-        await self._none(_CLOSE_TEMP_CHAT, body=body)
+        await self._none(_CLOSE_TEMP_CHAT, body=body, options=options)
 
-    async def add_join_way(self, body: AddJoinWayRequest | Mapping[str, object]) -> str:
+    async def add_join_way(
+        self, body: AddJoinWayRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> str:
         """Create a 「加入群聊」 way (QR code or mini-program plugin) for up to 5 groups.
 
         ``POST /cgi-bin/externalcontact/groupchat/add_join_way``
@@ -216,6 +242,8 @@ class ContactWayService(Service):
 
         Args:
             body: an :class:`AddJoinWayRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new ``config_id`` (fetch the QR code with :meth:`get_join_way`).
@@ -227,15 +255,17 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
         request = request_body(AddJoinWayRequest, body)
-        return await self._value(_ADD_JOIN_WAY, str, "config_id", body=request)
+        return await self._value(_ADD_JOIN_WAY, str, "config_id", body=request, options=options)
 
-    async def get_join_way(self, config_id: str) -> JoinWay:
+    async def get_join_way(self, config_id: str, **options: Unpack[RequestOptions]) -> JoinWay:
         """Get one join way's configuration, its QR code or plugin URL included.
 
         ``POST /cgi-bin/externalcontact/groupchat/get_join_way``
 
         Args:
             config_id: the id :meth:`add_join_way` returned.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`JoinWay`.
@@ -248,9 +278,11 @@ class ContactWayService(Service):
         """
         check_id(config_id, "config_id")
         body = {"config_id": config_id}
-        return await self._model(_GET_JOIN_WAY, JoinWay, key="join_way", body=body)
+        return await self._model(_GET_JOIN_WAY, JoinWay, key="join_way", body=body, options=options)
 
-    async def update_join_way(self, body: UpdateJoinWayRequest | Mapping[str, object]) -> None:
+    async def update_join_way(
+        self, body: UpdateJoinWayRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> None:
         """Replace a join way's whole configuration.
 
         ``POST /cgi-bin/externalcontact/groupchat/update_join_way``
@@ -262,6 +294,8 @@ class ContactWayService(Service):
 
         Args:
             body: an :class:`UpdateJoinWayRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: a documented rule of :class:`UpdateJoinWayRequest` is broken.
@@ -270,9 +304,9 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
         request = request_body(UpdateJoinWayRequest, body)
-        await self._none(_UPDATE_JOIN_WAY, body=request)
+        await self._none(_UPDATE_JOIN_WAY, body=request, options=options)
 
-    async def delete_join_way(self, config_id: str) -> None:
+    async def delete_join_way(self, config_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a join way.
 
         ``POST /cgi-bin/externalcontact/groupchat/del_join_way``
@@ -281,6 +315,8 @@ class ContactWayService(Service):
 
         Args:
             config_id: the id :meth:`add_join_way` returned.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``config_id`` is empty.
@@ -289,4 +325,4 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
         check_id(config_id, "config_id")
-        await self._none(_DEL_JOIN_WAY, body={"config_id": config_id})
+        await self._none(_DEL_JOIN_WAY, body={"config_id": config_id}, options=options)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 
 import attrs
+from typing_extensions import Unpack
 
-from .._core import Endpoint
+from .._core import Endpoint, Params
+from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
 from ..models.customers import (
     ContactListItem,
     CustomerDetail,
     CustomerWithFollowInfo,
-    FollowUser,
     RemarkRequest,
 )
-from ..pagination import AsyncPaginator
+from ..pagination import AsyncPaginator, PageToken
 from ._base import Service, request_body
 
 __all__ = ["ExternalContactService"]
@@ -34,10 +36,14 @@ MAX_BATCH_USERIDS = 100
 class ExternalContactService(Service):
     """Staff with the customer-contact feature, and their customers."""
 
-    async def get_follow_user_list(self) -> list[str]:
+    async def get_follow_user_list(self, **options: Unpack[RequestOptions]) -> list[str]:
         """List the members who have the customer-contact feature.
 
         ``GET /cgi-bin/externalcontact/get_follow_user_list``
+
+        Args:
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             Their userids (only members within the app's visible range).
@@ -47,15 +53,17 @@ class ExternalContactService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92571
         """
-        return await self._value(_GET_FOLLOW_USER_LIST, list[str], "follow_user")
+        return await self._value(_GET_FOLLOW_USER_LIST, list[str], "follow_user", options=options)
 
-    async def list(self, userid: str) -> list[str]:
+    async def list(self, userid: str, **options: Unpack[RequestOptions]) -> list[str]:
         """List the external_userids of one member's customers.
 
         ``GET /cgi-bin/externalcontact/list``
 
         Args:
             userid: the member's userid.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The customers' external_userids.
@@ -67,9 +75,12 @@ class ExternalContactService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92113
         """
         check_id(userid, "userid")
-        return await self._value(_LIST, list[str], "external_userid", params={"userid": userid})
+        params = {"userid": userid}
+        return await self._value(
+            _LIST, list[str], "external_userid", params=params, options=options
+        )
 
-    async def get(self, external_userid: str) -> CustomerDetail:
+    async def get(self, external_userid: str, **options: Unpack[RequestOptions]) -> CustomerDetail:
         """Get a customer and every member who follows them.
 
         ``GET /cgi-bin/externalcontact/get``
@@ -79,6 +90,8 @@ class ExternalContactService(Service):
 
         Args:
             external_userid: the customer's external_userid (not a member userid).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The customer with all followers (``follow_user[].tags`` filled).
@@ -86,27 +99,31 @@ class ExternalContactService(Service):
         Raises:
             ValidationError: ``external_userid`` is empty.
             APIError: 40096 invalid external_userid, 84061 no relationship.
+            ResponseError: WeCom handed back a cursor already followed (a loop).
 
         Docs: https://developer.work.weixin.qq.com/document/path/92114
         """
         check_id(external_userid, "external_userid")
-        first: CustomerDetail | None = None
-        followers: list[FollowUser] = []
-        cursor: str | None = None
-        while True:
-            params = {"external_userid": external_userid, **({"cursor": cursor} if cursor else {})}
-            data = await self._send(_GET, params=params)
-            page = self._structure(data, CustomerDetail, _GET)
-            first = first or page
-            followers.extend(page.follow_user)
-            following = data.get("next_cursor")
-            if not isinstance(following, str) or not following or following == cursor:
-                break
-            cursor = following
-        return attrs.evolve(first, follow_user=followers)
+
+        def request(token: PageToken) -> tuple[Params, None]:
+            return {
+                "external_userid": external_userid,
+                **({"cursor": token} if token else {}),
+            }, None
+
+        def merge(pages: builtins.list[CustomerDetail]) -> CustomerDetail:
+            followers = [follower for page in pages for follower in page.follow_user]
+            return attrs.evolve(pages[0], follow_user=followers)
+
+        return await self._merged(_GET, CustomerDetail, request, merge, options=options)
 
     def batch_get_by_user(
-        self, userid_list: Sequence[str], *, limit: int = 100, cursor: str | None = None
+        self,
+        userid_list: Sequence[str],
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[CustomerWithFollowInfo]:
         """Page through the customers of up to 100 members, one item per (customer, member).
 
@@ -120,6 +137,8 @@ class ExternalContactService(Service):
             userid_list: 1 to 100 member userids.
             limit: items per page, 1 to 100 (WeCom's default is 50).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`CustomerWithFollowInfo` (``follow_info``
@@ -136,10 +155,17 @@ class ExternalContactService(Service):
 
         body = {"userid_list": ids, "limit": limit}
         return self._cursor_paginate(
-            _BATCH_GET_BY_USER, CustomerWithFollowInfo, "external_contact_list", body, start=cursor
+            _BATCH_GET_BY_USER,
+            CustomerWithFollowInfo,
+            "external_contact_list",
+            body,
+            start=cursor,
+            options=options,
         )
 
-    async def remark(self, body: RemarkRequest | Mapping[str, object]) -> None:
+    async def remark(
+        self, body: RemarkRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> None:
         """Set a member's remark, description, company, phones or picture for a customer.
 
         ``POST /cgi-bin/externalcontact/remark``
@@ -148,6 +174,8 @@ class ExternalContactService(Service):
             body: a :class:`RemarkRequest` or a mapping of its wire fields. At least one
                 field besides the two ids; remark and remark_company at most 20 characters,
                 description at most 150; ``remark_mobiles=[""]`` clears the phones.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: a limit above is broken (nothing is sent).
@@ -155,10 +183,14 @@ class ExternalContactService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92115
         """
-        await self._none(_REMARK, body=request_body(RemarkRequest, body))
+        await self._none(_REMARK, body=request_body(RemarkRequest, body), options=options)
 
     def contact_list(
-        self, *, limit: int = 1000, cursor: str | None = None
+        self,
+        *,
+        limit: int = 1000,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ContactListItem]:
         """Page through every external contact the corp's members serve, customers or not.
 
@@ -170,6 +202,8 @@ class ExternalContactService(Service):
         Args:
             limit: items per page, 1 to 1000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`ContactListItem`.
@@ -183,5 +217,5 @@ class ExternalContactService(Service):
 
         body = {"limit": limit}
         return self._cursor_paginate(
-            _CONTACT_LIST, ContactListItem, "info_list", body, start=cursor
+            _CONTACT_LIST, ContactListItem, "info_list", body, start=cursor, options=options
         )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, TypeVar
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
 from ..models._base import JsonObject
 from ..models.group_chat import (
@@ -15,7 +18,7 @@ from ..models.group_chat import (
     GroupChatSummary,
     OpengidToChatidResponse,
 )
-from ..pagination import AsyncPaginator, PageToken
+from ..pagination import AsyncPaginator
 from ._base import Body, Service
 
 __all__ = ["GroupChatService"]
@@ -56,6 +59,7 @@ class GroupChatService(Service):
         limit: int = MAX_LIMIT,
         cursor: str | None = None,
         offset: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[GroupChatSummary]:
         """Page through the customer groups, optionally of some owners only.
 
@@ -76,6 +80,8 @@ class GroupChatService(Service):
             limit: groups per page, 1 to 1000.
             cursor: resume from this ``next_cursor`` of an earlier page.
             offset: legacy offset paging from this offset (not with ``cursor``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`GroupChatSummary` (chat_id and status).
@@ -96,11 +102,9 @@ class GroupChatService(Service):
             owners = check_ids(owner_userid_list, "owner_userid_list", max_count=MAX_OWNERS)
             base["owner_filter"] = {"userid_list": owners}
         if offset is None:
-
-            def request(token: PageToken) -> tuple[None, Body]:
-                return None, {**base, **({"cursor": token} if token else {})}
-
-            return self._paginate(_LIST, GroupChatSummary, "group_chat_list", request, start=cursor)
+            return self._cursor_paginate(
+                _LIST, GroupChatSummary, "group_chat_list", base, start=cursor, options=options
+            )
         if cursor is not None:
             raise ValidationError("give cursor or the legacy offset, not both")
 
@@ -117,9 +121,12 @@ class GroupChatService(Service):
             legacy,
             following,
             start=_check_legacy_offset(offset, limit),
+            options=options,
         )
 
-    async def get(self, chat_id: str, *, need_name: bool = False) -> GroupChat:
+    async def get(
+        self, chat_id: str, *, need_name: bool = False, **options: Unpack[RequestOptions]
+    ) -> GroupChat:
         """Get a customer group: name, owner, notice, members and admins.
 
         ``POST /cgi-bin/externalcontact/groupchat/get``
@@ -130,6 +137,8 @@ class GroupChatService(Service):
         Args:
             chat_id: the group's chat_id.
             need_name: also return each member's ``name`` (sent as ``need_name`` 0/1).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`GroupChat`.
@@ -142,9 +151,9 @@ class GroupChatService(Service):
         """
         check_id(chat_id, "chat_id")
         body = {"chat_id": chat_id, "need_name": 1 if need_name else 0}
-        return await self._model(_GET, GroupChat, key="group_chat", body=body)
+        return await self._model(_GET, GroupChat, key="group_chat", body=body, options=options)
 
-    async def opengid_to_chatid(self, opengid: str) -> str:
+    async def opengid_to_chatid(self, opengid: str, **options: Unpack[RequestOptions]) -> str:
         """Convert a mini-program group ``opengid`` into the corp's ``chat_id``.
 
         ``POST /cgi-bin/externalcontact/opengid_to_chatid``
@@ -153,6 +162,8 @@ class GroupChatService(Service):
 
         Args:
             opengid: from the mini program's ``wx.getGroupEnterInfo``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The group's chat_id.
@@ -165,6 +176,6 @@ class GroupChatService(Service):
         """
         check_id(opengid, "opengid")
         answer = await self._model(
-            _OPENGID_TO_CHATID, OpengidToChatidResponse, body={"opengid": opengid}
+            _OPENGID_TO_CHATID, OpengidToChatidResponse, body={"opengid": opengid}, options=options
         )
         return answer.chat_id

@@ -20,9 +20,11 @@ from collections.abc import Collection, Mapping
 from typing import BinaryIO, Final, TypeAlias
 
 import anyio.to_thread
+from typing_extensions import Unpack
 
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from ..models.media import (
     AttachmentMediaType,
     AttachmentType,
@@ -91,6 +93,7 @@ class MediaService(Service):
         media_type: AttachmentMediaType,
         attachment_type: AttachmentType | int,
         filename: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> UploadResult:
         """Upload an attachment for customer moments or the product album.
 
@@ -107,6 +110,8 @@ class MediaService(Service):
                 :attr:`AttachmentType.PRODUCT_ALBUM` (2; images only).
             filename: the name shown to users; default: the path's or file object's name,
                 else ``<media_type>.<ext>`` from the content's format.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`UploadResult`; its ``media_id`` is valid for 3 days.
@@ -129,10 +134,17 @@ class MediaService(Service):
             )
         part = await _media_part(file, filename, stem=kind, max_bytes=ATTACHMENT_MAX_BYTES)
         params: dict[str, str | int] = {"media_type": kind, "attachment_type": int(scene)}
-        return await self._model(_UPLOAD_ATTACHMENT, UploadResult, params=params, files=part)
+        return await self._model(
+            _UPLOAD_ATTACHMENT, UploadResult, params=params, files=part, options=options
+        )
 
     async def upload(
-        self, file: FileInput, *, media_type: MediaType, filename: str | None = None
+        self,
+        file: FileInput,
+        *,
+        media_type: MediaType,
+        filename: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> UploadResult:
         """Upload temporary media (welcome messages, mass messages, remark pictures, ...).
 
@@ -147,6 +159,8 @@ class MediaService(Service):
                 60 s), ``"video"`` (MP4, 10 MB) or ``"file"`` (20 MB); sent as ``type``.
             filename: the name shown to users; default: the path's or file object's name,
                 else ``<media_type>.<ext>`` from the content's format.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`UploadResult`; its ``media_id`` is valid for 3 days and shared by
@@ -161,9 +175,13 @@ class MediaService(Service):
         """
         kind = _check_choice(media_type, "media_type", UPLOAD_MAX_BYTES.keys())
         part = await _media_part(file, filename, stem=kind, max_bytes=UPLOAD_MAX_BYTES[kind])
-        return await self._model(_UPLOAD, UploadResult, params={"type": kind}, files=part)
+        return await self._model(
+            _UPLOAD, UploadResult, params={"type": kind}, files=part, options=options
+        )
 
-    async def upload_image(self, file: FileInput, *, filename: str | None = None) -> str:
+    async def upload_image(
+        self, file: FileInput, *, filename: str | None = None, **options: Unpack[RequestOptions]
+    ) -> str:
         """Upload an image and get a permanent URL (for ``image.pic_url`` of messages).
 
         ``POST /cgi-bin/media/uploadimg`` (multipart)
@@ -174,6 +192,8 @@ class MediaService(Service):
         Args:
             file: a JPG or PNG as bytes, a path, or a binary file object.
             filename: the file name sent; default as for :meth:`upload`.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The permanent image URL.
@@ -186,7 +206,7 @@ class MediaService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/90256
         """
         part = await _media_part(file, filename, stem="image", max_bytes=UPLOADIMG_MAX_BYTES)
-        result = await self._model(_UPLOADIMG, UploadImageResult, files=part)
+        result = await self._model(_UPLOADIMG, UploadImageResult, files=part, options=options)
         return result.url
 
 

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Final, TypeVar
 
 import attrs
+from typing_extensions import Unpack
 
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
 from ..models._base import WireModel
@@ -18,7 +20,6 @@ from ..models.messages import (
     AddMsgTemplateResult,
     ChatType,
     GroupMsg,
-    GroupMsgDetail,
     GroupMsgResult,
     GroupMsgSendResult,
     GroupMsgTask,
@@ -30,7 +31,7 @@ from ..models.welcome import (
     SendWelcomeMsgRequest,
 )
 from ..pagination import AsyncPaginator
-from ._base import Service, request_body
+from ._base import Service, cursor_body, request_body
 
 __all__ = ["MAX_GROUPMSG_LIST_SPAN", "MessagesService"]
 
@@ -61,7 +62,9 @@ class MessagesService(Service):
     """Corp mass messages (企业群发), welcome messages and group welcome templates."""
 
     async def add_msg_template(
-        self, body: AddMsgTemplateRequest | Mapping[str, object]
+        self,
+        body: AddMsgTemplateRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
     ) -> AddMsgTemplateResult:
         """Create a mass message to customers or customer groups; members confirm it.
 
@@ -74,6 +77,8 @@ class MessagesService(Service):
             body: an :class:`AddMsgTemplateRequest` or a mapping of its wire fields.
                 ``attachments[]`` is the current shape; the legacy top-level
                 ``image`` / ``link`` / ``miniprogram`` shape is sent as given.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             ``msgid`` and ``fail_list`` (ids that are invalid or cannot be reached).
@@ -86,7 +91,9 @@ class MessagesService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92135
         """
         request = request_body(AddMsgTemplateRequest, body)
-        return await self._model(_ADD_MSG_TEMPLATE, AddMsgTemplateResult, body=request)
+        return await self._model(
+            _ADD_MSG_TEMPLATE, AddMsgTemplateResult, body=request, options=options
+        )
 
     def get_groupmsg_list(
         self,
@@ -98,6 +105,7 @@ class MessagesService(Service):
         filter_type: int = 2,
         limit: int = 100,
         cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[GroupMsg]:
         """Page through the mass messages created in a time window (at most one month).
 
@@ -111,6 +119,8 @@ class MessagesService(Service):
             filter_type: 0 corp messages, 1 personal messages, 2 all (default).
             limit: records per page, 1 to 100.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`GroupMsg`.
@@ -135,11 +145,16 @@ class MessagesService(Service):
             "limit": limit,
         }
         return self._cursor_paginate(
-            _GET_GROUPMSG_LIST, GroupMsg, "group_msg_list", body, start=cursor
+            _GET_GROUPMSG_LIST, GroupMsg, "group_msg_list", body, start=cursor, options=options
         )
 
     def get_groupmsg_task(
-        self, msgid: str, *, limit: int = 1000, cursor: str | None = None
+        self,
+        msgid: str,
+        *,
+        limit: int = 1000,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[GroupMsgTask]:
         """Page through the members asked to send a mass message, and whether they did.
 
@@ -151,6 +166,8 @@ class MessagesService(Service):
             msgid: the message id from :meth:`add_msg_template` or the list.
             limit: tasks per page, 1 to 1000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`GroupMsgTask` (status 0 not sent, 2 sent;
@@ -166,11 +183,17 @@ class MessagesService(Service):
         check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
         body = {"msgid": msgid, "limit": limit}
         return self._cursor_paginate(
-            _GET_GROUPMSG_TASK, GroupMsgTask, "task_list", body, start=cursor
+            _GET_GROUPMSG_TASK, GroupMsgTask, "task_list", body, start=cursor, options=options
         )
 
     def get_groupmsg_send_result(
-        self, msgid: str, userid: str, *, limit: int = 1000, cursor: str | None = None
+        self,
+        msgid: str,
+        userid: str,
+        *,
+        limit: int = 1000,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[GroupMsgSendResult]:
         """Page through one member's recipients of a mass message and what each got.
 
@@ -183,6 +206,8 @@ class MessagesService(Service):
             userid: the member whose recipients to list.
             limit: results per page, 1 to 1000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`GroupMsgSendResult` (status 0 not sent,
@@ -199,10 +224,15 @@ class MessagesService(Service):
         check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
         body = {"msgid": msgid, "userid": userid, "limit": limit}
         return self._cursor_paginate(
-            _GET_GROUPMSG_SEND_RESULT, GroupMsgSendResult, "send_list", body, start=cursor
+            _GET_GROUPMSG_SEND_RESULT,
+            GroupMsgSendResult,
+            "send_list",
+            body,
+            start=cursor,
+            options=options,
         )
 
-    async def remind_groupmsg_send(self, msgid: str) -> None:
+    async def remind_groupmsg_send(self, msgid: str, **options: Unpack[RequestOptions]) -> None:
         """Notify the members who have not yet sent a mass message again.
 
         ``POST /cgi-bin/externalcontact/remind_groupmsg_send``
@@ -212,6 +242,8 @@ class MessagesService(Service):
 
         Args:
             msgid: the message id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``msgid`` is empty.
@@ -219,15 +251,17 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/97610
         """
-        await self._none(_REMIND, body={"msgid": check_id(msgid, "msgid")})
+        await self._none(_REMIND, body={"msgid": check_id(msgid, "msgid")}, options=options)
 
-    async def cancel_groupmsg_send(self, msgid: str) -> None:
+    async def cancel_groupmsg_send(self, msgid: str, **options: Unpack[RequestOptions]) -> None:
         """Stop members from sending a mass message further (delivered ones stay).
 
         ``POST /cgi-bin/externalcontact/cancel_groupmsg_send``
 
         Args:
             msgid: the message id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``msgid`` is empty.
@@ -235,9 +269,11 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/97611
         """
-        await self._none(_CANCEL, body={"msgid": check_id(msgid, "msgid")})
+        await self._none(_CANCEL, body={"msgid": check_id(msgid, "msgid")}, options=options)
 
-    async def get_group_msg_result(self, msgid: str) -> GroupMsgResult:
+    async def get_group_msg_result(
+        self, msgid: str, **options: Unpack[RequestOptions]
+    ) -> GroupMsgResult:
         """Get the review status and every recipient of a mass message (legacy API).
 
         ``POST /cgi-bin/externalcontact/get_group_msg_result``
@@ -249,6 +285,8 @@ class MessagesService(Service):
 
         Args:
             msgid: the message id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             :class:`GroupMsgResult` with ``check_status`` and all of ``detail_list``.
@@ -256,23 +294,27 @@ class MessagesService(Service):
         Raises:
             ValidationError: ``msgid`` is empty.
             APIError: 41047 unknown msgid.
+            ResponseError: WeCom handed back a cursor already followed (a loop).
 
         Docs: https://developer.work.weixin.qq.com/document/path/93338 (successor APIs)
         """
-        body: dict[str, object] = {"msgid": check_id(msgid, "msgid")}
-        first: GroupMsgResult | None = None
-        details: list[GroupMsgDetail] = []
-        while True:
-            data = await self._send(_GET_GROUP_MSG_RESULT, body=body)
-            page = self._structure(data, GroupMsgResult, _GET_GROUP_MSG_RESULT)
-            first = first or page
-            details.extend(page.detail_list)
-            following = data.get("next_cursor")
-            if not isinstance(following, str) or not following or following == body.get("cursor"):
-                return attrs.evolve(first, detail_list=details)
-            body["cursor"] = following
+        body = {"msgid": check_id(msgid, "msgid")}
 
-    async def send_welcome_msg(self, body: SendWelcomeMsgRequest | Mapping[str, object]) -> None:
+        def merge(pages: list[GroupMsgResult]) -> GroupMsgResult:
+            details = [detail for page in pages for detail in page.detail_list]
+            return attrs.evolve(pages[0], detail_list=details)
+
+        return await self._merged(
+            _GET_GROUP_MSG_RESULT,
+            GroupMsgResult,
+            lambda token: (None, cursor_body(body, token)),
+            merge,
+            options=options,
+        )
+
+    async def send_welcome_msg(
+        self, body: SendWelcomeMsgRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> None:
         """Send the welcome message to a customer who just added a member.
 
         ``POST /cgi-bin/externalcontact/send_welcome_msg``
@@ -284,6 +326,8 @@ class MessagesService(Service):
             body: a :class:`SendWelcomeMsgRequest` or a mapping of its wire fields.
                 ``attachments[]`` is the current shape; the legacy top-level
                 ``image`` / ``link`` / ``miniprogram`` shape is sent as given.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: no welcome_code, no content, text over 4000 bytes, more than
@@ -293,10 +337,14 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92137
         """
-        await self._none(_SEND_WELCOME, body=request_body(SendWelcomeMsgRequest, body))
+        await self._none(
+            _SEND_WELCOME, body=request_body(SendWelcomeMsgRequest, body), options=options
+        )
 
     async def add_group_welcome_template(
-        self, body: AddGroupWelcomeTemplateRequest | Mapping[str, object]
+        self,
+        body: AddGroupWelcomeTemplateRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
     ) -> str:
         """Create a group welcome template (入群欢迎语素材).
 
@@ -305,6 +353,8 @@ class MessagesService(Service):
         Args:
             body: an :class:`AddGroupWelcomeTemplateRequest` or a mapping of its wire
                 fields; text may contain ``%NICKNAME%``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new ``template_id``.
@@ -316,10 +366,12 @@ class MessagesService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
         request = request_body(AddGroupWelcomeTemplateRequest, body)
-        return await self._value(_TEMPLATE_ADD, str, "template_id", body=request)
+        return await self._value(_TEMPLATE_ADD, str, "template_id", body=request, options=options)
 
     async def edit_group_welcome_template(
-        self, body: EditGroupWelcomeTemplateRequest | Mapping[str, object]
+        self,
+        body: EditGroupWelcomeTemplateRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Change a group welcome template created by this app.
 
@@ -328,6 +380,8 @@ class MessagesService(Service):
         Args:
             body: an :class:`EditGroupWelcomeTemplateRequest` or a mapping of its wire
                 fields (``template_id`` and the content to set).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: no template_id, text over 3000 bytes or an incomplete object.
@@ -335,15 +389,23 @@ class MessagesService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
-        await self._none(_TEMPLATE_EDIT, body=request_body(EditGroupWelcomeTemplateRequest, body))
+        await self._none(
+            _TEMPLATE_EDIT,
+            body=request_body(EditGroupWelcomeTemplateRequest, body),
+            options=options,
+        )
 
-    async def get_group_welcome_template(self, template_id: str) -> GroupWelcomeTemplate:
+    async def get_group_welcome_template(
+        self, template_id: str, **options: Unpack[RequestOptions]
+    ) -> GroupWelcomeTemplate:
         """Get a group welcome template (its image comes back as ``pic_url`` only).
 
         ``POST /cgi-bin/externalcontact/group_welcome_template/get``
 
         Args:
             template_id: the template id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The template's content objects.
@@ -355,15 +417,19 @@ class MessagesService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
         body = {"template_id": check_id(template_id, "template_id")}
-        return await self._model(_TEMPLATE_GET, GroupWelcomeTemplate, body=body)
+        return await self._model(_TEMPLATE_GET, GroupWelcomeTemplate, body=body, options=options)
 
-    async def delete_group_welcome_template(self, template_id: str) -> None:
+    async def delete_group_welcome_template(
+        self, template_id: str, **options: Unpack[RequestOptions]
+    ) -> None:
         """Delete a group welcome template created by this app.
 
         ``POST /cgi-bin/externalcontact/group_welcome_template/del``
 
         Args:
             template_id: the template id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``template_id`` is empty.
@@ -372,4 +438,4 @@ class MessagesService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92366
         """
         body = {"template_id": check_id(template_id, "template_id")}
-        await self._none(_TEMPLATE_DEL, body=body)
+        await self._none(_TEMPLATE_DEL, body=body, options=options)

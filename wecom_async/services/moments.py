@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, TypeVar
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
+from .._options import RequestOptions
 from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
 from ..models.moments import (
@@ -49,7 +52,9 @@ _MAX_SEND_RESULT_LIMIT: Final = 5000
 class MomentsService(Service):
     """Corp moments: publish through an asynchronous job, then read tasks, reach and comments."""
 
-    async def add_moment_task(self, body: AddMomentTaskRequest | Mapping[str, object]) -> str:
+    async def add_moment_task(
+        self, body: AddMomentTaskRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> str:
         """Start an asynchronous job that publishes a corp moment through its executors.
 
         ``POST /cgi-bin/externalcontact/add_moment_task``
@@ -61,6 +66,8 @@ class MomentsService(Service):
         Args:
             body: an :class:`AddMomentTaskRequest` or a mapping of its wire fields
                 (``text``, ``attachments``, ``visible_range``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The job id (valid for 24 hours).
@@ -76,10 +83,14 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/95094
         """
         request = request_body(AddMomentTaskRequest, body)
-        answer = await self._model(_ADD_MOMENT_TASK, AddMomentTaskResponse, body=request)
+        answer = await self._model(
+            _ADD_MOMENT_TASK, AddMomentTaskResponse, body=request, options=options
+        )
         return answer.jobid
 
-    async def get_moment_task_result(self, jobid: str) -> MomentTaskResult:
+    async def get_moment_task_result(
+        self, jobid: str, **options: Unpack[RequestOptions]
+    ) -> MomentTaskResult:
         """Get the status of a moment job and, once finished, its result.
 
         ``GET /cgi-bin/externalcontact/get_moment_task_result``
@@ -88,6 +99,8 @@ class MomentsService(Service):
 
         Args:
             jobid: the id returned by :meth:`add_moment_task`.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`MomentTaskResult`: ``status`` 1 started, 2 creating, 3 finished;
@@ -101,9 +114,11 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/95094
         """
         check_id(jobid, "jobid")
-        return await self._model(_GET_MOMENT_TASK_RESULT, MomentTaskResult, params={"jobid": jobid})
+        return await self._model(
+            _GET_MOMENT_TASK_RESULT, MomentTaskResult, params={"jobid": jobid}, options=options
+        )
 
-    async def cancel_moment_task(self, moment_id: str) -> None:
+    async def cancel_moment_task(self, moment_id: str, **options: Unpack[RequestOptions]) -> None:
         """Stop a corp moment from going out to executors who have not published it yet.
 
         ``POST /cgi-bin/externalcontact/cancel_moment_task``
@@ -112,6 +127,8 @@ class MomentsService(Service):
 
         Args:
             moment_id: the corp moment's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``moment_id`` is empty.
@@ -120,7 +137,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97612
         """
         check_id(moment_id, "moment_id")
-        await self._none(_CANCEL_MOMENT_TASK, body={"moment_id": moment_id})
+        await self._none(_CANCEL_MOMENT_TASK, body={"moment_id": moment_id}, options=options)
 
     def get_moment_list(
         self,
@@ -131,6 +148,7 @@ class MomentsService(Service):
         filter_type: MomentFilterType | int = MomentFilterType.ALL,
         limit: int = _MAX_LIST_LIMIT,
         cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Moment]:
         """Page through the moments created strictly between two times.
 
@@ -146,6 +164,8 @@ class MomentsService(Service):
             filter_type: 0 corp moments, 1 personal moments, 2 both (default).
             limit: moments per page, 1 to 20.
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`Moment`.
@@ -168,10 +188,17 @@ class MomentsService(Service):
         }
         if creator is not None:
             body["creator"] = check_id(creator, "creator")
-        return self._cursor_paginate(_GET_MOMENT_LIST, Moment, "moment_list", body, start=cursor)
+        return self._cursor_paginate(
+            _GET_MOMENT_LIST, Moment, "moment_list", body, start=cursor, options=options
+        )
 
     def get_moment_task(
-        self, moment_id: str, *, limit: int = _MAX_TASK_LIMIT, cursor: str | None = None
+        self,
+        moment_id: str,
+        *,
+        limit: int = _MAX_TASK_LIMIT,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MomentTask]:
         """Page through the executors of a corp moment and whether each one published it.
 
@@ -183,6 +210,8 @@ class MomentsService(Service):
             moment_id: the corp moment's id.
             limit: members per page, 1 to 1000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`MomentTask`.
@@ -194,7 +223,9 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/93333
         """
         body = self._ids_body({"moment_id": moment_id}, limit, _MAX_TASK_LIMIT)
-        return self._cursor_paginate(_GET_MOMENT_TASK, MomentTask, "task_list", body, start=cursor)
+        return self._cursor_paginate(
+            _GET_MOMENT_TASK, MomentTask, "task_list", body, start=cursor, options=options
+        )
 
     def get_moment_customer_list(
         self,
@@ -203,6 +234,7 @@ class MomentsService(Service):
         *,
         limit: int = _MAX_CUSTOMER_LIMIT,
         cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MomentCustomer]:
         """Page through the customers a member's moment was meant for.
 
@@ -215,6 +247,8 @@ class MomentsService(Service):
             userid: the publishing member (the creator, for a personal moment).
             limit: customers per page, 1 to 1000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`MomentCustomer` (``userid`` and
@@ -230,7 +264,12 @@ class MomentsService(Service):
             {"moment_id": moment_id, "userid": userid}, limit, _MAX_CUSTOMER_LIMIT
         )
         return self._cursor_paginate(
-            _GET_MOMENT_CUSTOMER_LIST, MomentCustomer, "customer_list", body, start=cursor
+            _GET_MOMENT_CUSTOMER_LIST,
+            MomentCustomer,
+            "customer_list",
+            body,
+            start=cursor,
+            options=options,
         )
 
     def get_moment_send_result(
@@ -240,6 +279,7 @@ class MomentsService(Service):
         *,
         limit: int = _MAX_SEND_RESULT_LIMIT,
         cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MomentCustomer]:
         """Page through the customers who can actually see a member's moment.
 
@@ -252,6 +292,8 @@ class MomentsService(Service):
             userid: the publishing member.
             limit: customers per page, 1 to 5000.
             cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`MomentCustomer` (``external_userid`` only).
@@ -267,10 +309,17 @@ class MomentsService(Service):
             {"moment_id": moment_id, "userid": userid}, limit, _MAX_SEND_RESULT_LIMIT
         )
         return self._cursor_paginate(
-            _GET_MOMENT_SEND_RESULT, MomentCustomer, "customer_list", body, start=cursor
+            _GET_MOMENT_SEND_RESULT,
+            MomentCustomer,
+            "customer_list",
+            body,
+            start=cursor,
+            options=options,
         )
 
-    async def get_moment_comments(self, moment_id: str, userid: str) -> MomentComments:
+    async def get_moment_comments(
+        self, moment_id: str, userid: str, **options: Unpack[RequestOptions]
+    ) -> MomentComments:
         """Get the comments and likes on a member's moment.
 
         ``POST /cgi-bin/externalcontact/get_moment_comments``
@@ -278,6 +327,8 @@ class MomentsService(Service):
         Args:
             moment_id: the moment's id.
             userid: the publishing member.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             :class:`MomentComments` with ``comment_list`` and ``like_list``; each item is
@@ -291,7 +342,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/93333
         """
         body = self._ids_body({"moment_id": moment_id, "userid": userid})
-        return await self._model(_GET_MOMENT_COMMENTS, MomentComments, body=body)
+        return await self._model(_GET_MOMENT_COMMENTS, MomentComments, body=body, options=options)
 
     @staticmethod
     def _ids_body(

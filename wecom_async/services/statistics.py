@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._time import TimeArg, day_window, to_unix
 from .._validation import check_ids, check_range
 from ..models.statistics import (
@@ -63,6 +66,7 @@ class StatisticsService(Service):
         *,
         userid: Sequence[str] | None = None,
         partyid: Sequence[int] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> list[UserBehavior]:
         """Get day-by-day contact statistics of members, summed over the members given.
 
@@ -73,6 +77,8 @@ class StatisticsService(Service):
             end_time: last day, included; at most 30 days after ``start_time``'s day.
             userid: up to 100 member userids.
             partyid: up to 100 department ids (their members are included).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             One :class:`UserBehavior` per day (only the last 180 days hold data).
@@ -97,7 +103,7 @@ class StatisticsService(Service):
             "end_time": end,
         }
         return await self._value(
-            _GET_USER_BEHAVIOR_DATA, list[UserBehavior], "behavior_data", body=body
+            _GET_USER_BEHAVIOR_DATA, list[UserBehavior], "behavior_data", body=body, options=options
         )
 
     def group_chat_statistic(
@@ -110,6 +116,7 @@ class StatisticsService(Service):
         order_asc: int = 0,
         limit: int = 500,
         offset: int = 0,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[GroupChatStatistic]:
         """Page through customer-group counters per group owner, over one or more days.
 
@@ -132,6 +139,8 @@ class StatisticsService(Service):
             order_asc: 1 ascending, 0 descending.
             limit: owners per page, 1 to 1000.
             offset: resume from this ``next_offset``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`GroupChatStatistic`, one per owner.
@@ -167,7 +176,12 @@ class StatisticsService(Service):
             return None, {**fixed, "offset": token if token is not None else offset}
 
         return self._paginate(
-            _GROUPCHAT_STATISTIC, GroupChatStatistic, "items", request, start=offset
+            _GROUPCHAT_STATISTIC,
+            GroupChatStatistic,
+            "items",
+            request,
+            start=offset,
+            options=options,
         )
 
     async def group_chat_statistic_by_day(
@@ -175,6 +189,7 @@ class StatisticsService(Service):
         day_begin_time: TimeArg,
         day_end_time: TimeArg,
         owner_userid_list: Sequence[str],
+        **options: Unpack[RequestOptions],
     ) -> list[GroupChatDayStatistic]:
         """Get customer-group counters day by day, summed over the owners given.
 
@@ -186,6 +201,8 @@ class StatisticsService(Service):
             day_end_time: last day, included; at most 30 days after the first.
             owner_userid_list: 1 to 100 group owner userids (sent as
                 ``owner_filter.userid_list``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             One :class:`GroupChatDayStatistic` per day.
@@ -208,5 +225,9 @@ class StatisticsService(Service):
             "owner_filter": _owner_filter(owner_userid_list),
         }
         return await self._value(
-            _GROUPCHAT_STATISTIC_BY_DAY, list[GroupChatDayStatistic], "items", body=body
+            _GROUPCHAT_STATISTIC_BY_DAY,
+            list[GroupChatDayStatistic],
+            "items",
+            body=body,
+            options=options,
         )

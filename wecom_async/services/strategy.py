@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
+from .._options import RequestOptions
 from .._validation import check_range
 from ..models._base import WireModel
 from ..models.strategy import (
@@ -24,8 +27,8 @@ from ..models.strategy import (
     StrategyListItem,
     StrategyRange,
 )
-from ..pagination import AsyncPaginator, Page, PageToken
-from ._base import Service, request_body
+from ..pagination import AsyncPaginator
+from ._base import Service, cursor_body, request_body
 
 __all__ = ["StrategyService"]
 
@@ -107,44 +110,64 @@ class StrategyService(Service):
 
     # -- the shared implementation ---------------------------------------------------
 
-    def _list(self, kind: _Kind[S, C, E], limit: int, cursor: str | None) -> AsyncPaginator[int]:
+    def _list(
+        self, kind: _Kind[S, C, E], limit: int, cursor: str | None, options: RequestOptions
+    ) -> AsyncPaginator[int]:
         body = _page_body(limit)
+        return self._paginate_as(
+            kind.list,
+            StrategyListItem,
+            "strategy",
+            lambda token: (None, cursor_body(body, token)),
+            lambda item: item.strategy_id,
+            start=cursor,
+            options=options,
+        )
 
-        async def fetch(token: PageToken) -> Page[int]:
-            start = token if isinstance(token, str) else None
-            page = await self._cursor_paginate(
-                kind.list, StrategyListItem, "strategy", body, start=start
-            )
-            ids = [item.strategy_id for item in page.items]
-            return Page(items=ids, next_cursor=page.next_cursor, extra=page.extra)
-
-        return AsyncPaginator(fetch, cursor)
-
-    async def _get(self, kind: _Kind[S, C, E], strategy_id: int) -> S:
+    async def _get(self, kind: _Kind[S, C, E], strategy_id: int, options: RequestOptions) -> S:
+        body = _id_body(strategy_id)
         return await self._model(
-            kind.get, kind.strategy, key="strategy", body=_id_body(strategy_id)
+            kind.get, kind.strategy, key="strategy", body=body, options=options
         )
 
     def _get_range(
-        self, kind: _Kind[S, C, E], strategy_id: int, limit: int, cursor: str | None
+        self,
+        kind: _Kind[S, C, E],
+        strategy_id: int,
+        limit: int,
+        cursor: str | None,
+        options: RequestOptions,
     ) -> AsyncPaginator[StrategyRange]:
         body = {**_id_body(strategy_id), **_page_body(limit)}
-        return self._cursor_paginate(kind.get_range, StrategyRange, "range", body, start=cursor)
+        return self._cursor_paginate(
+            kind.get_range, StrategyRange, "range", body, start=cursor, options=options
+        )
 
-    async def _create(self, kind: _Kind[S, C, E], body: C | Mapping[str, object]) -> int:
+    async def _create(
+        self, kind: _Kind[S, C, E], body: C | Mapping[str, object], options: RequestOptions
+    ) -> int:
         request = request_body(kind.create_request, body)
-        return await self._value(kind.create, int, "strategy_id", body=request)
+        return await self._value(kind.create, int, "strategy_id", body=request, options=options)
 
-    async def _edit(self, kind: _Kind[S, C, E], body: E | Mapping[str, object]) -> None:
-        await self._none(kind.edit, body=request_body(kind.edit_request, body))
+    async def _edit(
+        self, kind: _Kind[S, C, E], body: E | Mapping[str, object], options: RequestOptions
+    ) -> None:
+        request = request_body(kind.edit_request, body)
+        await self._none(kind.edit, body=request, options=options)
 
-    async def _delete(self, kind: _Kind[S, C, E], strategy_id: int) -> None:
-        await self._none(kind.delete, body=_id_body(strategy_id))
+    async def _delete(
+        self, kind: _Kind[S, C, E], strategy_id: int, options: RequestOptions
+    ) -> None:
+        await self._none(kind.delete, body=_id_body(strategy_id), options=options)
 
     # -- customer rule groups (D:94883) ----------------------------------------------
 
     def list(
-        self, *, limit: int = MAX_STRATEGY_PAGE, cursor: str | None = None
+        self,
+        *,
+        limit: int = MAX_STRATEGY_PAGE,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[int]:
         """Page through the ids of the customer rule groups this app created.
 
@@ -155,6 +178,8 @@ class StrategyService(Service):
         Args:
             limit: ids per page, 1 to 1000 (WeCom's default is 1000).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of strategy ids (``int``).
@@ -165,15 +190,17 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        return self._list(_CUSTOMER, limit, cursor)
+        return self._list(_CUSTOMER, limit, cursor, options=options)
 
-    async def get(self, strategy_id: int) -> CustomerStrategy:
+    async def get(self, strategy_id: int, **options: Unpack[RequestOptions]) -> CustomerStrategy:
         """Get a customer rule group: name, parent, admins and privileges.
 
         ``POST /cgi-bin/externalcontact/customer_strategy/get``
 
         Args:
             strategy_id: the rule group's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`CustomerStrategy` (``parent_id`` 0 for a top-level group; a child
@@ -185,10 +212,15 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        return await self._get(_CUSTOMER, strategy_id)
+        return await self._get(_CUSTOMER, strategy_id, options=options)
 
     def get_range(
-        self, strategy_id: int, *, limit: int = MAX_STRATEGY_PAGE, cursor: str | None = None
+        self,
+        strategy_id: int,
+        *,
+        limit: int = MAX_STRATEGY_PAGE,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[StrategyRange]:
         """Page through the members and departments a customer rule group manages.
 
@@ -200,6 +232,8 @@ class StrategyService(Service):
             strategy_id: the rule group's id.
             limit: nodes per page, 1 to 1000 (WeCom's default is 1000).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`StrategyRange` nodes.
@@ -211,9 +245,13 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        return self._get_range(_CUSTOMER, strategy_id, limit, cursor)
+        return self._get_range(_CUSTOMER, strategy_id, limit, cursor, options=options)
 
-    async def create(self, body: CreateCustomerStrategyRequest | Mapping[str, object]) -> int:
+    async def create(
+        self,
+        body: CreateCustomerStrategyRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> int:
         """Create a customer rule group, top-level or the child of ``parent_id``.
 
         ``POST /cgi-bin/externalcontact/customer_strategy/create``
@@ -226,6 +264,8 @@ class StrategyService(Service):
 
         Args:
             body: a :class:`CreateCustomerStrategyRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new ``strategy_id``.
@@ -240,9 +280,13 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        return await self._create(_CUSTOMER, body)
+        return await self._create(_CUSTOMER, body, options=options)
 
-    async def edit(self, body: EditCustomerStrategyRequest | Mapping[str, object]) -> None:
+    async def edit(
+        self,
+        body: EditCustomerStrategyRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> None:
         """Rename a customer rule group, replace its admins or privileges, change its range.
 
         ``POST /cgi-bin/externalcontact/customer_strategy/edit``
@@ -253,6 +297,8 @@ class StrategyService(Service):
 
         Args:
             body: an :class:`EditCustomerStrategyRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``strategy_name`` empty, ``admin_list`` empty or over 20,
@@ -261,9 +307,9 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        await self._edit(_CUSTOMER, body)
+        await self._edit(_CUSTOMER, body, options=options)
 
-    async def delete(self, strategy_id: int) -> None:
+    async def delete(self, strategy_id: int, **options: Unpack[RequestOptions]) -> None:
         """Delete a customer rule group.
 
         ``POST /cgi-bin/externalcontact/customer_strategy/del``
@@ -272,6 +318,8 @@ class StrategyService(Service):
 
         Args:
             strategy_id: the rule group's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``strategy_id`` is not a positive int.
@@ -279,12 +327,16 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94883
         """
-        await self._delete(_CUSTOMER, strategy_id)
+        await self._delete(_CUSTOMER, strategy_id, options=options)
 
     # -- moment rule groups (D:94890) ------------------------------------------------
 
     def list_moment(
-        self, *, limit: int = MAX_STRATEGY_PAGE, cursor: str | None = None
+        self,
+        *,
+        limit: int = MAX_STRATEGY_PAGE,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[int]:
         """Page through the ids of the moment rule groups this app created.
 
@@ -295,6 +347,8 @@ class StrategyService(Service):
         Args:
             limit: ids per page, 1 to 1000 (WeCom's default is 1000).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of strategy ids (``int``).
@@ -305,15 +359,19 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        return self._list(_MOMENT, limit, cursor)
+        return self._list(_MOMENT, limit, cursor, options=options)
 
-    async def get_moment(self, strategy_id: int) -> MomentStrategy:
+    async def get_moment(
+        self, strategy_id: int, **options: Unpack[RequestOptions]
+    ) -> MomentStrategy:
         """Get a moment rule group: name, parent, admins and privileges.
 
         ``POST /cgi-bin/externalcontact/moment_strategy/get``
 
         Args:
             strategy_id: the rule group's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The :class:`MomentStrategy`.
@@ -324,10 +382,15 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        return await self._get(_MOMENT, strategy_id)
+        return await self._get(_MOMENT, strategy_id, options=options)
 
     def get_moment_range(
-        self, strategy_id: int, *, limit: int = MAX_STRATEGY_PAGE, cursor: str | None = None
+        self,
+        strategy_id: int,
+        *,
+        limit: int = MAX_STRATEGY_PAGE,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[StrategyRange]:
         """Page through the members and departments a moment rule group manages.
 
@@ -339,6 +402,8 @@ class StrategyService(Service):
             strategy_id: the rule group's id.
             limit: nodes per page, 1 to 1000 (WeCom's default is 1000).
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`StrategyRange` nodes.
@@ -350,9 +415,13 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        return self._get_range(_MOMENT, strategy_id, limit, cursor)
+        return self._get_range(_MOMENT, strategy_id, limit, cursor, options=options)
 
-    async def create_moment(self, body: CreateMomentStrategyRequest | Mapping[str, object]) -> int:
+    async def create_moment(
+        self,
+        body: CreateMomentStrategyRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> int:
         """Create a moment rule group, top-level or the child of ``parent_id``.
 
         ``POST /cgi-bin/externalcontact/moment_strategy/create``
@@ -363,6 +432,8 @@ class StrategyService(Service):
 
         Args:
             body: a :class:`CreateMomentStrategyRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The new ``strategy_id``.
@@ -373,9 +444,13 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        return await self._create(_MOMENT, body)
+        return await self._create(_MOMENT, body, options=options)
 
-    async def edit_moment(self, body: EditMomentStrategyRequest | Mapping[str, object]) -> None:
+    async def edit_moment(
+        self,
+        body: EditMomentStrategyRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
+    ) -> None:
         """Rename a moment rule group, replace its admins or privileges, change its range.
 
         ``POST /cgi-bin/externalcontact/moment_strategy/edit``
@@ -385,6 +460,8 @@ class StrategyService(Service):
 
         Args:
             body: an :class:`EditMomentStrategyRequest` or a mapping of its wire fields.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: a documented limit is broken (nothing is sent).
@@ -392,9 +469,9 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        await self._edit(_MOMENT, body)
+        await self._edit(_MOMENT, body, options=options)
 
-    async def delete_moment(self, strategy_id: int) -> None:
+    async def delete_moment(self, strategy_id: int, **options: Unpack[RequestOptions]) -> None:
         """Delete a moment rule group.
 
         ``POST /cgi-bin/externalcontact/moment_strategy/del``
@@ -403,6 +480,8 @@ class StrategyService(Service):
 
         Args:
             strategy_id: the rule group's id.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``strategy_id`` is not a positive int.
@@ -410,4 +489,4 @@ class StrategyService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94890
         """
-        await self._delete(_MOMENT, strategy_id)
+        await self._delete(_MOMENT, strategy_id, options=options)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 
+from typing_extensions import Unpack
+
 from .._converter import to_dict
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
 from ..models._base import WireModel
 from ..models.tags import (
@@ -57,24 +60,43 @@ class TagsService(Service):
     An app may only edit and delete the tags (and rule-group tags) it created itself.
     """
 
-    async def _list(self, endpoint: Endpoint, body: Body) -> list[CorpTagGroup]:
-        return await self._value(endpoint, list[CorpTagGroup], "tag_group", body=body)
+    async def _list(
+        self, endpoint: Endpoint, body: Body, options: RequestOptions
+    ) -> list[CorpTagGroup]:
+        return await self._value(
+            endpoint, list[CorpTagGroup], "tag_group", body=body, options=options
+        )
 
     async def _add(
         self,
         endpoint: Endpoint,
         request_type: type[AddCorpTagRequest] | type[AddStrategyTagRequest],
         body: WireModel | Mapping[str, object],
+        options: RequestOptions,
     ) -> CorpTagGroup:
         request = request_body(request_type, body)
-        return await self._model(endpoint, CorpTagGroup, key="tag_group", body=request)
+        return await self._model(
+            endpoint, CorpTagGroup, key="tag_group", body=request, options=options
+        )
 
-    async def _edit(self, endpoint: Endpoint, id: str, name: str | None, order: int | None) -> None:
+    async def _edit(
+        self,
+        endpoint: Endpoint,
+        id: str,
+        name: str | None,
+        order: int | None,
+        options: RequestOptions,
+    ) -> None:
         check_id(id, "id")
-        await self._none(endpoint, body=to_dict(EditTagRequest(id=id, name=name, order=order)))
+        body = to_dict(EditTagRequest(id=id, name=name, order=order))
+        await self._none(endpoint, body=body, options=options)
 
     async def list(
-        self, *, tag_id: Sequence[str] | None = None, group_id: Sequence[str] | None = None
+        self,
+        *,
+        tag_id: Sequence[str] | None = None,
+        group_id: Sequence[str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> list[CorpTagGroup]:
         """List the corp's tag groups and tags, all of them or those asked for.
 
@@ -88,6 +110,8 @@ class TagsService(Service):
         Args:
             tag_id: tag ids to look up.
             group_id: group ids to look up (takes precedence over ``tag_id``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The tag groups, each with its tags (:class:`CorpTagGroup`).
@@ -99,9 +123,13 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92117
         """
-        return await self._list(_GET_CORP_TAG_LIST, _id_filter(tag_id, group_id, required=False))
+        return await self._list(
+            _GET_CORP_TAG_LIST, _id_filter(tag_id, group_id, required=False), options=options
+        )
 
-    async def add(self, body: AddCorpTagRequest | Mapping[str, object]) -> CorpTagGroup:
+    async def add(
+        self, body: AddCorpTagRequest | Mapping[str, object], **options: Unpack[RequestOptions]
+    ) -> CorpTagGroup:
         """Create tags, in an existing group (``group_id``) or a new one (``group_name``).
 
         ``POST /cgi-bin/externalcontact/add_corp_tag``
@@ -112,6 +140,8 @@ class TagsService(Service):
             body: an :class:`AddCorpTagRequest` or a mapping of its wire fields: at least
                 one tag, ``group_id`` or ``group_name``, names at most 30 characters,
                 orders in [0, 2^32).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The group with the tags this call created (ids ``et…``).
@@ -123,9 +153,16 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92117
         """
-        return await self._add(_ADD_CORP_TAG, AddCorpTagRequest, body)
+        return await self._add(_ADD_CORP_TAG, AddCorpTagRequest, body, options=options)
 
-    async def edit(self, id: str, *, name: str | None = None, order: int | None = None) -> None:
+    async def edit(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        order: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> None:
         """Rename or reorder a corp tag or tag group.
 
         ``POST /cgi-bin/externalcontact/edit_corp_tag``
@@ -135,6 +172,8 @@ class TagsService(Service):
             name: the new name, at most 30 characters; a group name must not be taken by
                 another group, a tag name by another tag of its group.
             order: the new order in [0, 2^32) (higher sorts first).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``id`` is empty, neither ``name`` nor ``order`` is given, or
@@ -143,10 +182,14 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92117
         """
-        await self._edit(_EDIT_CORP_TAG, id, name, order)
+        await self._edit(_EDIT_CORP_TAG, id, name, order, options=options)
 
     async def delete(
-        self, *, tag_id: Sequence[str] | None = None, group_id: Sequence[str] | None = None
+        self,
+        *,
+        tag_id: Sequence[str] | None = None,
+        group_id: Sequence[str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Delete corp tags and/or whole tag groups.
 
@@ -158,6 +201,8 @@ class TagsService(Service):
         Args:
             tag_id: tag ids to delete.
             group_id: group ids to delete with all their tags.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: both are empty, or an id is empty.
@@ -165,7 +210,9 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92117
         """
-        await self._none(_DEL_CORP_TAG, body=_id_filter(tag_id, group_id, required=True))
+        await self._none(
+            _DEL_CORP_TAG, body=_id_filter(tag_id, group_id, required=True), options=options
+        )
 
     async def mark(
         self,
@@ -174,6 +221,7 @@ class TagsService(Service):
         *,
         add_tag: Sequence[str] = (),
         remove_tag: Sequence[str] = (),
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Put corp or strategy tags on a member's customer, or take them off.
 
@@ -189,6 +237,8 @@ class TagsService(Service):
             external_userid: one of that member's customers.
             add_tag: tag ids to put on (at most 3,000).
             remove_tag: tag ids to take off (at most 3,000).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: an id is empty, or both lists are empty or over 3,000.
@@ -208,7 +258,7 @@ class TagsService(Service):
                 body[name] = ids
         if len(body) == 2:
             raise ValidationError("add_tag and remove_tag must not both be empty")
-        await self._none(_MARK_TAG, body=body)
+        await self._none(_MARK_TAG, body=body, options=options)
 
     async def list_strategy(
         self,
@@ -216,6 +266,7 @@ class TagsService(Service):
         strategy_id: int | None = None,
         tag_id: Sequence[str] | None = None,
         group_id: Sequence[str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> builtins.list[CorpTagGroup]:
         """List the strategy (rule-group) tags this app created, optionally of one rule group.
 
@@ -227,6 +278,8 @@ class TagsService(Service):
             strategy_id: only the groups of this rule group.
             tag_id: tag ids to look up.
             group_id: group ids to look up (takes precedence over ``tag_id``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The tag groups with their tags.
@@ -242,10 +295,12 @@ class TagsService(Service):
                 "strategy_id": check_range(strategy_id, "strategy_id", low=0, high=MAX_STRATEGY_ID),
                 **body,
             }
-        return await self._list(_GET_STRATEGY_TAG_LIST, body)
+        return await self._list(_GET_STRATEGY_TAG_LIST, body, options=options)
 
     async def add_strategy(
-        self, body: AddStrategyTagRequest | Mapping[str, object]
+        self,
+        body: AddStrategyTagRequest | Mapping[str, object],
+        **options: Unpack[RequestOptions],
     ) -> CorpTagGroup:
         """Create tags in a first-level rule group, in an existing or a new tag group.
 
@@ -257,6 +312,8 @@ class TagsService(Service):
         Args:
             body: an :class:`AddStrategyTagRequest` or a mapping of its wire fields
                 (``strategy_id`` required, otherwise as :meth:`add`).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The group with the tags this call created (ids ``st…``).
@@ -267,10 +324,15 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94882
         """
-        return await self._add(_ADD_STRATEGY_TAG, AddStrategyTagRequest, body)
+        return await self._add(_ADD_STRATEGY_TAG, AddStrategyTagRequest, body, options=options)
 
     async def edit_strategy(
-        self, id: str, *, name: str | None = None, order: int | None = None
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        order: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Rename or reorder a strategy tag or tag group (it stays in its rule group).
 
@@ -280,6 +342,8 @@ class TagsService(Service):
             id: a strategy tag id or group id.
             name: the new name, at most 30 characters.
             order: the new order in [0, 2^32).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: ``id`` is empty, neither ``name`` nor ``order`` is given, or
@@ -288,10 +352,14 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94882
         """
-        await self._edit(_EDIT_STRATEGY_TAG, id, name, order)
+        await self._edit(_EDIT_STRATEGY_TAG, id, name, order, options=options)
 
     async def delete_strategy(
-        self, *, tag_id: Sequence[str] | None = None, group_id: Sequence[str] | None = None
+        self,
+        *,
+        tag_id: Sequence[str] | None = None,
+        group_id: Sequence[str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Delete strategy tags and/or whole strategy tag groups.
 
@@ -303,6 +371,8 @@ class TagsService(Service):
         Args:
             tag_id: strategy tag ids to delete.
             group_id: strategy group ids to delete with all their tags.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
             ValidationError: both are empty, or an id is empty.
@@ -310,4 +380,6 @@ class TagsService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94882
         """
-        await self._none(_DEL_STRATEGY_TAG, body=_id_filter(tag_id, group_id, required=True))
+        await self._none(
+            _DEL_STRATEGY_TAG, body=_id_filter(tag_id, group_id, required=True), options=options
+        )

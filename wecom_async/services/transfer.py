@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from typing_extensions import Unpack
+
 from .._core import Endpoint
 from .._exceptions import ValidationError
+from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
 from ..models._base import JsonObject
 from ..models.transfer import (
@@ -23,7 +26,7 @@ from ..models.transfer import (
     TransferStatus,
     UnassignedCustomer,
 )
-from ..pagination import AsyncPaginator, PageToken
+from ..pagination import AsyncPaginator
 from ._base import Body, Service
 
 __all__ = ["TransferService"]
@@ -95,6 +98,7 @@ class TransferService(Service):
         external_userid: Sequence[str],
         *,
         transfer_success_msg: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> list[TransferItemResult]:
         """Start handing customers of an on-job member over to another member (在职继承).
 
@@ -110,6 +114,8 @@ class TransferService(Service):
             external_userid: 1 to 100 customers of ``handover_userid``.
             transfer_success_msg: message shown to each customer (at most 200
                 characters); WeCom's default text when omitted.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             One :class:`TransferItemResult` per customer: ``errcode`` 0 = started; e.g.
@@ -133,10 +139,15 @@ class TransferService(Service):
                     f"WeCom allows at most {MAX_SUCCESS_MSG_CHARS}"
                 )
             body["transfer_success_msg"] = transfer_success_msg
-        return await self._transfer(_TRANSFER_CUSTOMER, body)
+        return await self._transfer(_TRANSFER_CUSTOMER, body, options=options)
 
     def transfer_result(
-        self, handover_userid: str, takeover_userid: str, *, cursor: str | None = None
+        self,
+        handover_userid: str,
+        takeover_userid: str,
+        *,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TransferStatus]:
         """Page through the status of on-job transfers between two members.
 
@@ -148,6 +159,8 @@ class TransferService(Service):
             handover_userid: the member who handed the customers over.
             takeover_userid: the member who takes them over.
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`TransferStatus` (status 1 done,
@@ -159,10 +172,15 @@ class TransferService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94088
         """
-        return self._results(_TRANSFER_RESULT, handover_userid, takeover_userid, cursor)
+        return self._results(
+            _TRANSFER_RESULT, handover_userid, takeover_userid, cursor, options=options
+        )
 
     async def group_chat_onjob_transfer(
-        self, chat_id_list: Sequence[str], new_owner: str
+        self,
+        chat_id_list: Sequence[str],
+        new_owner: str,
+        **options: Unpack[RequestOptions],
     ) -> list[FailedChat]:
         """Hand customer groups of on-job owners over to a new owner at once.
 
@@ -173,6 +191,8 @@ class TransferService(Service):
         Args:
             chat_id_list: 1 to 100 chat_ids.
             new_owner: the new owner's userid.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The groups that could not be handed over (empty when all moved): e.g. 90501
@@ -184,7 +204,9 @@ class TransferService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/95703
         """
-        return await self._transfer_groups(_ONJOB_TRANSFER, chat_id_list, new_owner)
+        return await self._transfer_groups(
+            _ONJOB_TRANSFER, chat_id_list, new_owner, options=options
+        )
 
     def get_unassigned_list(
         self,
@@ -192,6 +214,7 @@ class TransferService(Service):
         page_size: int = MAX_PAGE_SIZE,
         cursor: str | None = None,
         page_id: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[UnassignedCustomer]:
         """Page through the customers of resigned members that still await a new member.
 
@@ -208,6 +231,8 @@ class TransferService(Service):
             page_size: customers per page, 1 to 1000.
             cursor: resume from this ``next_cursor`` of an earlier page.
             page_id: legacy page-number paging from this page (not with ``cursor``).
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`UnassignedCustomer`.
@@ -220,12 +245,14 @@ class TransferService(Service):
         """
         check_range(page_size, "page_size", low=1, high=MAX_PAGE_SIZE)
         if page_id is None:
-
-            def request(token: PageToken) -> tuple[None, Body]:
-                return None, {"page_size": page_size, **({"cursor": token} if token else {})}
-
-            return self._paginate(
-                _GET_UNASSIGNED_LIST, UnassignedCustomer, "info", request, start=cursor
+            body = {"page_size": page_size}
+            return self._cursor_paginate(
+                _GET_UNASSIGNED_LIST,
+                UnassignedCustomer,
+                "info",
+                body,
+                start=cursor,
+                options=options,
             )
         if cursor is not None:
             raise ValidationError("give cursor or the legacy page_id, not both")
@@ -245,10 +272,15 @@ class TransferService(Service):
             legacy,
             following,
             start=_check_page_id(page_id, page_size),
+            options=options,
         )
 
     async def resigned_transfer_customer(
-        self, handover_userid: str, takeover_userid: str, external_userid: Sequence[str]
+        self,
+        handover_userid: str,
+        takeover_userid: str,
+        external_userid: Sequence[str],
+        **options: Unpack[RequestOptions],
     ) -> list[TransferItemResult]:
         """Start handing customers of a resigned member over to another member (离职继承).
 
@@ -261,6 +293,8 @@ class TransferService(Service):
             handover_userid: the resigned member (else 40097).
             takeover_userid: the member who takes the customers over.
             external_userid: 1 to 100 customers of ``handover_userid``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             One :class:`TransferItemResult` per customer (``errcode`` 0 = started).
@@ -273,10 +307,15 @@ class TransferService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/94081
         """
         body = _customer_body(handover_userid, takeover_userid, external_userid)
-        return await self._transfer(_RESIGNED_TRANSFER_CUSTOMER, body)
+        return await self._transfer(_RESIGNED_TRANSFER_CUSTOMER, body, options=options)
 
     def resigned_transfer_result(
-        self, handover_userid: str, takeover_userid: str, *, cursor: str | None = None
+        self,
+        handover_userid: str,
+        takeover_userid: str,
+        *,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TransferStatus]:
         """Page through the status of resigned-member transfers between two members.
 
@@ -288,6 +327,8 @@ class TransferService(Service):
             handover_userid: the resigned member.
             takeover_userid: the member who takes the customers over.
             cursor: resume from this ``next_cursor`` of an earlier page.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             An :class:`AsyncPaginator` of :class:`TransferStatus`.
@@ -297,10 +338,15 @@ class TransferService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/94082
         """
-        return self._results(_RESIGNED_TRANSFER_RESULT, handover_userid, takeover_userid, cursor)
+        return self._results(
+            _RESIGNED_TRANSFER_RESULT, handover_userid, takeover_userid, cursor, options=options
+        )
 
     async def group_chat_transfer(
-        self, chat_id_list: Sequence[str], new_owner: str
+        self,
+        chat_id_list: Sequence[str],
+        new_owner: str,
+        **options: Unpack[RequestOptions],
     ) -> list[FailedChat]:
         """Hand customer groups of resigned owners over to a new owner (离职继承).
 
@@ -311,6 +357,8 @@ class TransferService(Service):
         Args:
             chat_id_list: 1 to 100 chat_ids.
             new_owner: the new owner's userid.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
             The groups that could not be handed over (empty when all moved): e.g. 90500
@@ -322,28 +370,39 @@ class TransferService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/92127
         """
-        return await self._transfer_groups(_GROUPCHAT_TRANSFER, chat_id_list, new_owner)
+        return await self._transfer_groups(
+            _GROUPCHAT_TRANSFER, chat_id_list, new_owner, options=options
+        )
 
-    async def _transfer(self, endpoint: Endpoint, body: Body) -> list[TransferItemResult]:
-        answer = await self._model(endpoint, TransferCustomerResponse, body=body)
+    async def _transfer(
+        self, endpoint: Endpoint, body: Body, options: RequestOptions
+    ) -> list[TransferItemResult]:
+        answer = await self._model(endpoint, TransferCustomerResponse, body=body, options=options)
         return answer.customer
 
     async def _transfer_groups(
-        self, endpoint: Endpoint, chat_id_list: Sequence[str], new_owner: str
+        self,
+        endpoint: Endpoint,
+        chat_id_list: Sequence[str],
+        new_owner: str,
+        options: RequestOptions,
     ) -> list[FailedChat]:
         body = _group_body(chat_id_list, new_owner)
-        answer = await self._model(endpoint, GroupChatTransferResponse, body=body)
+        answer = await self._model(endpoint, GroupChatTransferResponse, body=body, options=options)
         return answer.failed_chat_list
 
     def _results(
-        self, endpoint: Endpoint, handover_userid: str, takeover_userid: str, cursor: str | None
+        self,
+        endpoint: Endpoint,
+        handover_userid: str,
+        takeover_userid: str,
+        cursor: str | None,
+        options: RequestOptions,
     ) -> AsyncPaginator[TransferStatus]:
         ids = {
             "handover_userid": check_id(handover_userid, "handover_userid"),
             "takeover_userid": check_id(takeover_userid, "takeover_userid"),
         }
-
-        def request(token: PageToken) -> tuple[None, Body]:
-            return None, {**ids, **({"cursor": token} if token else {})}
-
-        return self._paginate(endpoint, TransferStatus, "customer", request, start=cursor)
+        return self._cursor_paginate(
+            endpoint, TransferStatus, "customer", ids, start=cursor, options=options
+        )

@@ -26,6 +26,7 @@ from __future__ import annotations
 from ._chaos import (
     ALL_KINDS,
     DEFAULT_KINDS,
+    FAILING_KINDS,
     LOST_KINDS,
     MANGLING_KINDS,
     REFUSED_KINDS,
@@ -65,6 +66,7 @@ from .routes.transfer_state import resign_member, set_transfer_outcome
 __all__ = [
     "ALL_KINDS",
     "DEFAULT_KINDS",
+    "FAILING_KINDS",
     "JSON",
     "LOST_KINDS",
     "MANGLING_KINDS",

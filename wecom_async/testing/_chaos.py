@@ -56,6 +56,7 @@ from ._route import JSON
 __all__ = [
     "ALL_KINDS",
     "DEFAULT_KINDS",
+    "FAILING_KINDS",
     "LOST_KINDS",
     "MANGLING_KINDS",
     "REFUSED_KINDS",
@@ -89,8 +90,14 @@ DEFAULT_KINDS: Final[tuple[ChaosKind, ...]] = tuple(k for k in ALL_KINDS if k !=
 REFUSED_KINDS: Final[frozenset[ChaosKind]] = frozenset({"connect", "rate_limit", "token_expired"})
 #: Kinds whose response never reaches the client.
 LOST_KINDS: Final[frozenset[ChaosKind]] = frozenset({"connect", "reset", "drop"})
-#: Kinds that change the data of a successful answer rather than spoil the exchange.
-MANGLING_KINDS: Final[frozenset[ChaosKind]] = frozenset({"cursor_repeat", "oversized", "odd_type"})
+#: Kinds that change a field of a successful answer: a client keeps what was sent or
+#: refuses it, but its result differs from the data the fake holds.
+MANGLING_KINDS: Final[frozenset[ChaosKind]] = frozenset({"oversized", "odd_type"})
+#: The default kinds but the mangling ones: after any of them a call either fails or
+#: returns exactly the data the fake holds.
+FAILING_KINDS: Final[tuple[ChaosKind, ...]] = tuple(
+    k for k in DEFAULT_KINDS if k not in MANGLING_KINDS
+)
 
 #: Top-level keys that steer paging; changing them is ``cursor_repeat``'s job alone.
 _PAGING_KEYS: Final = frozenset({"next_cursor", "next_offset", "total"})

@@ -2,9 +2,10 @@
 
 ``FakeWeCom`` models one corp in memory and answers the real wire format: paths, GET vs
 POST, envelopes and errmsg style, errcodes, opaque cursors, documented size caps, token
-lifetimes, per-API frequency limits, plus injected faults.  It renders plain JSON from its
-own records and never imports the SDK's client or models, so it checks the SDK
-independently.
+lifetimes, per-API frequency limits, plus injected faults and a seeded chaos mode
+(``fake.set_chaos(rate=0.2, seed=7)``) that spoils any route at a given rate.  It
+renders plain JSON from its own records and never imports the SDK's client or models, so
+it checks the SDK independently.
 
     fake = FakeWeCom(corp_id="wwfake", secret="fake-secret")
     fake.seed(staff=20, customers_per_staff=50, seed=7)
@@ -22,6 +23,17 @@ code (``issue_welcome_code``, ``add_via_contact_way``), a member resigning
 
 from __future__ import annotations
 
+from ._chaos import (
+    ALL_KINDS,
+    DEFAULT_KINDS,
+    FAILING_KINDS,
+    LOST_KINDS,
+    MANGLING_KINDS,
+    REFUSED_KINDS,
+    Chaos,
+    ChaosEvent,
+    ChaosKind,
+)
 from ._clock import FakeClock
 from ._cursor import CursorCodec
 from ._dispatch import FakeRequest, FakeResponse, RecordedRequest
@@ -52,7 +64,16 @@ from .routes.messages_state import (
 from .routes.transfer_state import resign_member, set_transfer_outcome
 
 __all__ = [
+    "ALL_KINDS",
+    "DEFAULT_KINDS",
+    "FAILING_KINDS",
     "JSON",
+    "LOST_KINDS",
+    "MANGLING_KINDS",
+    "REFUSED_KINDS",
+    "Chaos",
+    "ChaosEvent",
+    "ChaosKind",
     "CorpState",
     "CorpTag",
     "CursorCodec",

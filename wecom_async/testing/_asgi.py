@@ -1,10 +1,12 @@
 """The ASGI face: ``fake.app``, a plain ASGI 3 callable for uvicorn or any ASGI server.
 
 Lifespan events are acknowledged.  Injected faults become real network events: a delay is
-slept before the response starts; a dropped connection starts the response (status and
-Content-Length of the full body), sends half of the body and returns without finishing it,
-which makes the server close the connection mid-body (uvicorn logs "ASGI callable returned
-without completing response").
+slept before the response starts; a lost response (dropped or reset connection) starts the
+response (status and a Content-Length longer than what follows), sends half of the body and
+returns without finishing it, which makes the server close the connection mid-body (uvicorn
+logs "ASGI callable returned without completing response").  A refused connection cannot
+be played once the server accepted it, so it is lost the same way (the request was not
+processed).  A ``Content-Encoding`` fault sends the header over a body that does not match.
 """
 
 from __future__ import annotations
@@ -49,20 +51,20 @@ class FakeASGIApp:
         response = await self._fake.handle(_to_request(scope, body))
         if response.delay > 0:
             await anyio.sleep(response.delay)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": [
-                    (b"content-type", response.content_type.encode("latin-1")),
-                    (b"content-length", str(len(response.body)).encode()),
-                ],
-            }
-        )
-        if response.drop:
+        # A lost response promises more bytes than it sends, so that it cannot look whole.
+        length = len(response.body) + (1 if response.lost else 0)
+        headers = [
+            (b"content-type", response.content_type.encode("latin-1")),
+            (b"content-length", str(length).encode()),
+        ]
+        if response.content_encoding:
+            headers.append((b"content-encoding", response.content_encoding.encode("latin-1")))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.lost:
             half = response.body[: len(response.body) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
             return
+        response.mark_delivered()
         await send({"type": "http.response.body", "body": response.body})
 
 

@@ -2,35 +2,41 @@
 
 Order of processing, the same for both faces of the fake:
 
-1. Record the request (``fake.requests``, ``fake.calls(path)``), whatever happens next.
-2. A path outside ``/cgi-bin/`` or without a route answers HTTP 404 (plain text naming the
+1. The fault of the request is chosen: a pending injected fault of its path, else the
+   chaos setting's draw (see :mod:`._faults` and :mod:`._chaos`).  A ``connect`` fault
+   ends here: the request never reached WeCom.
+2. Record the request (``fake.requests``, ``fake.calls(path)``), whatever happens next.
+3. A path outside ``/cgi-bin/`` or without a route answers HTTP 404 (plain text naming the
    path): the fake does not pretend to implement endpoints it lacks.
-3. A pending ``errcode`` fault answers now (see :mod:`._faults`).
-4. Wrong verb: 40058 whose errmsg says which verb the API takes.  WeCom's own answer to a
+4. An ``errcode`` fault, or a ``status`` fault with ``processed=False``, answers now.
+5. Wrong verb: 40058 whose errmsg says which verb the API takes.  WeCom's own answer to a
    wrong verb varies (40058 / 40063 / 40003 because the body is not read, catalog 0.2);
    the fake always answers 40058 and names the verb, so the mistake is obvious.
-5. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
-6. Frequency budget (45009) and concurrency cap (45033) of the API.
-7. A POST body that is not a UTF-8 JSON object: 40058 "Warning: wrong json format."
+6. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
+7. Frequency budget (45009) and concurrency cap (45033) of the API.
+8. A POST body that is not a UTF-8 JSON object: 40058 "Warning: wrong json format."
    (multipart uploads are passed through raw).
-8. The handler; its dict is wrapped as ``{"errcode": 0, "errmsg": "ok", ...}``.
-9. A pending status / truncated / drop / delay fault spoils the response.
+9. The handler; a ``rewrite`` fault replaces its data, which is then wrapped as
+   ``{"errcode": 0, "errmsg": "ok", ...}``.
+10. Any other fault spoils the response.
 
 Every business error is HTTP 200 with ``{"errcode", "errmsg"}``, the errmsg in WeCom's
 style: ``<message>, hint: [<ts>-<hex>], from ip: <ip>, more info at ...?e=<code>``.
-Steps 1-9 run under the fake's lock, so handlers never run concurrently.
+Steps 1-10 run under the fake's lock, so handlers never run concurrently.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
+from ._chaos import ChaosEvent
 from ._errors import WeComFault, default_message, format_errmsg, make_hint
 from ._faults import Fault
 from ._route import JSON, RequestContext, Route, Ticker
@@ -65,7 +71,8 @@ class FakeRequest:
 
 @dataclass(frozen=True, slots=True)
 class FakeResponse:
-    """What the fake answers; ``drop`` and ``delay`` tell the face how to deliver it."""
+    """What the fake answers; the fields after ``content_type`` tell the face how to
+    deliver it (or fail to)."""
 
     status: int
     body: bytes
@@ -74,6 +81,24 @@ class FakeResponse:
     drop: bool = False
     #: Deliver the response this many seconds late.
     delay: float = 0.0
+    #: Refuse the connection: the request never reached the fake.
+    connect: bool = False
+    #: Reset the connection while the response is being read.
+    reset: bool = False
+    #: A ``Content-Encoding`` header to send ("" for none), whatever the body is.
+    content_encoding: str = ""
+    #: The chaos event of this request, told when the response was handed over.
+    event: ChaosEvent | None = None
+
+    @property
+    def lost(self) -> bool:
+        """True when the response never reaches the client (connect, reset, drop)."""
+        return self.connect or self.reset or self.drop
+
+    def mark_delivered(self) -> None:
+        """Record that the face handed the whole response to the client."""
+        if self.event is not None:
+            self.event.delivered = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +155,51 @@ class Dispatcher:
                 query.setdefault(key, value)
             path = request.path[len(PREFIX) :] if request.path.startswith(PREFIX) else ""
             body = self._parse_body(request)
-            self._record(request.method, path or request.path, query, body)
             route = self.routes.get(path) if path else None
+            fault, event = (None, None)
+            if route is not None:
+                fault, event = self._fault_for(request.method, path, route, query, body)
+            if fault is not None and fault.connect:
+                return FakeResponse(502, _html_error(502), _HTML_TYPE, connect=True), None
+            self._record(request.method, path or request.path, query, body)
             if route is None:
                 message = f"fake WeCom has no route for {request.method} {request.path}"
                 return FakeResponse(404, message.encode(), "text/plain; charset=utf-8"), None
-            fault = self._fake.faults.take(path)
-            if fault is not None and fault.errcode is not None:
-                return self._error(request, fault.errcode, fault.errmsg), None
-            response, in_flight = self._process(request, path, route, query, body)
+            if fault is not None and not fault.runs_handler:
+                return dataclasses.replace(self._refusal(request, fault), event=event), None
+            rewrite = fault.rewrite if fault is not None else None
+            response, in_flight = self._process(request, path, route, query, body, rewrite)
             if fault is not None:
                 response = _spoil(response, fault)
-            return response, in_flight
+            return dataclasses.replace(response, event=event), in_flight
+
+    def _fault_for(
+        self,
+        method: str,
+        path: str,
+        route: Route,
+        query: Mapping[str, str],
+        body: JSON | _BadJSON | None,
+    ) -> tuple[Fault | None, ChaosEvent | None]:
+        """The injected fault pending for ``path``, else what the chaos setting draws."""
+        fault = self._fake.faults.take(path)
+        chaos = self._fake.chaos
+        if fault is not None or chaos is None:
+            return fault, None
+        return chaos.draw(
+            method,
+            path,
+            authenticated=route.auth,
+            query=query,
+            body=body if isinstance(body, dict) else None,
+        )
+
+    def _refusal(self, request: FakeRequest, fault: Fault) -> FakeResponse:
+        """The answer of a fault that answers before processing."""
+        if fault.errcode is not None:
+            return self._error(request, fault.errcode, fault.errmsg)
+        status = fault.status if fault.status is not None else 502
+        return FakeResponse(status, _html_error(status), _HTML_TYPE)
 
     def leave(self, path: str) -> None:
         """Mark one request of ``path`` as delivered (concurrency accounting)."""
@@ -155,6 +213,7 @@ class Dispatcher:
         route: Route,
         query: dict[str, str],
         body: JSON | _BadJSON | None,
+        rewrite: Callable[[JSON], JSON] | None,
     ) -> tuple[FakeResponse, str | None]:
         fake = self._fake
         if request.method != route.method:
@@ -188,6 +247,9 @@ class Dispatcher:
                 content_type=request.content_type,
             )
             data = route.handler(ctx)
+            if rewrite is not None:
+                # A private copy: handlers may hand out lists and dicts of the state.
+                data = rewrite(copy.deepcopy(data))
         except WeComFault as fault:
             return self._error(request, fault.errcode, fault.message), path
         except BaseException:
@@ -230,11 +292,24 @@ def _json_response(data: JSON) -> FakeResponse:
 def _spoil(response: FakeResponse, fault: Fault) -> FakeResponse:
     if fault.status is not None:
         return FakeResponse(fault.status, _html_error(fault.status), _HTML_TYPE)
+    if fault.html:
+        return FakeResponse(200, _PORTAL_PAGE, _HTML_TYPE)
     if fault.truncated:
         return dataclasses.replace(response, body=response.body[: max(1, len(response.body) // 2)])
-    if fault.drop:
-        return dataclasses.replace(response, drop=True)
-    return dataclasses.replace(response, delay=fault.delay or 0.0)
+    if fault.drop or fault.reset:
+        return dataclasses.replace(response, drop=fault.drop, reset=fault.reset)
+    if fault.bad_gzip:
+        return dataclasses.replace(response, content_encoding="gzip")
+    if fault.delay is not None:
+        return dataclasses.replace(response, delay=fault.delay)
+    return response  # a rewrite already changed the data
+
+
+#: What a captive portal or a misconfigured proxy answers with HTTP 200.
+_PORTAL_PAGE: Final = (
+    b"<!DOCTYPE html>\r\n<html><head><title>Network login</title></head>\r\n"
+    b"<body><h1>Sign in to continue</h1></body></html>\r\n"
+)
 
 
 _REASONS: Final = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 import anyio
 
 from ._asgi import FakeASGIApp
+from ._chaos import DEFAULT_KINDS, Chaos, ChaosKind
 from ._clock import FakeClock
 from ._cursor import CursorCodec
 from ._dispatch import Dispatcher, FakeRequest, FakeResponse, RecordedRequest
 from ._faults import Fault, FaultBook
 from ._limits import ConcurrencyLimiter, RateLimiter
-from ._route import Route
+from ._route import JSON, Route
 from ._seed import SeedReport, seed_corp
 from ._setup import Follower, new_customer, new_follow, new_staff
 from ._state import CorpState, Customer, Follow, Staff
@@ -46,6 +47,7 @@ class FakeWeCom:
     ``latency`` (seconds, really slept with ``anyio.sleep``) is added to every response;
     ``requests`` keeps the latest ``record_limit`` requests (None: all), so that a
     long-running sandbox does not grow without bound (``calls()`` always counts them all).
+    ``chaos`` spoils a share of all requests from the start (see :meth:`set_chaos`).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class FakeWeCom:
         latency: float = 0.0,
         rate_limit_per_minute: int | None = 10_000,
         record_limit: int | None = 100_000,
+        chaos: Chaos | None = None,
     ) -> None:
         """Create an empty corp ``corp_id`` with one app ``secret``; see the class doc."""
         self.corp_id = corp_id
@@ -72,6 +75,8 @@ class FakeWeCom:
         self.rate = RateLimiter(rate_limit_per_minute)
         self.concurrency = ConcurrencyLimiter()
         self.faults = FaultBook()
+        #: The chaos setting in force, if any (:meth:`set_chaos`).
+        self.chaos = chaos
         self.cursors = CursorCodec(hashlib.sha256(f"cursor\x1f{corp_id}".encode()).digest())
         routes, self._seeders, tickers = discover()
         self._dispatcher = Dispatcher(self, routes, tickers, record_limit=record_limit)
@@ -294,16 +299,27 @@ class FakeWeCom:
         truncated: bool = False,
         drop: bool = False,
         delay: float | None = None,
+        connect: bool = False,
+        reset: bool = False,
+        html: bool = False,
+        bad_gzip: bool = False,
+        rewrite: Callable[[JSON], JSON] | None = None,
+        processed: bool = True,
         times: int = 1,
     ) -> Fault:
         """Spoil the next ``times`` calls to ``path`` with exactly one kind of fault.
 
         ``errcode`` (optionally with ``errmsg``) answers that errcode without processing
-        the request.  ``status`` (HTTP 5xx, HTML body), ``truncated`` (JSON cut in half),
-        ``drop`` (connection dropped) and ``delay`` (seconds late; past the client's read
-        timeout in-process it raises ``httpx.ReadTimeout`` without sleeping) process the
-        request first, so its effects happen, and spoil only the response.  Faults of one
-        path apply in the order injected.  Returns the :class:`Fault` (see ``remaining``).
+        the request, and ``connect`` refuses the connection (``httpx.ConnectError``
+        in-process) before the request is even recorded.  ``status`` (HTTP 5xx, HTML body;
+        ``processed=False``: without processing), ``truncated`` (JSON cut in half),
+        ``drop`` (connection dropped), ``reset`` (connection reset, ``httpx.ReadError``),
+        ``html`` (HTTP 200 HTML page), ``bad_gzip`` (a body declared gzip that is not),
+        ``rewrite`` (a function of the handler's data returning the data to send) and
+        ``delay`` (seconds late; past the client's read timeout in-process it raises
+        ``httpx.ReadTimeout`` without sleeping) process the request first, so its effects
+        happen, and spoil only the response.  Faults of one path apply in the order
+        injected, before any chaos.  Returns the :class:`Fault` (see ``remaining``).
         """
         api = _api_path(path)
         fault = Fault(
@@ -314,6 +330,12 @@ class FakeWeCom:
             truncated=truncated,
             drop=drop,
             delay=delay,
+            connect=connect,
+            reset=reset,
+            html=html,
+            bad_gzip=bad_gzip,
+            rewrite=rewrite,
+            processed=processed,
             times=times,
         )
         with self.lock:
@@ -325,6 +347,40 @@ class FakeWeCom:
         """Drop every pending fault."""
         with self.lock:
             self.faults.clear()
+
+    def set_chaos(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: Iterable[ChaosKind] = DEFAULT_KINDS,
+        paths: Iterable[str] | None = None,
+        delay: float = 10.0,
+    ) -> Chaos:
+        """Spoil a share ``rate`` of the requests to any route, seeded; returns the setting.
+
+        Each spoiled request gets one fault drawn from ``kinds`` (default: every kind
+        but ``delay``): transport errors before sending (``connect``) and after the fake
+        processed the request (``reset``, ``drop``), HTTP 502/503 with and without
+        processing, mangled bodies (``truncated``, ``html``, ``bad_gzip``), errcodes -1,
+        45009 and 42001, repeated cursors, oversized and oddly typed fields, and, when
+        asked for, responses ``delay`` seconds late.  ``paths`` limits chaos to those
+        APIs.  The same seed and the same requests give the same faults.  Pending
+        injected faults go first.  The returned :class:`Chaos` logs every request it saw
+        in ``events`` and can be ``paused()``; this replaces any earlier setting.
+        """
+        chaos = Chaos(rate, seed=seed, kinds=kinds, paths=paths, delay=delay)
+        with self.lock:
+            unknown = sorted(p for p in chaos.paths or () if p not in self._dispatcher.routes)
+            if unknown:
+                raise ValueError(f"the fake has no route {unknown[0]!r}")
+            self.chaos = chaos
+        return chaos
+
+    def clear_chaos(self) -> None:
+        """End chaos mode: every later request is answered normally."""
+        with self.lock:
+            self.chaos = None
 
     def __repr__(self) -> str:
         return (

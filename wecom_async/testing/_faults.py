@@ -17,8 +17,26 @@ Kinds, exactly one per fault:
     The response leaves ``delay`` seconds late.  In-process, when that exceeds the
     client's read timeout the transport raises ``httpx.ReadTimeout`` at once, without
     sleeping; otherwise, and always over ASGI, it really sleeps.
+``connect``
+    The connection is refused: the request never reaches WeCom, is not recorded and not
+    processed.  In-process the transport raises ``httpx.ConnectError``.  An ASGI app
+    cannot refuse a connection that the server already accepted, so over ASGI the
+    response is abandoned mid-body as for ``drop``, still without processing.
+``reset``
+    The connection is reset while the response is on its way.  In-process the transport
+    raises ``httpx.ReadError``; over ASGI it is abandoned mid-body as for ``drop``.
+``html``
+    HTTP 200 with an HTML page instead of JSON, as a captive portal or a proxy sends.
+``bad_gzip``
+    HTTP 200 whose ``Content-Encoding: gzip`` body is not gzip, as a broken proxy sends;
+    httpx raises ``httpx.DecodingError`` while reading it.
+``rewrite``
+    A function that gets the handler's data (a private deep copy, envelope not yet added)
+    and returns the data to send instead; it runs only when the handler succeeded.
 
-For the last four kinds the request reaches WeCom: it is processed normally first (checks,
+``errcode`` and ``connect`` answer before processing.  ``status`` with
+``processed=False`` is a gateway that failed before forwarding, also without processing.
+For every other kind the request reaches WeCom: it is processed normally first (checks,
 budget, handler, state changes) and only its response is lost or spoiled, exactly the case
 where a client cannot know whether a write happened.
 """
@@ -26,7 +44,10 @@ where a client cannot know whether a write happened.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ._route import JSON
 
 __all__ = ["Fault", "FaultBook"]
 
@@ -42,6 +63,13 @@ class Fault:
     truncated: bool = False
     drop: bool = False
     delay: float | None = None
+    connect: bool = False
+    reset: bool = False
+    html: bool = False
+    bad_gzip: bool = False
+    rewrite: Callable[[JSON], JSON] | None = None
+    #: With ``status``: False when the gateway failed before forwarding the request.
+    processed: bool = True
     times: int = 1
     #: How many calls this fault has spoiled so far.
     fired: int = 0
@@ -54,9 +82,19 @@ class Fault:
             self.truncated,
             self.drop,
             self.delay is not None,
+            self.connect,
+            self.reset,
+            self.html,
+            self.bad_gzip,
+            self.rewrite is not None,
         ]
         if sum(kinds) != 1:
-            raise ValueError("inject exactly one of errcode, status, truncated, drop, delay")
+            raise ValueError(
+                "inject exactly one of errcode, status, truncated, drop, delay, connect,"
+                " reset, html, bad_gzip, rewrite"
+            )
+        if not self.processed and self.status is None:
+            raise ValueError("processed=False goes with status")
         if self.errcode == 0:
             raise ValueError("errcode 0 is success, not a fault")
         if self.status is not None and not 500 <= self.status <= 599:
@@ -75,8 +113,9 @@ class Fault:
 
     @property
     def runs_handler(self) -> bool:
-        """False for errcode faults (answered before processing), True for the others."""
-        return self.errcode is None
+        """False when the fault answers before processing (errcode, connect, an
+        unprocessed status), True when the request is processed first."""
+        return self.errcode is None and not self.connect and self.processed
 
 
 class FaultBook:

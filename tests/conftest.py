@@ -30,6 +30,7 @@ from hypothesis import settings
 
 import wecom_async
 from wecom_async._exceptions import WeComError
+from wecom_async.testing._tokens import TokenRegistry
 
 # Property tests check outcomes, not speed: a per-example deadline only makes them flaky on
 # a busy machine (CI shares two cores).
@@ -46,14 +47,20 @@ SECRETS = (
     "T0kenForTests",
     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 )
-# ScriptedWeCom's tokens, and the fake WeCom's (128 url-safe base64 characters).
-TOKEN_SHAPES = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7|[A-Za-z0-9_-]{120,}")
+# ScriptedWeCom's tokens have a shape of their own.
+SCRIPTED_TOKEN = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7")
+# The fake WeCom's tokens are 128 url-safe base64 characters; the guard records each one it
+# issues in this process, so a long run of letters in a test's data is not taken for one.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{128,}")
+ISSUED: set[str] = set()
 
 
 def leaked(text: str, extra_secrets: tuple[str, ...] = ()) -> list[str]:
-    """Return the secrets or token shapes found in ``text``."""
+    """Return the secrets and tokens found in ``text``."""
     found = [s for s in (*SECRETS, *extra_secrets) if s and s in text]
-    found += TOKEN_SHAPES.findall(text)
+    found += SCRIPTED_TOKEN.findall(text)
+    for run in _TOKEN_RUN.findall(text):
+        found += [run] if run in ISSUED else [token for token in ISSUED if token in run]
     return found
 
 
@@ -180,6 +187,16 @@ def _recording_init(init: Callable[..., None]) -> Callable[..., None]:
     return recorded
 
 
+def _recording_issue(new: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(new)
+    def recorded(self: TokenRegistry, *args: Any) -> Any:
+        token = new(self, *args)
+        ISSUED.add(token.value)
+        return token
+
+    return recorded
+
+
 def _sdk_classes() -> Iterator[type]:
     for info in pkgutil.walk_packages(wecom_async.__path__, "wecom_async."):
         if info.name.endswith("__main__"):
@@ -195,7 +212,7 @@ def _sdk_classes() -> Iterator[type]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _spy_on_sdk_output() -> Iterator[None]:
-    """Wrap every SDK ``__repr__`` / ``__str__`` and ``WeComError.__init__`` once per run."""
+    """Wrap SDK reprs and strs, ``WeComError.__init__`` and the fake's token issuance, once."""
     patched: list[tuple[type, str, object]] = []
     for cls in set(_sdk_classes()):
         for name in ("__repr__", "__str__"):
@@ -205,6 +222,8 @@ def _spy_on_sdk_output() -> Iterator[None]:
                 patched.append((cls, name, original))
     patched.append((WeComError, "__init__", WeComError.__init__))
     WeComError.__init__ = _recording_init(WeComError.__init__)  # type: ignore[method-assign]
+    patched.append((TokenRegistry, "_new", TokenRegistry._new))
+    TokenRegistry._new = _recording_issue(TokenRegistry._new)  # type: ignore[method-assign]
     try:
         yield
     finally:

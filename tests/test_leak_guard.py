@@ -10,9 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import LeakGuard
+from tests.conftest import LeakGuard, leaked
 from wecom_async import TransportError
 from wecom_async.pagination import AsyncPaginator, Page
+from wecom_async.testing import FakeWeCom
 
 # The shape of ScriptedWeCom's tokens; never registered with the SDK, so only the guard
 # stands between it and the output.
@@ -76,6 +77,16 @@ def test_the_guard_passes_the_same_actions_without_a_secret() -> None:
     assert len(guard.errors) == 2
     assert len(guard.log.lines) == 1
     assert "AsyncPaginator(start='cursor-1')" in guard.printed
+
+
+def test_the_guard_knows_the_fake_s_tokens_not_every_long_run_of_letters() -> None:
+    fake = FakeWeCom()
+    token, _ = fake.tokens.issue(fake.corp_id, "fake-secret", fake.clock.now())
+    assert len(token) == 128
+    assert leaked(f"GET /cgi-bin/x?access_token={token}&a=1") == [token]
+    assert leaked(f"{token}tail") == [token]
+    # Oversized data a test sends on purpose is not a token.
+    assert leaked("a" * 300 + " " + "B" * 128) == []
 
 
 def test_a_test_that_leaks_fails_at_teardown(tmp_path: Path) -> None:

@@ -13,12 +13,13 @@ import httpx
 from ._auth import TokenAuth, fetch_token
 from ._core import Core, Endpoint, Params
 from ._exceptions import ClientClosedError, ValidationError
+from ._logging import register_secret
 from ._options import RequestOptions
 from ._proxy import proxy_mounts
 from ._retry import RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import ShardedTransport
-from ._validation import check_id
+from ._validation import check_id, check_secret
 from .models._base import JsonObject
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class WeComClient:
         trust_env: bool = True,
     ) -> None:
         check_id(corp_id, "corp_id")
-        check_id(secret, "secret")
+        register_secret(check_secret(secret, "secret"))
         if max_in_flight < 1:
             raise ValidationError("max_in_flight must be at least 1")
         if http_client is not None and proxy is not None:

@@ -44,6 +44,7 @@ Exchange = Callable[[Params], Awaitable[JsonObject]]
 ENVELOPE_KEYS: Final = ("errcode", "errmsg")
 
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_JSON: Final = object()
 
 
 @attrs.frozen
@@ -179,6 +180,7 @@ class Core:
         )
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         self._check_open(endpoint)
+        failure: TransportError | None = None
         try:
             if self._in_flight is None:
                 response = await self._http.send(request)
@@ -186,25 +188,29 @@ class Core:
                 async with self._in_flight:
                     response = await self._http.send(request)
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(
+            failure = APITimeoutError(
                 f"{type(exc).__name__}: WeCom did not answer in time",
                 request_line=endpoint.line,
                 sent=not isinstance(exc, _NOT_SENT),
-            ) from None
+            )
         except RuntimeError:
             # httpx refuses to send on a client closed under us (a given client closed by
-            # its owner, or our aclose racing an in-flight call).
+            # its owner, or our aclose racing an in-flight call); its message has no URL.
             if not self._http.is_closed:
                 raise
             self.closed = True
             self._check_open(endpoint)
             raise
         except httpx.TransportError as exc:
-            raise TransportError(
+            failure = TransportError(
                 redact(f"{type(exc).__name__}: {exc}"),
                 request_line=endpoint.line,
                 sent=not isinstance(exc, _NOT_SENT),
-            ) from None
+            )
+        if failure is not None:
+            # Raised outside the handler, so the httpx error (its request URL holds the
+            # access token) is not kept as __context__: ``from None`` only hides it.
+            raise failure
         if started:
             logger.debug(
                 "%s -> HTTP %d in %.1f ms",
@@ -248,11 +254,15 @@ def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:
         # WeCom's bodies may hold raw control characters inside strings: decode leniently.
         data = json.loads(response.content, strict=False)
     except ValueError:
+        # Raised outside the handler: the decode error holds the whole body as __context__,
+        # and a proxy's error page may echo the request URL, token included.
+        data = _NOT_JSON
+    if data is _NOT_JSON:
         raise ResponseError(
             f"the body is not valid JSON ({len(response.content)} bytes)",
             request_line=endpoint.line,
             status_code=response.status_code,
-        ) from None
+        )
     if not isinstance(data, dict):
         raise ResponseError(
             "the body is not a JSON object", request_line=endpoint.line, status_code=200

@@ -18,8 +18,10 @@ Every error is a :class:`WeComError`; nothing else escapes the SDK by design::
     │   └── ConflictError        45035 / 6000: a concurrent change to the same record
     └── CallbackError            (wecom_async.callback) a pushed event failed verification
 
-Messages and reprs never contain an access token or a secret: request lines are
-redacted before they are stored here.
+Messages and reprs never contain an access token or a secret: every error redacts its
+message when it is built and again when it is printed (a token fetched after the error
+was built is masked too). ``StructureError.raw`` keeps the response as received for the
+caller to inspect; it is part of neither the message nor the repr.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ __all__ = [
 class WeComError(Exception):
     """Raised for every failure of the SDK; the root of the tree above."""
 
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
+
+    def __repr__(self) -> str:
+        return redact(super().__repr__())
+
 
 class ValidationError(WeComError, ValueError):
     """Raised before sending when a request breaks a documented WeCom limit."""
@@ -69,7 +80,7 @@ class TransportError(WeComError):
 
     def __init__(self, message: str, *, request_line: str = "", sent: bool = True) -> None:
         super().__init__(f"{message} ({request_line})" if request_line else message)
-        self.request_line = request_line
+        self.request_line = redact(request_line)
         #: False when the request provably never reached WeCom (connect phase).
         self.sent = sent
 
@@ -85,7 +96,7 @@ class ResponseError(WeComError):
         self, message: str, *, request_line: str = "", status_code: int | None = None
     ) -> None:
         super().__init__(f"{message} ({request_line})" if request_line else message)
-        self.request_line = request_line
+        self.request_line = redact(request_line)
         self.status_code = status_code
 
 
@@ -101,7 +112,7 @@ class StructureError(ResponseError):
         request_line: str = "",
     ) -> None:
         super().__init__(message, request_line=request_line)
-        self.errors = list(errors or [])
+        self.errors = [redact(error) for error in errors or ()]
         self.raw = raw
 
 
@@ -121,13 +132,13 @@ class APIError(WeComError):
         self.errcode = errcode
         # WeCom may echo request parameters; credentials are masked before they are kept.
         self.errmsg = redact(errmsg)
-        self.hint = parse_hint(errmsg)
-        self.request_line = request_line
-        where = f" ({request_line})" if request_line else ""
-        super().__init__(f"errcode {errcode}: {errmsg}{where}")
+        self.hint = parse_hint(self.errmsg)
+        self.request_line = redact(request_line)
+        where = f" ({self.request_line})" if request_line else ""
+        super().__init__(f"errcode {errcode}: {self.errmsg}{where}")
 
     def __repr__(self) -> str:
-        return (
+        return redact(
             f"{type(self).__name__}(errcode={self.errcode!r}, "
             f"request={self.request_line!r}, hint={self.hint!r})"
         )

@@ -1,6 +1,13 @@
 """Redaction of secrets in everything the SDK logs, raises or prints.
 
-The ``wecom_async`` logger only ever receives text that went through :func:`redact`.
+The ``wecom_async`` logger only ever receives text that went through :func:`redact`, and
+every :class:`~wecom_async.WeComError` redacts its message. Two nets catch a credential:
+
+* by pattern: the value after a credential key (``access_token=X``, ``"corpsecret": "X"``,
+  ``('access_token', 'X')``, ``access_token%3DX``, ...), whatever the value is;
+* by value: the secrets and access tokens this process knows (:func:`register_secret`,
+  :func:`register_token`), wherever they appear, with or without a key.
+
 httpx logs full URLs (tokens included) on its own ``httpx`` logger at INFO level:
 keep that logger at WARNING in production (README, "Logging").
 """
@@ -9,22 +16,102 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from typing import Final
+from urllib.parse import quote
 
-__all__ = ["logger", "redact", "request_line"]
+__all__ = ["logger", "redact", "register_secret", "register_token", "request_line"]
 
 logger: Final = logging.getLogger("wecom_async")
 
-# Query parameters and JSON keys that carry credentials.
-_SECRET_PARAM = re.compile(
-    r"(?P<key>access_token|corpsecret|secret)(?P<sep>=|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^&\s\"',;)]+)",
+MASK: Final = "***"
+
+# Keys whose value is a credential: every *access_token and *secret (corpsecret,
+# suite_secret, provider_secret, ...), every *_ticket (suite_ticket, jsapi_ticket),
+# the permanent and temporary auth codes, and the callback EncodingAESKey.
+_KEY = r"(?<!\w)\w*?(?:access_token|secret|_ticket|permanent_code|auth_code|encoding_?aes_?key)"
+# A quote around a key or value, maybe escaped (a JSON string inside a repr) or URL-encoded.
+_QUOTE = r"(?:\\*[\"']|%2[27])"
+# key=X, key: X, "key": "X", ('key', 'X'), key%3DX; a comma only before a quoted value.
+_SPACE = r"(?:\s|%20)*"
+_SEP = rf"{_QUOTE}?{_SPACE}(?:=|:|%3[DdAa]|,(?={_SPACE}[bB]?{_QUOTE})){_SPACE}"
+# A bare value ends at a delimiter, raw or URL-encoded (%26 &, %20 space, %22 ", %23 #,
+# %27 ', %29 ), %2C ",", %3B ;, %5D ], %7D }).
+_BARE = r"(?:[^\s&\"'`,;)\]}<>\\%]|%(?!26|2[02379Cc]|3[Bb]|5[Dd]|7[Dd])[0-9A-Fa-f]{2})+"
+_SECRET_PARAM: Final = re.compile(
+    rf"(?P<key>{_KEY})(?P<sep>{_SEP})"
+    rf"(?:(?P<open>[bB]?(?P<quote>{_QUOTE}))(?:(?!(?P=quote)).)+|{_BARE})",
     re.IGNORECASE,
 )
 
+#: Values shorter than this are not registered: masking them would garble plain text.
+MIN_SECRET_LENGTH: Final = 6
+
+
+class _Known:
+    """The credential values of this process, newest last, at most ``limit`` of each kind.
+
+    Bounded so that a long-running process that serves many corps (a new token per corp
+    every two hours) does not grow without end; the pattern net still covers keyed values
+    of anything evicted.
+    """
+
+    def __init__(self, *limits: int) -> None:
+        self._pools: list[OrderedDict[str, None]] = [OrderedDict() for _ in limits]
+        self._limits = limits
+        self._lock = threading.Lock()
+        #: Every spelling of every value, longest first (a value holding another is masked
+        #: whole); replaced, never mutated, so readers need no lock.
+        self.forms: tuple[str, ...] = ()
+
+    def add(self, pool: int, value: str) -> None:
+        if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+            return
+        values = self._pools[pool]
+        if value in values:  # the hot path: a token seen again
+            return
+        with self._lock:
+            values[value] = None
+            while len(values) > self._limits[pool]:
+                values.popitem(last=False)
+            forms = {form for pool in self._pools for known in pool for form in _forms(known)}
+            self.forms = tuple(sorted(forms, key=len, reverse=True))
+
+
+def _forms(value: str) -> set[str]:
+    """The spellings of ``value`` that may reach a message: as is and URL-encoded."""
+    return {value, quote(value, safe=""), quote(value, safe="/")} - {""}
+
+
+_SECRETS: Final = 0
+_TOKENS: Final = 1
+#: Secrets are few (one per client); tokens are replaced every two hours per corp.
+_known: Final = _Known(128, 256)
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` (a corp or app secret) wherever :func:`redact` meets it from now on."""
+    _known.add(_SECRETS, value)
+
+
+def register_token(value: str) -> None:
+    """Mask ``value`` (an access token) wherever :func:`redact` meets it from now on."""
+    _known.add(_TOKENS, value)
+
 
 def redact(text: str) -> str:
-    """Return ``text`` with the values of access_token / corpsecret parameters replaced by ***."""
-    return _SECRET_PARAM.sub(lambda m: f"{m['key']}{m['sep']}***", text)
+    """Return ``text`` with every known secret or token and every credential value masked."""
+    # Substring checks, not one big alternation: a few hundred C-speed scans of a short
+    # error message beat a regex that tries every value at every position.
+    for form in _known.forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return _SECRET_PARAM.sub(_mask_value, text)
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    return f"{match['key']}{match['sep']}{match['open'] or ''}{MASK}"
 
 
 def request_line(method: str, path: str) -> str:

@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import attrs
 
-from ._logging import logger
+from ._logging import logger, register_token
 
 __all__ = ["IssuedToken", "Lease", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
 
@@ -54,6 +54,9 @@ class IssuedToken:
 
     value: str
     fence: int
+
+    def __attrs_post_init__(self) -> None:
+        register_token(self.value)  # a token from any store, fetched here or not, is masked
 
     def __repr__(self) -> str:
         return f"IssuedToken(value=***, fence={self.fence})"

@@ -19,6 +19,7 @@ __all__ = [
     "check_id",
     "check_ids",
     "check_range",
+    "check_secret",
     "max_bytes",
     "max_chars",
     "max_items",
@@ -85,6 +86,19 @@ def check_id(value: str, name: str) -> str:
     """Return ``value`` if it is a non-empty id string, else raise ValidationError."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_secret(value: str, name: str) -> str:
+    """Return ``value`` if it is a non-empty string, else raise ValidationError.
+
+    Unlike :func:`check_id`, the error names only the type of a wrong value, never the
+    value: a secret handed over as bytes or an int is still the secret.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a non-empty string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(f"{name} must be a non-empty string, got a blank one")
     return value
 
 

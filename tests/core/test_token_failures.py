@@ -12,6 +12,8 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.core.scripted import ScriptedWeCom
 from tests.core.virtual_time import run_virtual
@@ -257,3 +259,69 @@ async def test_a_caller_that_refused_a_token_never_joins_a_read_of_that_token() 
         fresh = await manager.get()
     assert fresh.value == "TOKEN-2-f3b9c2d1e8a7"
     assert serial == 2
+
+
+def _answer(kind: str) -> object:
+    """A fresh answer of ``kind`` for the scripted server."""
+    if kind == "connect error":
+        return httpx.ConnectError("refused")
+    if kind == "reset":
+        return httpx.ReadError("reset by peer")
+    if kind == "mangled gzip":
+
+        async def mangled(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"nope")
+
+        return mangled
+    return {"HTTP 503": _503, "garbage body": _garbage}.get(kind) or {
+        "errcode -1": {"errcode": -1, "errmsg": "system busy"},
+        "45009": {"errcode": 45009, "errmsg": "api freq out of limit"},
+        "45033": {"errcode": 45033, "errmsg": "api concurrent out of limit"},
+        "42001": {"errcode": 42001, "errmsg": "access_token expired"},
+        "40058": {"errcode": 40058, "errmsg": "invalid Request Parameter"},
+        "ok": {"errcode": 0, "errmsg": "ok", "follow_user": ["zhangsan"]},
+    }[kind]
+
+
+_GETTOKEN_FAILURES = [
+    "connect error",
+    "reset",
+    "mangled gzip",
+    "HTTP 503",
+    "garbage body",
+    "errcode -1",
+    "45009",
+    "45033",
+]
+_CALL_ANSWERS = [*_GETTOKEN_FAILURES, "42001", "40058", "ok"]
+
+
+@settings(max_examples=60)
+@given(
+    max_attempts=st.integers(1, 5),
+    deadline=st.sampled_from([1.0, 10.0, 61.0, 120.0, 500.0]),
+    gettoken=st.lists(st.sampled_from(_GETTOKEN_FAILURES), max_size=12),
+    answers=st.lists(st.sampled_from(_CALL_ANSWERS), max_size=12),
+)
+def test_any_mix_of_failures_stays_within_the_attempts_and_the_deadline(
+    max_attempts: int, deadline: float, gettoken: list[str], answers: list[str]
+) -> None:
+    server = ScriptedWeCom()
+    server.gettoken_script.extend(_answer(kind) for kind in gettoken)  # type: ignore[misc]
+    server.script(PATH, *(_answer(kind) for kind in answers))  # type: ignore[arg-type]
+
+    async def main() -> tuple[float, object]:
+        policy = RetryPolicy(max_attempts=max_attempts, jitter=0.0)
+        async with server.client(retry=policy, deadline=deadline) as client:
+            try:
+                outcome: object = await client.external_contact.get_follow_user_list()
+            except WeComError as error:
+                outcome = error
+            return anyio.current_time(), outcome
+
+    elapsed, outcome = run_virtual(main)
+    assert outcome == ["zhangsan"] or isinstance(outcome, WeComError)
+    assert elapsed <= deadline
+    # An attempt sends at most one gettoken and one request, plus one refresh and resend.
+    assert server.calls["gettoken"] <= 2 * max_attempts
+    assert server.calls[PATH] <= 2 * max_attempts

@@ -4,21 +4,25 @@ A business call answered with 40014, 42001 or 40001 invalidates exactly that tok
 (compare-and-delete), fetches a new one (single flight) and resends once. This is not a
 retry and does not spend the retry budget. If the new token is refused too,
 :class:`~wecom_async.TokenError` is raised: no loop.
+
+gettoken is a nested call that spends the attempts and the deadline of the call that
+needed the token; when it fails, the call fails with its error (see ``Settled``).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from ._core import Auth, Core, Endpoint, Exchange, Params
+from ._core import Auth, Core, Endpoint, Exchange, Params, Settled
 from ._exceptions import (
     GETTOKEN_CONFIG_ERRCODES,
     APIError,
     ConfigurationError,
     ResponseError,
     TokenError,
+    WeComError,
 )
-from ._token import TokenManager
+from ._token import IssuedToken, TokenManager
 from .models._base import JsonObject
 
 __all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_token"]
@@ -39,12 +43,12 @@ class TokenAuth(Auth):
         """Send with the current token; on a token errcode, refresh and resend once."""
         if not endpoint.authenticated:
             return await exchange(params)
-        token = await self._tokens.get()
+        token = await self._token()
         data = await exchange({**params, "access_token": token.value})
         if data.get("errcode") not in TOKEN_ERRCODES:
             return data
         await self._tokens.invalidate(token)
-        token = await self._tokens.get()
+        token = await self._token()
         data = await exchange({**params, "access_token": token.value})
         errcode = data.get("errcode")
         if isinstance(errcode, int) and errcode in TOKEN_ERRCODES:
@@ -56,9 +60,19 @@ class TokenAuth(Auth):
             )
         return data
 
+    async def _token(self) -> IssuedToken:
+        """The current token; a failed fetch ends the call with its error, not retried."""
+        try:
+            return await self._tokens.get()
+        except WeComError as exc:
+            error = exc
+        raise Settled(error)
+
 
 async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
     """Call gettoken and return ``(access_token, expires_in)``.
+
+    Made inside a business call, gettoken spends that call's attempts and deadline.
 
     Raises:
         ConfigurationError: gettoken refused the corp id or secret (40001, 40013, 41002,
@@ -70,11 +84,15 @@ async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
     except APIError as exc:
         # On gettoken 40001 means "bad secret", not "bad token": the table maps it to
         # TokenError for business calls, so the gettoken codes are re-classed here.
-        if exc.errcode in GETTOKEN_CONFIG_ERRCODES and not isinstance(exc, ConfigurationError):
-            raise ConfigurationError(
-                exc.errcode, exc.errmsg, request_line=exc.request_line
-            ) from None
-        raise
+        if exc.errcode not in GETTOKEN_CONFIG_ERRCODES or isinstance(exc, ConfigurationError):
+            raise
+        refused = exc
+    else:
+        return _issued(data)
+    raise ConfigurationError(refused.errcode, refused.errmsg, request_line=refused.request_line)
+
+
+def _issued(data: JsonObject) -> tuple[str, int]:
     token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
     if not isinstance(token, str) or not token or not isinstance(expires_in, int):
         raise ResponseError("gettoken answered without an access_token", request_line=GETTOKEN.line)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Final, Literal
 import httpx
 
 from ._auth import TokenAuth, fetch_token
-from ._core import Core, Endpoint, Params
+from ._core import Core, Endpoint, Params, check_deadline
 from ._exceptions import ClientClosedError, ValidationError
 from ._logging import register_secret
 from ._options import RequestOptions
 from ._proxy import proxy_mounts
-from ._retry import RetryPolicy
+from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import ShardedTransport
 from ._validation import check_id, check_secret
@@ -79,6 +79,11 @@ class WeComClient:
             the given client's own timeouts otherwise (unless one of them is None: the SDK
             never sends without a timeout, so :data:`DEFAULT_TIMEOUT` applies then).
         retry: attempts and delays (:class:`RetryPolicy`); ``RetryPolicy.no_delay()`` in tests.
+            ``max_attempts`` bounds a whole call, the gettoken requests it needs included.
+        deadline: seconds one call may take in all (attempts, waits, token fetch); past it
+            :class:`APITimeoutError`. Default ``DEFAULT_DEADLINE`` (120 s: one 45009 wait
+            and the retries around it). A call's ``deadline=`` option overrides it;
+            ``math.inf`` turns it off.
         max_in_flight: requests in flight at once; further callers wait their turn. An owned
             HTTP client gets a :class:`ShardedTransport` of this many connections, whose
             throughput does not fall as concurrency grows.
@@ -105,6 +110,7 @@ class WeComClient:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         proxy: str | httpx.URL | None = None,
         trust_env: bool = True,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         check_id(corp_id, "corp_id")
         register_secret(check_secret(secret, "secret"))
@@ -112,6 +118,7 @@ class WeComClient:
             raise ValidationError("max_in_flight must be at least 1")
         if http_client is not None and proxy is not None:
             raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
+        check_deadline(deadline)
         self.corp_id = corp_id
         self._owns_http = http_client is None
         if isinstance(timeout, int | float):
@@ -130,6 +137,7 @@ class WeComClient:
             retry=retry or RetryPolicy(),
             max_in_flight=None if self._owns_http else max_in_flight,
             timeout=timeout,
+            deadline=deadline,
         )
         self._tokens = TokenManager(
             lambda: fetch_token(self._core, corp_id, secret),

@@ -2,9 +2,19 @@
 
 ``Core.call`` is the only way a request leaves the SDK::
 
-    call(endpoint)                     retry loop: decide() after each failure, anyio.sleep
-      auth.call(...)                   token injection, one invalidate + refresh + resend
-        exchange(...)                  in-flight cap, httpx send, JSON decode
+    call(endpoint)                     the call's budget: max_attempts and one deadline
+      attempts(...)                    retry loop: decide() after each failure, anyio.sleep
+        auth.call(...)                 token injection, one invalidate + refresh + resend
+          call(GETTOKEN)               a token fetch, nested: it spends the same budget
+          exchange(...)                in-flight cap, httpx send, JSON decode
+
+A call has one budget (:class:`_Budget`): ``RetryPolicy.max_attempts`` attempts and one
+deadline, covering everything the call does. The token fetch a call triggers runs as a
+nested ``call`` in the caller's task; it finds the caller's budget in a context variable
+and spends it instead of starting its own, so a failing gettoken never multiplies the
+attempts of the call that needed it (no retry loop inside a retry loop). An attempt is
+one pass through ``auth.call``: a failed gettoken fails the attempt, a successful one lets
+the same attempt send the request.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Final, Literal
 
 import anyio
@@ -30,10 +41,10 @@ from ._exceptions import (
 )
 from ._logging import logger, redact, request_line
 from ._options import RequestOptions
-from ._retry import RetryPolicy, decide
+from ._retry import DEFAULT_DEADLINE, RetryPolicy, decide
 from .models._base import JsonObject
 
-__all__ = ["Core", "Endpoint", "Exchange", "Files", "Params"]
+__all__ = ["Core", "Endpoint", "Exchange", "Files", "Params", "Settled", "check_deadline"]
 
 Params = Mapping[str, str | int]
 #: Multipart files: field name -> (filename, content, content type).
@@ -43,8 +54,14 @@ Exchange = Callable[[Params], Awaitable[JsonObject]]
 #: Keys of the envelope, stripped before a response is structured into its model.
 ENVELOPE_KEYS: Final = ("errcode", "errmsg")
 
-_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_NOT_JSON: Final = object()
+#: Failures that prove the request never left: no connection (or tunnel) was made.
+_NOT_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
 
 
 @attrs.frozen
@@ -69,12 +86,61 @@ class Endpoint:
         return request_line(self.method, self.url_path)
 
 
+class Settled(Exception):
+    """Carries an error whose retry decision was already made: the core raises it as it is.
+
+    The token layer wraps a failed token fetch in it. Either the fetch was this call's own
+    (a nested call that already spent this call's attempts) or it was another caller's,
+    whose failure every caller waiting on it shares; retrying it here would start the
+    fetch cycle again per caller.
+    """
+
+    def __init__(self, error: WeComError) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
 class Auth:
     """What the core needs from the token layer (implemented in ``_auth.py``)."""
 
     async def call(self, endpoint: Endpoint, params: Params, exchange: Exchange) -> JsonObject:
-        """Send through ``exchange`` with whatever credentials ``endpoint`` needs."""
+        """Send through ``exchange`` with whatever credentials ``endpoint`` needs.
+
+        Raises:
+            Settled: the credentials could not be had; its error is final for the call.
+        """
         return await exchange(params)
+
+
+@attrs.frozen
+class _Request:
+    """What one call sends, encoded once for every attempt."""
+
+    endpoint: Endpoint
+    params: Params
+    content: bytes | None
+    files: Files | None
+
+
+@attrs.define(eq=False)
+class _Budget:
+    """What one call may still spend: attempts, and time until ``deadline`` (anyio clock)."""
+
+    core: Core
+    endpoint: Endpoint
+    policy: RetryPolicy
+    deadline: float
+    attempt: int = 1
+    #: Whether the call's own request (not a gettoken) may have reached WeCom.
+    sent: bool = False
+
+    def covers(self, delay: float) -> bool:
+        """Whether waiting ``delay`` seconds still leaves the deadline ahead."""
+        return anyio.current_time() + delay < self.deadline
+
+
+#: The budget of the call running in this task, found by the nested token fetch.
+_BUDGET: ContextVar[_Budget | None] = ContextVar("wecom_async_call_budget", default=None)
 
 
 class Core:
@@ -88,10 +154,13 @@ class Core:
         retry: RetryPolicy,
         max_in_flight: int | None,
         timeout: httpx.Timeout | None,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.retry = retry
+        #: Seconds a call may take when its options name no deadline.
+        self.deadline = check_deadline(deadline)
         # None when the transport already caps connections (ShardedTransport).
         self._in_flight = anyio.Semaphore(max_in_flight) if max_in_flight else None
         self._timeout = timeout
@@ -110,50 +179,93 @@ class Core:
     ) -> JsonObject:
         """Send ``endpoint`` and return the decoded response, envelope checked.
 
-        ``options`` are the caller's per-call options (:class:`RequestOptions`).
+        ``options`` are the caller's per-call options (:class:`RequestOptions`). The call,
+        token fetch and waits included, makes at most ``retry.max_attempts`` attempts and
+        ends by its deadline (``options["deadline"]``, else the client's).
 
         Raises:
-            ValidationError: ``options`` cannot apply (a body for a GET, an access_token).
+            ValidationError: ``options`` cannot apply (a body for a GET, an access_token, a
+                deadline that is not > 0), or the body cannot be encoded as JSON.
             APIError: WeCom answered a non-zero errcode (a subclass where one is named).
+            APITimeoutError: the deadline passed; ``sent`` is False only if the request
+                provably never left.
             TransportError: the exchange failed and no retry was allowed or left.
             ResponseError: the answer was not a WeCom envelope.
         """
         params, json_body = _apply_options(endpoint, params, json_body, options)
-        content = (
-            json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
-            if json_body is not None
-            else None
+        seconds = (
+            check_deadline(options["deadline"])
+            if options and "deadline" in options
+            else self.deadline
+        )
+        request = _Request(endpoint, params or {}, _encode(endpoint, json_body), files)
+        outer = _BUDGET.get()
+        if outer is not None and outer.core is self:
+            # The token fetch of a call in progress in this task: it spends that call's budget.
+            return await self._attempts(request, outer)
+        return await self._budgeted(request, seconds)
+
+    async def _budgeted(self, request: _Request, seconds: float) -> JsonObject:
+        """Attempt ``request`` under a fresh budget: the policy's attempts, ``seconds`` in all."""
+        budget = _Budget(self, request.endpoint, self.retry, anyio.current_time() + seconds)
+        token = _BUDGET.set(budget)
+        try:
+            with anyio.move_on_after(seconds):
+                return await self._attempts(request, budget)
+        finally:
+            _BUDGET.reset(token)
+        raise APITimeoutError(
+            f"the call did not finish within its deadline of {seconds:g} s",
+            request_line=request.endpoint.line,
+            sent=budget.sent,
         )
 
-        async def exchange(query: Params) -> JsonObject:
-            return await self._exchange(endpoint, query, content, files)
-
-        attempt = 0
+    async def _attempts(self, request: _Request, budget: _Budget) -> JsonObject:
+        """Attempt ``request`` until it succeeds, its error is final or the budget is spent."""
+        endpoint = request.endpoint
         while True:
-            attempt += 1
             try:
-                data = await self.auth.call(endpoint, params or {}, exchange)
-                self._check(endpoint, data)
-                return data
-            except WeComError as error:
-                delay = decide(error, attempt, retry_safe=endpoint.retry_safe, policy=self.retry)
-                if delay is None:
-                    raise
-                logger.debug(
-                    "retrying %s in %.2f s after %s (attempt %d of %d)",
-                    endpoint.line,
-                    delay,
-                    _describe(error),
-                    attempt + 1,
-                    self.retry.max_attempts,
+                return await self._attempt(request, budget)
+            except Settled as settled:
+                error, delay = settled.error, None
+            except WeComError as failed:
+                error = failed
+                delay = decide(
+                    error, budget.attempt, retry_safe=endpoint.retry_safe, policy=budget.policy
                 )
-                await anyio.sleep(delay)
+            # Raised outside the except clauses, so that Settled never becomes its context.
+            if delay is None:
+                raise error
+            if not budget.covers(delay):
+                logger.debug(
+                    "not retrying %s after %s: a %.2f s wait would pass the call's deadline",
+                    endpoint.line,
+                    _describe(error),
+                    delay,
+                )
+                raise error
+            logger.debug(
+                "retrying %s in %.2f s after %s (attempt %d of %d)",
+                endpoint.line,
+                delay,
+                _describe(error),
+                budget.attempt + 1,
+                budget.policy.max_attempts,
+            )
+            await anyio.sleep(delay)
+            budget.attempt += 1
+
+    async def _attempt(self, request: _Request, budget: _Budget) -> JsonObject:
+        async def exchange(query: Params) -> JsonObject:
+            return await self._exchange(request, query, budget)
+
+        data = await self.auth.call(request.endpoint, request.params, exchange)
+        self._check(request.endpoint, data)
+        return data
 
     def _check_open(self, endpoint: Endpoint) -> None:
         if self.closed:
-            raise ClientClosedError(
-                "this WeComClient is closed; create a new one", request_line=endpoint.line
-            )
+            raise _closed_error(endpoint)
 
     @staticmethod
     def _check(endpoint: Endpoint, data: JsonObject) -> None:
@@ -166,59 +278,91 @@ class Core:
                 request_line=endpoint.line,
             )
 
-    async def _exchange(
-        self, endpoint: Endpoint, query: Params, content: bytes | None, files: Files | None
-    ) -> JsonObject:
-        request = self._http.build_request(
-            endpoint.method,
-            self._base_url + endpoint.url_path,
-            params=query,
-            content=content,
-            files=files,
-            headers={"Content-Type": "application/json; charset=utf-8"} if content else None,
-            timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        )
-        started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
+    async def _exchange(self, request: _Request, query: Params, budget: _Budget) -> JsonObject:
+        endpoint = request.endpoint
         self._check_open(endpoint)
-        failure: TransportError | None = None
-        try:
-            if self._in_flight is None:
-                response = await self._http.send(request)
-            else:
-                async with self._in_flight:
-                    response = await self._http.send(request)
-        except httpx.TimeoutException as exc:
-            failure = APITimeoutError(
-                f"{type(exc).__name__}: WeCom did not answer in time",
-                request_line=endpoint.line,
-                sent=not isinstance(exc, _NOT_SENT),
-            )
-        except RuntimeError:
-            # httpx refuses to send on a client closed under us (a given client closed by
-            # its owner, or our aclose racing an in-flight call); its message has no URL.
-            if not self._http.is_closed:
-                raise
-            self.closed = True
-            self._check_open(endpoint)
-            raise
-        except httpx.TransportError as exc:
-            failure = TransportError(
-                redact(f"{type(exc).__name__}: {exc}"),
-                request_line=endpoint.line,
-                sent=not isinstance(exc, _NOT_SENT),
-            )
-        if failure is not None:
-            # Raised outside the handler, so the httpx error (its request URL holds the
-            # access token) is not kept as __context__: ``from None`` only hides it.
-            raise failure
+        http_request = self._build(request, query)
+        started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
+        if self._in_flight is None:
+            outcome = await self._send(http_request, endpoint, budget)
+        else:
+            async with self._in_flight:
+                outcome = await self._send(http_request, endpoint, budget)
+        if isinstance(outcome, WeComError):
+            # Raised here, outside the except clause that mapped it: the httpx exception
+            # (whose request URL holds the access token) must not stay as its __context__.
+            raise outcome
         if started:
             logger.debug(
                 "%s -> HTTP %d in %.1f ms",
                 endpoint.line,
-                response.status_code,
+                outcome.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-        return _decode(endpoint, response)
+        return _decode(endpoint, outcome)
+
+    def _build(self, request: _Request, query: Params) -> httpx.Request:
+        try:
+            return self._http.build_request(
+                request.endpoint.method,
+                self._base_url + request.endpoint.url_path,
+                params=query,
+                content=request.content,
+                files=request.files,
+                headers=(
+                    {"Content-Type": "application/json; charset=utf-8"} if request.content else None
+                ),
+                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        raise ValidationError(redact(f"{request.endpoint.line} cannot be sent as given: {problem}"))
+
+    async def _send(
+        self, request: httpx.Request, endpoint: Endpoint, budget: _Budget
+    ) -> httpx.Response | WeComError:
+        """Send ``request``; a failure comes back as the WeComError to raise for it."""
+        may_have_left = True
+        try:
+            return await self._http.send(request)
+        except httpx.StreamError as exc:
+            return _exchange_failure(endpoint, exc)
+        except RuntimeError as exc:
+            if not self._http.is_closed:
+                return _exchange_failure(endpoint, exc)
+            # httpx refuses to send on a client closed under us: a given client closed by
+            # its owner, or our aclose() racing this call. Nothing left.
+            may_have_left = False
+            self.closed = True
+            return _closed_error(endpoint)
+        except Exception as exc:
+            may_have_left = not isinstance(exc, _NOT_SENT)
+            return _exchange_failure(endpoint, exc)
+        finally:
+            # Also on cancellation (the deadline): a request cut off mid-send may have arrived.
+            if may_have_left and endpoint is budget.endpoint:
+                budget.sent = True
+
+
+def _closed_error(endpoint: Endpoint) -> ClientClosedError:
+    return ClientClosedError(
+        "this WeComClient is closed; create a new one", request_line=endpoint.line
+    )
+
+
+def check_deadline(value: object) -> float:
+    """Return ``value`` as seconds if it is a number > 0 (``math.inf``: no deadline).
+
+    Raises:
+        ValidationError: ``value`` is not a number, is a bool, NaN, zero or negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(
+            f"deadline must be seconds (a number > 0), not {type(value).__name__}"
+        )
+    if not value > 0:
+        raise ValidationError(f"deadline must be seconds > 0, got {value!r}")
+    return float(value)
 
 
 def _apply_options(
@@ -243,6 +387,62 @@ def _apply_options(
     return params, json_body
 
 
+def _encode(endpoint: Endpoint, body: Mapping[str, object] | None) -> bytes | None:
+    """The JSON body as sent, or ValidationError for what JSON cannot carry (sets, NaN, ...)."""
+    if body is None:
+        return None
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    raise ValidationError(redact(f"the JSON body of {endpoint.line} cannot be encoded: {problem}"))
+
+
+def _exchange_failure(endpoint: Endpoint, exc: Exception) -> WeComError:
+    """The WeComError for what sending raised; no httpx (or transport) exception escapes."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"{name}: WeCom did not answer in time",
+            request_line=endpoint.line,
+            sent=not isinstance(exc, _NOT_SENT),
+        )
+    if isinstance(exc, httpx.TransportError):
+        return TransportError(
+            redact(f"{name}: {exc}"),
+            request_line=endpoint.line,
+            sent=not isinstance(exc, _NOT_SENT),
+        )
+    if isinstance(exc, httpx.HTTPStatusError):
+        # A given client's event hook called raise_for_status(): the answer is still an answer.
+        status = exc.response.status_code
+        return ResponseError(
+            f"HTTP {status} instead of a WeCom envelope",
+            request_line=endpoint.line,
+            status_code=status,
+        )
+    if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
+        # An answer came back but cannot be read (a proxy mangled its gzip body, redirects
+        # loop): like a garbled body, retried where the endpoint may be resent.
+        return ResponseError(redact(f"{name}: {exc}"), request_line=endpoint.line)
+    # Whatever else a transport may raise (httpx.StreamError, httpx.InvalidURL from a
+    # redirect, an OSError or a protocol library's error from a custom transport): the
+    # request may have left.
+    return TransportError(redact(f"{name}: {exc}"), request_line=endpoint.line, sent=True)
+
+
+_NOT_JSON: Final = object()
+
+
+def _loads(content: bytes) -> object:
+    try:
+        # WeCom's bodies may hold raw control characters inside strings: decode leniently.
+        return json.loads(content, strict=False)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return _NOT_JSON
+
+
 def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:
     if response.status_code != 200:
         raise ResponseError(
@@ -250,13 +450,7 @@ def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:
             request_line=endpoint.line,
             status_code=response.status_code,
         )
-    try:
-        # WeCom's bodies may hold raw control characters inside strings: decode leniently.
-        data = json.loads(response.content, strict=False)
-    except ValueError:
-        # Raised outside the handler: the decode error holds the whole body as __context__,
-        # and a proxy's error page may echo the request URL, token included.
-        data = _NOT_JSON
+    data = _loads(response.content)
     if data is _NOT_JSON:
         raise ResponseError(
             f"the body is not valid JSON ({len(response.content)} bytes)",

@@ -45,8 +45,9 @@ _SECRET_PARAM: Final = re.compile(
     re.IGNORECASE,
 )
 
-#: Values shorter than this are not registered: masking them would garble plain text.
-MIN_SECRET_LENGTH: Final = 6
+#: Values shorter than this are not registered: masking them would garble plain text
+#: (WeCom secrets are 43 characters and access tokens longer still).
+MIN_SECRET_LENGTH: Final = 16
 
 
 class _Known:

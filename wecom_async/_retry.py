@@ -33,6 +33,7 @@ from ._exceptions import (
 
 __all__ = [
     "DEFAULT_BASE_DELAY",
+    "DEFAULT_DEADLINE",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_DELAY",
     "RATE_LIMIT_WINDOW",
@@ -50,6 +51,10 @@ DEFAULT_MAX_DELAY: Final = 8.0
 RATE_LIMIT_WINDOW: Final = 60.0
 #: Share of each delay that is randomised, so that many clients do not retry in step.
 DEFAULT_JITTER: Final = 0.25
+#: Seconds one call may take in all (attempts, waits, token fetch): one 45009 wait with the
+#: backoffs and a few slow requests fit; a second 45009 wait does not, so a call under a
+#: rate-limit storm fails after about a minute instead of waiting out every attempt.
+DEFAULT_DEADLINE: Final = 120.0
 
 
 @attrs.frozen(kw_only=True)
@@ -57,7 +62,9 @@ class RetryPolicy:
     """How many attempts and how long between them; set the delays to 0 in tests.
 
     Args:
-        max_attempts: attempts in all, the first included (1 disables retries).
+        max_attempts: attempts in all, the first included (1 disables retries). They bound
+            the whole call: a gettoken request the call needs is part of an attempt, and a
+            failed one spends it.
         base_delay: first backoff delay; doubles with each attempt up to ``max_delay``.
         max_delay: cap of one backoff delay.
         rate_limit_delay: wait after a 45009 (WeCom blocks the API for the minute).

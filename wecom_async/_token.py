@@ -13,6 +13,14 @@ The store protocol is shaped for a store shared by many processes (Redis):
   expires, so a value alone cannot tell an old copy from a fresh one).
 
 :class:`MemoryTokenStore` implements the protocol in-process with an ``anyio.Lock`` per key.
+
+On top of the store, :class:`TokenManager` runs one *flight* at a time per manager: the
+first caller that needs the token asks the store (and fetches when it gets the lease);
+every caller arriving meanwhile joins that flight and gets its outcome, a token or the
+fetch's error, at the same moment. A failure is therefore shared, not handed on: waiters
+do not take the lease one after another and repeat the failing fetch. The next call after
+the flight ends starts a new one. The store protocol is untouched by this, so a store
+shared by many processes works the same way.
 """
 
 from __future__ import annotations
@@ -153,6 +161,15 @@ class MemoryTokenStore:
 Fetch = Callable[[], Awaitable[tuple[str, int]]]
 
 
+class _Flight:
+    """One trip to the store (and gettoken) that concurrent callers of a manager share."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.token: IssuedToken | None = None
+        self.error: Exception | None = None
+
+
 class TokenManager:
     """Hands out the access token of one (corp_id, secret), fetching it at most once at a time.
 
@@ -175,6 +192,7 @@ class TokenManager:
         self._store = store
         self._key = key
         self._margin = refresh_margin
+        self._flight: _Flight | None = None
 
     def __repr__(self) -> str:
         return f"TokenManager(store={self._store!r})"
@@ -182,9 +200,40 @@ class TokenManager:
     async def get(self) -> IssuedToken:
         """Return a valid access token (``.value``), fetching one if the store has none.
 
-        A caller cancelled while it waits or fetches gives its lease back, so the
-        manager stays usable for everyone else.
+        Callers arriving while another caller asks the store or fetches wait for that
+        outcome and share it: the token, or the error the fetch raised. A caller cancelled
+        while it fetches gives its lease back, and the callers waiting on it try again
+        (one of them fetching), so the manager stays usable for everyone else.
+
+        Raises:
+            WeComError: the fetch failed (the same error for every caller waiting on it).
         """
+        while True:
+            flight = self._flight
+            if flight is None:
+                return await self._lead()
+            await flight.done.wait()
+            if flight.token is not None:
+                return flight.token
+            if flight.error is not None:
+                raise flight.error
+            # The caller that led the flight was cancelled: try again.
+
+    async def _lead(self) -> IssuedToken:
+        """Ask the store (and fetch) for every caller that joins while this runs."""
+        flight = self._flight = _Flight()
+        try:
+            flight.token = await self._obtain()
+            return flight.token
+        except Exception as exc:
+            flight.error = exc
+            raise
+        finally:
+            if self._flight is flight:
+                self._flight = None
+            flight.done.set()
+
+    async def _obtain(self) -> IssuedToken:
         got = await self._store.get_or_lease(self._key)
         if isinstance(got, IssuedToken):
             return got
@@ -205,3 +254,6 @@ class TokenManager:
         """Forget ``token`` if it is still the stored one (compare-and-delete)."""
         if await self._store.invalidate(self._key, token):
             logger.debug("access token invalidated after WeCom refused it")
+            # A flight under way may have read the refused token before it was deleted:
+            # callers from now on start a new one (the store's lease still allows one fetch).
+            self._flight = None

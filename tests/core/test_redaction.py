@@ -197,21 +197,24 @@ def test_a_registered_token_is_masked_without_any_key() -> None:
 
 
 def test_values_too_short_to_mean_anything_are_not_registered() -> None:
-    register_secret("ab12")
+    # A client built with secret="secret" in someone's test must not garble every
+    # "corpsecret=" key afterwards.
+    register_secret("secret")
     register_token("cd34")
-    assert redact("ab12 cd34") == "ab12 cd34"
+    assert redact("ab12 cd34 secret") == "ab12 cd34 secret"
+    assert redact("corpsecret=S3cr3t") == "corpsecret=***"
 
 
 def test_the_registry_keeps_only_the_newest_values() -> None:
     known = _Known(2, 3)
     for n in range(5):
-        known.add(1, f"token-number-{n}")
-    known.add(0, "secret-one")
+        known.add(1, f"token-number-{n}-0123")
+    known.add(0, "secret-number-one")
     assert set(known.forms) == {
-        "secret-one",
-        "token-number-2",
-        "token-number-3",
-        "token-number-4",
+        "secret-number-one",
+        "token-number-2-0123",
+        "token-number-3-0123",
+        "token-number-4-0123",
     }
     # Longest first, so that a value containing another is masked whole.
     known.add(0, "token-number-4-and-more")

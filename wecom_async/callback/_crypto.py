@@ -30,6 +30,7 @@ from wecom_async.callback._errors import (
     ILLEGAL_BUFFER,
     CallbackConfigError,
     DecryptError,
+    EchoError,
     ReceiveIdError,
     SignatureError,
     XMLParseError,
@@ -44,6 +45,12 @@ _RANDOM_LEN: Final = 16
 _HEADER_LEN: Final = _RANDOM_LEN + 4
 _AES_KEY = re.compile(r"[A-Za-z0-9]{43}\Z")
 _TOKEN = re.compile(r"[A-Za-z0-9]{1,32}\Z")
+#: The longest echo a URL check may answer with.  WeCom's echostr decrypts to a random
+#: string of digits (19 in its documentation); 64 leaves room for any variant while every
+#: event message, starting with ``<xml><ToUserName>``, is far longer.
+MAX_ECHO_CHARS: Final = 64
+#: Printable ASCII without markup: an echo never holds XML.
+_ECHO = re.compile(r"[\x21-\x25\x27-\x3b=\x3f-\x7e]{1,64}\Z")  # MAX_ECHO_CHARS
 
 
 class CallbackCrypto:
@@ -193,17 +200,29 @@ class CallbackCrypto:
         The query values are expected URL-decoded.  A ``+`` that a form decoder turned
         into a space is restored (base64 never holds spaces).
 
+        Only a short plain string is ever returned: a URL check and a pushed event are
+        signed alike, so a captured event's ``Encrypt`` value resent as ``echostr`` would
+        otherwise be answered with the decrypted event.
+
         Returns:
             The plain echo string to send back as the whole response body.
 
         Raises:
             SignatureError, DecryptError, ReceiveIdError: see :meth:`decrypt_message`.
+            EchoError: the decrypted echo is longer than 64 characters, or holds markup
+                (``<``, ``>``), ``&``, spaces or non-ASCII characters (-40008).
 
         See https://developer.work.weixin.qq.com/document/path/90930.
         """
         echostr = echostr.replace(" ", "+")
         self.check_signature(msg_signature, timestamp, nonce, echostr)
-        return self.decrypt_message(echostr)
+        echo = self.decrypt_message(echostr)
+        if not _ECHO.match(echo):
+            raise EchoError(
+                f"the decrypted echostr is not a plain string of at most {MAX_ECHO_CHARS} "
+                "printable ASCII characters (a signed event resent as a URL check?)"
+            )
+        return echo
 
     def decrypt(
         self, msg_signature: str, timestamp: str | int, nonce: str, body: str | bytes

@@ -10,6 +10,7 @@ Every failure of a pushed request is a :class:`CallbackError`, itself a
         │   └── StaleRequestError  the signed timestamp is outside the receiver's max_age
         ├── ReceiveIdError         the decrypted message names another corp / suite
         ├── DecryptError           the ciphertext is not base64, not whole blocks, or not padded
+        │   └── EchoError          a URL check's decrypted echostr is not a short plain string
         └── XMLParseError          the XML is malformed, lacks a field, or has a wrong type
             ├── UnsafeXMLError     the XML holds a DTD, an entity or an external reference
             └── BodyTooLargeError  the body is larger than ``max_body_bytes``
@@ -31,6 +32,7 @@ __all__ = [
     "CallbackConfigError",
     "CallbackError",
     "DecryptError",
+    "EchoError",
     "ReceiveIdError",
     "SignatureError",
     "StaleRequestError",
@@ -108,6 +110,19 @@ class DecryptError(CallbackError):
 
     default_code = DECRYPT_AES_ERROR
     reason = "cannot decrypt"
+
+
+class EchoError(DecryptError):
+    """Raised when a URL check's decrypted ``echostr`` is not the short plain string WeCom
+    sends (-40008).
+
+    The GET URL check and a POSTed event are signed the same way, so a captured event's
+    ``Encrypt`` value resent as ``echostr`` passes the signature; answering it would echo
+    the decrypted event.  Only a short string without markup is ever echoed.
+    """
+
+    default_code = ILLEGAL_BUFFER
+    reason = "invalid echostr"
 
 
 class XMLParseError(CallbackError):

@@ -36,7 +36,7 @@ class AdapterContract:
             assert response.status_code == 200
         await push_event(http, PATH, receiver.crypto, new_customer(5))
         await receiver.drain()
-        assert [e.external_user_id[-1] for e in greeter.greeted] == ["4", "5"]
+        assert [e.external_userid[-1] for e in greeter.greeted] == ["4", "5"]
 
     async def test_slow_handler_does_not_delay_the_answer(
         self, http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter

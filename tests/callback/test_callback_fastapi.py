@@ -103,7 +103,7 @@ async def test_real_uvicorn_server_on_loopback(
     async def greet(event: AddExternalContact) -> None:
         await answered.wait()
         await greeter.greet(event)
-        finished.append(event.external_user_id)
+        finished.append(event.external_userid)
 
     async with serve_on_loopback(fastapi_router_app(receiver)) as url:
         check = await push_url_check(url, PATH, receiver.crypto, echo="1234567890")
@@ -115,7 +115,7 @@ async def test_real_uvicorn_server_on_loopback(
         assert finished == []  # both answers came back while the handler waits
         answered.set()
     # Shutting the server down ran the lifespan, which waited for the handler.
-    assert finished == [new_customer(5).external_user_id]
+    assert finished == [new_customer(5).external_userid]
     assert [e.welcome_code for e in greeter.greeted] == ["W5"]
 
 

@@ -20,6 +20,7 @@ from wecom_async.callback import (
     Event,
     ExternalContactEvent,
     GenericEvent,
+    InfoEvent,
     SignatureError,
     StaleRequestError,
     parse_event,
@@ -28,6 +29,7 @@ from wecom_async.testing import FakeClock
 from wecom_async.testing.push import CallbackRequest, build_event_request, build_url_check
 
 from .callback_helpers import CORP_ID, new_customer, sample
+from .test_callback_events import THIRD_PARTY_ADD
 
 
 def post(receiver: CallbackReceiver, event: Event | str) -> CallbackRequest:
@@ -184,7 +186,7 @@ async def test_failing_handler_is_logged_and_later_events_still_run(
 
     @receiver.on(AddExternalContact)
     async def broken(event: AddExternalContact) -> None:
-        if event.external_user_id.endswith("1"):
+        if event.external_userid.endswith("1"):
             raise RuntimeError("boom in handler")
 
     receiver.on(AddExternalContact)(seen)
@@ -275,7 +277,7 @@ async def test_lifespan_waits_for_running_handlers(receiver: CallbackReceiver) -
     @receiver.on(AddExternalContact)
     async def handler(event: AddExternalContact) -> None:
         await release.wait()
-        finished.append(event.external_user_id)
+        finished.append(event.external_userid)
 
     async with receiver.lifespan(object()):
         await deliver(receiver, new_customer(1))
@@ -355,3 +357,32 @@ async def test_without_max_age_old_timestamps_are_accepted(crypto: CallbackCrypt
     assert await receiver.handle_post(old.params, old.body) == ""
     with pytest.raises(ValueError, match="max_age"):
         CallbackReceiver(crypto, max_age=0)
+
+
+async def test_third_party_info_type_pushes_are_routed_by_their_names(
+    receiver: CallbackReceiver,
+) -> None:
+    by_names, by_class, by_typed_class = Recorder(), Recorder(), Recorder()
+    receiver.on("change_external_contact", "add_external_contact")(by_names)
+    receiver.on(InfoEvent)(by_class)
+    receiver.on(AddExternalContact)(by_typed_class)
+    await deliver(receiver, THIRD_PARTY_ADD)
+    await deliver(receiver, THIRD_PARTY_ADD.replace("add_external_contact", "del_follow_user"))
+    await receiver.drain()
+    assert [e.change_type for e in by_names.events] == ["add_external_contact"]
+    assert [type(e) for e in by_class.events] == [InfoEvent, InfoEvent]
+    assert by_typed_class.events == []
+
+
+async def test_known_push_missing_a_tag_is_kept_as_a_generic_event(
+    receiver: CallbackReceiver,
+) -> None:
+    by_names, by_class = Recorder(), Recorder()
+    receiver.on("change_external_contact", "add_external_contact")(by_names)
+    receiver.on(AddExternalContact)(by_class)
+    broken = sample("add_external_contact").replace("<UserID><![CDATA[li.lei]]></UserID>", "")
+    assert await deliver(receiver, broken) == ""  # answered 200: WeCom will not drop it
+    await receiver.drain()
+    assert [type(e) for e in by_names.events] == [GenericEvent]
+    assert "UserID" not in by_names.events[0].extra
+    assert by_class.events == []

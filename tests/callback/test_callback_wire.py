@@ -35,7 +35,7 @@ def test_captured_push_resent_as_a_url_check_is_not_decrypted(crypto: CallbackCr
 
     @receiver.on(AddExternalContact)
     async def record(event: AddExternalContact) -> None:
-        handled.append(event.external_user_id)
+        handled.append(event.external_userid)
 
     event = new_customer(7, welcome_code="WELCOME-CODE-0007")
     captured = build_event_request(crypto, event)
@@ -47,6 +47,6 @@ def test_captured_push_resent_as_a_url_check_is_not_decrypted(crypto: CallbackCr
         oracle = http.get(PATH, params={**captured.params, "echostr": encrypt_of(captured.body)})
     assert oracle.status_code == 400
     assert oracle.text == "invalid echostr (-40008)"
-    for secret in (event.external_user_id, "WELCOME-CODE-0007", "li.lei", "<xml"):
+    for secret in (event.external_userid, "WELCOME-CODE-0007", "li.lei", "<xml"):
         assert secret not in oracle.text
-    assert handled == [event.external_user_id]
+    assert handled == [event.external_userid]

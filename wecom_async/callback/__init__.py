@@ -55,6 +55,7 @@ from wecom_async.callback.events import (
     ExternalTagShuffle,
     ExternalTagUpdate,
     GenericEvent,
+    InfoEvent,
     TransferFail,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "ExternalTagUpdate",
     "GenericEvent",
     "Handler",
+    "InfoEvent",
     "ReceiveIdError",
     "SignatureError",
     "StaleRequestError",

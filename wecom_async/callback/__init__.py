@@ -29,12 +29,13 @@ from wecom_async.callback._errors import (
     DecryptError,
     EchoError,
     ReceiveIdError,
+    ReceiverBusyError,
     SignatureError,
     StaleRequestError,
     UnsafeXMLError,
     XMLParseError,
 )
-from wecom_async.callback._receiver import CallbackReceiver, Handler
+from wecom_async.callback._receiver import CallbackReceiver, EventSink, Handler
 from wecom_async.callback._xml import DEFAULT_MAX_BODY_BYTES, XmlValue
 from wecom_async.callback.events import (
     EVENT_CLASSES,
@@ -75,6 +76,7 @@ __all__ = [
     "EchoError",
     "EditExternalContact",
     "Event",
+    "EventSink",
     "ExternalChatCreate",
     "ExternalChatDismiss",
     "ExternalChatEvent",
@@ -89,6 +91,7 @@ __all__ = [
     "Handler",
     "InfoEvent",
     "ReceiveIdError",
+    "ReceiverBusyError",
     "SignatureError",
     "StaleRequestError",
     "TransferFail",

@@ -377,8 +377,8 @@ def test_body_over_the_limit() -> None:
     assert crypto.decrypt(crypto.signature("1", "2", small), "1", "2", envelope(small)) == "z"
 
 
-def test_default_limit_is_one_mebibyte(crypto: CallbackCrypto) -> None:
-    body = "<xml><Encrypt>" + "A" * (1024 * 1024) + "</Encrypt></xml>"
+def test_default_limit_is_64_kib(crypto: CallbackCrypto) -> None:
+    body = "<xml><Encrypt>" + "A" * (64 * 1024) + "</Encrypt></xml>"
     with pytest.raises(BodyTooLargeError):
         crypto.decrypt("0" * 40, "1", "2", body)
 

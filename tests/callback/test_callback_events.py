@@ -323,6 +323,18 @@ def test_malformed_xml(xml: str | bytes) -> None:
         parse_event(xml)
 
 
+@pytest.mark.parametrize("encoding", ["x-bogus", "rot13", "utf-99"])
+def test_unknown_declared_encoding_is_a_parse_error(encoding: str) -> None:
+    with pytest.raises(XMLParseError, match="encoding"):
+        parse_event(f'<?xml version="1.0" encoding="{encoding}"?><xml/>')
+
+
+def test_root_tag_is_never_quoted_in_the_error() -> None:
+    with pytest.raises(XMLParseError) as info:
+        parse_event("<" + "R" * 5000 + "/>")
+    assert "RRRR" not in str(info.value)
+
+
 def test_entity_declarations_are_refused() -> None:
     bomb = (
         '<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'

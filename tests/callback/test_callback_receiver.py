@@ -6,6 +6,7 @@ import contextlib
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 
 import anyio
@@ -14,18 +15,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wecom_async.callback import (
+    DEFAULT_MAX_BODY_BYTES,
     AddExternalContact,
     BodyTooLargeError,
     CallbackCrypto,
+    CallbackError,
     CallbackReceiver,
     DecryptError,
     EditExternalContact,
     Event,
+    ExternalChatUpdate,
     ExternalContactEvent,
     GenericEvent,
     InfoEvent,
     SignatureError,
     StaleRequestError,
+    _receiver,
+    _xml,
     parse_event,
 )
 from wecom_async.testing.push import CallbackRequest, build_event_request, build_url_check
@@ -497,3 +503,61 @@ async def test_sixteen_thousand_info_type_events_are_each_handled_once(
     await receiver.drain()
     assert len(seen.events) == 16_000
     assert len({e.fields["ExternalUserID"] for e in seen.events}) == 16_000
+
+
+# -- unauthenticated requests cost almost nothing ---------------------------------------
+
+
+async def test_signature_is_checked_before_any_xml_is_parsed(
+    receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    real_fromstring = _xml.fromstring
+
+    def counting_fromstring(data: bytes, **kwargs: bool) -> object:
+        parsed.append(len(data))
+        return real_fromstring(data, **kwargs)
+
+    monkeypatch.setattr(_xml, "fromstring", counting_fromstring)
+    request = post(receiver, new_customer(1))
+    nested = "<xml>" + "<a>" * 10_000 + "</a>" * 10_000 + "</xml>"
+    for params, body in (
+        ({**request.params, "nonce": "forged"}, request.body),  # a valid envelope, bad signature
+        (request.params, nested),  # deeply nested, within the size limit
+        (request.params, request.body.replace("<Encrypt>", "<Encrypt><a>")),
+    ):
+        with pytest.raises(CallbackError):
+            await receiver.handle_post(params, body)
+    assert parsed == []
+    assert await receiver.handle_post(request.params, request.body) == ""
+    assert len(parsed) == 1  # only the decrypted, authenticated message
+    await receiver.drain()
+
+
+async def test_large_messages_are_parsed_off_the_event_loop(
+    receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    real_parse = _receiver.parse_event
+
+    def recording_parse(xml: str, **kwargs: int) -> Event:
+        threads.append(threading.current_thread().name)
+        return real_parse(xml, **kwargs)
+
+    monkeypatch.setattr(_receiver, "parse_event", recording_parse)
+    members = [f"wmMember{n:024d}" for n in range(500)]  # a whole 500-member group joined
+    big = ExternalChatUpdate(
+        to_user_name=CORP_ID, create_time=1, chat_id="wr1", mem_change_list=tuple(members)
+    )
+    request = post(receiver, big)
+    assert len(request.body) < DEFAULT_MAX_BODY_BYTES  # the largest push fits the limit
+    await receiver.handle_post(request.params, request.body)
+    await deliver(receiver, new_customer(1))
+    assert threads[0] != threading.current_thread().name
+    assert threads[1] == threading.current_thread().name  # small ones are cheaper inline
+    await receiver.drain()
+
+
+def test_default_body_limit_is_64_kib() -> None:
+    assert DEFAULT_MAX_BODY_BYTES == 64 * 1024
+    assert CallbackCrypto(TOKEN, AES_KEY, CORP_ID).max_body_bytes == 64 * 1024

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
+import anyio
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver
+from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver, _xml
 from wecom_async.callback.starlette import callback_router
-from wecom_async.testing.push import build_event_request
+from wecom_async.testing.push import CallbackRequest, build_event_request
 
 from ..testing.wire import serve
 from .callback_helpers import PATH, new_customer
@@ -50,3 +52,63 @@ def test_captured_push_resent_as_a_url_check_is_not_decrypted(crypto: CallbackCr
     for secret in (event.external_userid, "WELCOME-CODE-0007", "li.lei", "<xml"):
         assert secret not in oracle.text
     assert handled == [event.external_userid]
+
+
+def nested(size: int) -> bytes:
+    """A deeply nested XML body of about ``size`` bytes: costly to parse, signed by nobody."""
+    depth = (size - 11) // 7
+    return b"<xml>" + b"<a>" * depth + b"</a>" * depth + b"</xml>"
+
+
+async def test_flood_of_nested_bodies_does_not_delay_genuine_pushes(
+    crypto: CallbackCrypto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    real_fromstring = _xml.fromstring
+
+    def counting_fromstring(data: bytes, **kwargs: bool) -> object:
+        parsed.append(len(data))
+        return real_fromstring(data, **kwargs)
+
+    monkeypatch.setattr(_xml, "fromstring", counting_fromstring)
+    receiver = CallbackReceiver(crypto)
+    handled: list[str] = []
+
+    @receiver.on(AddExternalContact)
+    async def record(event: AddExternalContact) -> None:
+        handled.append(event.external_userid)
+
+    genuine = [build_event_request(crypto, new_customer(n)) for n in range(4)]
+    flood = [nested(1024 * 1024)] * 32 + [nested(60 * 1024)] * 32
+    outcomes: list[str] = []
+
+    async def attack(http: httpx.AsyncClient, body: bytes) -> None:
+        try:
+            response = await http.post(PATH, params=genuine[0].params, content=body)
+        except httpx.TransportError:  # refused by its Content-Length and closed mid-upload
+            outcomes.append("closed")
+        else:
+            outcomes.append(str(response.status_code))
+
+    async def push(http: httpx.AsyncClient, request: CallbackRequest) -> None:
+        # WeCom gives a receiver 5 s; a push answered later counts as lost.
+        response = await http.post(PATH, params=request.params, content=request.body, timeout=5)
+        outcomes.append(f"genuine {response.status_code}")
+
+    with serve(callback_app(receiver)) as url:
+        limits = httpx.Limits(max_connections=None)
+        async with (
+            httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http,
+            anyio.create_task_group() as group,
+        ):
+            for n, body in enumerate(flood):
+                group.start_soon(attack, http, body)
+                if n % 16 == 15:  # genuine pushes arrive while the flood is in flight
+                    group.start_soon(push, http, genuine[n // 16])
+    assert sorted(o for o in outcomes if o.startswith("genuine")) == ["genuine 200"] * 4
+    refused = [o for o in outcomes if not o.startswith("genuine")]
+    assert len(refused) == 64
+    assert set(refused) <= {"400", "413", "closed"}
+    assert refused.count("400") == 32  # the ones under the limit, read and refused unparsed
+    assert sorted(handled) == sorted(new_customer(n).external_userid for n in range(4))
+    assert len(parsed) == 4  # only the four authenticated messages were ever parsed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import subprocess
@@ -28,6 +29,7 @@ from wecom_async.callback import (
     ExternalContactEvent,
     GenericEvent,
     InfoEvent,
+    ReceiverBusyError,
     SignatureError,
     StaleRequestError,
     _receiver,
@@ -197,6 +199,10 @@ async def test_failing_handler_is_logged_and_later_events_still_run(
     failures = [r for r in caplog.records if r.name == "wecom_async" and r.exc_info]
     assert len(failures) == 1
     assert "broken" in failures[0].getMessage()
+    # The operator can repair it: the member and the customer are named.
+    assert "userid=li.lei" in failures[0].getMessage()
+    assert f"external_userid={new_customer(1).external_userid}" in failures[0].getMessage()
+    assert "WC-0001" not in failures[0].getMessage()  # the single-use welcome code is not
     assert failures[0].exc_info is not None
     assert isinstance(failures[0].exc_info[1], RuntimeError)
     assert [e.create_time for e in seen.events] == [
@@ -561,3 +567,134 @@ async def test_large_messages_are_parsed_off_the_event_loop(
 def test_default_body_limit_is_64_kib() -> None:
     assert DEFAULT_MAX_BODY_BYTES == 64 * 1024
     assert CallbackCrypto(TOKEN, AES_KEY, CORP_ID).max_body_bytes == 64 * 1024
+
+
+# -- events answered 200 are never lost -------------------------------------------------
+
+
+async def test_a_full_queue_answers_busy_so_that_wecom_retries(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_pending=3, max_concurrency=1)
+    release = anyio.Event()
+    seen = Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def slow(event: AddExternalContact) -> None:
+        await release.wait()
+        await seen(event)
+
+    for n in range(3):
+        assert await deliver(receiver, new_customer(n)) == ""
+    overflow = post(receiver, new_customer(3))
+    with pytest.raises(ReceiverBusyError) as info:
+        await receiver.handle_post(overflow.params, overflow.body)
+    assert receiver.refusal("POST", info.value)[0] == 503
+    assert receiver.running == 3  # nothing was accepted beyond the bound
+    release.set()
+    await receiver.drain()
+    retry = post(receiver, new_customer(3))  # WeCom's retry is not taken for a repeat
+    assert await receiver.handle_post(retry.params, retry.body) == ""
+    await receiver.drain()
+    assert sorted(e.create_time for e in seen.events) == [
+        new_customer(n).create_time for n in range(4)
+    ]
+
+
+class ListSink:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.events: list[Event] = []
+        self.fail = fail
+
+    async def put(self, event: Event) -> None:
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.events.append(event)
+
+
+async def test_a_sink_acknowledges_only_what_it_stored(
+    crypto: CallbackCrypto, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = ListSink(fail=True)
+    receiver = CallbackReceiver(crypto, sink=sink)
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    request = post(receiver, new_customer(1))
+    with pytest.raises(ReceiverBusyError), caplog.at_level(logging.ERROR, "wecom_async"):
+        await receiver.handle_post(request.params, request.body)
+    assert "external_userid=" in caplog.records[-1].getMessage()
+    sink.fail = False
+    assert await receiver.handle_post(request.params, request.body) == ""  # the retry
+    assert await receiver.handle_post(request.params, request.body) == ""  # a repeat
+    assert sink.events == [new_customer(1)]
+    assert receiver.running == 0  # handlers run where the sink's events are worked on
+    assert seen.events == []
+    assert await receiver.dispatch(sink.events[0]) == 0
+    assert seen.events == [new_customer(1)]
+
+
+async def test_shutdown_deadline_logs_the_ids_of_unfinished_events(
+    receiver: CallbackReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    @receiver.on(AddExternalContact)
+    async def stuck(event: AddExternalContact) -> None:
+        await anyio.Event().wait()
+
+    for n in range(3):
+        await deliver(receiver, new_customer(n))
+    await anyio.wait_all_tasks_blocked()
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        await receiver.aclose(timeout=0)
+    unfinished = [r.getMessage() for r in caplog.records if "shutdown deadline" in r.getMessage()]
+    assert len(unfinished) == 3
+    for n in range(3):
+        assert sum(new_customer(n).external_userid in line for line in unfinished) == 1
+    assert receiver.running == 0
+    late = post(receiver, new_customer(9))
+    with pytest.raises(ReceiverBusyError):  # closed: WeCom retries elsewhere or later
+        await receiver.handle_post(late.params, late.body)
+
+
+def test_each_event_loop_gets_its_own_queue(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=1)
+    seen: list[Event] = []
+
+    @receiver.on(AddExternalContact)
+    async def record(event: AddExternalContact) -> None:
+        await asyncio.sleep(0)  # hold the semaphore across a suspension: the next one waits
+        seen.append(event)
+
+    async def session(first: int) -> None:
+        for n in range(first, first + 3):  # contended: the semaphore is really waited on
+            await deliver(receiver, new_customer(n))
+        await receiver.drain()
+
+    asyncio.run(session(0))
+    asyncio.run(session(10))  # a second loop: a semaphore of the first would break here
+    assert len(seen) == 6
+
+
+async def test_handler_raising_cancelled_error_is_logged_and_the_next_runs(
+    receiver: CallbackReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def gives_up(event: AddExternalContact) -> None:
+        raise asyncio.CancelledError
+
+    receiver.on(AddExternalContact)(seen)
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        await deliver(receiver, new_customer(1))
+        await receiver.drain()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("gives_up was cancelled" in line and "userid=li.lei" in line for line in lines)
+    assert seen.events == [new_customer(1)]
+
+
+def test_plain_function_handlers_are_refused_at_registration(receiver: CallbackReceiver) -> None:
+    def blocking(event: Event) -> None: ...
+
+    with pytest.raises(TypeError, match="async"):
+        receiver.on(AddExternalContact)(blocking)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="async"):
+        receiver.on("change_external_contact")(lambda event: None)  # type: ignore[arg-type,return-value]
+    assert receiver.handlers_for(new_customer(1)) == []

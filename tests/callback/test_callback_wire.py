@@ -3,6 +3,10 @@ only show on the wire (the decryption oracle, floods, shutdown)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from xml.etree import ElementTree
 
 import anyio
@@ -15,7 +19,7 @@ from wecom_async.callback.starlette import callback_router
 from wecom_async.testing.push import CallbackRequest, build_event_request
 
 from ..testing.wire import serve
-from .callback_helpers import PATH, new_customer
+from .callback_helpers import AES_KEY, CORP_ID, PATH, TOKEN, new_customer
 
 
 def callback_app(receiver: CallbackReceiver) -> FastAPI:
@@ -112,3 +116,34 @@ async def test_flood_of_nested_bodies_does_not_delay_genuine_pushes(
     assert refused.count("400") == 32  # the ones under the limit, read and refused unparsed
     assert sorted(handled) == sorted(new_customer(n).external_userid for n in range(4))
     assert len(parsed) == 4  # only the four authenticated messages were ever parsed
+
+
+def test_sigint_stops_within_the_deadline_and_logs_unfinished_events() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.callback.shutdown_app"],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for n in range(5):
+                request = build_event_request(crypto, new_customer(n))
+                response = http.post(PATH, params=request.params, content=request.body)
+                assert response.status_code == 200
+        process.send_signal(signal.SIGINT)
+        # The handlers never finish; a shutdown without a deadline would wait forever.
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    unfinished = [line for line in stderr.splitlines() if "shutdown deadline" in line]
+    assert len(unfinished) == 5, stderr
+    for n in range(5):
+        assert sum(new_customer(n).external_userid in line for line in unfinished) == 1
+    assert "Traceback" not in stderr

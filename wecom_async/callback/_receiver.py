@@ -385,14 +385,14 @@ class CallbackReceiver:
             try:
                 await handler(event)
             except asyncio.CancelledError:
+                if _being_cancelled():
+                    raise  # whoever cancels this task reports it (the shutdown deadline does)
                 logger.error(
                     "callback handler %s was cancelled for %s",
                     _name(handler),
                     describe(event),
                     exc_info=True,
                 )
-                if _being_cancelled():
-                    raise
                 failed += 1
             except Exception:
                 logger.exception(
@@ -548,9 +548,7 @@ class _LoopQueue:
         self.tasks: dict[asyncio.Task[None], Event] = {}
         self.closed = False
 
-    def start(
-        self, event: Event, process: Callable[[_LoopQueue, Event], Awaitable[None]]
-    ) -> None:
+    def start(self, event: Event, process: Callable[[_LoopQueue, Event], Awaitable[None]]) -> None:
         if self.closed:
             raise ReceiverBusyError("the receiver is shutting down")
         if len(self.tasks) >= self.max_pending:

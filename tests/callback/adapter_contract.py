@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver
+from wecom_async.testing import FakeClock
 from wecom_async.testing.push import (
     CallbackRequest,
     build_event_request,
@@ -36,7 +37,7 @@ class AdapterContract:
             assert response.status_code == 200
         await push_event(http, PATH, receiver.crypto, new_customer(5))
         await receiver.drain()
-        assert [e.external_user_id[-1] for e in greeter.greeted] == ["4", "5"]
+        assert [e.external_userid[-1] for e in greeter.greeted] == ["4", "5"]
 
     async def test_slow_handler_does_not_delay_the_answer(
         self, http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
@@ -123,3 +124,35 @@ class AdapterContract:
         assert (response.status_code, response.text) == (413, "body too large (-40002)")
         await receiver.drain()
         assert greeter.greeted == []
+
+    async def test_unknown_encodings_get_400_never_500(
+        self, http: httpx.AsyncClient, receiver: CallbackReceiver, greeter: Greeter
+    ) -> None:
+        request = build_event_request(receiver.crypto, new_customer(1))
+        for encoding in ("x-bogus", "rot13", "utf-16"):
+            declared = f'<?xml version="1.0" encoding="{encoding}"?>' + request.body
+            response = await http.post(PATH, params=request.params, content=declared)
+            assert (response.status_code, response.text) == (400, "invalid xml (-40002)")
+        await receiver.drain()
+        assert greeter.greeted == []
+
+    async def test_refusal_logs_are_bounded_and_rate_limited(
+        self,
+        http: httpx.AsyncClient,
+        receiver: CallbackReceiver,
+        clock: FakeClock,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        request = build_event_request(receiver.crypto, new_customer(1))
+        hostile = "<" + "A" * 60_000 + "><Encrypt>x</Encrypt></" + "A" * 60_000 + ">"
+        with caplog.at_level(logging.WARNING, logger="wecom_async"):
+            for _ in range(50):
+                response = await http.post(PATH, params=request.params, content=hostile[:60_000])
+                assert response.status_code == 400
+            assert len(caplog.records) == 10  # then nothing until the interval is over
+            clock.advance(60)
+            await http.post(PATH, params=request.params, content=b"<xml>")
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 12
+        assert "refused 40 more WeCom callbacks" in lines[10]
+        assert all(len(line) < 300 and "AAAAAAAA" not in line for line in lines)

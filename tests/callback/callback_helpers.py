@@ -28,8 +28,8 @@ def new_customer(n: int = 1, *, welcome_code: str | None = "WC-0001") -> AddExte
     return AddExternalContact(
         to_user_name=CORP_ID,
         create_time=1_700_000_000 + n,
-        user_id="li.lei",
-        external_user_id=f"wmCustomer{n:022d}",
+        userid="li.lei",
+        external_userid=f"wmCustomer{n:022d}",
         state="spring-fair-qr",
         welcome_code=welcome_code,
     )

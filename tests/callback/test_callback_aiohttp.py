@@ -60,7 +60,7 @@ async def test_app_cleanup_waits_for_running_handlers(receiver: CallbackReceiver
     @receiver.on(AddExternalContact)
     async def handler(event: AddExternalContact) -> None:
         await release.wait()
-        finished.append(event.external_user_id)
+        finished.append(event.external_userid)
 
     app = web.Application()
     add_callback_routes(app, receiver, PATH)
@@ -81,7 +81,7 @@ async def test_app_cleanup_waits_for_running_handlers(receiver: CallbackReceiver
         assert finished == []
         release.set()
     assert closed.is_set()
-    assert finished == [new_customer(3).external_user_id]
+    assert finished == [new_customer(3).external_userid]
 
 
 class TestAiohttpAdapter(AdapterContract):

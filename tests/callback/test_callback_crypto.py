@@ -19,6 +19,7 @@ from wecom_async.callback import (
     CallbackCrypto,
     CallbackError,
     DecryptError,
+    EchoError,
     GenericEvent,
     ReceiveIdError,
     SignatureError,
@@ -107,13 +108,36 @@ def test_vector_is_reproduced_byte_for_byte_with_its_random_prefix() -> None:
     assert crypto.encrypt_message(message) == V_ENCRYPT
 
 
-def test_vector_url_check_returns_the_plain_echo() -> None:
+def test_vector_message_resent_as_a_url_check_is_not_echoed() -> None:
+    # The vector's Encrypt is a signed message: as an echostr it would leak the message.
     crypto = vector_crypto()
-    echo = crypto.verify_url(V_SIGNATURE, V_TIMESTAMP, V_NONCE, V_ENCRYPT)
-    assert echo.startswith("<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]>")
-    # A form decoder may have turned "+" into " ": still accepted.
-    spaced = V_ENCRYPT.replace("+", " ")
-    assert crypto.verify_url(V_SIGNATURE, int(V_TIMESTAMP), V_NONCE, spaced) == echo
+    for echostr in (V_ENCRYPT, V_ENCRYPT.replace("+", " ")):  # a form decoder's " " for "+"
+        with pytest.raises(EchoError) as info:
+            crypto.verify_url(V_SIGNATURE, V_TIMESTAMP, V_NONCE, echostr)
+        assert info.value.code == -40008
+        assert "wx5823bf96d3bd56c7" not in str(info.value)
+        assert "hello" not in str(info.value)
+
+
+def test_url_check_returns_the_plain_echo(crypto: CallbackCrypto) -> None:
+    echo = "1616140317555161061"  # the shape of WeCom's echo: random digits
+    echostr = crypto.encrypt_message(echo)
+    signature = crypto.signature("1409659813", "1372623149", echostr)
+    assert crypto.verify_url(signature, "1409659813", "1372623149", echostr) == echo
+    spaced = echostr.replace("+", " ")  # a form decoder may have turned "+" into " "
+    assert crypto.verify_url(signature, 1409659813, "1372623149", spaced) == echo
+
+
+@pytest.mark.parametrize(
+    "echo",
+    ["<xml/>", "x" * 65, "a&b", "两个字", "tab\there", "", "<", "a>"],
+)
+def test_url_check_refuses_an_echo_that_is_not_short_plain_text(
+    crypto: CallbackCrypto, echo: str
+) -> None:
+    echostr = crypto.encrypt_message(echo)
+    with pytest.raises(EchoError):
+        crypto.verify_url(crypto.signature("1", "2", echostr), "1", "2", echostr)
 
 
 # -- round trips ----------------------------------------------------------------------------
@@ -353,8 +377,8 @@ def test_body_over_the_limit() -> None:
     assert crypto.decrypt(crypto.signature("1", "2", small), "1", "2", envelope(small)) == "z"
 
 
-def test_default_limit_is_one_mebibyte(crypto: CallbackCrypto) -> None:
-    body = "<xml><Encrypt>" + "A" * (1024 * 1024) + "</Encrypt></xml>"
+def test_default_limit_is_64_kib(crypto: CallbackCrypto) -> None:
+    body = "<xml><Encrypt>" + "A" * (64 * 1024) + "</Encrypt></xml>"
     with pytest.raises(BodyTooLargeError):
         crypto.decrypt("0" * 40, "1", "2", body)
 

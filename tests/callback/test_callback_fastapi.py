@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import warnings
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -12,15 +14,20 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.applications import Starlette
 
-from wecom_async.callback import AddExternalContact, CallbackReceiver
+from wecom_async.callback import AddExternalContact, CallbackCrypto, CallbackReceiver
 from wecom_async.callback.starlette import callback_endpoint, callback_route, callback_router
 from wecom_async.testing.push import (
+    build_event_request,
     build_url_check,
     push_event,
     push_url_check,
 )
 
 from .adapter_contract import AdapterContract
+
+with warnings.catch_warnings():  # this Starlette prefers httpx2 for its test client
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 from .callback_helpers import PATH, Greeter, new_customer
 
 
@@ -103,7 +110,7 @@ async def test_real_uvicorn_server_on_loopback(
     async def greet(event: AddExternalContact) -> None:
         await answered.wait()
         await greeter.greet(event)
-        finished.append(event.external_user_id)
+        finished.append(event.external_userid)
 
     async with serve_on_loopback(fastapi_router_app(receiver)) as url:
         check = await push_url_check(url, PATH, receiver.crypto, echo="1234567890")
@@ -115,9 +122,34 @@ async def test_real_uvicorn_server_on_loopback(
         assert finished == []  # both answers came back while the handler waits
         answered.set()
     # Shutting the server down ran the lifespan, which waited for the handler.
-    assert finished == [new_customer(5).external_user_id]
+    assert finished == [new_customer(5).external_userid]
     assert [e.welcome_code for e in greeter.greeted] == ["W5"]
 
 
 class TestStarletteAdapters(AdapterContract):
     """The shared adapter behaviour (adapter_contract.py) on this module's ``http``."""
+
+
+def test_a_second_test_client_session_loses_no_event(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=1)
+    gates: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+    handled: list[str] = []
+
+    def gate() -> asyncio.Event:
+        return gates.setdefault(asyncio.get_running_loop(), asyncio.Event())
+
+    @receiver.on(AddExternalContact)
+    async def record(event: AddExternalContact) -> None:
+        await gate().wait()  # the next events of the session wait on the concurrency limit
+        handled.append(event.external_userid)
+
+    app = fastapi_router_app(receiver)
+    for session in range(2):  # each session runs its own event loop
+        with TestClient(app) as client:
+            for n in range(3):
+                request = build_event_request(crypto, new_customer(10 * session + n))
+                response = client.post(PATH, params=request.params, content=request.body)
+                assert response.status_code == 200
+            client.portal.call(lambda: gate().set())
+        # Leaving the session ran the lifespan, which waited for its events.
+    assert len(handled) == 6

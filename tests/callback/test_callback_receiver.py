@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wecom_async.callback import (
+    DEFAULT_MAX_BODY_BYTES,
     AddExternalContact,
     BodyTooLargeError,
     CallbackCrypto,
+    CallbackError,
     CallbackReceiver,
     DecryptError,
     EditExternalContact,
     Event,
+    ExternalChatUpdate,
     ExternalContactEvent,
     GenericEvent,
+    InfoEvent,
+    ReceiverBusyError,
     SignatureError,
     StaleRequestError,
+    _receiver,
+    _xml,
     parse_event,
 )
-from wecom_async.testing import FakeClock
 from wecom_async.testing.push import CallbackRequest, build_event_request, build_url_check
 
-from .callback_helpers import CORP_ID, new_customer, sample
+from .callback_helpers import AES_KEY, CORP_ID, TOKEN, new_customer, sample
+from .test_callback_events import THIRD_PARTY_ADD
 
 
 def post(receiver: CallbackReceiver, event: Event | str) -> CallbackRequest:
@@ -106,9 +118,7 @@ def test_on_refuses_a_class_with_a_change_type(receiver: CallbackReceiver) -> No
         receiver.on(AddExternalContact, "add_external_contact")  # type: ignore[call-overload]
 
 
-async def test_repeated_delivery_runs_the_handler_once(
-    receiver: CallbackReceiver, clock: FakeClock
-) -> None:
+async def test_repeated_delivery_runs_the_handler_once(receiver: CallbackReceiver) -> None:
     seen = Recorder()
     receiver.on(AddExternalContact)(seen)
     for _ in range(3):  # WeCom retries: new nonce, timestamp and ciphertext, same event
@@ -116,18 +126,12 @@ async def test_repeated_delivery_runs_the_handler_once(
     await deliver(receiver, new_customer(2))  # another customer in the same second is kept
     await receiver.drain()
     assert len(seen.events) == 2
-    clock.advance(59)
-    await deliver(receiver, new_customer(1))
-    await receiver.drain()
-    assert len(seen.events) == 2
-    clock.advance(1.5)  # the window of the first delivery has passed
-    await deliver(receiver, new_customer(1))
-    await receiver.drain()
-    assert len(seen.events) == 3
 
 
-async def test_dedupe_window_zero_keeps_every_delivery(crypto: CallbackCrypto) -> None:
-    receiver = CallbackReceiver(crypto, dedupe_window=0)
+async def test_dedupe_window_zero_and_no_max_age_keeps_every_delivery(
+    crypto: CallbackCrypto,
+) -> None:
+    receiver = CallbackReceiver(crypto, dedupe_window=0, max_age=None)
     seen = Recorder()
     receiver.on(AddExternalContact)(seen)
     await deliver(receiver, new_customer(1))
@@ -184,7 +188,7 @@ async def test_failing_handler_is_logged_and_later_events_still_run(
 
     @receiver.on(AddExternalContact)
     async def broken(event: AddExternalContact) -> None:
-        if event.external_user_id.endswith("1"):
+        if event.external_userid.endswith("1"):
             raise RuntimeError("boom in handler")
 
     receiver.on(AddExternalContact)(seen)
@@ -195,6 +199,10 @@ async def test_failing_handler_is_logged_and_later_events_still_run(
     failures = [r for r in caplog.records if r.name == "wecom_async" and r.exc_info]
     assert len(failures) == 1
     assert "broken" in failures[0].getMessage()
+    # The operator can repair it: the member and the customer are named.
+    assert "userid=li.lei" in failures[0].getMessage()
+    assert f"external_userid={new_customer(1).external_userid}" in failures[0].getMessage()
+    assert "WC-0001" not in failures[0].getMessage()  # the single-use welcome code is not
     assert failures[0].exc_info is not None
     assert isinstance(failures[0].exc_info[1], RuntimeError)
     assert [e.create_time for e in seen.events] == [
@@ -215,11 +223,11 @@ async def test_bad_requests_start_no_handler(receiver: CallbackReceiver) -> None
     forged = build_event_request(other, new_customer(1))
     with pytest.raises(SignatureError):
         await receiver.handle_post(forged.params, forged.body)
-    encrypted = "QUJD"  # signed but not decryptable
+    encrypted, now = "QUJD", request.params["timestamp"]  # signed but not decryptable
     body = f"<xml><Encrypt>{encrypted}</Encrypt></xml>"
-    params = {"msg_signature": receiver.crypto.signature("1", "2", encrypted)}
+    params = {"msg_signature": receiver.crypto.signature(now, "2", encrypted)}
     with pytest.raises(DecryptError):
-        await receiver.handle_post({**params, "timestamp": "1", "nonce": "2"}, body)
+        await receiver.handle_post({**params, "timestamp": now, "nonce": "2"}, body)
     await receiver.drain()
     assert seen.events == []
 
@@ -275,7 +283,7 @@ async def test_lifespan_waits_for_running_handlers(receiver: CallbackReceiver) -
     @receiver.on(AddExternalContact)
     async def handler(event: AddExternalContact) -> None:
         await release.wait()
-        finished.append(event.external_user_id)
+        finished.append(event.external_userid)
 
     async with receiver.lifespan(object()):
         await deliver(receiver, new_customer(1))
@@ -350,8 +358,343 @@ async def test_max_age_refuses_a_replayed_capture_after_the_dedupe_window(
 
 
 async def test_without_max_age_old_timestamps_are_accepted(crypto: CallbackCrypto) -> None:
-    receiver = CallbackReceiver(crypto, wall_clock=lambda: 2_000_000_000.0)
+    receiver = CallbackReceiver(crypto, wall_clock=lambda: 2_000_000_000.0, max_age=None)
     old = build_event_request(crypto, new_customer(6), timestamp=1_000_000_000)
     assert await receiver.handle_post(old.params, old.body) == ""
     with pytest.raises(ValueError, match="max_age"):
         CallbackReceiver(crypto, max_age=0)
+
+
+async def test_third_party_info_type_pushes_are_routed_by_their_names(
+    receiver: CallbackReceiver,
+) -> None:
+    by_names, by_class, by_typed_class = Recorder(), Recorder(), Recorder()
+    receiver.on("change_external_contact", "add_external_contact")(by_names)
+    receiver.on(InfoEvent)(by_class)
+    receiver.on(AddExternalContact)(by_typed_class)
+    await deliver(receiver, THIRD_PARTY_ADD)
+    await deliver(receiver, THIRD_PARTY_ADD.replace("add_external_contact", "del_follow_user"))
+    await receiver.drain()
+    assert [e.change_type for e in by_names.events] == ["add_external_contact"]
+    assert [type(e) for e in by_class.events] == [InfoEvent, InfoEvent]
+    assert by_typed_class.events == []
+
+
+async def test_known_push_missing_a_tag_is_kept_as_a_generic_event(
+    receiver: CallbackReceiver,
+) -> None:
+    by_names, by_class = Recorder(), Recorder()
+    receiver.on("change_external_contact", "add_external_contact")(by_names)
+    receiver.on(AddExternalContact)(by_class)
+    broken = sample("add_external_contact").replace("<UserID><![CDATA[li.lei]]></UserID>", "")
+    assert await deliver(receiver, broken) == ""  # answered 200: WeCom will not drop it
+    await receiver.drain()
+    assert [type(e) for e in by_names.events] == [GenericEvent]
+    assert "UserID" not in by_names.events[0].extra
+    assert by_class.events == []
+
+
+# -- freshness and replays --------------------------------------------------------------
+
+
+class WallClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_freshness_is_checked_by_default(crypto: CallbackCrypto) -> None:
+    clock = WallClock()
+    receiver = CallbackReceiver(crypto, wall_clock=clock)
+    assert receiver.max_age == 300
+    now = int(clock.now)
+    for signed_at in (now - 301, now + 61):
+        old = build_event_request(crypto, new_customer(1), timestamp=signed_at)
+        with pytest.raises(StaleRequestError):
+            await receiver.handle_post(old.params, old.body)
+        with pytest.raises(StaleRequestError):
+            await receiver.handle_get(build_url_check(crypto, timestamp=signed_at).params)
+    for n, signed_at in enumerate((now - 300, now + 60, now)):
+        fresh = build_event_request(crypto, new_customer(n), timestamp=signed_at)
+        assert await receiver.handle_post(fresh.params, fresh.body) == ""
+    huge = build_event_request(crypto, new_customer(9), timestamp=10**40)
+    with pytest.raises(StaleRequestError, match="not Unix seconds"):
+        await receiver.handle_post(huge.params, huge.body)
+    await receiver.drain()
+
+
+@settings(max_examples=60)
+@given(
+    dedupe_window=st.sampled_from([0.0, 60.0, 300.0]),
+    max_age=st.sampled_from([30.0, 300.0]),
+    signed_ago=st.integers(min_value=-60, max_value=300),
+    replays=st.lists(st.floats(min_value=0, max_value=4000), min_size=1, max_size=12),
+)
+async def test_a_captured_push_never_runs_its_handler_twice(
+    dedupe_window: float, max_age: float, signed_ago: int, replays: list[float]
+) -> None:
+    crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
+    clock = WallClock()
+    receiver = CallbackReceiver(
+        crypto, dedupe_window=dedupe_window, max_age=max_age, wall_clock=clock
+    )
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    start = clock.now
+    captured = build_event_request(
+        crypto, new_customer(1), timestamp=int(start) - min(signed_ago, int(max_age))
+    )
+    assert await receiver.handle_post(captured.params, captured.body) == ""
+    for at in sorted(replays):  # an attacker replays the signed request at any later time
+        clock.now = start + at
+        with contextlib.suppress(StaleRequestError):
+            await receiver.handle_post(captured.params, captured.body)
+    await receiver.drain()
+    assert len(seen.events) == 1
+
+
+async def test_old_replay_is_refused_while_wecom_retries_are_dropped(
+    crypto: CallbackCrypto,
+) -> None:
+    clock = WallClock()
+    receiver = CallbackReceiver(crypto, dedupe_window=0, wall_clock=clock)
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    t0 = int(clock.now)
+    captured = build_event_request(crypto, new_customer(1), timestamp=t0)
+    await receiver.handle_post(captured.params, captured.body)
+    clock.now += 299  # a WeCom retry, signed anew, of the same message: dropped
+    retry = build_event_request(crypto, new_customer(1), timestamp=int(clock.now))
+    assert await receiver.handle_post(retry.params, retry.body) == ""
+    clock.now = t0 + 301
+    with pytest.raises(StaleRequestError):  # the capture is now past its window
+        await receiver.handle_post(captured.params, captured.body)
+    await receiver.drain()
+    assert len(seen.events) == 1
+
+
+# -- cost of de-duplication -------------------------------------------------------------
+
+
+async def test_sixteen_thousand_info_type_events_are_each_handled_once(
+    crypto: CallbackCrypto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = CallbackReceiver(crypto, max_pending=20_000)
+    seen = Recorder()
+    receiver.on("change_external_contact", "add_external_contact")(seen)
+    comparisons = 0
+    original_eq = InfoEvent.__eq__
+
+    def counting_eq(self: InfoEvent, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return bool(original_eq(self, other))
+
+    monkeypatch.setattr(InfoEvent, "__eq__", counting_eq)
+    requests = [
+        build_event_request(
+            crypto, THIRD_PARTY_ADD.replace("woAJ2GCAAAXtWyujaWJHDDGi0mACH71w", f"wo{n:030d}")
+        )
+        for n in range(16_000)
+    ]
+    for batch in range(0, len(requests), 1000):
+        for request in requests[batch : batch + 1000]:
+            assert await receiver.handle_post(request.params, request.body) == ""
+        for request in requests[batch : batch + 1000 : 16]:  # WeCom's repeated deliveries
+            assert await receiver.handle_post(request.params, request.body) == ""
+        # Dedupe never compares events: its cost does not grow with the events seen.
+        assert comparisons == 0
+    await receiver.drain()
+    assert len(seen.events) == 16_000
+    assert len({e.fields["ExternalUserID"] for e in seen.events}) == 16_000
+
+
+# -- unauthenticated requests cost almost nothing ---------------------------------------
+
+
+async def test_signature_is_checked_before_any_xml_is_parsed(
+    receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    real_fromstring = _xml.fromstring
+
+    def counting_fromstring(data: bytes, **kwargs: bool) -> object:
+        parsed.append(len(data))
+        return real_fromstring(data, **kwargs)
+
+    monkeypatch.setattr(_xml, "fromstring", counting_fromstring)
+    request = post(receiver, new_customer(1))
+    nested = "<xml>" + "<a>" * 10_000 + "</a>" * 10_000 + "</xml>"
+    for params, body in (
+        ({**request.params, "nonce": "forged"}, request.body),  # a valid envelope, bad signature
+        (request.params, nested),  # deeply nested, within the size limit
+        (request.params, request.body.replace("<Encrypt>", "<Encrypt><a>")),
+    ):
+        with pytest.raises(CallbackError):
+            await receiver.handle_post(params, body)
+    assert parsed == []
+    assert await receiver.handle_post(request.params, request.body) == ""
+    assert len(parsed) == 1  # only the decrypted, authenticated message
+    await receiver.drain()
+
+
+async def test_large_messages_are_parsed_off_the_event_loop(
+    receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    real_parse = _receiver.parse_event
+
+    def recording_parse(xml: str, **kwargs: int) -> Event:
+        threads.append(threading.current_thread().name)
+        return real_parse(xml, **kwargs)
+
+    monkeypatch.setattr(_receiver, "parse_event", recording_parse)
+    members = [f"wmMember{n:024d}" for n in range(500)]  # a whole 500-member group joined
+    big = ExternalChatUpdate(
+        to_user_name=CORP_ID, create_time=1, chat_id="wr1", mem_change_list=tuple(members)
+    )
+    request = post(receiver, big)
+    assert len(request.body) < DEFAULT_MAX_BODY_BYTES  # the largest push fits the limit
+    await receiver.handle_post(request.params, request.body)
+    await deliver(receiver, new_customer(1))
+    assert threads[0] != threading.current_thread().name
+    assert threads[1] == threading.current_thread().name  # small ones are cheaper inline
+    await receiver.drain()
+
+
+def test_default_body_limit_is_64_kib() -> None:
+    assert DEFAULT_MAX_BODY_BYTES == 64 * 1024
+    assert CallbackCrypto(TOKEN, AES_KEY, CORP_ID).max_body_bytes == 64 * 1024
+
+
+# -- events answered 200 are never lost -------------------------------------------------
+
+
+async def test_a_full_queue_answers_busy_so_that_wecom_retries(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_pending=3, max_concurrency=1)
+    release = anyio.Event()
+    seen = Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def slow(event: AddExternalContact) -> None:
+        await release.wait()
+        await seen(event)
+
+    for n in range(3):
+        assert await deliver(receiver, new_customer(n)) == ""
+    overflow = post(receiver, new_customer(3))
+    with pytest.raises(ReceiverBusyError) as info:
+        await receiver.handle_post(overflow.params, overflow.body)
+    assert receiver.refusal("POST", info.value)[0] == 503
+    assert receiver.running == 3  # nothing was accepted beyond the bound
+    release.set()
+    await receiver.drain()
+    retry = post(receiver, new_customer(3))  # WeCom's retry is not taken for a repeat
+    assert await receiver.handle_post(retry.params, retry.body) == ""
+    await receiver.drain()
+    assert sorted(e.create_time for e in seen.events) == [
+        new_customer(n).create_time for n in range(4)
+    ]
+
+
+class ListSink:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.events: list[Event] = []
+        self.fail = fail
+
+    async def put(self, event: Event) -> None:
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.events.append(event)
+
+
+async def test_a_sink_acknowledges_only_what_it_stored(
+    crypto: CallbackCrypto, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = ListSink(fail=True)
+    receiver = CallbackReceiver(crypto, sink=sink)
+    seen = Recorder()
+    receiver.on(AddExternalContact)(seen)
+    request = post(receiver, new_customer(1))
+    with pytest.raises(ReceiverBusyError), caplog.at_level(logging.ERROR, "wecom_async"):
+        await receiver.handle_post(request.params, request.body)
+    assert "external_userid=" in caplog.records[-1].getMessage()
+    sink.fail = False
+    assert await receiver.handle_post(request.params, request.body) == ""  # the retry
+    assert await receiver.handle_post(request.params, request.body) == ""  # a repeat
+    assert sink.events == [new_customer(1)]
+    assert receiver.running == 0  # handlers run where the sink's events are worked on
+    assert seen.events == []
+    assert await receiver.dispatch(sink.events[0]) == 0
+    assert seen.events == [new_customer(1)]
+
+
+async def test_shutdown_deadline_logs_the_ids_of_unfinished_events(
+    receiver: CallbackReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    @receiver.on(AddExternalContact)
+    async def stuck(event: AddExternalContact) -> None:
+        await anyio.Event().wait()
+
+    for n in range(3):
+        await deliver(receiver, new_customer(n))
+    await anyio.wait_all_tasks_blocked()
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        await receiver.aclose(timeout=0)
+    unfinished = [r.getMessage() for r in caplog.records if "shutdown deadline" in r.getMessage()]
+    assert len(unfinished) == 3
+    for n in range(3):
+        assert sum(new_customer(n).external_userid in line for line in unfinished) == 1
+    assert receiver.running == 0
+    late = post(receiver, new_customer(9))
+    with pytest.raises(ReceiverBusyError):  # closed: WeCom retries elsewhere or later
+        await receiver.handle_post(late.params, late.body)
+
+
+def test_each_event_loop_gets_its_own_queue(crypto: CallbackCrypto) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=1)
+    seen: list[Event] = []
+
+    @receiver.on(AddExternalContact)
+    async def record(event: AddExternalContact) -> None:
+        await asyncio.sleep(0)  # hold the semaphore across a suspension: the next one waits
+        seen.append(event)
+
+    async def session(first: int) -> None:
+        for n in range(first, first + 3):  # contended: the semaphore is really waited on
+            await deliver(receiver, new_customer(n))
+        await receiver.drain()
+
+    asyncio.run(session(0))
+    asyncio.run(session(10))  # a second loop: a semaphore of the first would break here
+    assert len(seen) == 6
+
+
+async def test_handler_raising_cancelled_error_is_logged_and_the_next_runs(
+    receiver: CallbackReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def gives_up(event: AddExternalContact) -> None:
+        raise asyncio.CancelledError
+
+    receiver.on(AddExternalContact)(seen)
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        await deliver(receiver, new_customer(1))
+        await receiver.drain()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("gives_up was cancelled" in line and "userid=li.lei" in line for line in lines)
+    assert seen.events == [new_customer(1)]
+
+
+def test_plain_function_handlers_are_refused_at_registration(receiver: CallbackReceiver) -> None:
+    def blocking(event: Event) -> None: ...
+
+    with pytest.raises(TypeError, match="async"):
+        receiver.on(AddExternalContact)(blocking)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="async"):
+        receiver.on("change_external_contact")(lambda event: None)  # type: ignore[arg-type,return-value]
+    assert receiver.handlers_for(new_customer(1)) == []

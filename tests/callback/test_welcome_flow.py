@@ -63,7 +63,7 @@ async def test_new_customer_is_welcomed_once_with_the_events_code(
 ) -> None:
     fake, client = wecom
     event = new_customer(3)
-    code = issue_welcome_code(fake, event.user_id or "", event.external_user_id or "")
+    code = issue_welcome_code(fake, event.userid or "", event.external_userid or "")
 
     @receiver.on(AddExternalContact)
     async def greet(new: AddExternalContact) -> None:
@@ -83,7 +83,7 @@ async def test_new_customer_is_welcomed_once_with_the_events_code(
 
     assert fake.calls("externalcontact/send_welcome_msg") == 1
     [sent] = welcome_messages(fake)
-    assert (sent.userid, sent.external_userid) == (event.user_id, event.external_user_id)
+    assert (sent.userid, sent.external_userid) == (event.userid, event.external_userid)
     assert fake.requests[-1].json == {
         "welcome_code": code,
         "text": {"content": "您好，欢迎光临"},

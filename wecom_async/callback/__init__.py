@@ -27,13 +27,15 @@ from wecom_async.callback._errors import (
     CallbackConfigError,
     CallbackError,
     DecryptError,
+    EchoError,
     ReceiveIdError,
+    ReceiverBusyError,
     SignatureError,
     StaleRequestError,
     UnsafeXMLError,
     XMLParseError,
 )
-from wecom_async.callback._receiver import CallbackReceiver, Handler
+from wecom_async.callback._receiver import CallbackReceiver, EventSink, Handler
 from wecom_async.callback._xml import DEFAULT_MAX_BODY_BYTES, XmlValue
 from wecom_async.callback.events import (
     EVENT_CLASSES,
@@ -54,6 +56,7 @@ from wecom_async.callback.events import (
     ExternalTagShuffle,
     ExternalTagUpdate,
     GenericEvent,
+    InfoEvent,
     TransferFail,
 )
 
@@ -70,8 +73,10 @@ __all__ = [
     "DecryptError",
     "DelExternalContact",
     "DelFollowUser",
+    "EchoError",
     "EditExternalContact",
     "Event",
+    "EventSink",
     "ExternalChatCreate",
     "ExternalChatDismiss",
     "ExternalChatEvent",
@@ -84,7 +89,9 @@ __all__ = [
     "ExternalTagUpdate",
     "GenericEvent",
     "Handler",
+    "InfoEvent",
     "ReceiveIdError",
+    "ReceiverBusyError",
     "SignatureError",
     "StaleRequestError",
     "TransferFail",

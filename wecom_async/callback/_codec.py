@@ -15,7 +15,7 @@ from wecom_async.callback._xml import (
     parse_xml,
     to_xml,
 )
-from wecom_async.callback.events import EVENT_CLASSES, Event, GenericEvent
+from wecom_async.callback.events import EVENT_CLASSES, Event, GenericEvent, InfoEvent
 
 __all__ = ["event_to_xml", "parse_event"]
 
@@ -78,22 +78,39 @@ def parse_event(xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) ->
 
     Returns:
         The class registered for the ``Event`` / ``ChangeType`` pair (e.g.
-        :class:`AddExternalContact`), or :class:`GenericEvent` for anything else.
-        Tags the class does not model are kept in ``extra``.
+        :class:`AddExternalContact`); an :class:`InfoEvent` for a third-party push named
+        by ``InfoType``; a :class:`GenericEvent` for anything else, including a known
+        event that lacks a required tag or has a non-integer where an int belongs (so a
+        signed push is never lost to a shape this release did not expect).  Tags the
+        class does not model are kept in ``extra``.
 
     Raises:
-        XMLParseError: malformed or hostile XML (see :func:`parse_xml`), or a known
-            event that lacks a required tag or has a non-integer where an int belongs.
+        XMLParseError: malformed or hostile XML (see :func:`parse_xml`).
 
     Docs: https://developer.work.weixin.qq.com/document/path/92130.
     """
     fields = element_to_mapping(parse_xml(xml, max_bytes=max_bytes))
     event, change_type = fields.get("Event"), fields.get("ChangeType")
+    if event is None and isinstance(fields.get("InfoType"), str):
+        return InfoEvent(fields=fields)
     if not isinstance(event, str) or not isinstance(change_type, str):
         return GenericEvent(fields=fields)
     cls = _CLASSES.get((event, change_type))
     if cls is None:
         return GenericEvent(fields=fields)
+    try:
+        return _typed(cls, fields, event, change_type)
+    except XMLParseError:
+        return GenericEvent(fields=fields)
+
+
+def is_malformed(event: Event) -> bool:
+    """Whether ``event`` is a :class:`GenericEvent` whose names belong to a typed class
+    (a known push that lacked a tag or had a wrong type)."""
+    return type(event) is GenericEvent and (event.event, event.change_type) in _CLASSES
+
+
+def _typed(cls: type[Event], fields: dict[str, XmlValue], event: str, change_type: str) -> Event:
     kwargs: dict[str, _Scalar] = {}
     known = set()
     for spec in _specs(cls):

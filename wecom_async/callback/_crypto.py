@@ -30,11 +30,11 @@ from wecom_async.callback._errors import (
     ILLEGAL_BUFFER,
     CallbackConfigError,
     DecryptError,
+    EchoError,
     ReceiveIdError,
     SignatureError,
-    XMLParseError,
 )
-from wecom_async.callback._xml import DEFAULT_MAX_BODY_BYTES, parse_xml, to_xml
+from wecom_async.callback._xml import DEFAULT_MAX_BODY_BYTES, envelope_ciphertext, to_xml
 
 __all__ = ["CallbackCrypto"]
 
@@ -44,6 +44,12 @@ _RANDOM_LEN: Final = 16
 _HEADER_LEN: Final = _RANDOM_LEN + 4
 _AES_KEY = re.compile(r"[A-Za-z0-9]{43}\Z")
 _TOKEN = re.compile(r"[A-Za-z0-9]{1,32}\Z")
+#: The longest echo a URL check may answer with.  WeCom's echostr decrypts to a random
+#: string of digits (19 in its documentation); 64 leaves room for any variant while every
+#: event message, starting with ``<xml><ToUserName>``, is far longer.
+MAX_ECHO_CHARS: Final = 64
+#: Printable ASCII without markup: an echo never holds XML.
+_ECHO = re.compile(r"[\x21-\x25\x27-\x3b=\x3f-\x7e]{1,64}\Z")  # MAX_ECHO_CHARS
 
 
 class CallbackCrypto:
@@ -57,7 +63,7 @@ class CallbackCrypto:
         encoding_aes_key: the 43-character EncodingAESKey.
         receive_id: the CorpID for a self-built app (the SuiteID for third-party apps,
             ``""`` for apps of personal entities); decrypted messages must name it.
-        max_body_bytes: the largest envelope or message accepted (default 1 MiB).
+        max_body_bytes: the largest envelope or message accepted (default 64 KiB).
         random_bytes: source of the 16 random bytes that start each plaintext
             (``os.urandom`` by default; tests inject a fixed one).
 
@@ -67,7 +73,7 @@ class CallbackCrypto:
     See https://developer.work.weixin.qq.com/document/path/90968.
     """
 
-    __slots__ = ("_key", "_random_bytes", "_token", "max_body_bytes", "receive_id")
+    __slots__ = ("_cipher", "_key", "_random_bytes", "_token", "max_body_bytes", "receive_id")
 
     def __init__(
         self,
@@ -88,6 +94,7 @@ class CallbackCrypto:
             raise CallbackConfigError("max_body_bytes must be positive")
         self._token = token
         self._key = base64.b64decode(encoding_aes_key + "=")
+        self._cipher = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
         self.receive_id = receive_id
         self.max_body_bytes = max_body_bytes
         self._random_bytes = random_bytes
@@ -142,7 +149,7 @@ class CallbackCrypto:
         data = random + struct.pack(">I", len(msg)) + msg + self.receive_id.encode("utf-8")
         pad = PAD_BLOCK - len(data) % PAD_BLOCK
         data += bytes([pad]) * pad
-        encryptor = self._cipher().encryptor()
+        encryptor = self._cipher.encryptor()
         return base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode("ascii")
 
     def decrypt_message(self, encrypted: str | bytes) -> str:
@@ -165,7 +172,7 @@ class CallbackCrypto:
             raise DecryptError("ciphertext is not base64", code=DECODE_BASE64_ERROR) from None
         if not raw or len(raw) % 16:
             raise DecryptError(f"ciphertext of {len(raw)} bytes is not a whole number of blocks")
-        decryptor = self._cipher().decryptor()
+        decryptor = self._cipher.decryptor()
         data = decryptor.update(raw) + decryptor.finalize()
         pad = data[-1]
         if not 1 <= pad <= PAD_BLOCK or data[-pad:] != bytes([pad]) * pad:
@@ -193,17 +200,56 @@ class CallbackCrypto:
         The query values are expected URL-decoded.  A ``+`` that a form decoder turned
         into a space is restored (base64 never holds spaces).
 
+        Only a short plain string is ever returned: a URL check and a pushed event are
+        signed alike, so a captured event's ``Encrypt`` value resent as ``echostr`` would
+        otherwise be answered with the decrypted event.
+
         Returns:
             The plain echo string to send back as the whole response body.
 
         Raises:
             SignatureError, DecryptError, ReceiveIdError: see :meth:`decrypt_message`.
+            EchoError: the decrypted echo is longer than 64 characters, or holds markup
+                (``<``, ``>``), ``&``, spaces or non-ASCII characters (-40008).
 
         See https://developer.work.weixin.qq.com/document/path/90930.
         """
         echostr = echostr.replace(" ", "+")
         self.check_signature(msg_signature, timestamp, nonce, echostr)
-        return self.decrypt_message(echostr)
+        echo = self.decrypt_message(echostr)
+        if not _ECHO.match(echo):
+            raise EchoError(
+                f"the decrypted echostr is not a plain string of at most {MAX_ECHO_CHARS} "
+                "printable ASCII characters (a signed event resent as a URL check?)"
+            )
+        return echo
+
+    def verify_envelope(
+        self, msg_signature: str, timestamp: str | int, nonce: str, body: str | bytes
+    ) -> str:
+        """Check a POSTed body's signature and return its ciphertext, nothing parsed.
+
+        The ``Encrypt`` value is read with a strict linear-time match (see
+        :func:`envelope_ciphertext`) and the signature checked before anything is
+        decrypted or parsed, so an unauthenticated body costs almost nothing.
+
+        Args:
+            msg_signature, timestamp, nonce: the query parameters of the POST.
+            body: the envelope ``<xml><ToUserName/><AgentID/><Encrypt/></xml>``.
+
+        Returns:
+            The ``Encrypt`` value (pass it to :meth:`decrypt_message`).
+
+        Raises:
+            BodyTooLargeError, UnsafeXMLError, XMLParseError: the envelope is too large,
+                holds a DTD, is not flat ``<xml>`` or has no ``Encrypt`` element (-40002).
+            SignatureError: the signature does not match (-40001).
+
+        See https://developer.work.weixin.qq.com/document/path/90968.
+        """
+        encrypted = envelope_ciphertext(body, max_bytes=self.max_body_bytes)
+        self.check_signature(msg_signature, timestamp, nonce, encrypted)
+        return encrypted
 
     def decrypt(
         self, msg_signature: str, timestamp: str | int, nonce: str, body: str | bytes
@@ -218,19 +264,13 @@ class CallbackCrypto:
             The decrypted plaintext XML (pass it to :func:`parse_event`).
 
         Raises:
-            BodyTooLargeError, UnsafeXMLError, XMLParseError: the envelope is unreadable
-                or has no ``Encrypt`` element (-40002).
-            SignatureError: the signature does not match (-40001).
+            BodyTooLargeError, UnsafeXMLError, XMLParseError, SignatureError: see
+                :meth:`verify_envelope`.
             DecryptError, ReceiveIdError: see :meth:`decrypt_message`.
 
         See https://developer.work.weixin.qq.com/document/path/90968.
         """
-        root = parse_xml(body, max_bytes=self.max_body_bytes)
-        encrypt = root.find("Encrypt")
-        if encrypt is None or not encrypt.text:
-            raise XMLParseError("the envelope has no <Encrypt> element")
-        self.check_signature(msg_signature, timestamp, nonce, encrypt.text)
-        return self.decrypt_message(encrypt.text)
+        return self.decrypt_message(self.verify_envelope(msg_signature, timestamp, nonce, body))
 
     def encrypt(
         self, reply_xml: str, *, nonce: str | None = None, timestamp: str | int | None = None
@@ -258,9 +298,6 @@ class CallbackCrypto:
                 ("Nonce", nonce),
             ]
         )
-
-    def _cipher(self) -> Cipher[modes.CBC]:
-        return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
 
 def random_nonce() -> str:

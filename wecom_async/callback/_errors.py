@@ -10,6 +10,8 @@ Every failure of a pushed request is a :class:`CallbackError`, itself a
         │   └── StaleRequestError  the signed timestamp is outside the receiver's max_age
         ├── ReceiveIdError         the decrypted message names another corp / suite
         ├── DecryptError           the ciphertext is not base64, not whole blocks, or not padded
+        │   └── EchoError          a URL check's decrypted echostr is not a short plain string
+        ├── ReceiverBusyError      the receiver cannot take the event now (full, shutting down)
         └── XMLParseError          the XML is malformed, lacks a field, or has a wrong type
             ├── UnsafeXMLError     the XML holds a DTD, an entity or an external reference
             └── BodyTooLargeError  the body is larger than ``max_body_bytes``
@@ -31,7 +33,9 @@ __all__ = [
     "CallbackConfigError",
     "CallbackError",
     "DecryptError",
+    "EchoError",
     "ReceiveIdError",
+    "ReceiverBusyError",
     "SignatureError",
     "StaleRequestError",
     "UnsafeXMLError",
@@ -50,6 +54,8 @@ ILLEGAL_BUFFER: Final = -40008
 ENCODE_BASE64_ERROR: Final = -40009
 DECODE_BASE64_ERROR: Final = -40010
 GEN_XML_ERROR: Final = -40011
+#: Not a WXBizMsgCrypt code: WeCom's own "system busy, retry" errcode, for a full receiver.
+RECEIVER_BUSY: Final = -1
 
 
 class CallbackError(WeComError):
@@ -108,6 +114,29 @@ class DecryptError(CallbackError):
 
     default_code = DECRYPT_AES_ERROR
     reason = "cannot decrypt"
+
+
+class EchoError(DecryptError):
+    """Raised when a URL check's decrypted ``echostr`` is not the short plain string WeCom
+    sends (-40008).
+
+    The GET URL check and a POSTed event are signed the same way, so a captured event's
+    ``Encrypt`` value resent as ``echostr`` passes the signature; answering it would echo
+    the decrypted event.  Only a short string without markup is ever echoed.
+    """
+
+    default_code = ILLEGAL_BUFFER
+    reason = "invalid echostr"
+
+
+class ReceiverBusyError(CallbackError):
+    """Raised when a verified event cannot be accepted now: the in-process queue is full,
+    the receiver is shutting down, the replay memory is full, or the event sink refused
+    it.  The adapters answer 503, so WeCom delivers it again later; nothing was acknowledged.
+    """
+
+    default_code = RECEIVER_BUSY
+    reason = "receiver busy, retry later"
 
 
 class XMLParseError(CallbackError):

@@ -1,22 +1,40 @@
-"""A framework-neutral receiver: verify, answer at once, run handlers in the background."""
+"""A framework-neutral receiver: verify, acknowledge once accepted, run handlers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import heapq
+import inspect
 import logging
 import time
-from collections import OrderedDict
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Final, TypeVar, overload
+from typing import Final, Protocol, TypeVar, overload
 
-from wecom_async.callback._codec import parse_event
+import anyio.to_thread
+
+from wecom_async._logging import redact
+from wecom_async.callback._codec import is_malformed, parse_event
 from wecom_async.callback._crypto import CallbackCrypto
-from wecom_async.callback._errors import SignatureError, StaleRequestError
-from wecom_async.callback._xml import check_size
-from wecom_async.callback.events import Event
+from wecom_async.callback._errors import (
+    BodyTooLargeError,
+    CallbackError,
+    ReceiverBusyError,
+    SignatureError,
+    StaleRequestError,
+)
+from wecom_async.callback._xml import XmlValue, check_size
+from wecom_async.callback.events import (
+    Event,
+    ExternalChatEvent,
+    ExternalContactEvent,
+    ExternalTagEvent,
+    GenericEvent,
+)
 
-__all__ = ["CallbackReceiver", "Handler"]
+__all__ = ["CallbackReceiver", "EventSink", "Handler"]
 
 logger = logging.getLogger("wecom_async")
 
@@ -24,37 +42,100 @@ E = TypeVar("E", bound=Event)
 #: An event handler: an async function taking the event.
 Handler = Callable[[E], Awaitable[None]]
 
-#: Default number of handler calls allowed to run at the same time.
+#: Default number of events whose handlers run at the same time.
 DEFAULT_MAX_CONCURRENCY: Final = 16
-#: Default de-duplication window: WeCom retries within seconds; five minutes is ample.
+#: Default number of events accepted and not yet finished (running or waiting); one more
+#: is answered 503 so that WeCom delivers it again later instead of it waiting in memory.
+DEFAULT_MAX_PENDING: Final = 1000
+#: Default freshness window: a push signed more than five minutes ago is refused.  WeCom
+#: retries a push it got no 200 for (three tries, each given 5 s), well inside it, and it
+#: leaves room for a few minutes of clock difference.
+DEFAULT_MAX_AGE: Final = 300.0
+#: Default tolerance for a push signed in the future (a receiver clock running behind).
+DEFAULT_MAX_FUTURE: Final = 60.0
+#: Default minimum time a delivery is remembered (it is always remembered for as long as a
+#: replay of it would pass the freshness check).
 DEFAULT_DEDUPE_WINDOW: Final = 300.0
-#: At most this many recent deliveries are remembered, whatever the window.
+#: At most this many deliveries are remembered; when every one of them is still needed to
+#: refuse replays, a new event is answered 503 instead of forgetting one.
 MAX_DEDUPE_ENTRIES: Final = 100_000
+#: Default seconds :meth:`CallbackReceiver.aclose` waits for unfinished events.
+DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
+#: Decrypted messages longer than this are parsed in a worker thread, off the event loop.
+INLINE_PARSE_CHARS: Final = 8 * 1024
+#: At most this many refusal lines per interval; then one summary line.
+REFUSAL_LOG_BURST: Final = 10
+REFUSAL_LOG_INTERVAL: Final = 60.0
+#: Seconds a cancelled handler gets to unwind at shutdown before it is abandoned.
+_CANCEL_GRACE: Final = 1.0
 
 _Key = type[Event] | tuple[str, str | None]
+
+
+class EventSink(Protocol):
+    """Where a receiver hands each verified, de-duplicated event.
+
+    The HTTP answer waits for :meth:`put`: WeCom is told "received" only once ``put``
+    returned, so a sink that stores durably (a task queue, a database) makes every event
+    answered 200 survive a crash; its worker runs the handlers with
+    :meth:`CallbackReceiver.dispatch`.  Without a sink the receiver keeps a bounded
+    in-process queue (see :class:`CallbackReceiver`).
+
+    Example (a task queue)::
+
+        class QueueSink:
+            async def put(self, event: Event) -> None:
+                await handle_event.kiq(event_to_xml(event))   # returns once stored
+
+        # in the worker: await receiver.dispatch(parse_event(xml))
+    """
+
+    async def put(self, event: Event) -> None:
+        """Store ``event``; return only once it is safe to acknowledge it.
+
+        Raises:
+            Exception: anything; the push is then answered 503 and WeCom retries it.
+        """
 
 
 class CallbackReceiver:
     """Receive WeCom callbacks in any web framework.
 
     ``handle_get`` answers the URL check; ``handle_post`` verifies, decrypts and parses a
-    pushed event, drops a repeated delivery, starts the matching handlers as background
-    tasks and returns at once, so WeCom gets its answer well within its 5 s limit
-    however long the handlers take.  A handler that raises is logged on the
-    ``wecom_async`` logger with its traceback; later events are not affected.
+    pushed event, drops a repeated delivery and hands the event over, returning as soon
+    as it is accepted, so WeCom gets its answer well within its 5 s limit however long
+    the handlers take.
+
+    What a 200 means: the event passed every check and was accepted, either into the
+    in-process queue (default) or by ``sink.put``.  The in-process queue holds at most
+    ``max_pending`` events; beyond that, and while shutting down, a push is answered 503
+    (:class:`ReceiverBusyError`) so that WeCom retries it.  On shutdown
+    (:meth:`aclose`, the lifespan) unfinished events get ``shutdown_timeout`` seconds,
+    then are cancelled and logged one by one with their ids.  A process killed
+    outright loses the in-process queue: use a durable ``sink`` when that matters.
+
+    A handler that raises (``CancelledError`` included) is logged on the ``wecom_async``
+    logger with its traceback and the event's ids; the next handlers still run.
 
     Args:
         crypto: the callback configuration (token, EncodingAESKey, CorpID).
-        max_concurrency: the most handler calls running at once; more wait their turn.
-        dedupe_window: seconds during which an equal event (same FromUserName,
-            CreateTime and fields) is dropped as a repeated delivery; 0 turns it off.
-        clock: monotonic seconds for the window (``time.monotonic``; tests inject one).
-        max_age: refuse a push (GET or POST) whose signed ``timestamp`` is more than this
-            many seconds away from ``wall_clock`` (replay protection, checked after the
-            signature); None (the default) does not check, since a receiver whose clock
-            drifts would refuse genuine pushes. WeCom retries within seconds, so a few
-            minutes is a safe value.
+        max_concurrency: the most events whose handlers run at once; more wait.
+        max_pending: the most events accepted and unfinished (running or waiting).
+        dedupe_window: seconds a delivery is remembered at least; an equal message
+            delivered again meanwhile is answered 200 and dropped.  Whatever this is,
+            a delivery is remembered for as long as a replay of it would pass the
+            freshness check, so no replay ever runs a handler twice.
+        clock: monotonic seconds (``time.monotonic``), for rate-limiting refusal logs.
+        max_age: refuse a push (GET or POST) signed more than this many seconds ago
+            (default 300; :class:`StaleRequestError`, checked right after the signature).
+            None turns freshness off, and with it the guarantee against old replays.
+        max_future: refuse a push signed more than this many seconds in the future.
         wall_clock: Unix seconds now (``time.time``; tests inject one).
+        shutdown_timeout: seconds :meth:`aclose` waits for unfinished events.
+        sink: a durable :class:`EventSink`; None keeps the in-process queue.
+
+    Raises:
+        ValueError: a limit is not positive.
 
     Example::
 
@@ -71,32 +152,39 @@ class CallbackReceiver:
         crypto: CallbackCrypto,
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_pending: int = DEFAULT_MAX_PENDING,
         dedupe_window: float = DEFAULT_DEDUPE_WINDOW,
         clock: Callable[[], float] = time.monotonic,
-        max_age: float | None = None,
+        max_age: float | None = DEFAULT_MAX_AGE,
+        max_future: float = DEFAULT_MAX_FUTURE,
         wall_clock: Callable[[], float] = time.time,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        sink: EventSink | None = None,
     ) -> None:
         if max_age is not None and max_age <= 0:
             raise ValueError("max_age must be positive (or None to turn the check off)")
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        if dedupe_window < 0:
-            raise ValueError("dedupe_window must not be negative")
+        if max_concurrency < 1 or max_pending < 1:
+            raise ValueError("max_concurrency and max_pending must be at least 1")
+        if dedupe_window < 0 or max_future < 0 or shutdown_timeout < 0:
+            raise ValueError("dedupe_window, max_future and shutdown_timeout must not be negative")
         self.crypto = crypto
         self.max_concurrency = max_concurrency
+        self.max_pending = max_pending
         self.dedupe_window = dedupe_window
-        self._clock = clock
         self.max_age = max_age
+        self.max_future = max_future
+        self.shutdown_timeout = shutdown_timeout
+        self.sink = sink
         self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []
-        self._seen: OrderedDict[Event, float] = OrderedDict()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._semaphore: asyncio.Semaphore | None = None
+        self._seen = _Deliveries()
+        self._refusals = _RefusalLog(clock)
+        self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
 
     def __repr__(self) -> str:
         return (
             f"CallbackReceiver({self.crypto!r}, handlers={len(self._handlers)}, "
-            f"running={len(self._tasks)})"
+            f"running={self.running})"
         )
 
     @property
@@ -120,12 +208,18 @@ class CallbackReceiver:
         ``on(AddExternalContact)`` matches that class (a base such as
         ``ExternalContactEvent`` or ``Event`` matches all its subclasses);
         ``on("change_external_contact", "add_external_contact")`` matches the wire names
-        (``change_type=None`` matches every change type of the event, and works for
-        events this release does not model).  Every matching handler runs, each in
-        its own background task, started in registration order.
+        (``change_type=None`` matches every change type of the event; a third-party
+        push is matched by its ``InfoType``; works for events this release does not
+        model).  The matching handlers of an event run one after another, in
+        registration order.
 
         Returns:
             A decorator that registers the function and returns it unchanged.
+
+        Raises:
+            TypeError: the arguments name no event, or the handler is not an ``async``
+                function (blocking code belongs in ``anyio.to_thread.run_sync`` inside
+                an async handler, never on the event loop).
         """
         key: _Key
         if isinstance(event, str):
@@ -136,13 +230,18 @@ class CallbackReceiver:
             raise TypeError("on() takes an Event subclass, or the Event and ChangeType names")
 
         def register(handler: Handler[E]) -> Handler[E]:
+            if not _is_async(handler):
+                raise TypeError(
+                    f"callback handler {_name(handler)} must be an async function "
+                    "(async def); run blocking work with anyio.to_thread.run_sync inside it"
+                )
             self._handlers.append((key, handler))  # type: ignore[arg-type]
             return handler
 
         return register
 
     def handlers_for(self, event: Event) -> list[Handler[Event]]:
-        """Return the handlers that :meth:`handle_post` would run for ``event``."""
+        """Return the handlers that :meth:`dispatch` runs for ``event``, in order."""
         return [
             handler
             for key, handler in self._handlers
@@ -161,27 +260,22 @@ class CallbackReceiver:
         Raises:
             CallbackError: a parameter is missing or the check fails (see
                 :meth:`CallbackCrypto.verify_url`); :class:`StaleRequestError` when the
-                timestamp is outside ``max_age``.
+                timestamp is outside the freshness window.
         """
         signature, timestamp, nonce, echostr = _params(
             query, "msg_signature", "timestamp", "nonce", "echostr"
         )
-        echo = self.crypto.verify_url(signature, timestamp, nonce, echostr)
+        self.crypto.check_signature(signature, timestamp, nonce, echostr.replace(" ", "+"))
         self._check_age(timestamp)
-        return echo
-
-    def _check_age(self, timestamp: str) -> None:
-        """Refuse a signed timestamp further than ``max_age`` from now (if set)."""
-        if self.max_age is not None and _age(timestamp, self._wall_clock()) > self.max_age:
-            raise StaleRequestError(
-                f"the request was signed at {timestamp}, more than {self.max_age:g} s from now"
-            )
+        return self.crypto.verify_url(signature, timestamp, nonce, echostr)
 
     async def handle_post(self, query: Mapping[str, str], body: str | bytes) -> str:
-        """Verify, decrypt and parse a pushed event, then start its handlers and return.
+        """Verify, decrypt and parse a pushed event, then hand it over and return.
 
-        A repeated delivery within ``dedupe_window`` is verified and answered but
-        starts no handler.
+        The signature is checked before anything is decrypted or parsed; the signed
+        timestamp is checked against the freshness window; a message delivered before
+        is answered and dropped; a new one is accepted by the sink or the in-process
+        queue before this returns.
 
         Args:
             query: the URL query (``msg_signature``, ``timestamp``, ``nonce``).
@@ -192,21 +286,60 @@ class CallbackReceiver:
 
         Raises:
             CallbackError: the request is missing a parameter, too large, badly signed,
-                undecryptable or not a valid event; no handler was started.
+                stale, undecryptable or not XML; :class:`ReceiverBusyError` when the
+                event could not be accepted now.  Nothing was acknowledged.
         """
         check_size(len(body), self.max_body_bytes)
         signature, timestamp, nonce = _params(query, "msg_signature", "timestamp", "nonce")
-        xml = self.crypto.decrypt(signature, timestamp, nonce, body)
-        self._check_age(timestamp)
-        event = parse_event(xml, max_bytes=self.max_body_bytes)
-        if self._is_duplicate(event):
-            logger.info("dropped a repeated %s delivery", _describe(event))
+        encrypted = self.crypto.verify_envelope(signature, timestamp, nonce, body)
+        signed_at = self._check_age(timestamp)
+        xml = self.crypto.decrypt_message(encrypted)
+        # The whole decrypted message identifies a delivery: O(1) to look up whatever
+        # the event type, unlike hashing events whose fields may all look alike.
+        digest = hashlib.sha256(xml.encode("utf-8", "surrogatepass")).digest()
+        now = self._wall_clock()
+        self._seen.forget_expired(now)
+        if digest in self._seen:
+            logger.info("dropped a repeated callback delivery signed at %d", signed_at)
             return ""
-        for handler in self.handlers_for(event):
-            task = asyncio.get_running_loop().create_task(self._run(handler, event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if len(self._seen) >= MAX_DEDUPE_ENTRIES:
+            raise ReceiverBusyError("the replay memory is full of deliveries still fresh")
+        remember = self.dedupe_window > 0 or self.max_age is not None
+        if remember:  # before any await, so that a concurrent retry counts as a repeat
+            self._seen.remember(digest, self._remember_until(signed_at, now))
+        try:
+            event = await self._parse(xml)
+            if is_malformed(event):
+                logger.warning(
+                    "kept a %s push that does not match its class as a GenericEvent",
+                    describe(event),
+                )
+            await self._accept(event)
+        except BaseException:
+            if remember:
+                self._seen.forget(digest)  # not acknowledged: WeCom's retry must run
+            raise
         return ""
+
+    def refusal(self, method: str, exc: CallbackError) -> tuple[int, str]:
+        """Log a refused request (bounded, rate-limited) and return its HTTP answer.
+
+        The adapters call this for every :class:`CallbackError`.  A log line holds the
+        error class, code and a bounded message that never quotes the request; after
+        10 lines a minute, one summary line counts the rest.
+
+        Returns:
+            ``(status, body)``: 413 for a body over the limit, 503 when the receiver
+            is busy (WeCom retries), 400 otherwise; the body is the error's fixed reason.
+        """
+        self._refusals.record(method, exc)
+        if isinstance(exc, BodyTooLargeError):
+            status = 413
+        elif isinstance(exc, ReceiverBusyError):
+            status = 503
+        else:
+            status = 400
+        return status, f"{exc.reason} ({exc.code})"
 
     async def read_body(
         self, chunks: AsyncIterable[bytes], *, content_length: str | int | None = None
@@ -221,35 +354,94 @@ class CallbackReceiver:
         Raises:
             BodyTooLargeError: the body is larger than the limit.
         """
-        if isinstance(content_length, int) or (content_length or "").isdigit():
-            check_size(int(content_length or 0), self.max_body_bytes)
+        if isinstance(content_length, int):
+            check_size(content_length, self.max_body_bytes)
+        elif content_length and content_length.isascii() and content_length.isdigit():
+            check_size(
+                int(content_length) if len(content_length) < 20 else 1 << 64,
+                self.max_body_bytes,
+            )
         body = bytearray()
         async for chunk in chunks:
             body += chunk
             check_size(len(body), self.max_body_bytes)
         return bytes(body)
 
-    # -- background work ----------------------------------------------------------------
+    # -- handing events over ------------------------------------------------------------
+
+    async def dispatch(self, event: Event) -> int:
+        """Run every handler registered for ``event``, one after another.
+
+        The in-process queue calls this for each accepted event; a durable sink's
+        worker calls it for each stored one.  A handler that raises (``CancelledError``
+        included, unless this task itself is being cancelled) is logged with the event's
+        ids, and the next handler still runs.
+
+        Returns:
+            The number of handlers that failed.
+        """
+        failed = 0
+        for handler in self.handlers_for(event):
+            try:
+                await handler(event)
+            except asyncio.CancelledError:
+                if _being_cancelled():
+                    raise  # whoever cancels this task reports it (the shutdown deadline does)
+                logger.error(
+                    "callback handler %s was cancelled for %s",
+                    _name(handler),
+                    describe(event),
+                    exc_info=True,
+                )
+                failed += 1
+            except Exception:
+                logger.exception(
+                    "callback handler %s failed for %s", _name(handler), describe(event)
+                )
+                failed += 1
+        return failed
 
     @property
     def running(self) -> int:
-        """How many handler calls are started and not finished (waiting ones included)."""
-        return len(self._tasks)
+        """How many accepted events are unfinished in the in-process queue (waiting ones
+        included)."""
+        return sum(len(queue.tasks) for queue in self._queues.values())
 
     async def drain(self) -> None:
-        """Wait until every started handler call has finished (new ones included)."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
+        """Wait until every accepted event of this event loop has finished."""
+        queue = self._queues.get(asyncio.get_running_loop())
+        while queue is not None and queue.tasks:
+            await asyncio.wait(list(queue.tasks))
 
-    async def aclose(self, *, timeout: float | None = None) -> None:
-        """Wait for the running handlers; after ``timeout`` seconds cancel the rest."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
-        for task in list(self._tasks):
-            task.cancel()
-        await self.drain()
+    async def aclose(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Stop accepting events and wait for the unfinished ones of this event loop.
+
+        New pushes are answered 503 from now on (WeCom retries them).  After
+        ``timeout`` seconds (``shutdown_timeout`` when None), each event still unfinished
+        is logged at ERROR with its ids, then cancelled.
+        """
+        deadline = self.shutdown_timeout if timeout is None else timeout
+        queue = self._queues.get(asyncio.get_running_loop())
+        if queue is not None:
+            queue.closed = True
+            if queue.tasks:
+                await asyncio.wait(list(queue.tasks), timeout=deadline)
+            unfinished = dict(queue.tasks)
+            for task, event in unfinished.items():
+                logger.error(
+                    "callback event not finished by the shutdown deadline (%g s), "
+                    "cancelled after WeCom was answered 200: %s",
+                    deadline,
+                    describe(event),
+                )
+                _CANCELLED_BY_US.add(task)
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(list(unfinished), timeout=_CANCEL_GRACE)
+        self._refusals.flush()
 
     async def __aenter__(self) -> CallbackReceiver:
+        self._reopen()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -258,51 +450,248 @@ class CallbackReceiver:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object) -> AsyncIterator[None]:
         """A lifespan for ASGI apps (``FastAPI(lifespan=receiver.lifespan)``): on shutdown
-        it waits for the running handlers (see :meth:`aclose`)."""
+        it waits for unfinished events, at most ``shutdown_timeout`` (see :meth:`aclose`)."""
+        self._reopen()
         try:
             yield
         finally:
             await self.aclose()
 
-    def _is_duplicate(self, event: Event) -> bool:
-        if not self.dedupe_window:
-            return False
-        now = self._clock()
-        seen = self._seen
-        while seen and (next(iter(seen.values())) <= now or len(seen) >= MAX_DEDUPE_ENTRIES):
-            seen.popitem(last=False)
-        if event in seen:
-            return True
-        seen[event] = now + self.dedupe_window
-        return False
+    # -- internals ----------------------------------------------------------------------
 
-    async def _run(self, handler: Handler[Event], event: Event) -> None:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.max_concurrency)
-        async with self._semaphore:
-            try:
-                await handler(event)
-            except Exception:
-                logger.exception(
-                    "callback handler %s failed for %s",
-                    getattr(handler, "__qualname__", repr(handler)),
-                    _describe(event),
-                )
+    def _check_age(self, timestamp: str) -> int:
+        """Return the signed timestamp; refuse it outside the freshness window."""
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise StaleRequestError("the timestamp is not Unix seconds")
+        signed_at = int(timestamp)
+        if self.max_age is None:
+            return signed_at
+        now = self._wall_clock()
+        if now - signed_at > self.max_age:
+            raise StaleRequestError(
+                f"the request was signed {now - signed_at:.0f} s ago, "
+                f"more than max_age={self.max_age:g} s"
+            )
+        if signed_at - now > self.max_future:
+            raise StaleRequestError(
+                f"the request was signed {signed_at - now:.0f} s in the future, "
+                f"more than max_future={self.max_future:g} s"
+            )
+        return signed_at
+
+    def _remember_until(self, signed_at: int, now: float) -> float:
+        # A replay of this request passes the age check while now <= signed_at + max_age:
+        # remembering it at least that long means no replay ever runs a handler twice.
+        until = now + self.dedupe_window
+        if self.max_age is not None:
+            until = max(until, signed_at + self.max_age)
+        return until
+
+    async def _parse(self, xml: str) -> Event:
+        if len(xml) <= INLINE_PARSE_CHARS:
+            return parse_event(xml, max_bytes=self.max_body_bytes)
+        return await anyio.to_thread.run_sync(
+            lambda: parse_event(xml, max_bytes=self.max_body_bytes)
+        )
+
+    async def _accept(self, event: Event) -> None:
+        if self.sink is None:
+            self._queue().start(event, self._process)
+            return
+        try:
+            await self.sink.put(event)
+        except CallbackError:
+            raise
+        except Exception:
+            logger.exception("the event sink did not store %s", describe(event))
+            raise ReceiverBusyError("the event sink did not store the event") from None
+
+    async def _process(self, queue: _LoopQueue, event: Event) -> None:
+        async with queue.semaphore:
+            await self.dispatch(event)
+
+    def _queue(self) -> _LoopQueue:
+        """The in-process queue of the running event loop, created on first use.
+
+        asyncio primitives belong to one loop: a second ``asyncio.run`` or a second
+        test-client session gets a queue of its own instead of a broken semaphore.
+        """
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            self._forget_closed_loops()
+            queue = self._queues[loop] = _LoopQueue(self.max_concurrency, self.max_pending)
+        return queue
+
+    def _reopen(self) -> None:
+        queue = self._queues.get(asyncio.get_running_loop())
+        if queue is not None:
+            queue.closed = False
+
+    def _forget_closed_loops(self) -> None:
+        for loop, queue in list(self._queues.items()):
+            if loop.is_closed():
+                for event in queue.tasks.values():
+                    logger.error(
+                        "callback event lost: its event loop closed before it finished: %s",
+                        describe(event),
+                    )
+                del self._queues[loop]
+
+
+class _LoopQueue:
+    """The in-process queue of one event loop: one task per accepted event."""
+
+    def __init__(self, max_concurrency: int, max_pending: int) -> None:
+        self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.max_pending = max_pending
+        self.tasks: dict[asyncio.Task[None], Event] = {}
+        self.closed = False
+
+    def start(self, event: Event, process: Callable[[_LoopQueue, Event], Awaitable[None]]) -> None:
+        if self.closed:
+            raise ReceiverBusyError("the receiver is shutting down")
+        if len(self.tasks) >= self.max_pending:
+            raise ReceiverBusyError(f"{len(self.tasks)} events are already waiting")
+        task = asyncio.get_running_loop().create_task(_run(process(self, event)))
+        self.tasks[task] = event
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.pop(task, None)
+
+
+async def _run(work: Awaitable[None]) -> None:
+    try:
+        await work
+    except asyncio.CancelledError:
+        if asyncio.current_task() not in _CANCELLED_BY_US:
+            raise
+        # Cancelled at the shutdown deadline: already logged with the event's ids.
+
+
+class _Deliveries:
+    """Digests of accepted messages, each with the wall-clock time it may be forgotten."""
+
+    def __init__(self) -> None:
+        self._until: dict[bytes, float] = {}
+        self._heap: list[tuple[float, bytes]] = []
+
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self._until
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def remember(self, digest: bytes, until: float) -> None:
+        if self._until.get(digest, until - 1) < until:
+            self._until[digest] = until
+            heapq.heappush(self._heap, (until, digest))
+
+    def forget(self, digest: bytes) -> None:
+        self._until.pop(digest, None)
+
+    def forget_expired(self, now: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] < now:
+            until, digest = heapq.heappop(heap)
+            if self._until.get(digest) == until:
+                del self._until[digest]
+
+
+class _RefusalLog:
+    """Refusal log lines: at most REFUSAL_LOG_BURST per interval, then one summary."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._start = float("-inf")
+        self._logged = 0
+        self._suppressed = 0
+
+    def record(self, method: str, exc: CallbackError) -> None:
+        now = self._clock()
+        if now - self._start >= REFUSAL_LOG_INTERVAL:
+            self.flush()
+            self._start, self._logged = now, 0
+        if self._logged >= REFUSAL_LOG_BURST:
+            self._suppressed += 1
+            return
+        self._logged += 1
+        logger.warning(
+            "refused a WeCom callback %s: %s [%d] %s",
+            _bounded(method, 8),
+            type(exc).__name__,
+            exc.code,
+            _bounded(str(exc), 160),
+        )
+
+    def flush(self) -> None:
+        if self._suppressed:
+            logger.warning(
+                "refused %d more WeCom callbacks in the last %g s (not logged one by one)",
+                self._suppressed,
+                REFUSAL_LOG_INTERVAL,
+            )
+            self._suppressed = 0
+
+
+#: Tasks the receiver cancelled itself (Python 3.10 has no Task.cancelling()).
+_CANCELLED_BY_US: Final[weakref.WeakSet[asyncio.Task[None]]] = weakref.WeakSet()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    if task is None:
+        return False
+    cancelling = getattr(task, "cancelling", None)
+    if cancelling is not None:
+        return bool(cancelling())
+    return task in _CANCELLED_BY_US
+
+
+def _is_async(handler: object) -> bool:
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+def _name(handler: object) -> str:
+    return str(getattr(handler, "__qualname__", type(handler).__qualname__))
 
 
 def _matches(event: Event, key: tuple[str, str | None]) -> bool:
     return event.event == key[0] and (key[1] is None or event.change_type == key[1])
 
 
-def _describe(event: Event) -> str:
-    return f"{event.event or event.msg_type}/{event.change_type} event of {event.create_time}"
+def describe(event: Event) -> str:
+    """One bounded, redacted line naming an event and the ids an operator needs to repair
+    it: the member (``userid``), the customer (``external_userid``), the group or tag."""
+    name = f"{event.event or event.msg_type or 'unnamed'}/{event.change_type}"
+    ids = [f"{tag}={_bounded(value, 64)}" for tag, value in _ids(event) if value]
+    return redact(f"{_bounded(name, 80)} event of {event.create_time} ({', '.join(ids)})")
 
 
-def _age(timestamp: str, now: float) -> float:
-    try:
-        return abs(now - int(timestamp))
-    except ValueError:
-        raise StaleRequestError("the timestamp is not Unix seconds") from None
+def _ids(event: Event) -> list[tuple[str, str]]:
+    if isinstance(event, ExternalContactEvent):
+        return [("userid", event.userid), ("external_userid", event.external_userid)]
+    if isinstance(event, ExternalChatEvent):
+        return [("chat_id", event.chat_id)]
+    if isinstance(event, ExternalTagEvent):
+        return [("id", event.id)]
+    if isinstance(event, GenericEvent):
+        tags = ("UserID", "ExternalUserID", "ChatId", "Id", "AuthCorpId")
+        return [(tag, _text(event.fields.get(tag))) for tag in tags]
+    return []
+
+
+def _text(value: XmlValue | None) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _bounded(text: str, limit: int) -> str:
+    """``text`` with non-printable characters escaped, cut to ``limit`` characters."""
+    safe = text if text.isascii() and text.isprintable() else ascii(text)[1:-1]
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def _params(query: Mapping[str, str], *names: str) -> list[str]:

@@ -30,12 +30,16 @@ __all__ = [
     "XmlValue",
     "check_size",
     "element_to_mapping",
+    "envelope_ciphertext",
     "parse_xml",
     "to_xml",
 ]
 
-#: Default limit for a pushed body or a decrypted message (1 MiB; real events are < 2 KiB).
-DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+#: Default limit for a pushed body or a decrypted message: 64 KiB.  Real events are under
+#: 2 KiB; the largest WeCom documents, a group update listing changed members
+#: (``MemChangeList``, about 50 bytes an id), stays under it for a whole 500-member group
+#: after base64 (x4/3) and the envelope.  Anything larger is refused before it is read.
+DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
 
 #: Deepest element nesting accepted when converting to mappings (WeCom uses two levels).
 MAX_DEPTH: Final = 16
@@ -51,6 +55,56 @@ def check_size(size: int, max_bytes: int) -> None:
     """Raise :class:`BodyTooLargeError` when ``size`` bytes exceed ``max_bytes``."""
     if size > max_bytes:
         raise BodyTooLargeError(f"body of {size} bytes exceeds the limit of {max_bytes} bytes")
+
+
+# The envelope WeCom posts: <xml> holding flat text elements (CDATA or plain), nothing
+# else.  Matched, not parsed: no entity, DTD or nesting is ever expanded, and the pattern
+# runs in linear time (each repetition starts at a fixed "<" and a text run stops at "<").
+_ENVELOPE = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml(?P<decl>[^<>?]{0,200})\?>\s*)?<xml>\s*"
+    rb"(?P<children>(?:<(?P<tag>[A-Za-z][A-Za-z0-9_]{0,63})>"
+    rb"(?:<!\[CDATA\[[^\]<>]*\]\]>|[^<>&]*)</(?P=tag)>\s*)*)"
+    rb"</xml>\s*\Z"
+)
+_ENCRYPT = re.compile(rb"<Encrypt>(?:<!\[CDATA\[([^\]<>]*)\]\]>|([^<>&]*))</Encrypt>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
+
+
+def envelope_ciphertext(body: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> str:
+    """Return the ``Encrypt`` text of a posted envelope without parsing it as XML.
+
+    Only the ciphertext is needed to check the signature and decrypt; the other
+    elements (``ToUserName``, ``AgentID``) are not used.  A strict linear-time match
+    reads it, so an unauthenticated body costs no parser work at all.
+
+    Raises:
+        BodyTooLargeError: ``body`` is larger than ``max_bytes``.
+        UnsafeXMLError: it declares a DTD or entities.
+        XMLParseError: it is not ``<xml>`` with flat text elements, declares an encoding
+            other than UTF-8, or has no single non-empty ``<Encrypt>``.
+    """
+    if isinstance(body, str):
+        check_size(len(body), max_bytes)
+        body = body.encode("utf-8", errors="surrogatepass")
+    elif not isinstance(body, (bytes, bytearray, memoryview)):
+        raise XMLParseError(f"expected str or bytes, got {type(body).__name__}")
+    data = bytes(body)
+    check_size(len(data), max_bytes)
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise UnsafeXMLError("forbidden XML construct: a DTD or an entity declaration")
+    match = _ENVELOPE.match(data)
+    if match is None:
+        raise XMLParseError("the envelope is not <xml> holding flat text elements")
+    declared = _ENCODING.search(match["decl"] or b"")
+    if declared and declared[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise XMLParseError("the envelope declares an encoding other than UTF-8")
+    found = [cdata or text for cdata, text in _ENCRYPT.findall(match["children"])]
+    if len(found) != 1 or not found[0]:
+        raise XMLParseError("the envelope has no single non-empty <Encrypt> element")
+    try:
+        return bytes(found[0]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise XMLParseError("the <Encrypt> element is not UTF-8") from None
 
 
 def parse_xml(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Element:
@@ -71,10 +125,13 @@ def parse_xml(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         root = fromstring(bytes(data), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise UnsafeXMLError(f"forbidden XML construct: {type(exc).__name__}") from None
+    except LookupError:  # an encoding Python does not know ("x-bogus", "rot13")
+        raise XMLParseError("malformed XML: unknown or unsupported encoding") from None
     except (ParseError, ValueError, SyntaxError) as exc:
-        raise XMLParseError(f"malformed XML: {exc}") from None
+        # expat's message is fixed text with a line and column, never the document.
+        raise XMLParseError(f"malformed XML: {str(exc)[:120]}") from None
     if root.tag != "xml":
-        raise XMLParseError(f"root element is <{root.tag}>, expected <xml>")
+        raise XMLParseError("the root element is not <xml>")
     return root
 
 

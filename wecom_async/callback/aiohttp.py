@@ -13,23 +13,22 @@ Example::
     add_callback_routes(app, receiver, "/wecom/callback")  # also waits for handlers on cleanup
     web.run_app(app)
 
-A good request gets 200 with the echo (GET) or an empty body (POST); a request that
-fails verification gets 400 (413 when too large) with a short plain-text reason.
+A good request gets 200 with the echo (GET) or an empty body (POST) once the event is
+accepted; a request that fails verification gets 400 (413 when too large) and one the
+receiver cannot take now 503 (WeCom retries), with a short plain-text reason
+(:meth:`CallbackReceiver.refusal`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from wecom_async.callback._errors import BodyTooLargeError, CallbackError
+from wecom_async.callback._errors import CallbackError
 from wecom_async.callback._receiver import CallbackReceiver
 
 __all__ = ["add_callback_routes", "callback_handler"]
-
-logger = logging.getLogger("wecom_async")
 
 _CHUNK = 64 * 1024
 
@@ -54,9 +53,8 @@ def callback_handler(receiver: CallbackReceiver) -> Handler:
             body = await receiver.read_body(_chunks(request), content_length=request.content_length)
             return web.Response(text=await receiver.handle_post(query, body))
         except CallbackError as exc:
-            logger.warning("refused a WeCom callback %s: %s", request.method, exc)
-            status = 413 if isinstance(exc, BodyTooLargeError) else 400
-            return web.Response(text=f"{exc.reason} ({exc.code})", status=status)
+            status, text = receiver.refusal(request.method, exc)
+            return web.Response(text=text, status=status)
 
     return handler
 

@@ -15,6 +15,7 @@ https://developer.work.weixin.qq.com/document/path/90930 (callback format).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Final
 
@@ -41,6 +42,7 @@ __all__ = [
     "ExternalTagShuffle",
     "ExternalTagUpdate",
     "GenericEvent",
+    "InfoEvent",
     "TransferFail",
     "XmlValue",
 ]
@@ -84,7 +86,7 @@ class GenericEvent(Event):
             repeated tag as a list, in document order.
     """
 
-    fields: Mapping[str, XmlValue] = attrs.field(hash=False)
+    fields: Mapping[str, XmlValue] = attrs.field(eq=lambda fields: _frozen(fields))
     to_user_name: str = attrs.field(
         init=False, default=attrs.Factory(lambda s: _text(s.fields, "ToUserName"), takes_self=True)
     )
@@ -113,6 +115,47 @@ class GenericEvent(Event):
     )
 
 
+@attrs.frozen(kw_only=True)
+class InfoEvent(GenericEvent):
+    """A third-party app's instruction callback, named by ``InfoType`` instead of ``Event``.
+
+    Third-party and 代开发 apps receive external-contact changes as
+    ``<SuiteId/><AuthCorpId/><InfoType/><TimeStamp/><ChangeType/>...``; ``event`` holds the
+    ``InfoType`` and ``create_time`` the ``TimeStamp``, so ``receiver.on("change_external_contact",
+    "add_external_contact")`` routes both formats.  Every tag stays in ``fields``.
+
+    Args:
+        fields: every tag of the push (see :class:`GenericEvent`).
+
+    Docs: https://developer.work.weixin.qq.com/document/path/92277.
+    """
+
+    info_type: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "InfoType"), takes_self=True)
+    )
+    suite_id: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "SuiteId"), takes_self=True)
+    )
+    auth_corp_id: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "AuthCorpId"), takes_self=True)
+    )
+    event: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "InfoType"), takes_self=True)
+    )
+    create_time: int = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _int(s.fields, "TimeStamp"), takes_self=True)
+    )
+
+
+def _frozen(value: XmlValue | Mapping[str, XmlValue]) -> object:
+    """A hashable copy of parsed XML values, so generic events compare and hash by value."""
+    if isinstance(value, Mapping):
+        return tuple((tag, _frozen(item)) for tag, item in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 def _text(fields: Mapping[str, XmlValue], tag: str) -> str:
     value = fields.get(tag, "")
     return value if isinstance(value, str) else ""
@@ -128,11 +171,27 @@ def _int(fields: Mapping[str, XmlValue], tag: str) -> int:
 
 @attrs.frozen(kw_only=True)
 class ExternalContactEvent(Event):
-    """Base of ``change_external_contact`` events: a member and one of their customers."""
+    """Base of ``change_external_contact`` events: a member and one of their customers.
+
+    ``userid`` and ``external_userid`` carry the API's names, so they pass straight to
+    calls such as ``client.external_contact.get(event.external_userid)``.
+    """
 
     event: str = attrs.field(default="change_external_contact", init=False, metadata=_tag("Event"))
-    user_id: str = attrs.field(metadata=_tag("UserID"))  # the member
-    external_user_id: str = attrs.field(metadata=_tag("ExternalUserID"))  # the customer
+    userid: str = attrs.field(metadata=_tag("UserID"))  # the member
+    external_userid: str = attrs.field(metadata=_tag("ExternalUserID"))  # the customer
+
+    @property
+    def user_id(self) -> str:
+        """Deprecated alias of :attr:`userid` (read-only)."""
+        warnings.warn("use event.userid", DeprecationWarning, stacklevel=2)
+        return self.userid
+
+    @property
+    def external_user_id(self) -> str:
+        """Deprecated alias of :attr:`external_userid` (read-only)."""
+        warnings.warn("use event.external_userid", DeprecationWarning, stacklevel=2)
+        return self.external_userid
 
 
 @attrs.frozen(kw_only=True)
@@ -195,7 +254,7 @@ class DelFollowUser(ExternalContactEvent):
 
 @attrs.frozen(kw_only=True)
 class TransferFail(ExternalContactEvent):
-    """Taking over a customer failed (``transfer_fail``); ``user_id`` is the takeover member.
+    """Taking over a customer failed (``transfer_fail``); ``userid`` is the takeover member.
 
     ``fail_reason`` is ``customer_refused`` or ``customer_limit_exceed``.
     """

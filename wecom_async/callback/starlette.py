@@ -17,13 +17,14 @@ Example (FastAPI)::
     app = FastAPI(lifespan=receiver.lifespan)  # waits for running handlers on shutdown
     app.include_router(callback_router(receiver, "/wecom/callback"))
 
-A good request gets 200 with the echo (GET) or an empty body (POST); a request that
-fails verification gets 400 (413 when too large) with a short plain-text reason.
+A good request gets 200 with the echo (GET) or an empty body (POST) once the event is
+accepted; a request that fails verification gets 400 (413 when too large) and one the
+receiver cannot take now 503 (WeCom retries), with a short plain-text reason
+(:meth:`CallbackReceiver.refusal`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -31,15 +32,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from wecom_async.callback._errors import BodyTooLargeError, CallbackError
+from wecom_async.callback._errors import CallbackError
 from wecom_async.callback._receiver import CallbackReceiver
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
 __all__ = ["callback_endpoint", "callback_route", "callback_router"]
-
-logger = logging.getLogger("wecom_async")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -64,9 +63,8 @@ def callback_endpoint(receiver: CallbackReceiver) -> Endpoint:
             )
             return PlainTextResponse(await receiver.handle_post(query, body))
         except CallbackError as exc:
-            logger.warning("refused a WeCom callback %s: %s", request.method, exc)
-            status = 413 if isinstance(exc, BodyTooLargeError) else 400
-            return PlainTextResponse(f"{exc.reason} ({exc.code})", status_code=status)
+            status, text = receiver.refusal(request.method, exc)
+            return PlainTextResponse(text, status_code=status)
 
     return endpoint
 

@@ -10,7 +10,7 @@ event) and sends them over ``httpx`` to an in-process app or a real server::
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test")
     assert (await push_url_check(http, "/wecom/callback", crypto)).status_code == 200
     event = AddExternalContact(to_user_name="wwcorp", create_time=1700000000,
-                               user_id="zhangsan", external_user_id="wmABC", welcome_code="W1")
+                               userid="zhangsan", external_userid="wmABC", welcome_code="W1")
     await push_event(http, "/wecom/callback", crypto, event)
 
 Docs: https://developer.work.weixin.qq.com/document/path/90930 (transport) and

@@ -1,83 +1,144 @@
 """Local checks of documented WeCom limits, raised before anything is sent.
 
-Each factory returns an attrs validator (usable as ``attrs.field(validator=...)`` on
-request models) that raises :class:`~wecom_async.ValidationError` with the field's wire
-name, the limit and the offending size. ``check_*`` functions serve plain arguments of
-service methods.
+Limits check what the SDK sends, never what it reads: a member may write, in the WeCom
+client, a moment whose link title is longer than the API accepts, and that moment must
+still be readable. So every check attached to a model is a *request check*: it runs when
+a model is built by a caller (or from a mapping given to a service method), and it does
+not run while a response is being read (:data:`RESPONSE_BEING_READ`, set by the
+converter that reads responses).
+
+* :func:`max_chars`, :func:`max_bytes`, :func:`max_items` return :class:`SizeLimit`
+  validators (usable as ``attrs.field(validator=...)``) that raise
+  :class:`~wecom_async.ValidationError` with the field's wire name, the limit and the size;
+* :func:`non_empty` is a request-check validator too;
+* :func:`request_check` makes any other validator (or a model's ``__attrs_post_init__``,
+  which :class:`~wecom_async.models.WireModel` wraps by itself) a request check;
+* ``check_*`` functions serve plain arguments of service methods.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sized
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
 from ._exceptions import ValidationError
 
 __all__ = [
+    "RESPONSE_BEING_READ",
+    "SizeLimit",
     "check_id",
     "check_ids",
     "check_range",
     "check_secret",
+    "is_request_check",
     "max_bytes",
     "max_chars",
     "max_items",
     "non_empty",
+    "request_check",
 ]
 
-T = TypeVar("T")
-Validator = Callable[[object, "attrs.Attribute[T]", T], None]
+#: True while the converter reads a response: request checks then do not run.
+RESPONSE_BEING_READ: Final[ContextVar[bool]] = ContextVar(
+    "wecom_async_response_being_read", default=False
+)
+
+_MARK: Final = "_wecom_request_check"
+
+F = TypeVar("F", bound=Callable[..., None])
 
 
-def _chars(value: str) -> int:
+def request_check(check: F) -> F:
+    """Return ``check`` (a validator or ``__attrs_post_init__``) as a request check.
+
+    The result runs ``check`` when a model is built by a caller and does nothing while a
+    response is read; wrapping twice is harmless.
+    """
+    if is_request_check(check):
+        return check
+
+    @functools.wraps(check)
+    def run(*args: Any) -> None:
+        if not RESPONSE_BEING_READ.get():
+            check(*args)
+
+    setattr(run, _MARK, True)
+    return run  # type: ignore[return-value]
+
+
+def is_request_check(check: object) -> bool:
+    """Whether ``check`` is skipped while a response is read (see :func:`request_check`)."""
+    return bool(getattr(check, _MARK, False))
+
+
+def _chars(value: Any) -> int:
     return len(value)
 
 
-def _bytes(value: str) -> int:
+def _utf8_bytes(value: Any) -> int:
     return len(value.encode("utf-8"))
 
 
-def _text_limit(limit: int, measure: Callable[[str], int], unit: str) -> Validator[str | None]:
-    def validate(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
-        if value is not None and measure(value) > limit:
+@attrs.frozen
+class SizeLimit:
+    """A documented size limit as an attrs validator; a request check.
+
+    Attributes:
+        limit: the largest size WeCom accepts.
+        unit: ``"characters"``, ``"bytes"`` (UTF-8) or ``"items"``.
+    """
+
+    _wecom_request_check: ClassVar[bool] = True
+
+    limit: int
+    unit: str
+    _measure: Callable[[Any], int] = attrs.field(alias="measure", repr=False)
+
+    def size(self, value: Sized) -> int:
+        """The size of ``value`` in this limit's unit."""
+        return self._measure(value)
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: Sized | None) -> None:
+        """Raise ValidationError when ``value`` (if given) is over the limit in a request."""
+        if value is None or RESPONSE_BEING_READ.get():
+            return
+        size = self._measure(value)
+        if size <= self.limit:
+            return
+        if self.unit == "items":
             raise ValidationError(
-                f"{attribute.name} is {measure(value)} {unit} long; WeCom allows at most {limit}"
+                f"{attribute.name} has {size} items; WeCom allows at most {self.limit}"
             )
+        raise ValidationError(
+            f"{attribute.name} is {size} {self.unit} long; WeCom allows at most {self.limit}"
+        )
 
-    return validate
 
-
-def max_chars(limit: int) -> Validator[str | None]:
+def max_chars(limit: int) -> SizeLimit:
     """Validator: the string (if given) has at most ``limit`` characters."""
-    return _text_limit(limit, _chars, "characters")
+    return SizeLimit(limit, "characters", measure=_chars)
 
 
-def max_bytes(limit: int) -> Validator[str | None]:
+def max_bytes(limit: int) -> SizeLimit:
     """Validator: the string (if given) has at most ``limit`` bytes in UTF-8."""
-    return _text_limit(limit, _bytes, "bytes")
+    return SizeLimit(limit, "bytes", measure=_utf8_bytes)
 
 
-SizedOrNone = TypeVar("SizedOrNone", bound=Sized | None)
-
-
-def max_items(limit: int) -> Callable[[object, attrs.Attribute[SizedOrNone], SizedOrNone], None]:
+def max_items(limit: int) -> SizeLimit:
     """Validator: the list (if given) has at most ``limit`` items."""
-
-    def validate(_: object, attribute: attrs.Attribute[SizedOrNone], value: SizedOrNone) -> None:
-        if value is not None and len(value) > limit:
-            raise ValidationError(
-                f"{attribute.name} has {len(value)} items; WeCom allows at most {limit}"
-            )
-
-    return validate
+    return SizeLimit(limit, "items", measure=len)
 
 
 S = TypeVar("S", bound=Sized)
 
 
+@request_check
 def non_empty(_: object, attribute: attrs.Attribute[S], value: S) -> None:
-    """Validator: the string or list is not empty."""
+    """Validator: the string or list is not empty (a request check)."""
     if len(value) == 0 or (isinstance(value, str) and not value.strip()):
         raise ValidationError(f"{attribute.name} must not be empty")
 

@@ -1,4 +1,8 @@
-"""The converter: unknown fields kept and written back, omissions, lenient enums, errors."""
+"""The converter: unknown fields kept and written back, omissions, lenient enums, errors.
+
+The exhaustive no-loss property is in ``test_lossless.py``; request limits on read models
+in ``test_response_limits.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import pytest
 
 from wecom_async import StructureError, ValidationError, from_dict, to_dict
 from wecom_async._converter import make_converter, structure_request
+from wecom_async._validation import RESPONSE_BEING_READ
+from wecom_async.models.attachments import Link
 from wecom_async.models.customers import (
     AddWay,
     CustomerDetail,
@@ -96,3 +102,25 @@ def test_request_mapping_is_validated_like_the_model() -> None:
         structure_request(RemarkRequest, {"userid": "u", "external_userid": "e"})
     model = RemarkRequest(userid="u", external_userid="e", description="d")
     assert structure_request(RemarkRequest, model) is model
+
+
+LONG_LINK = {"title": "字" * 200, "url": "https://x"}  # 600 bytes: over the 128 of a request
+
+
+def test_every_reading_converter_skips_request_limits_and_the_strict_one_keeps_them() -> None:
+    for reader in (make_converter(), make_converter(detailed_validation=True)):
+        assert to_dict(reader.structure(LONG_LINK, Link)) == LONG_LINK
+    strict = make_converter(detailed_validation=True, forbid_extra_keys=True)
+    with pytest.raises(cattrs.ClassValidationError) as caught:
+        strict.structure(LONG_LINK, Link)
+    assert isinstance(caught.value.exceptions[0], ValidationError)
+
+
+def test_request_limits_are_back_on_once_a_read_ends_even_a_failed_one() -> None:
+    with pytest.raises(StructureError):
+        from_dict(CustomerDetail, {"external_contact": {"name": "no id"}, "link": LONG_LINK})
+    assert RESPONSE_BEING_READ.get() is False
+    with pytest.raises(ValidationError, match="title is 600 bytes long"):
+        Link(title=LONG_LINK["title"])
+    with pytest.raises(ValidationError, match="title is 600 bytes long"):
+        structure_request(Link, LONG_LINK)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wecom_async import APIError, ValidationError, WeComClient, from_dict
+from wecom_async import APIError, ValidationError, WeComClient, from_dict, to_dict
 from wecom_async.models.statistics import GroupChatStatisticOrder, UserBehavior
 from wecom_async.testing import FakeWeCom, Follower
 from wecom_async.testing.routes.group_chat_state import add_group_chat
@@ -99,7 +99,6 @@ async def test_behavior_data_is_deterministic_and_reports_replies_only_with_chat
         assert day.message_cnt is not None
         assert day.message_cnt >= (day.chat_cnt or 0)
     assert all(0 < (d.reply_percentage or 0) <= 100 for d in with_chats)
-    assert all(isinstance(d.reply_percentage, float) for d in with_chats)
     raw = await wecom_client.request(
         "POST", BEHAVIOR, json={"userid": ["zhangsan"], "start_time": first, "end_time": last}
     )
@@ -111,6 +110,12 @@ async def test_behavior_data_is_deterministic_and_reports_replies_only_with_chat
         if isinstance(day, dict) and "reply_percentage" in day
     }
     assert sent_types == {int, float}  # whole percentages arrive as JSON integers
+    # ... and are read as sent (an int is a valid float), so an export writes them unchanged.
+    assert [(d.reply_percentage, type(d.reply_percentage)) for d in data] == [
+        (day.get("reply_percentage"), type(day.get("reply_percentage")))
+        for day in days
+        if isinstance(day, dict)
+    ]
 
 
 async def test_behavior_data_sums_members_and_expands_departments(
@@ -242,7 +247,9 @@ def test_reply_percentage_accepts_a_json_integer_or_float() -> None:
     whole = from_dict(UserBehavior, {"stat_time": 1, "reply_percentage": 100})
     part = from_dict(UserBehavior, {"stat_time": 1, "reply_percentage": 60.25})
     assert (whole.reply_percentage, part.reply_percentage) == (100.0, 60.25)
-    assert isinstance(whole.reply_percentage, float)
+    # Kept as sent: the export writes 100, not 100.0.
+    assert type(whole.reply_percentage) is int
+    assert to_dict(whole) == {"stat_time": 1, "reply_percentage": 100}
 
 
 # -- groupchat/statistic ----------------------------------------------------------------

@@ -51,7 +51,8 @@ class UserBehavior(WireModel):
         reply_percentage: percentage of customer-started chats the members answered the
             same day; only present when there were such chats. A float per the docs, yet
             the official example writes whole values as JSON integers (``100``): both are
-            accepted and read as a float.
+            accepted and kept as sent (an int is a valid ``float``), so that
+            :func:`wecom_async.to_dict` writes them back unchanged.
         avg_reply_time: average first-reply delay in minutes; only when there were chats.
         negative_feedback_cnt: customers who deleted or blocked a member.
     """

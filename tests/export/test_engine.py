@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from tests.export.helpers import BATCH, expected_pairs, read_lines, read_pairs
-from wecom_async import WeComClient
+from wecom_async import RateLimitError, RetryPolicy, WeComClient, WeComError
+from wecom_async._retry import decide
 from wecom_async.export import (
     Checkpoint,
     CheckpointError,
@@ -25,7 +28,7 @@ from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
 from wecom_async.testing._render import render_external_contact, render_follow_info
 from wecom_async.testing.routes.customers import batch_get_by_user
 
-FAST = EngineOptions(concurrency=4, checkpoint_interval=0, retry_delay=0, rate_limit_delay=0)
+FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 
 
 class Hook:
@@ -47,7 +50,8 @@ class Hook:
 
 
 class Sleeps:
-    """Records the engine's pauses; optionally moves the fake clock by them."""
+    """Stands in for ``anyio.sleep`` (the client's retry pauses): records each delay and,
+    given a fake, moves its clock by it instead of waiting."""
 
     def __init__(self, fake: FakeWeCom | None = None) -> None:
         self.delays: list[float] = []
@@ -57,6 +61,23 @@ class Sleeps:
         self.delays.append(delay)
         if self._fake is not None:
             self._fake.clock.advance(delay)
+
+
+#: The client's policy in the storm tests: WeCom's 60 s block, no jitter, so every pause is
+#: known exactly.
+POLICY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, rate_limit_delay=60.0, jitter=0)
+
+
+@contextlib.asynccontextmanager
+async def client_with(fake: FakeWeCom, policy: RetryPolicy) -> AsyncIterator[WeComClient]:
+    """A client of ``fake`` (in-process) with the retry ``policy``."""
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        WeComClient(
+            fake.corp_id, fake.secret, http_client=http, base_url=fake.base_url, retry=policy
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -111,39 +132,96 @@ async def test_fields_unknown_to_this_release_are_kept(
     assert all(r["follow_info"]["added_in_2030"] == {"nested": [1, 2]} for r in records)
 
 
-# With 4 calls in flight, each absorbing up to 3 failures in its client retries, 20 > 4 x 3
-# failures in a row make at least one call give up to the engine.
-@pytest.mark.parametrize(("concurrency", "times"), [(1, 10), (4, 20)])
-async def test_45009_storm_midway_waits_the_window_and_completes(
-    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, concurrency: int, times: int
+FAULTS = {
+    "45009": {"errcode": 45009},
+    "-1": {"errcode": -1},
+    "HTTP 503": {"status": 503},
+    "dropped": {"drop": True},
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_page_that_keeps_failing_costs_exactly_the_clients_retries(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """One retry layer: the client's. A page failing for good makes ``max_attempts``
+    requests and sleeps what the policy says, then the export stops, resumable."""
+    sleeps = Sleeps()
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    out = tmp_path / "c.jsonl"
+    async with client_with(corp, POLICY) as client:
+        await client.external_contact.get_follow_user_list()  # the token, before the storm
+        corp.inject(BATCH, times=1_000, **FAULTS[fault])  # type: ignore[arg-type]
+        with pytest.raises(WeComError) as caught:
+            await run_export(CustomersJob(chunk_size=100), client, out, options=FAST)
+
+    assert corp.calls(BATCH) == POLICY.max_attempts
+    expected = [
+        decide(caught.value, attempt, retry_safe=True, policy=POLICY)
+        for attempt in range(1, POLICY.max_attempts)
+    ]
+    assert sleeps.delays == expected
+    if fault == "45009":
+        assert isinstance(caught.value, RateLimitError)
+        assert caught.value.errcode == 45009
+        assert sum(sleeps.delays) == 3 * 60.5  # not the ~19 minutes of two stacked layers
+    saved = Checkpoint.load(Checkpoint.path_for(out))
+    assert (saved.pending(), saved.items, saved.failures) == ([0], 0, [])
+
+
+async def test_a_storm_the_client_absorbs_completes_the_export(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps = Sleeps()
-    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=times))
-    options = EngineOptions(concurrency=concurrency, sleep=sleeps, checkpoint_interval=0)
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=POLICY.max_attempts - 1))
+    options = EngineOptions(concurrency=1, checkpoint_interval=0)
     out = tmp_path / "c.jsonl"
-    result = await run_export(
-        CustomersJob(chunk_size=1), wecom_client, out, progress=storm, options=options
-    )
+    async with client_with(corp, POLICY) as client:
+        result = await run_export(
+            CustomersJob(chunk_size=1), client, out, progress=storm, options=options
+        )
 
     pairs = read_pairs(out)
     assert storm.fired
     assert len(pairs) == len(set(pairs)) == len(expected_pairs(corp))
     assert set(pairs) == expected_pairs(corp)
-    assert corp.calls(BATCH) == result.pages + times  # each failed call was sent again
-    assert sleeps.delays
-    assert set(sleeps.delays) == {60.0}
-    if concurrency == 1:  # 4 attempts per client call: 4 + 4 + 2 failures
-        assert sleeps.delays == [60.0, 60.0]
+    assert corp.calls(BATCH) == result.pages + POLICY.max_attempts - 1
+    assert sleeps.delays == [60.5] * (POLICY.max_attempts - 1)  # the client's waits only
 
 
-async def test_a_tiny_fake_budget_is_waited_out(
-    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+async def test_a_storm_past_the_client_retries_stops_and_resumes_exactly(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(anyio, "sleep", Sleeps())
+    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=20))
+    options = EngineOptions(concurrency=4, checkpoint_interval=0)
+    out = tmp_path / "c.jsonl"
+    async with client_with(corp, POLICY) as client:
+        with pytest.raises(RateLimitError):
+            await run_export(
+                CustomersJob(chunk_size=1), client, out, progress=storm, options=options
+            )
+        corp.clear_faults()
+        result = await run_export(CustomersJob(), client, out, resume=True, options=FAST)
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+    assert result.failures == []
+
+
+async def test_a_tiny_fake_budget_is_waited_out_by_the_client(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corp.set_rate_limit(BATCH, 3)
     sleeps = Sleeps(corp)  # each pause moves the fake clock
-    options = EngineOptions(concurrency=2, sleep=sleeps, checkpoint_interval=0)
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    options = EngineOptions(concurrency=2, checkpoint_interval=0)
     out = tmp_path / "c.jsonl"
-    result = await run_export(CustomersJob(chunk_size=1), wecom_client, out, options=options)
+    policy = RetryPolicy(max_attempts=4, base_delay=0, rate_limit_delay=60.0, jitter=0)
+    async with client_with(corp, policy) as client:
+        result = await run_export(CustomersJob(chunk_size=1), client, out, options=options)
 
     assert set(read_pairs(out)) == expected_pairs(corp)
     assert result.items == len(expected_pairs(corp))
@@ -286,4 +364,38 @@ async def test_a_member_who_left_costs_only_themself(
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected_pairs(corp)
     assert [f.ids for f in result.failures] == [("ghost-who-left",)]
+    assert not Checkpoint.path_for(out).exists()
+
+
+async def test_a_cursor_cycle_fails_its_unit_instead_of_paging_forever(
+    wecom_fake: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """A server whose cursors go '' -> A -> B -> A: the third page's cursor was followed
+    already, so the unit ends there as a failure; its three pages are written once."""
+    wecom_fake.seed(staff=1, customers_per_staff=450, seed=6)  # 5 pages of 100
+    cursors: list[str] = []
+    answers: list[str] = []
+
+    def cycling(ctx: RequestContext) -> JSON:
+        cursors.append(str(ctx.body.get("cursor") or ""))
+        data = batch_get_by_user(ctx)
+        answers.append(data["next_cursor"])
+        if len(answers) == 3:
+            data["next_cursor"] = answers[0]  # back to the second page's cursor
+        if len(cursors) > 12:  # lets a looping engine end, so the test reports it
+            data["next_cursor"] = ""
+        return data
+
+    wecom_fake.add_route(Route("POST", BATCH, cycling))
+    out = tmp_path / "c.jsonl"
+    result = await run_export(CustomersJob(), wecom_client, out, options=FAST)
+
+    assert cursors == ["", answers[0], answers[1]]
+    pairs = read_pairs(out)
+    assert len(pairs) == len(set(pairs)) == 300
+    assert set(pairs) < expected_pairs(wecom_fake)
+    (failure,) = result.failures
+    assert failure.reason == "ResponseError"
+    assert "repeated page token" in failure.detail
+    assert failure.ids == tuple(await wecom_client.external_contact.get_follow_user_list())
     assert not Checkpoint.path_for(out).exists()

@@ -16,6 +16,7 @@ from tests.export.helpers import BATCH, expected_pairs, read_pairs
 from wecom_async import (
     APIError,
     ConfigurationError,
+    ConflictError,
     PermissionDeniedError,
     RateLimitError,
     ResponseError,
@@ -139,7 +140,7 @@ async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> N
             base_url=fake.base_url,
             retry=RetryPolicy.no_delay(max_attempts=1),
         )
-        options = EngineOptions(concurrency=1, page_attempts=1, checkpoint_interval=0)
+        options = EngineOptions(concurrency=1, checkpoint_interval=0)
         await run_export(CustomersJob(chunk_size=1), client, out, options=options)
     assert transport.sent[f"/cgi-bin/{BATCH}"] == fake.calls(BATCH)
 
@@ -295,17 +296,22 @@ def test_progress_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
-        (ConfigurationError(40001, "invalid secret"), "fatal"),
-        (TokenError(42001, "expired"), "fatal"),
-        (PermissionDeniedError(48002, "api forbidden"), "fatal"),
+        (ConfigurationError(40001, "invalid secret"), "stop"),
+        (TokenError(42001, "expired"), "stop"),
+        (PermissionDeniedError(48002, "api forbidden"), "stop"),
         (PermissionDeniedError(60011, "not visible"), "unit"),
         (APIError(701008, "no license"), "unit"),
-        (RateLimitError(45009, "freq"), "transient"),
-        (SystemBusyError(-1, "busy"), "transient"),
-        (TransportError("reset"), "transient"),
-        (ResponseError("HTTP 502"), "transient"),
-        (StructureError("mismatch"), "fatal"),
-        (ValidationError("bug"), "fatal"),
+        (APIError(90501, "not a customer group"), "unit"),
+        # What the client's retries could not get past stops the export (resumable).
+        (RateLimitError(45009, "freq"), "stop"),
+        (RateLimitError(45033, "concurrency"), "stop"),
+        (SystemBusyError(-1, "busy"), "stop"),
+        (ConflictError(45035, "conflict"), "stop"),
+        (TransportError("reset"), "stop"),
+        (ResponseError("HTTP 502"), "stop"),
+        (StructureError("mismatch"), "stop"),
+        (ValidationError("bug"), "stop"),
+        (RuntimeError("a local bug"), "stop"),
     ],
 )
 def test_classify(error: Exception, kind: str) -> None:

@@ -3,9 +3,9 @@
 ::
 
     plan (or load the checkpoint)          units: e.g. chunks of follow-user ids
-      N workers                            each pages through one unit at a time,
-        job.fetch(unit, cursor)            retrying transient failures, and hands
-          -> memory stream (bounded)       every page to the writer
+      N workers                            each pages through one unit at a time
+        job.fetch(unit, cursor)            (the client retries what is worth it)
+          -> memory stream (bounded)       and hands every page to the writer
       1 writer                             writes whole pages with one os.write, then,
         output.write(page bytes)           at most every ``checkpoint_interval``,
         snapshot, fsync, replace           snapshots the checkpoint, fsyncs the output
@@ -28,7 +28,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -38,10 +38,10 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
-from .._exceptions import RateLimitError, ResponseError, WeComError
-from .._retry import RATE_LIMIT_WINDOW
+from .._exceptions import ResponseError, WeComError
+from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
-from ._job import Batch, Job, Unit, classify, one_line, unit_failure
+from ._job import Batch, Job, Unit, classify, unit_failure
 from ._progress import NullProgress, Progress
 from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, OutputFile
 
@@ -51,38 +51,30 @@ logger: Final = logging.getLogger("wecom_async.export")
 
 #: Pages fetched at once by default: the client's default in-flight cap.
 DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_IN_FLIGHT
-#: Cap of the pause between two attempts at a page (transient failures other than 45009).
-MAX_PAGE_BACKOFF: Final = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
 class EngineOptions:
     """How the engine runs an export.
 
+    Retries are not among them: the client's ``RetryPolicy`` is the one retry layer, and
+    a page that still fails after it either fails its unit or stops the export
+    (:func:`~wecom_async.export._job.classify`).
+
     Attributes:
         concurrency: units paged at once (give the client the same ``max_in_flight``).
-        page_attempts: attempts at one page before a transient failure stops the export;
-            each attempt already includes the client's own retries.
-        retry_delay: first pause after a transient failure; doubles per attempt.
-        rate_limit_delay: pause after 45009 (WeCom blocks the API for the minute).
         checkpoint_interval: least seconds between two checkpoint writes (0: after every
             batch of pages); work done since the last one is redone after a crash.
-        sleep: how the engine waits between attempts (tests pass one that records the
-            delays or moves a fake clock).
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
-    page_attempts: int = 5
-    retry_delay: float = 1.0
-    rate_limit_delay: float = RATE_LIMIT_WINDOW
     checkpoint_interval: float = 0.1
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.page_attempts < 1:
-            raise ValueError("concurrency and page_attempts must be at least 1")
-        if min(self.retry_delay, self.rate_limit_delay, self.checkpoint_interval) < 0:
-            raise ValueError("delays must not be negative")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.checkpoint_interval < 0:
+            raise ValueError("checkpoint_interval must not be negative")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,15 +127,16 @@ async def run_export(
         format: ``"jsonl"`` (wire format, nothing dropped) or ``"csv"`` (job's columns).
         resume: continue the export recorded in the checkpoint instead of starting over.
         progress: where progress goes (default: nowhere).
-        options: concurrency, retries and checkpoint pacing.
+        options: concurrency and checkpoint pacing (retries are the client's).
 
     Returns:
         The summary. Units WeCom refused (e.g. 701008) are in ``failures``.
 
     Raises:
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
-        WeComError: a fatal failure (bad credentials, permission, network after retries);
-            the checkpoint is kept so the export can be resumed.
+        WeComError: a failure that stops the export (bad credentials, permission, the
+            network or a rate limit after the client's retries); the checkpoint is kept
+            so the export can be resumed.
     """
     engine = _Engine(job, client, output, format, progress or NullProgress(), options)
     return await engine.run(resume)
@@ -265,18 +258,41 @@ class _Engine:
             try:
                 while pending:
                     index = pending.popleft()
-                    cursor = self.ckpt.cursors.get(index)
-                    while True:
-                        page = await self._fetch(index, cursor)
-                        if page.parts:
-                            pending.extend(self._replace(index, page.parts))
-                            break
-                        await send.send(page)
-                        cursor = page.batch.next_cursor
-                        if cursor is None:
-                            break
+                    parts = await self._page_unit(index, send)
+                    pending.extend(self._replace(index, parts) if parts else ())
             except Exception as error:  # reported by run(), not as an exception group
                 self._fail(error)
+
+    async def _page_unit(self, index: int, send: MemoryObjectSendStream[_Page]) -> Sequence[Unit]:
+        """Send every page of unit ``index`` to the writer, from its checkpointed cursor.
+
+        Every cursor followed is remembered, so a server whose cursors cycle (even
+        ``A -> B -> A``) ends the unit as a failure instead of paging it forever; the
+        pages before the repeat are kept. Returns the smaller units to run instead, when
+        WeCom refused the unit on its first page.
+        """
+        cursor = self.ckpt.cursors.get(index)
+        seen = SeenTokens(cursor, what=f"{self._job.name} unit {index}")
+        while True:
+            page = await self._fetch(index, cursor)
+            if page.parts:
+                return page.parts
+            following = page.batch.next_cursor
+            try:
+                seen.follow(following)
+            except ResponseError as error:
+                page = self._with_failure(page, error)
+                following = None
+            await send.send(page)
+            if following is None:
+                return ()
+            cursor = following
+
+    def _with_failure(self, page: _Page, error: WeComError) -> _Page:
+        """``page``, now the unit's last, with the unit recorded as failed for ``error``."""
+        failure = unit_failure(error, self._job.ids(self.ckpt.units[page.index]))
+        batch = Batch(page.batch.records, None, (*page.batch.failures, failure))
+        return _Page(page.index, batch, page.fetched)
 
     def _replace(self, index: int, parts: Sequence[Unit]) -> list[int]:
         """Swap a unit refused on its first page for smaller ones; return their indexes.
@@ -300,42 +316,24 @@ class _Engine:
         return list(range(first, len(ckpt.units)))
 
     async def _fetch(self, index: int, cursor: str | None) -> _Page:
-        spec = self.ckpt.units[index]
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                batch = await self._job.fetch(self._client, spec, cursor)
-            except WeComError as error:
-                kind = classify(error)
-                if kind == "unit":
-                    parts = self._job.split(spec, error) if cursor is None else []
-                    if parts:
-                        return _Page(index, Batch((), None), fetched=False, parts=parts)
-                    failure = unit_failure(error, self._job.ids(spec))
-                    return _Page(index, Batch((), None, (failure,)), fetched=False)
-                if kind == "fatal" or attempt >= self._options.page_attempts:
-                    raise
-                delay = self._pause(error, attempt)
-                logger.warning(
-                    "%s unit %d: %s; trying the page again in %.1f s (attempt %d of %d)",
-                    self._job.name,
-                    index,
-                    one_line(error),
-                    delay,
-                    attempt + 1,
-                    self._options.page_attempts,
-                )
-                await self._options.sleep(delay)
-                continue
-            if batch.next_cursor is not None and batch.next_cursor == cursor:
-                raise ResponseError(f"WeCom repeated the cursor of {self._job.name} unit {index}")
-            return _Page(index, batch)
+        """Fetch one page; a failure either fails the unit or stops the export.
 
-    def _pause(self, error: WeComError, attempt: int) -> float:
-        if isinstance(error, RateLimitError) and error.errcode == 45009:
-            return self._options.rate_limit_delay
-        return min(self._options.retry_delay * 2.0 ** (attempt - 1), MAX_PAGE_BACKOFF)
+        No retry here: the client already retried the call as its policy allows, and a
+        second loop on top would multiply the attempts and the waits (a 45009 storm
+        would sleep for many minutes per page before the export could stop).
+        """
+        spec = self.ckpt.units[index]
+        try:
+            batch = await self._job.fetch(self._client, spec, cursor)
+        except WeComError as error:
+            if classify(error) == "stop":
+                raise
+            parts = self._job.split(spec, error) if cursor is None else []
+            if parts:
+                return _Page(index, Batch((), None), fetched=False, parts=parts)
+            failure = unit_failure(error, self._job.ids(spec))
+            return _Page(index, Batch((), None, (failure,)), fetched=False)
+        return _Page(index, batch)
 
     # -- the writer ---------------------------------------------------------------------
 

@@ -122,11 +122,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
         inner = httpx.AsyncHTTPTransport(limits=limits)
     transport = RateLimitedTransport(inner, RateBudget(settings.rate_limit))
     retry = RetryPolicy(base_delay=settings.retry_delay, rate_limit_delay=settings.rate_limit_delay)
-    options = EngineOptions(
-        concurrency=settings.concurrency,
-        retry_delay=settings.retry_delay,
-        rate_limit_delay=settings.rate_limit_delay,
-    )
+    options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
     progress = make_progress(err, quiet=settings.quiet)
     async with (

@@ -25,7 +25,7 @@ from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import RateBudget, RateLimitedTransport
+from ._ratelimit import RateBudget, RateLimitedTransport, wecom_windows
 from ._writer import Format
 
 __all__ = ["ExportSettings", "Outcome", "Redactor", "run_command"]
@@ -47,7 +47,9 @@ class ExportSettings:
     #: Customers of the sandbox corp, or None to talk to ``base_url``.
     sandbox_customers: int | None
     concurrency: int
+    #: Calls per API per minute and per hour.
     rate_limit: int
+    hourly_rate_limit: int
     rate_limit_delay: float
     retry_delay: float
     chunk_size: int | None
@@ -120,7 +122,8 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
         )
         inner = httpx.AsyncHTTPTransport(limits=limits)
-    transport = RateLimitedTransport(inner, RateBudget(settings.rate_limit))
+    budget = RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
+    transport = RateLimitedTransport(inner, budget)
     retry = RetryPolicy(base_delay=settings.retry_delay, rate_limit_delay=settings.rate_limit_delay)
     options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)

@@ -31,6 +31,7 @@ from wecom_async import (
     ValidationError,
     WeComClient,
 )
+from wecom_async._transport import ShardedTransport
 from wecom_async.export import (
     Checkpoint,
     CheckpointError,
@@ -52,8 +53,9 @@ from wecom_async.export._progress import (
     RichProgress,
     make_progress,
 )
+from wecom_async.export._run import ExportSettings, build_transport, retry_policy
 from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell
-from wecom_async.export.cli import ExitStatus, main
+from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
 
 
@@ -467,3 +469,26 @@ def test_help_documents_exit_statuses_and_columns(capsys: pytest.CaptureFixture[
     for line in ("0    the export is complete", "3    the export finished", "130  interrupted"):
         assert line in text
     assert "customers: " + ", ".join(CustomersJob.columns) in " ".join(text.split())
+
+
+def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> None:
+    credentials = ["--corp-id", "ww1", "--secret", "s3cret-value"]
+    pacing = ["--concurrency", "3", "--rate-limit", "100", "--hourly-rate-limit", "1000"]
+    retries = ["--retry-delay", "0.25", "--rate-limit-delay", "30"]
+    args = build_parser().parse_args(["export", "customers", *credentials, *pacing, *retries])
+    settings = _settings(args)
+    assert isinstance(settings, ExportSettings)
+    transport = build_transport(settings)
+
+    assert isinstance(transport.inner, ShardedTransport)
+    assert repr(transport.inner) == "ShardedTransport(shards=3)"  # one per request in flight
+    assert transport.budget.windows == ((100, 60.0), (1000, 3600.0))
+    assert retry_policy(settings) == RetryPolicy(base_delay=0.25, rate_limit_delay=30.0)
+    sandbox = FakeWeCom().transport()
+    assert build_transport(settings, sandbox).inner is sandbox  # in-process, no network
+
+
+def test_the_default_budget_of_the_command() -> None:
+    settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
+    assert isinstance(settings, ExportSettings)
+    assert build_transport(settings).budget.windows == ((9_000, 60.0), (135_000, 3600.0))

@@ -178,18 +178,20 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport, budget: RateBudget) -> None:
-        self._inner = inner
-        self._budget = budget
+        #: The transport that really sends.
+        self.inner: Final = inner
+        #: The pacing of every request.
+        self.budget: Final = budget
         #: Requests sent so far, per URL path (the export summary reports them).
         self.sent: dict[str, int] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for the path's slot, count the request and hand it to the inner transport."""
         path = request.url.path
-        await self._budget.acquire(path)
+        await self.budget.acquire(path)
         self.sent[path] = self.sent.get(path, 0) + 1
-        return await self._inner.handle_async_request(request)
+        return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close the inner transport."""
-        await self._inner.aclose()
+        await self.inner.aclose()

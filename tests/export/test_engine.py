@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +25,7 @@ from wecom_async.export import (
     Unit,
     run_export,
 )
-from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
+from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
 from wecom_async.testing.routes.customers import batch_get_by_user
 
@@ -399,3 +400,135 @@ async def test_a_cursor_cycle_fails_its_unit_instead_of_paging_forever(
     assert "repeated page token" in failure.detail
     assert failure.ids == tuple(await wecom_client.external_contact.get_follow_user_list())
     assert not Checkpoint.path_for(out).exists()
+
+
+# -- a cursor WeCom no longer accepts (50100) ---------------------------------------------
+
+
+def expire_cursors(fake: FakeWeCom) -> None:
+    """Every cursor the fake handed out so far now answers 50100, as after hours."""
+    fake.cursors = CursorCodec(b"another day, another key")
+
+
+def written_pairs(out: Path, format: str) -> list[tuple[str, str]]:
+    """The (external_userid, follow userid) of every record of a customers export."""
+    if format == "jsonl":
+        return read_pairs(out)
+    with out.open(newline="", encoding="utf-8") as handle:
+        return [(row["external_userid"], row["follow_userid"]) for row in csv.DictReader(handle)]
+
+
+async def _stopped(
+    client: WeComClient, out: Path, pages: int, *, format: str = "jsonl", resume: bool = False
+) -> Checkpoint:
+    """Export customers in chunks of 4 members, cancelled once ``pages`` pages are written."""
+    with anyio.CancelScope() as scope:
+        await run_export(
+            CustomersJob(chunk_size=4),
+            client,
+            out,
+            format=format,  # type: ignore[arg-type]
+            resume=resume,
+            progress=Hook(pages, scope.cancel),
+            options=EngineOptions(concurrency=2, checkpoint_interval=0),
+        )
+    assert scope.cancelled_caught
+    return Checkpoint.load(Checkpoint.path_for(out))
+
+
+def first_pages(fake: FakeWeCom) -> int:
+    """batch/get_by_user requests that asked for a first page (no cursor)."""
+    return sum(1 for r in fake.requests if r.path == BATCH and not (r.json or {}).get("cursor"))
+
+
+@pytest.mark.parametrize("format", ["jsonl", "csv"])
+async def test_a_unit_whose_cursor_expired_restarts_and_skips_what_it_wrote(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, format: str
+) -> None:
+    out = tmp_path / f"c.{format}"
+    saved = await _stopped(wecom_client, out, 3, format=format)
+    assert len(saved.cursors) == 2  # both units stopped midway
+    before = written_pairs(out, format)
+    # Meanwhile a follow already exported goes away and a new one comes: the restarted
+    # traversal differs from the first, so skipping "the first N" would lose a record.
+    gone = before[0]
+    corp.remove_follow(*gone)
+    member = gone[1]
+    followed = set(corp.customers_of(member))
+    newcomer = next(c for c in corp.state.customers if c not in followed)
+    corp.add_follow(newcomer, member)
+    expire_cursors(corp)
+    first_pages_before = first_pages(corp)
+
+    result = await run_export(
+        CustomersJob(), wecom_client, out, format=format, resume=True, options=FAST
+    )
+
+    pairs = written_pairs(out, format)
+    assert Counter(pairs).most_common(1)[0][1] == 1  # nothing twice
+    assert set(pairs) == expected_pairs(corp) | {gone}  # nothing lost, the old one kept
+    assert (newcomer, member) in pairs
+    assert result.failures == []
+    assert first_pages(corp) - first_pages_before == 2  # each unit started over once
+    assert result.items == len(pairs)
+    assert not Checkpoint.path_for(out).exists()
+
+
+async def test_a_restart_interrupted_in_turn_still_resumes_exactly(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """The restart is in the checkpoint: a resume of a restarted unit keeps skipping."""
+    out = tmp_path / "c.jsonl"
+    saved = await _stopped(wecom_client, out, 3)
+    expire_cursors(corp)
+    again = await _stopped(wecom_client, out, saved.pages + 4, resume=True)
+    assert again.restarted
+    assert again.restarted <= set(again.cursors)  # re-paging, past the first page
+    expire_cursors(corp)
+
+    await run_export(CustomersJob(), wecom_client, out, resume=True, options=FAST)
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+
+
+async def test_a_cursor_that_expires_midway_restarts_its_unit(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """One unit of 11 pages; its cursor expires after a few: pages written, pages still on
+    their way to the writer and pages fetched again all end up in the output once."""
+    out = tmp_path / "c.jsonl"
+    expiry = Hook(3, lambda: expire_cursors(corp))
+    options = EngineOptions(concurrency=1, checkpoint_interval=0)
+    result = await run_export(
+        CustomersJob(chunk_size=100), wecom_client, out, progress=expiry, options=options
+    )
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+    assert result.failures == []
+    assert corp.calls(BATCH) == result.pages + 1  # the one page refused with 50100
+    assert first_pages(corp) == 2
+
+
+async def test_a_server_refusing_every_cursor_fails_the_unit_after_one_restart(
+    wecom_fake: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    wecom_fake.seed(staff=1, customers_per_staff=250, seed=6)
+
+    def no_second_page(ctx: RequestContext) -> JSON:
+        if ctx.body.get("cursor"):
+            raise WeComFault(50100)
+        return batch_get_by_user(ctx)
+
+    wecom_fake.add_route(Route("POST", BATCH, no_second_page))
+    out = tmp_path / "c.jsonl"
+    result = await run_export(CustomersJob(), wecom_client, out, options=FAST)
+
+    pairs = read_pairs(out)
+    assert len(pairs) == len(set(pairs)) == 100  # the first page, once
+    assert wecom_fake.calls(BATCH) == 4  # page 1, 50100, page 1 again, 50100
+    (failure,) = result.failures
+    assert failure.reason == "errcode 50100"

@@ -33,6 +33,7 @@ from wecom_async import (
 )
 from wecom_async._transport import ShardedTransport
 from wecom_async.export import (
+    JOBS,
     Checkpoint,
     CheckpointError,
     CustomersJob,
@@ -54,7 +55,7 @@ from wecom_async.export._progress import (
     make_progress,
 )
 from wecom_async.export._run import ExportSettings, build_transport, retry_policy
-from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell
+from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell, read_keys
 from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
 
@@ -293,6 +294,8 @@ def test_checkpoint_round_trip_and_atomic_replace(tmp_path: Path) -> None:
         sizes=[2, 1],
         done={1},
         cursors={0: "CURSOR"},
+        starts={0: 12},
+        restarted={0},
         failures=[Failure("unlicensed", ("c",), "no license")],
         output_bytes=42,
         items=7,
@@ -322,9 +325,20 @@ def test_a_bad_checkpoint_is_refused(tmp_path: Path, content: str, message: str)
         Checkpoint.load(path)
 
 
-def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path) -> None:
+def test_a_checkpoint_of_the_earlier_format_still_loads(tmp_path: Path) -> None:
+    """Before restarts, a checkpoint had no ``starts`` or ``restarted``: none then."""
+    document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1], cursors={0: "C"}).to_bytes())
+    del document["starts"], document["restarted"]
+    path = tmp_path / "x.checkpoint"
+    write_atomic(path, json.dumps(document).encode())
+    loaded = Checkpoint.load(path)
+    assert (loaded.cursors, loaded.starts, loaded.restarted) == ({0: "C"}, {}, set())
+
+
+@pytest.mark.parametrize("field", ["done", "restarted"])
+def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path, field: str) -> None:
     document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1]).to_bytes())
-    document["done"] = [3]
+    document[field] = [3]
     path = tmp_path / "x.checkpoint"
     write_atomic(path, json.dumps(document).encode())
     with pytest.raises(CheckpointError, match="unit indexes"):
@@ -492,3 +506,44 @@ def test_the_default_budget_of_the_command() -> None:
     settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
     assert isinstance(settings, ExportSettings)
     assert build_transport(settings).budget.windows == ((9_000, 60.0), (135_000, 3600.0))
+
+
+@pytest.mark.parametrize("format", ["jsonl", "csv"])
+def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: str) -> None:
+    """What a restarted unit skips: the keys read back from either format are the keys of
+    the records written, cells with commas, quotes and line breaks included."""
+    job = CustomersJob()
+    records: list[dict[str, object]] = [
+        {
+            "external_contact": {"external_userid": f'wm,"{i}"\r\nx', "name": "张三\n"},
+            "follow_info": {"userid": f"u{i % 3}", "remark": "a,b"},
+        }
+        for i in range(7)
+    ]
+    encoder = JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+    output = OutputFile(tmp_path / "o")
+    output.create(encoder.header())
+    start = output.size
+    output.write(encoder.encode(records[:3]))  # another unit's page, before
+    middle = output.size
+    output.write(encoder.encode(records[3:]))
+    output.close()
+
+    keys = read_keys(
+        output.path, middle, output.size, format, record_keys=job.keys, row_key=job.row_key
+    )
+    assert keys == {(f'wm,"{i}"\r\nx', f"u{i % 3}") for i in range(3, 7)}
+    everything = read_keys(
+        output.path, start, output.size, format, record_keys=job.keys, row_key=job.row_key
+    )
+    assert len(everything) == 7
+
+
+def test_every_paged_kind_has_an_identity_among_its_columns() -> None:
+    for job in JOBS.values():
+        assert set(job.identity) <= set(job.columns)
+    assert {name for name, job in JOBS.items() if job.identity} == {
+        "customers",
+        "group-chats",
+        "contact-ways",
+    }

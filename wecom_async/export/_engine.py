@@ -20,6 +20,15 @@ when the disk is slower than WeCom, so memory stays flat whatever the export's s
 
 Cancelling the export (Ctrl-C) stops the workers at once; the writer's final commit runs
 shielded, so the checkpoint matches the output and ``--resume`` continues from there.
+
+A cursor expires (50100) when a resume comes hours later, or a unit outlives it. Such a
+unit restarts from its first page, once per run, and the writer skips every record
+whose identity (:attr:`Job.identity`, e.g. the (customer, follow-user) pair or the
+chat id) is already in the output from where the unit's first page began. The skip is
+by identity, not by count: WeCom documents no order for these lists, and records come
+and go between two traversals (a customer added, a follow removed, a group handed
+over), so "the first N records" of the new traversal need not be the N written before.
+A record written before and gone since stays in the output (it existed when exported).
 """
 
 from __future__ import annotations
@@ -39,11 +48,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
 from .._exceptions import ResponseError, WeComError
+from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
-from ._job import Batch, Job, Unit, classify, unit_failure
+from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
 from ._progress import NullProgress, Progress
-from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, OutputFile
+from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, read_keys
 
 __all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
 
@@ -106,6 +116,8 @@ class _Page:
     fetched: bool = True
     #: Smaller units to run instead of this one (it was refused on its first page).
     parts: Sequence[Unit] = ()
+    #: Not a page: the unit's cursor expired and it starts over from its first page.
+    restart: bool = False
 
 
 async def run_export(
@@ -166,6 +178,9 @@ class _Engine:
         self._last_commit = 0.0
         self._done_size = 0
         self._scope: anyio.CancelScope | None = None
+        self._header_size = len(self._encoder.header())
+        #: Identities in the output of each restarted unit, read once per run.
+        self._written: dict[int, set[Key]] = {}
 
     @property
     def ckpt(self) -> Checkpoint:
@@ -268,15 +283,30 @@ class _Engine:
 
         Every cursor followed is remembered, so a server whose cursors cycle (even
         ``A -> B -> A``) ends the unit as a failure instead of paging it forever; the
-        pages before the repeat are kept. Returns the smaller units to run instead, when
-        WeCom refused the unit on its first page.
+        pages before the repeat are kept. A cursor WeCom no longer accepts restarts the
+        unit from its first page, once per run (see the module docstring); a second
+        expiry fails the unit, so a server that refuses every cursor cannot loop either.
+        Returns the smaller units to run instead, when WeCom refused the unit on its
+        first page.
         """
         cursor = self.ckpt.cursors.get(index)
         seen = SeenTokens(cursor, what=f"{self._job.name} unit {index}")
+        may_restart = True
         while True:
-            page = await self._fetch(index, cursor)
+            page = await self._fetch(index, cursor, may_restart=may_restart)
             if page.parts:
                 return page.parts
+            if page.restart:
+                logger.warning(
+                    "%s unit %d: WeCom no longer accepts its cursor; starting it over, "
+                    "skipping the records already written",
+                    self._job.name,
+                    index,
+                )
+                await send.send(page)
+                cursor, may_restart = None, False
+                seen = SeenTokens(None, what=f"{self._job.name} unit {index}")
+                continue
             following = page.batch.next_cursor
             try:
                 seen.follow(following)
@@ -315,7 +345,7 @@ class _Engine:
         )
         return list(range(first, len(ckpt.units)))
 
-    async def _fetch(self, index: int, cursor: str | None) -> _Page:
+    async def _fetch(self, index: int, cursor: str | None, *, may_restart: bool) -> _Page:
         """Fetch one page; a failure either fails the unit or stops the export.
 
         No retry here: the client already retried the call as its policy allows, and a
@@ -328,6 +358,9 @@ class _Engine:
         except WeComError as error:
             if classify(error) == "stop":
                 raise
+            restartable = cursor is not None and may_restart and bool(self._job.identity)
+            if restartable and cursor_expired(error):
+                return _Page(index, Batch((), None), fetched=False, restart=True)
             parts = self._job.split(spec, error) if cursor is None else []
             if parts:
                 return _Page(index, Batch((), None), fetched=False, parts=parts)
@@ -366,30 +399,90 @@ class _Engine:
                 except (anyio.WouldBlock, anyio.EndOfStream):
                     break
             if pages:
-                self._write(pages)
+                await self._write(pages)
             if self._dirty and time.monotonic() - self._last_commit >= interval:
                 await self._commit()
 
-    def _write(self, pages: list[_Page]) -> None:
+    async def _write(self, pages: list[_Page]) -> None:
+        """Write the pages' records in one ``os.write`` and record them in the checkpoint.
+
+        Before anything is awaited (reading back what a restarted unit wrote), the bytes
+        gathered so far are written and ``output_bytes`` follows, so a commit at any
+        await point still describes the output exactly.
+        """
         ckpt = self.ckpt
-        self._out.write(b"".join(self._encoder.encode(p.batch.records) for p in pages))
-        failures: list[Failure] = []
-        for page in pages:
-            batch = page.batch
-            ckpt.items += len(batch.records)
-            ckpt.pages += page.fetched
-            if batch.next_cursor is None:
-                ckpt.done.add(page.index)
-                ckpt.cursors.pop(page.index, None)
-                self._done_size += ckpt.sizes[page.index]
-            else:
-                ckpt.cursors[page.index] = batch.next_cursor
-            failures.extend(batch.failures)
-        if failures:
-            ckpt.failures = merge_failures([*ckpt.failures, *failures])
-        ckpt.output_bytes = self._out.size
         self._dirty = True
+        chunks: list[bytes] = []
+        for page in pages:
+            index = page.index
+            if page.restart:
+                self._flush(chunks)
+                self._restart(index)
+                continue
+            records = page.batch.records
+            if index in ckpt.restarted:
+                if index not in self._written:
+                    self._flush(chunks)
+                    self._written[index] = await anyio.to_thread.run_sync(self._read_keys, index)
+                records = self._unwritten(index, records)
+            ckpt.starts.setdefault(index, self._out.size + sum(map(len, chunks)))
+            chunks.append(self._encoder.encode(records))
+            ckpt.items += len(records)
+            ckpt.pages += page.fetched
+            if page.batch.failures:
+                ckpt.failures = merge_failures([*ckpt.failures, *page.batch.failures])
+            if page.batch.next_cursor is None:
+                self._finish(index)
+            else:
+                ckpt.cursors[index] = page.batch.next_cursor
+        self._flush(chunks)
         self._progress.update(done=self._done_size, items=ckpt.items, pages=ckpt.pages)
+
+    def _flush(self, chunks: list[bytes]) -> None:
+        if chunks:
+            self._out.write(b"".join(chunks))
+            chunks.clear()
+        self.ckpt.output_bytes = self._out.size
+
+    def _finish(self, index: int) -> None:
+        ckpt = self.ckpt
+        ckpt.done.add(index)
+        ckpt.cursors.pop(index, None)
+        ckpt.starts.pop(index, None)
+        ckpt.restarted.discard(index)
+        self._written.pop(index, None)
+        self._done_size += ckpt.sizes[index]
+
+    def _restart(self, index: int) -> None:
+        """Unit ``index`` starts over: from its first page, skipping what it wrote."""
+        ckpt = self.ckpt
+        ckpt.cursors.pop(index, None)
+        ckpt.restarted.add(index)
+        self._written.pop(index, None)  # read again: it wrote more since the last read
+
+    def _read_keys(self, index: int) -> set[Key]:
+        """The identities already in the output from where unit ``index`` began."""
+        start = self.ckpt.starts.get(index, self._header_size)
+        return read_keys(
+            self._out.path,
+            max(start, self._header_size),
+            self._out.size,
+            self._format,
+            record_keys=self._job.keys,
+            row_key=self._job.row_key,
+        )
+
+    def _unwritten(self, index: int, records: Sequence[JsonObject]) -> list[JsonObject]:
+        """The records of a restarted unit not in the output yet (now counted as in it)."""
+        written = self._written[index]
+        fresh = []
+        for record in records:
+            keys = self._job.keys(record)
+            if keys and keys[0] in written:
+                continue
+            written.update(keys)
+            fresh.append(record)
+        return fresh
 
     async def _commit(self) -> None:
         if not self._dirty or self._ckpt is None:

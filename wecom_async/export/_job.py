@@ -6,7 +6,8 @@ An export kind (a :class:`Job`) answers three questions and nothing else:
   ids), each described by a small JSON spec that the checkpoint stores;
 * :meth:`Job.fetch`: the page of a unit that starts at a cursor, as wire records (plus the
   next cursor, and the partial failures the page reported);
-* :meth:`Job.rows`: how a record flattens into rows of the job's CSV columns.
+* :meth:`Job.rows`: how a record flattens into rows of the job's CSV columns, and
+  :attr:`Job.identity`: which of those columns identify a record.
 
 Everything else (concurrency, the writer, the checkpoint, progress) is the engine's,
 shared by every kind; retries are the client's (its ``RetryPolicy``), never the export's.
@@ -34,6 +35,7 @@ from .._exceptions import (
 )
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import Failure
+from ._writer import Key, cell
 
 __all__ = [
     "Batch",
@@ -41,6 +43,7 @@ __all__ = [
     "Job",
     "Unit",
     "classify",
+    "cursor_expired",
     "fetch_each",
     "one_line",
     "unit_failure",
@@ -50,6 +53,9 @@ T = TypeVar("T")
 
 #: errcodes that mean the app may not call the API at all: no unit can succeed.
 FATAL_PERMISSION_ERRCODES: Final = frozenset({48002})
+
+#: errcodes of a cursor WeCom no longer accepts (expired, or from another traversal).
+EXPIRED_CURSOR_ERRCODES: Final = frozenset({50100})
 
 #: What a failed page means for the export: stop it (resumable), or record the unit as failed.
 ErrorKind = Literal["stop", "unit"]
@@ -96,6 +102,10 @@ class Job(abc.ABC):
     unit_label: ClassVar[str]
     #: The CSV header (documented in the command's help).
     columns: ClassVar[tuple[str, ...]]
+    #: The columns that identify a record, e.g. ``("chat_id",)``. A unit whose cursor
+    #: expired restarts from its first page and skips the records whose identity is
+    #: already in the output; with none (the default), it is reported as failed instead.
+    identity: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     async def plan(self, client: WeComClient) -> list[Unit]:
@@ -108,6 +118,18 @@ class Job(abc.ABC):
     @abc.abstractmethod
     def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
         """Flatten one record into CSV rows of one value per entry of :attr:`columns`."""
+
+    def keys(self, record: JsonObject) -> list[Key]:
+        """The identity of each CSV row of ``record``: its :attr:`identity` cells."""
+        where = self._identity_indexes()
+        return [tuple(cell(row[i]) for i in where) for row in self.rows(record)]
+
+    def row_key(self, row: Sequence[str]) -> Key:
+        """The identity of one CSV row, as written (cells of :attr:`identity`)."""
+        return tuple(row[i] for i in self._identity_indexes())
+
+    def _identity_indexes(self) -> list[int]:
+        return [self.columns.index(column) for column in self.identity]
 
     def ids(self, spec: JsonObject) -> tuple[str, ...]:
         """The ids a unit covers, named in a failure report when the whole unit fails."""
@@ -143,6 +165,11 @@ def classify(error: BaseException) -> ErrorKind:
     if isinstance(error, APIError) and not isinstance(error, _NOT_THE_UNITS):
         return "unit"
     return "stop"
+
+
+def cursor_expired(error: WeComError) -> bool:
+    """Whether WeCom refused a page because its cursor expired (50100)."""
+    return isinstance(error, APIError) and error.errcode in EXPIRED_CURSOR_ERRCODES
 
 
 def one_line(error: WeComError) -> str:

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -26,14 +26,18 @@ __all__ = [
     "Encoder",
     "Format",
     "JsonlEncoder",
+    "Key",
     "OutputFile",
     "cell",
+    "read_keys",
 ]
 
 Format = Literal["jsonl", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
 #: Flattens one wire record into CSV rows (``cell`` formats each value).
 RowsFunction = Callable[[JsonObject], Sequence[Sequence[JsonValue]]]
+#: The identity of one record (or CSV row): cells of the job's identity columns.
+Key = tuple[str, ...]
 
 
 class Encoder(Protocol):
@@ -162,3 +166,42 @@ class OutputFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def read_keys(
+    path: Path,
+    start: int,
+    end: int,
+    format: Format,
+    *,
+    record_keys: Callable[[JsonObject], list[Key]],
+    row_key: Callable[[list[str]], Key],
+) -> set[Key]:
+    """The keys of the records written to ``path`` between byte ``start`` and ``end``.
+
+    Reads the part line by line, so a large output is never held in memory. ``start``
+    is where a page began (never inside a record or the CSV header).
+
+    Args:
+        path: the output.
+        start, end: the part to read.
+        format: the output's format.
+        record_keys: the keys of a JSON Lines record.
+        row_key: the key of a CSV row.
+    """
+    lines = _lines(path, start, end)
+    if format == "jsonl":
+        return {key for line in lines if line.strip() for key in record_keys(json.loads(line))}
+    # A quoted cell may hold a line break; the csv reader joins such lines back up.
+    return {row_key(row) for row in csv.reader(line.decode() for line in lines) if row}
+
+
+def _lines(path: Path, start: int, end: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        for line in handle:
+            if left <= 0:
+                return
+            yield line[:left]
+            left -= len(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -547,3 +548,25 @@ def test_every_paged_kind_has_an_identity_among_its_columns() -> None:
         "group-chats",
         "contact-ways",
     }
+
+
+def test_a_write_that_takes_no_byte_raises_instead_of_spinning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = OutputFile(tmp_path / "o")
+    output.create(b"")
+    calls: list[int] = []
+
+    def stuck(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) > 3:  # lets a spinning writer end, so the test reports it
+            raise AssertionError("the writer kept trying")
+        return 0
+
+    monkeypatch.setattr(os, "write", stuck)
+    with pytest.raises(OSError, match="took none of the bytes"):
+        output.write(b"a record\n")
+    monkeypatch.undo()
+    output.close()
+    assert calls == [9]
+    assert output.size == 0

@@ -10,6 +10,7 @@ the checkpoint recorded anyway.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -147,12 +148,18 @@ class OutputFile:
         self._fd, self.size = fd, length
 
     def write(self, data: bytes) -> None:
-        """Append ``data`` (a regular file takes it in one call; partial writes loop)."""
+        """Append ``data`` (a regular file takes it in one call; partial writes loop).
+
+        Raises:
+            OSError: the file cannot be written, or a write took no byte at all.
+        """
         if self._fd is None:
             raise RuntimeError("the output file is not open")
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
+            if written == 0:  # no progress would loop forever
+                raise OSError(errno.EIO, f"the disk took none of the bytes for {self.path}")
             view = view[written:]
         self.size += len(data)
 

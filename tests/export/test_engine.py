@@ -474,12 +474,19 @@ async def test_a_unit_whose_cursor_expired_restarts_and_skips_what_it_wrote(
     assert not Checkpoint.path_for(out).exists()
 
 
+@pytest.mark.parametrize("earlier_release", [False, True])
 async def test_a_restart_interrupted_in_turn_still_resumes_exactly(
-    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, earlier_release: bool
 ) -> None:
-    """The restart is in the checkpoint: a resume of a restarted unit keeps skipping."""
+    """The restart is in the checkpoint: a resume of a restarted unit keeps skipping, also
+    from a checkpoint written before units' starts were recorded."""
     out = tmp_path / "c.jsonl"
     saved = await _stopped(wecom_client, out, 3)
+    if earlier_release:
+        path = Checkpoint.path_for(out)
+        document = json.loads(path.read_bytes())
+        del document["starts"], document["restarted"]
+        path.write_text(json.dumps(document))
     expire_cursors(corp)
     again = await _stopped(wecom_client, out, saved.pages + 4, resume=True)
     assert again.restarted

@@ -506,7 +506,8 @@ def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> 
 def test_the_default_budget_of_the_command() -> None:
     settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
     assert isinstance(settings, ExportSettings)
-    assert build_transport(settings).budget.windows == ((9_000, 60.0), (135_000, 3600.0))
+    transport = build_transport(settings, FakeWeCom().transport())
+    assert transport.budget.windows == ((9_000, 60.0), (135_000, 3600.0))
 
 
 @pytest.mark.parametrize("format", ["jsonl", "csv"])

@@ -33,11 +33,12 @@ A record written before and gone since stays in the output (it existed when expo
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -423,7 +424,7 @@ class _Engine:
             if index in ckpt.restarted:
                 if index not in self._written:
                     self._flush(chunks)
-                    self._written[index] = await anyio.to_thread.run_sync(self._read_keys, index)
+                    self._written[index] = await anyio.to_thread.run_sync(self._keys_reader(index))
                 records = self._unwritten(index, records)
             ckpt.starts.setdefault(index, self._out.size + sum(map(len, chunks)))
             chunks.append(self._encoder.encode(records))
@@ -458,14 +459,18 @@ class _Engine:
         ckpt = self.ckpt
         ckpt.cursors.pop(index, None)
         ckpt.restarted.add(index)
+        # Unknown for a checkpoint of an earlier release: then everything is read, and the
+        # first page of the new pass must not move the start past what the unit wrote.
+        ckpt.starts.setdefault(index, self._header_size)
         self._written.pop(index, None)  # read again: it wrote more since the last read
 
-    def _read_keys(self, index: int) -> set[Key]:
-        """The identities already in the output from where unit ``index`` began."""
-        start = self.ckpt.starts.get(index, self._header_size)
-        return read_keys(
+    def _keys_reader(self, index: int) -> Callable[[], set[Key]]:
+        """Reads the identities already in the output from where unit ``index`` began
+        (the whole output after the header for a checkpoint without its start)."""
+        return functools.partial(
+            read_keys,
             self._out.path,
-            max(start, self._header_size),
+            max(self.ckpt.starts.get(index, 0), self._header_size),
             self._out.size,
             self._format,
             record_keys=self._job.keys,

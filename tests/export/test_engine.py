@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from tests.export.helpers import BATCH, expected_pairs, read_lines, read_pairs
-from wecom_async import WeComClient
+from wecom_async import RateLimitError, RetryPolicy, WeComClient, WeComError
+from wecom_async._retry import decide
 from wecom_async.export import (
     Checkpoint,
     CheckpointError,
@@ -21,11 +25,11 @@ from wecom_async.export import (
     Unit,
     run_export,
 )
-from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
+from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
 from wecom_async.testing.routes.customers import batch_get_by_user
 
-FAST = EngineOptions(concurrency=4, checkpoint_interval=0, retry_delay=0, rate_limit_delay=0)
+FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 
 
 class Hook:
@@ -47,7 +51,8 @@ class Hook:
 
 
 class Sleeps:
-    """Records the engine's pauses; optionally moves the fake clock by them."""
+    """Stands in for ``anyio.sleep`` (the client's retry pauses): records each delay and,
+    given a fake, moves its clock by it instead of waiting."""
 
     def __init__(self, fake: FakeWeCom | None = None) -> None:
         self.delays: list[float] = []
@@ -57,6 +62,23 @@ class Sleeps:
         self.delays.append(delay)
         if self._fake is not None:
             self._fake.clock.advance(delay)
+
+
+#: The client's policy in the storm tests: WeCom's 60 s block, no jitter, so every pause is
+#: known exactly.
+POLICY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, rate_limit_delay=60.0, jitter=0)
+
+
+@contextlib.asynccontextmanager
+async def client_with(fake: FakeWeCom, policy: RetryPolicy) -> AsyncIterator[WeComClient]:
+    """A client of ``fake`` (in-process) with the retry ``policy``."""
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        WeComClient(
+            fake.corp_id, fake.secret, http_client=http, base_url=fake.base_url, retry=policy
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -111,39 +133,96 @@ async def test_fields_unknown_to_this_release_are_kept(
     assert all(r["follow_info"]["added_in_2030"] == {"nested": [1, 2]} for r in records)
 
 
-# With 4 calls in flight, each absorbing up to 3 failures in its client retries, 20 > 4 x 3
-# failures in a row make at least one call give up to the engine.
-@pytest.mark.parametrize(("concurrency", "times"), [(1, 10), (4, 20)])
-async def test_45009_storm_midway_waits_the_window_and_completes(
-    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, concurrency: int, times: int
+FAULTS = {
+    "45009": {"errcode": 45009},
+    "-1": {"errcode": -1},
+    "HTTP 503": {"status": 503},
+    "dropped": {"drop": True},
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_page_that_keeps_failing_costs_exactly_the_clients_retries(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """One retry layer: the client's. A page failing for good makes ``max_attempts``
+    requests and sleeps what the policy says, then the export stops, resumable."""
+    sleeps = Sleeps()
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    out = tmp_path / "c.jsonl"
+    async with client_with(corp, POLICY) as client:
+        await client.external_contact.get_follow_user_list()  # the token, before the storm
+        corp.inject(BATCH, times=1_000, **FAULTS[fault])  # type: ignore[arg-type]
+        with pytest.raises(WeComError) as caught:
+            await run_export(CustomersJob(chunk_size=100), client, out, options=FAST)
+
+    assert corp.calls(BATCH) == POLICY.max_attempts
+    expected = [
+        decide(caught.value, attempt, retry_safe=True, policy=POLICY)
+        for attempt in range(1, POLICY.max_attempts)
+    ]
+    assert sleeps.delays == expected
+    if fault == "45009":
+        assert isinstance(caught.value, RateLimitError)
+        assert caught.value.errcode == 45009
+        assert sum(sleeps.delays) == 3 * 60.5  # not the ~19 minutes of two stacked layers
+    saved = Checkpoint.load(Checkpoint.path_for(out))
+    assert (saved.pending(), saved.items, saved.failures) == ([0], 0, [])
+
+
+async def test_a_storm_the_client_absorbs_completes_the_export(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps = Sleeps()
-    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=times))
-    options = EngineOptions(concurrency=concurrency, sleep=sleeps, checkpoint_interval=0)
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=POLICY.max_attempts - 1))
+    options = EngineOptions(concurrency=1, checkpoint_interval=0)
     out = tmp_path / "c.jsonl"
-    result = await run_export(
-        CustomersJob(chunk_size=1), wecom_client, out, progress=storm, options=options
-    )
+    async with client_with(corp, POLICY) as client:
+        result = await run_export(
+            CustomersJob(chunk_size=1), client, out, progress=storm, options=options
+        )
 
     pairs = read_pairs(out)
     assert storm.fired
     assert len(pairs) == len(set(pairs)) == len(expected_pairs(corp))
     assert set(pairs) == expected_pairs(corp)
-    assert corp.calls(BATCH) == result.pages + times  # each failed call was sent again
-    assert sleeps.delays
-    assert set(sleeps.delays) == {60.0}
-    if concurrency == 1:  # 4 attempts per client call: 4 + 4 + 2 failures
-        assert sleeps.delays == [60.0, 60.0]
+    assert corp.calls(BATCH) == result.pages + POLICY.max_attempts - 1
+    assert sleeps.delays == [60.5] * (POLICY.max_attempts - 1)  # the client's waits only
 
 
-async def test_a_tiny_fake_budget_is_waited_out(
-    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+async def test_a_storm_past_the_client_retries_stops_and_resumes_exactly(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(anyio, "sleep", Sleeps())
+    storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=20))
+    options = EngineOptions(concurrency=4, checkpoint_interval=0)
+    out = tmp_path / "c.jsonl"
+    async with client_with(corp, POLICY) as client:
+        with pytest.raises(RateLimitError):
+            await run_export(
+                CustomersJob(chunk_size=1), client, out, progress=storm, options=options
+            )
+        corp.clear_faults()
+        result = await run_export(CustomersJob(), client, out, resume=True, options=FAST)
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+    assert result.failures == []
+
+
+async def test_a_tiny_fake_budget_is_waited_out_by_the_client(
+    corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corp.set_rate_limit(BATCH, 3)
     sleeps = Sleeps(corp)  # each pause moves the fake clock
-    options = EngineOptions(concurrency=2, sleep=sleeps, checkpoint_interval=0)
+    monkeypatch.setattr(anyio, "sleep", sleeps)
+    options = EngineOptions(concurrency=2, checkpoint_interval=0)
     out = tmp_path / "c.jsonl"
-    result = await run_export(CustomersJob(chunk_size=1), wecom_client, out, options=options)
+    policy = RetryPolicy(max_attempts=4, base_delay=0, rate_limit_delay=60.0, jitter=0)
+    async with client_with(corp, policy) as client:
+        result = await run_export(CustomersJob(chunk_size=1), client, out, options=options)
 
     assert set(read_pairs(out)) == expected_pairs(corp)
     assert result.items == len(expected_pairs(corp))
@@ -287,3 +366,176 @@ async def test_a_member_who_left_costs_only_themself(
     assert set(pairs) == expected_pairs(corp)
     assert [f.ids for f in result.failures] == [("ghost-who-left",)]
     assert not Checkpoint.path_for(out).exists()
+
+
+async def test_a_cursor_cycle_fails_its_unit_instead_of_paging_forever(
+    wecom_fake: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """A server whose cursors go '' -> A -> B -> A: the third page's cursor was followed
+    already, so the unit ends there as a failure; its three pages are written once."""
+    wecom_fake.seed(staff=1, customers_per_staff=450, seed=6)  # 5 pages of 100
+    cursors: list[str] = []
+    answers: list[str] = []
+
+    def cycling(ctx: RequestContext) -> JSON:
+        cursors.append(str(ctx.body.get("cursor") or ""))
+        data = batch_get_by_user(ctx)
+        answers.append(data["next_cursor"])
+        if len(answers) == 3:
+            data["next_cursor"] = answers[0]  # back to the second page's cursor
+        if len(cursors) > 12:  # lets a looping engine end, so the test reports it
+            data["next_cursor"] = ""
+        return data
+
+    wecom_fake.add_route(Route("POST", BATCH, cycling))
+    out = tmp_path / "c.jsonl"
+    result = await run_export(CustomersJob(), wecom_client, out, options=FAST)
+
+    assert cursors == ["", answers[0], answers[1]]
+    pairs = read_pairs(out)
+    assert len(pairs) == len(set(pairs)) == 300
+    assert set(pairs) < expected_pairs(wecom_fake)
+    (failure,) = result.failures
+    assert failure.reason == "ResponseError"
+    assert "repeated page token" in failure.detail
+    assert failure.ids == tuple(await wecom_client.external_contact.get_follow_user_list())
+    assert not Checkpoint.path_for(out).exists()
+
+
+# -- a cursor WeCom no longer accepts (50100) ---------------------------------------------
+
+
+def expire_cursors(fake: FakeWeCom) -> None:
+    """Every cursor the fake handed out so far now answers 50100, as after hours."""
+    fake.cursors = CursorCodec(b"another day, another key")
+
+
+def written_pairs(out: Path, format: str) -> list[tuple[str, str]]:
+    """The (external_userid, follow userid) of every record of a customers export."""
+    if format == "jsonl":
+        return read_pairs(out)
+    with out.open(newline="", encoding="utf-8") as handle:
+        return [(row["external_userid"], row["follow_userid"]) for row in csv.DictReader(handle)]
+
+
+async def _stopped(
+    client: WeComClient, out: Path, pages: int, *, format: str = "jsonl", resume: bool = False
+) -> Checkpoint:
+    """Export customers in chunks of 4 members, cancelled once ``pages`` pages are written."""
+    with anyio.CancelScope() as scope:
+        await run_export(
+            CustomersJob(chunk_size=4),
+            client,
+            out,
+            format=format,  # type: ignore[arg-type]
+            resume=resume,
+            progress=Hook(pages, scope.cancel),
+            options=EngineOptions(concurrency=2, checkpoint_interval=0),
+        )
+    assert scope.cancelled_caught
+    return Checkpoint.load(Checkpoint.path_for(out))
+
+
+def first_pages(fake: FakeWeCom) -> int:
+    """batch/get_by_user requests that asked for a first page (no cursor)."""
+    return sum(1 for r in fake.requests if r.path == BATCH and not (r.json or {}).get("cursor"))
+
+
+@pytest.mark.parametrize("format", ["jsonl", "csv"])
+async def test_a_unit_whose_cursor_expired_restarts_and_skips_what_it_wrote(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, format: str
+) -> None:
+    out = tmp_path / f"c.{format}"
+    saved = await _stopped(wecom_client, out, 3, format=format)
+    assert len(saved.cursors) == 2  # both units stopped midway
+    before = written_pairs(out, format)
+    # Meanwhile a follow already exported goes away and a new one comes: the restarted
+    # traversal differs from the first, so skipping "the first N" would lose a record.
+    gone = before[0]
+    corp.remove_follow(*gone)
+    member = gone[1]
+    followed = set(corp.customers_of(member))
+    newcomer = next(c for c in corp.state.customers if c not in followed)
+    corp.add_follow(newcomer, member)
+    expire_cursors(corp)
+    first_pages_before = first_pages(corp)
+
+    result = await run_export(
+        CustomersJob(), wecom_client, out, format=format, resume=True, options=FAST
+    )
+
+    pairs = written_pairs(out, format)
+    assert Counter(pairs).most_common(1)[0][1] == 1  # nothing twice
+    assert set(pairs) == expected_pairs(corp) | {gone}  # nothing lost, the old one kept
+    assert (newcomer, member) in pairs
+    assert result.failures == []
+    assert first_pages(corp) - first_pages_before == 2  # each unit started over once
+    assert result.items == len(pairs)
+    assert not Checkpoint.path_for(out).exists()
+
+
+@pytest.mark.parametrize("earlier_release", [False, True])
+async def test_a_restart_interrupted_in_turn_still_resumes_exactly(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path, earlier_release: bool
+) -> None:
+    """The restart is in the checkpoint: a resume of a restarted unit keeps skipping, also
+    from a checkpoint written before units' starts were recorded."""
+    out = tmp_path / "c.jsonl"
+    saved = await _stopped(wecom_client, out, 3)
+    if earlier_release:
+        path = Checkpoint.path_for(out)
+        document = json.loads(path.read_bytes())
+        del document["starts"], document["restarted"]
+        path.write_text(json.dumps(document))
+    expire_cursors(corp)
+    again = await _stopped(wecom_client, out, saved.pages + 4, resume=True)
+    assert again.restarted
+    assert again.restarted <= set(again.cursors)  # re-paging, past the first page
+    expire_cursors(corp)
+
+    await run_export(CustomersJob(), wecom_client, out, resume=True, options=FAST)
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+
+
+async def test_a_cursor_that_expires_midway_restarts_its_unit(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    """One unit of 11 pages; its cursor expires after a few: pages written, pages still on
+    their way to the writer and pages fetched again all end up in the output once."""
+    out = tmp_path / "c.jsonl"
+    expiry = Hook(3, lambda: expire_cursors(corp))
+    options = EngineOptions(concurrency=1, checkpoint_interval=0)
+    result = await run_export(
+        CustomersJob(chunk_size=100), wecom_client, out, progress=expiry, options=options
+    )
+
+    pairs = read_pairs(out)
+    assert Counter(pairs).most_common(1)[0][1] == 1
+    assert set(pairs) == expected_pairs(corp)
+    assert result.failures == []
+    assert corp.calls(BATCH) == result.pages + 1  # the one page refused with 50100
+    assert first_pages(corp) == 2
+
+
+async def test_a_server_refusing_every_cursor_fails_the_unit_after_one_restart(
+    wecom_fake: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    wecom_fake.seed(staff=1, customers_per_staff=250, seed=6)
+
+    def no_second_page(ctx: RequestContext) -> JSON:
+        if ctx.body.get("cursor"):
+            raise WeComFault(50100)
+        return batch_get_by_user(ctx)
+
+    wecom_fake.add_route(Route("POST", BATCH, no_second_page))
+    out = tmp_path / "c.jsonl"
+    result = await run_export(CustomersJob(), wecom_client, out, options=FAST)
+
+    pairs = read_pairs(out)
+    assert len(pairs) == len(set(pairs)) == 100  # the first page, once
+    assert wecom_fake.calls(BATCH) == 4  # page 1, 50100, page 1 again, 50100
+    (failure,) = result.failures
+    assert failure.reason == "errcode 50100"

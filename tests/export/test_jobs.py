@@ -22,7 +22,7 @@ from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes.contact_way_state import ContactWayState
 from wecom_async.testing.routes.group_chat_state import GroupChatState
 
-FAST = EngineOptions(concurrency=4, checkpoint_interval=0, retry_delay=0, rate_limit_delay=0)
+FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 GET_GROUP = "externalcontact/groupchat/get"
 
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.export.helpers import BATCH, expected_pairs, read_pairs
 from wecom_async import (
     APIError,
     ConfigurationError,
+    ConflictError,
     PermissionDeniedError,
     RateLimitError,
     ResponseError,
@@ -27,7 +32,9 @@ from wecom_async import (
     ValidationError,
     WeComClient,
 )
+from wecom_async._transport import ShardedTransport
 from wecom_async.export import (
+    JOBS,
     Checkpoint,
     CheckpointError,
     CustomersJob,
@@ -37,6 +44,7 @@ from wecom_async.export import (
     RateLimitedTransport,
     make_job,
     run_export,
+    wecom_windows,
 )
 from wecom_async.export._checkpoint import merge_failures, write_atomic
 from wecom_async.export._job import classify
@@ -47,8 +55,9 @@ from wecom_async.export._progress import (
     RichProgress,
     make_progress,
 )
-from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell
-from wecom_async.export.cli import ExitStatus, main
+from wecom_async.export._run import ExportSettings, build_transport, retry_policy
+from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell, read_keys
+from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
 
 
@@ -69,7 +78,7 @@ class FakeTime:
 
 async def test_budget_spaces_calls_per_path() -> None:
     time = FakeTime()
-    budget = RateBudget(600, burst=1, clock=time, sleep=time.sleep)  # one call per 0.1 s
+    budget = RateBudget([(600, 60.0)], burst=1, clock=time, sleep=time.sleep)  # one per 0.1 s
     for _ in range(4):
         await budget.acquire("/cgi-bin/a")
     await budget.acquire("/cgi-bin/b")  # another API has its own budget
@@ -80,7 +89,7 @@ async def test_budget_spaces_calls_per_path() -> None:
 
 async def test_budget_lets_a_burst_catch_up_unused_slots() -> None:
     time = FakeTime()
-    budget = RateBudget(9_000, clock=time, sleep=time.sleep)
+    budget = RateBudget([(9_000, 60.0)], clock=time, sleep=time.sleep)
     assert budget.burst == 30
     for _ in range(30):
         await budget.acquire("/cgi-bin/a")
@@ -100,7 +109,7 @@ async def test_budget_never_puts_more_than_n_calls_in_any_minute(
     per_minute: int, idle_every: int
 ) -> None:
     time = FakeTime()
-    budget = RateBudget(per_minute, clock=time, sleep=time.sleep)
+    budget = RateBudget([(per_minute, 60.0)], clock=time, sleep=time.sleep)
     sent = []
     for i in range(3 * per_minute + 50):
         if i % idle_every == 0:
@@ -114,7 +123,7 @@ async def test_budget_never_puts_more_than_n_calls_in_any_minute(
 
 async def test_a_busy_caller_gets_the_whole_budget() -> None:
     time = FakeTime()
-    budget = RateBudget(9_000, clock=time, sleep=time.sleep)
+    budget = RateBudget([(9_000, 60.0)], clock=time, sleep=time.sleep)
     for _ in range(18_000):
         await budget.acquire("/cgi-bin/x")
     # (N + 1 - burst) per minute after the first burst: the price of the window guarantee.
@@ -122,14 +131,116 @@ async def test_a_busy_caller_gets_the_whole_budget() -> None:
     assert 18_000 / time.now * 60 > 0.995 * 9_000
 
 
-def test_budget_refuses_nonsense() -> None:
+@pytest.mark.parametrize(
+    ("windows", "burst"),
+    [([], None), ([(0, 60.0)], None), ([(5, 0.0)], None), ([(5, -1.0)], None), ([(5, 1.0)], 6)],
+)
+def test_budget_refuses_nonsense(windows: list[tuple[int, float]], burst: int | None) -> None:
     with pytest.raises(ValueError):
-        RateBudget(0)
+        RateBudget(windows, burst=burst)
+
+
+def test_the_default_budget_is_below_both_wecom_windows() -> None:
+    """WeCom allows 10,000 calls a minute and 150,000 an hour; the default keeps 10% spare."""
+    budget = RateBudget()
+    assert budget.windows == ((9_000, 60.0), (135_000, 3600.0))
+    assert budget.windows == wecom_windows()
+
+
+def _breaches(sent: list[float], windows: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The windows that some stretch of the send times breaks: for ``(calls, seconds)``,
+    ``calls + 1`` sends less than ``seconds`` apart (the stretch from the first to the
+    last of them is a window holding ``calls + 1``)."""
+    ordered = sorted(sent)
+    return [
+        (calls, seconds)
+        for calls, seconds in windows
+        if any(
+            ordered[i + calls] - ordered[i] < seconds - 1e-9 for i in range(len(ordered) - calls)
+        )
+    ]
+
+
+async def _busy(budget: RateBudget, time: FakeTime, calls: int) -> list[float]:
+    """One caller that sends as fast as the budget lets it; the send times."""
+    sent = []
+    for _ in range(calls):
+        await budget.acquire("/cgi-bin/x")
+        sent.append(time.now)
+    return sent
+
+
+SMALL_WINDOWS = [(50, 1.0), (200, 10.0)]  # a minute and an hour, scaled down
+
+
+async def test_a_long_run_respects_every_window_at_the_tighter_pace() -> None:
+    time = FakeTime()
+    sent = await _busy(RateBudget(SMALL_WINDOWS, clock=time, sleep=time.sleep), time, 4_000)
+
+    assert _breaches(sent, SMALL_WINDOWS) == []
+    # Not more careful than needed: each 10 s holds its 200 calls, sent at the short
+    # window's pace (50 a second, 4 s), so 4,000 calls end just after 19 x 10 + 4 s:
+    # 20 calls a second on average, the longer window's limit.
+    assert sent[-1] == pytest.approx(19 * 10 + 199 / 50)
+    assert len(sent) / sent[-1] > 20
+    # The same caller under the short window alone breaks the long one: what the budget
+    # did before it knew the hour.
+    alone = FakeTime()
+    unaware = await _busy(
+        RateBudget(SMALL_WINDOWS[:1], clock=alone, sleep=alone.sleep), alone, 4_000
+    )
+    assert _breaches(unaware, SMALL_WINDOWS) == [(200, 10.0)]
+
+
+async def test_a_short_run_goes_at_the_short_windows_pace() -> None:
+    """150 calls fit the long window: they are paced by the short one only (50 a second),
+    not spread over the long window's average (20 a second)."""
+    time = FakeTime()
+    sent = await _busy(RateBudget(SMALL_WINDOWS, clock=time, sleep=time.sleep), time, 150)
+    assert sent[-1] == pytest.approx(149 / 50)
+
+
+async def test_concurrent_callers_reserve_slots_in_order() -> None:
+    """Callers arriving at one instant each reserve the next slot before sleeping."""
+    time = FakeTime()  # the clock stands still: every caller computes its wait at once
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    budget = RateBudget(SMALL_WINDOWS, clock=time, sleep=record)
+    async with anyio.create_task_group() as group:
+        for _ in range(600):
+            group.start_soon(budget.acquire, "/cgi-bin/x")
+    sent = [0.0] * (600 - len(waits)) + waits
+
+    assert _breaches(sent, SMALL_WINDOWS) == []
+    assert max(sent) == pytest.approx(2 * 10 + 199 / 50)
+
+
+@settings(max_examples=60)
+@given(
+    windows=st.lists(st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)), min_size=1, max_size=3),
+    gaps=st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.3, 2.0, 15.0]), min_size=1, max_size=300),
+)
+async def test_no_window_is_ever_broken(
+    windows: list[tuple[int, float]], gaps: list[float]
+) -> None:
+    time = FakeTime()
+    budget = RateBudget(windows, clock=time, sleep=time.sleep)
+    sent = []
+    for gap in gaps:
+        time.now += gap  # callers pause now and then, saving slots for a burst
+        await budget.acquire("/cgi-bin/x")
+        sent.append(time.now)
+
+    assert _breaches(sent, windows) == []
+    assert sent == sorted(sent)
 
 
 async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> None:
     """Export with a budget on the fake's clock and no retries: any 45009 would raise."""
-    budget = RateBudget(per_minute, clock=fake.clock.now, sleep=_advance(fake))
+    budget = RateBudget([(per_minute, 60.0)], clock=fake.clock.now, sleep=_advance(fake))
     transport = RateLimitedTransport(fake.transport(), budget)
     async with httpx.AsyncClient(transport=transport) as http:
         client = WeComClient(
@@ -139,7 +250,7 @@ async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> N
             base_url=fake.base_url,
             retry=RetryPolicy.no_delay(max_attempts=1),
         )
-        options = EngineOptions(concurrency=1, page_attempts=1, checkpoint_interval=0)
+        options = EngineOptions(concurrency=1, checkpoint_interval=0)
         await run_export(CustomersJob(chunk_size=1), client, out, options=options)
     assert transport.sent[f"/cgi-bin/{BATCH}"] == fake.calls(BATCH)
 
@@ -184,6 +295,8 @@ def test_checkpoint_round_trip_and_atomic_replace(tmp_path: Path) -> None:
         sizes=[2, 1],
         done={1},
         cursors={0: "CURSOR"},
+        starts={0: 12},
+        restarted={0},
         failures=[Failure("unlicensed", ("c",), "no license")],
         output_bytes=42,
         items=7,
@@ -213,9 +326,20 @@ def test_a_bad_checkpoint_is_refused(tmp_path: Path, content: str, message: str)
         Checkpoint.load(path)
 
 
-def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path) -> None:
+def test_a_checkpoint_of_the_earlier_format_still_loads(tmp_path: Path) -> None:
+    """Before restarts, a checkpoint had no ``starts`` or ``restarted``: none then."""
+    document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1], cursors={0: "C"}).to_bytes())
+    del document["starts"], document["restarted"]
+    path = tmp_path / "x.checkpoint"
+    write_atomic(path, json.dumps(document).encode())
+    loaded = Checkpoint.load(path)
+    assert (loaded.cursors, loaded.starts, loaded.restarted) == ({0: "C"}, {}, set())
+
+
+@pytest.mark.parametrize("field", ["done", "restarted"])
+def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path, field: str) -> None:
     document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1]).to_bytes())
-    document["done"] = [3]
+    document[field] = [3]
     path = tmp_path / "x.checkpoint"
     write_atomic(path, json.dumps(document).encode())
     with pytest.raises(CheckpointError, match="unit indexes"):
@@ -295,17 +419,22 @@ def test_progress_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
-        (ConfigurationError(40001, "invalid secret"), "fatal"),
-        (TokenError(42001, "expired"), "fatal"),
-        (PermissionDeniedError(48002, "api forbidden"), "fatal"),
+        (ConfigurationError(40001, "invalid secret"), "stop"),
+        (TokenError(42001, "expired"), "stop"),
+        (PermissionDeniedError(48002, "api forbidden"), "stop"),
         (PermissionDeniedError(60011, "not visible"), "unit"),
         (APIError(701008, "no license"), "unit"),
-        (RateLimitError(45009, "freq"), "transient"),
-        (SystemBusyError(-1, "busy"), "transient"),
-        (TransportError("reset"), "transient"),
-        (ResponseError("HTTP 502"), "transient"),
-        (StructureError("mismatch"), "fatal"),
-        (ValidationError("bug"), "fatal"),
+        (APIError(90501, "not a customer group"), "unit"),
+        # What the client's retries could not get past stops the export (resumable).
+        (RateLimitError(45009, "freq"), "stop"),
+        (RateLimitError(45033, "concurrency"), "stop"),
+        (SystemBusyError(-1, "busy"), "stop"),
+        (ConflictError(45035, "conflict"), "stop"),
+        (TransportError("reset"), "stop"),
+        (ResponseError("HTTP 502"), "stop"),
+        (StructureError("mismatch"), "stop"),
+        (ValidationError("bug"), "stop"),
+        (RuntimeError("a local bug"), "stop"),
     ],
 )
 def test_classify(error: Exception, kind: str) -> None:
@@ -355,3 +484,90 @@ def test_help_documents_exit_statuses_and_columns(capsys: pytest.CaptureFixture[
     for line in ("0    the export is complete", "3    the export finished", "130  interrupted"):
         assert line in text
     assert "customers: " + ", ".join(CustomersJob.columns) in " ".join(text.split())
+
+
+def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> None:
+    credentials = ["--corp-id", "ww1", "--secret", "s3cret-value"]
+    pacing = ["--concurrency", "3", "--rate-limit", "100", "--hourly-rate-limit", "1000"]
+    retries = ["--retry-delay", "0.25", "--rate-limit-delay", "30"]
+    args = build_parser().parse_args(["export", "customers", *credentials, *pacing, *retries])
+    settings = _settings(args)
+    assert isinstance(settings, ExportSettings)
+    transport = build_transport(settings)
+
+    assert isinstance(transport.inner, ShardedTransport)
+    assert repr(transport.inner) == "ShardedTransport(shards=3)"  # one per request in flight
+    assert transport.budget.windows == ((100, 60.0), (1000, 3600.0))
+    assert retry_policy(settings) == RetryPolicy(base_delay=0.25, rate_limit_delay=30.0)
+    sandbox = FakeWeCom().transport()
+    assert build_transport(settings, sandbox).inner is sandbox  # in-process, no network
+
+
+def test_the_default_budget_of_the_command() -> None:
+    settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
+    assert isinstance(settings, ExportSettings)
+    transport = build_transport(settings, FakeWeCom().transport())
+    assert transport.budget.windows == ((9_000, 60.0), (135_000, 3600.0))
+
+
+@pytest.mark.parametrize("format", ["jsonl", "csv"])
+def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: str) -> None:
+    """What a restarted unit skips: the keys read back from either format are the keys of
+    the records written, cells with commas, quotes and line breaks included."""
+    job = CustomersJob()
+    records: list[dict[str, object]] = [
+        {
+            "external_contact": {"external_userid": f'wm,"{i}"\r\nx', "name": "张三\n"},
+            "follow_info": {"userid": f"u{i % 3}", "remark": "a,b"},
+        }
+        for i in range(7)
+    ]
+    encoder = JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+    output = OutputFile(tmp_path / "o")
+    output.create(encoder.header())
+    start = output.size
+    output.write(encoder.encode(records[:3]))  # another unit's page, before
+    middle = output.size
+    output.write(encoder.encode(records[3:]))
+    output.close()
+
+    keys = read_keys(
+        output.path, middle, output.size, format, record_keys=job.keys, row_key=job.row_key
+    )
+    assert keys == {(f'wm,"{i}"\r\nx', f"u{i % 3}") for i in range(3, 7)}
+    everything = read_keys(
+        output.path, start, output.size, format, record_keys=job.keys, row_key=job.row_key
+    )
+    assert len(everything) == 7
+
+
+def test_every_paged_kind_has_an_identity_among_its_columns() -> None:
+    for job in JOBS.values():
+        assert set(job.identity) <= set(job.columns)
+    assert {name for name, job in JOBS.items() if job.identity} == {
+        "customers",
+        "group-chats",
+        "contact-ways",
+    }
+
+
+def test_a_write_that_takes_no_byte_raises_instead_of_spinning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = OutputFile(tmp_path / "o")
+    output.create(b"")
+    calls: list[int] = []
+
+    def stuck(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) > 3:  # lets a spinning writer end, so the test reports it
+            raise AssertionError("the writer kept trying")
+        return 0
+
+    monkeypatch.setattr(os, "write", stuck)
+    with pytest.raises(OSError, match="took none of the bytes"):
+        output.write(b"a record\n")
+    monkeypatch.undo()
+    output.close()
+    assert calls == [9]
+    assert output.size == 0

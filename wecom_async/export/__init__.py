@@ -14,11 +14,21 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
-from ._ratelimit import DEFAULT_RATE_LIMIT, RateBudget, RateLimitedTransport
+from ._ratelimit import (
+    DEFAULT_HOURLY_RATE_LIMIT,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_WINDOWS,
+    RateBudget,
+    RateLimitedTransport,
+    Window,
+    wecom_windows,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_HOURLY_RATE_LIMIT",
     "DEFAULT_RATE_LIMIT",
+    "DEFAULT_WINDOWS",
     "JOBS",
     "Batch",
     "Checkpoint",
@@ -34,6 +44,8 @@ __all__ = [
     "RateLimitedTransport",
     "TagsJob",
     "Unit",
+    "Window",
     "make_job",
     "run_export",
+    "wecom_windows",
 ]

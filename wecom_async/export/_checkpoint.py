@@ -6,6 +6,9 @@ an opaque cursor. The checkpoint, a JSON file beside the output, records:
 * the plan (every unit's spec), fixed when the export starts, so a resume pages through
   exactly the same requests even if the corp changed meanwhile;
 * the finished units, and the cursor of each unfinished unit that has started;
+* where in the output each unfinished unit's first page begins, and which units were
+  restarted from their first page (a cursor WeCom no longer accepted): their records
+  already in the output are skipped when they come again;
 * ``output_bytes``, the length of the output at the moment the cursors were recorded;
 * partial failures seen so far, and counters for the summary.
 
@@ -99,6 +102,11 @@ class Checkpoint:
     sizes: list[int]
     done: set[int] = field(default_factory=set)
     cursors: dict[int, str] = field(default_factory=dict)
+    #: Output offset of the first page of each unfinished unit that has started.
+    starts: dict[int, int] = field(default_factory=dict)
+    #: Unfinished units restarted from their first page: their records in the output
+    #: from ``starts`` on are skipped when WeCom sends them again.
+    restarted: set[int] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
     output_bytes: int = 0
     items: int = 0
@@ -129,6 +137,8 @@ class Checkpoint:
             "pages": self.pages,
             "done": sorted(self.done),
             "cursors": {str(k): v for k, v in sorted(self.cursors.items())},
+            "starts": {str(k): v for k, v in sorted(self.starts.items())},
+            "restarted": sorted(self.restarted),
             "failures": [f.to_json() for f in self.failures],
             "sizes": self.sizes,
             "units": self.units,
@@ -165,6 +175,12 @@ class Checkpoint:
                 sizes=[_typed(s, int) for s in _typed(sizes, list)],
                 done={_typed(i, int) for i in _typed(data["done"], list)},
                 cursors={int(k): _typed(v, str) for k, v in _typed(data["cursors"], dict).items()},
+                # Absent from checkpoints of earlier releases: a restart then reads the
+                # whole output instead of the unit's part.
+                starts={
+                    int(k): _typed(v, int) for k, v in _typed(data.get("starts", {}), dict).items()
+                },
+                restarted={_typed(i, int) for i in _typed(data.get("restarted", []), list)},
                 failures=[Failure.from_json(f) for f in _typed(data["failures"], list)],
                 output_bytes=_typed(data["output_bytes"], int),
                 items=_typed(data["items"], int),
@@ -173,7 +189,13 @@ class Checkpoint:
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path} is a damaged checkpoint ({exc})") from None
         if len(checkpoint.units) != len(checkpoint.sizes) or any(
-            not 0 <= i < len(checkpoint.units) for i in (*checkpoint.done, *checkpoint.cursors)
+            not 0 <= i < len(checkpoint.units)
+            for i in (
+                *checkpoint.done,
+                *checkpoint.cursors,
+                *checkpoint.starts,
+                *checkpoint.restarted,
+            )
         ):
             raise CheckpointError(f"{path} is a damaged checkpoint (unit indexes)")
         return checkpoint

@@ -3,9 +3,9 @@
 ::
 
     plan (or load the checkpoint)          units: e.g. chunks of follow-user ids
-      N workers                            each pages through one unit at a time,
-        job.fetch(unit, cursor)            retrying transient failures, and hands
-          -> memory stream (bounded)       every page to the writer
+      N workers                            each pages through one unit at a time
+        job.fetch(unit, cursor)            (the client retries what is worth it)
+          -> memory stream (bounded)       and hands every page to the writer
       1 writer                             writes whole pages with one os.write, then,
         output.write(page bytes)           at most every ``checkpoint_interval``,
         snapshot, fsync, replace           snapshots the checkpoint, fsyncs the output
@@ -20,15 +20,25 @@ when the disk is slower than WeCom, so memory stays flat whatever the export's s
 
 Cancelling the export (Ctrl-C) stops the workers at once; the writer's final commit runs
 shielded, so the checkpoint matches the output and ``--resume`` continues from there.
+
+A cursor expires (50100) when a resume comes hours later, or a unit outlives it. Such a
+unit restarts from its first page, once per run, and the writer skips every record
+whose identity (:attr:`Job.identity`, e.g. the (customer, follow-user) pair or the
+chat id) is already in the output from where the unit's first page began. The skip is
+by identity, not by count: WeCom documents no order for these lists, and records come
+and go between two traversals (a customer added, a follow removed, a group handed
+over), so "the first N records" of the new traversal need not be the N written before.
+A record written before and gone since stays in the output (it existed when exported).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -38,12 +48,13 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
-from .._exceptions import RateLimitError, ResponseError, WeComError
-from .._retry import RATE_LIMIT_WINDOW
+from .._exceptions import ResponseError, WeComError
+from ..models._base import JsonObject
+from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
-from ._job import Batch, Job, Unit, classify, one_line, unit_failure
+from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
 from ._progress import NullProgress, Progress
-from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, OutputFile
+from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, read_keys
 
 __all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
 
@@ -51,38 +62,30 @@ logger: Final = logging.getLogger("wecom_async.export")
 
 #: Pages fetched at once by default: the client's default in-flight cap.
 DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_IN_FLIGHT
-#: Cap of the pause between two attempts at a page (transient failures other than 45009).
-MAX_PAGE_BACKOFF: Final = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
 class EngineOptions:
     """How the engine runs an export.
 
+    Retries are not among them: the client's ``RetryPolicy`` is the one retry layer, and
+    a page that still fails after it either fails its unit or stops the export
+    (:func:`~wecom_async.export._job.classify`).
+
     Attributes:
         concurrency: units paged at once (give the client the same ``max_in_flight``).
-        page_attempts: attempts at one page before a transient failure stops the export;
-            each attempt already includes the client's own retries.
-        retry_delay: first pause after a transient failure; doubles per attempt.
-        rate_limit_delay: pause after 45009 (WeCom blocks the API for the minute).
         checkpoint_interval: least seconds between two checkpoint writes (0: after every
             batch of pages); work done since the last one is redone after a crash.
-        sleep: how the engine waits between attempts (tests pass one that records the
-            delays or moves a fake clock).
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
-    page_attempts: int = 5
-    retry_delay: float = 1.0
-    rate_limit_delay: float = RATE_LIMIT_WINDOW
     checkpoint_interval: float = 0.1
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.page_attempts < 1:
-            raise ValueError("concurrency and page_attempts must be at least 1")
-        if min(self.retry_delay, self.rate_limit_delay, self.checkpoint_interval) < 0:
-            raise ValueError("delays must not be negative")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.checkpoint_interval < 0:
+            raise ValueError("checkpoint_interval must not be negative")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +117,8 @@ class _Page:
     fetched: bool = True
     #: Smaller units to run instead of this one (it was refused on its first page).
     parts: Sequence[Unit] = ()
+    #: Not a page: the unit's cursor expired and it starts over from its first page.
+    restart: bool = False
 
 
 async def run_export(
@@ -135,15 +140,16 @@ async def run_export(
         format: ``"jsonl"`` (wire format, nothing dropped) or ``"csv"`` (job's columns).
         resume: continue the export recorded in the checkpoint instead of starting over.
         progress: where progress goes (default: nowhere).
-        options: concurrency, retries and checkpoint pacing.
+        options: concurrency and checkpoint pacing (retries are the client's).
 
     Returns:
         The summary. Units WeCom refused (e.g. 701008) are in ``failures``.
 
     Raises:
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
-        WeComError: a fatal failure (bad credentials, permission, network after retries);
-            the checkpoint is kept so the export can be resumed.
+        WeComError: a failure that stops the export (bad credentials, permission, the
+            network or a rate limit after the client's retries); the checkpoint is kept
+            so the export can be resumed.
     """
     engine = _Engine(job, client, output, format, progress or NullProgress(), options)
     return await engine.run(resume)
@@ -173,6 +179,9 @@ class _Engine:
         self._last_commit = 0.0
         self._done_size = 0
         self._scope: anyio.CancelScope | None = None
+        self._header_size = len(self._encoder.header())
+        #: Identities in the output of each restarted unit, read once per run.
+        self._written: dict[int, set[Key]] = {}
 
     @property
     def ckpt(self) -> Checkpoint:
@@ -265,18 +274,56 @@ class _Engine:
             try:
                 while pending:
                     index = pending.popleft()
-                    cursor = self.ckpt.cursors.get(index)
-                    while True:
-                        page = await self._fetch(index, cursor)
-                        if page.parts:
-                            pending.extend(self._replace(index, page.parts))
-                            break
-                        await send.send(page)
-                        cursor = page.batch.next_cursor
-                        if cursor is None:
-                            break
+                    parts = await self._page_unit(index, send)
+                    pending.extend(self._replace(index, parts) if parts else ())
             except Exception as error:  # reported by run(), not as an exception group
                 self._fail(error)
+
+    async def _page_unit(self, index: int, send: MemoryObjectSendStream[_Page]) -> Sequence[Unit]:
+        """Send every page of unit ``index`` to the writer, from its checkpointed cursor.
+
+        Every cursor followed is remembered, so a server whose cursors cycle (even
+        ``A -> B -> A``) ends the unit as a failure instead of paging it forever; the
+        pages before the repeat are kept. A cursor WeCom no longer accepts restarts the
+        unit from its first page, once per run (see the module docstring); a second
+        expiry fails the unit, so a server that refuses every cursor cannot loop either.
+        Returns the smaller units to run instead, when WeCom refused the unit on its
+        first page.
+        """
+        cursor = self.ckpt.cursors.get(index)
+        seen = SeenTokens(cursor, what=f"{self._job.name} unit {index}")
+        may_restart = True
+        while True:
+            page = await self._fetch(index, cursor, may_restart=may_restart)
+            if page.parts:
+                return page.parts
+            if page.restart:
+                logger.warning(
+                    "%s unit %d: WeCom no longer accepts its cursor; starting it over, "
+                    "skipping the records already written",
+                    self._job.name,
+                    index,
+                )
+                await send.send(page)
+                cursor, may_restart = None, False
+                seen = SeenTokens(None, what=f"{self._job.name} unit {index}")
+                continue
+            following = page.batch.next_cursor
+            try:
+                seen.follow(following)
+            except ResponseError as error:
+                page = self._with_failure(page, error)
+                following = None
+            await send.send(page)
+            if following is None:
+                return ()
+            cursor = following
+
+    def _with_failure(self, page: _Page, error: WeComError) -> _Page:
+        """``page``, now the unit's last, with the unit recorded as failed for ``error``."""
+        failure = unit_failure(error, self._job.ids(self.ckpt.units[page.index]))
+        batch = Batch(page.batch.records, None, (*page.batch.failures, failure))
+        return _Page(page.index, batch, page.fetched)
 
     def _replace(self, index: int, parts: Sequence[Unit]) -> list[int]:
         """Swap a unit refused on its first page for smaller ones; return their indexes.
@@ -299,43 +346,28 @@ class _Engine:
         )
         return list(range(first, len(ckpt.units)))
 
-    async def _fetch(self, index: int, cursor: str | None) -> _Page:
-        spec = self.ckpt.units[index]
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                batch = await self._job.fetch(self._client, spec, cursor)
-            except WeComError as error:
-                kind = classify(error)
-                if kind == "unit":
-                    parts = self._job.split(spec, error) if cursor is None else []
-                    if parts:
-                        return _Page(index, Batch((), None), fetched=False, parts=parts)
-                    failure = unit_failure(error, self._job.ids(spec))
-                    return _Page(index, Batch((), None, (failure,)), fetched=False)
-                if kind == "fatal" or attempt >= self._options.page_attempts:
-                    raise
-                delay = self._pause(error, attempt)
-                logger.warning(
-                    "%s unit %d: %s; trying the page again in %.1f s (attempt %d of %d)",
-                    self._job.name,
-                    index,
-                    one_line(error),
-                    delay,
-                    attempt + 1,
-                    self._options.page_attempts,
-                )
-                await self._options.sleep(delay)
-                continue
-            if batch.next_cursor is not None and batch.next_cursor == cursor:
-                raise ResponseError(f"WeCom repeated the cursor of {self._job.name} unit {index}")
-            return _Page(index, batch)
+    async def _fetch(self, index: int, cursor: str | None, *, may_restart: bool) -> _Page:
+        """Fetch one page; a failure either fails the unit or stops the export.
 
-    def _pause(self, error: WeComError, attempt: int) -> float:
-        if isinstance(error, RateLimitError) and error.errcode == 45009:
-            return self._options.rate_limit_delay
-        return min(self._options.retry_delay * 2.0 ** (attempt - 1), MAX_PAGE_BACKOFF)
+        No retry here: the client already retried the call as its policy allows, and a
+        second loop on top would multiply the attempts and the waits (a 45009 storm
+        would sleep for many minutes per page before the export could stop).
+        """
+        spec = self.ckpt.units[index]
+        try:
+            batch = await self._job.fetch(self._client, spec, cursor)
+        except WeComError as error:
+            if classify(error) == "stop":
+                raise
+            restartable = cursor is not None and may_restart and bool(self._job.identity)
+            if restartable and cursor_expired(error):
+                return _Page(index, Batch((), None), fetched=False, restart=True)
+            parts = self._job.split(spec, error) if cursor is None else []
+            if parts:
+                return _Page(index, Batch((), None), fetched=False, parts=parts)
+            failure = unit_failure(error, self._job.ids(spec))
+            return _Page(index, Batch((), None, (failure,)), fetched=False)
+        return _Page(index, batch)
 
     # -- the writer ---------------------------------------------------------------------
 
@@ -368,30 +400,94 @@ class _Engine:
                 except (anyio.WouldBlock, anyio.EndOfStream):
                     break
             if pages:
-                self._write(pages)
+                await self._write(pages)
             if self._dirty and time.monotonic() - self._last_commit >= interval:
                 await self._commit()
 
-    def _write(self, pages: list[_Page]) -> None:
+    async def _write(self, pages: list[_Page]) -> None:
+        """Write the pages' records in one ``os.write`` and record them in the checkpoint.
+
+        Before anything is awaited (reading back what a restarted unit wrote), the bytes
+        gathered so far are written and ``output_bytes`` follows, so a commit at any
+        await point still describes the output exactly.
+        """
         ckpt = self.ckpt
-        self._out.write(b"".join(self._encoder.encode(p.batch.records) for p in pages))
-        failures: list[Failure] = []
-        for page in pages:
-            batch = page.batch
-            ckpt.items += len(batch.records)
-            ckpt.pages += page.fetched
-            if batch.next_cursor is None:
-                ckpt.done.add(page.index)
-                ckpt.cursors.pop(page.index, None)
-                self._done_size += ckpt.sizes[page.index]
-            else:
-                ckpt.cursors[page.index] = batch.next_cursor
-            failures.extend(batch.failures)
-        if failures:
-            ckpt.failures = merge_failures([*ckpt.failures, *failures])
-        ckpt.output_bytes = self._out.size
         self._dirty = True
+        chunks: list[bytes] = []
+        for page in pages:
+            index = page.index
+            if page.restart:
+                self._flush(chunks)
+                self._restart(index)
+                continue
+            records = page.batch.records
+            if index in ckpt.restarted:
+                if index not in self._written:
+                    self._flush(chunks)
+                    self._written[index] = await anyio.to_thread.run_sync(self._keys_reader(index))
+                records = self._unwritten(index, records)
+            ckpt.starts.setdefault(index, self._out.size + sum(map(len, chunks)))
+            chunks.append(self._encoder.encode(records))
+            ckpt.items += len(records)
+            ckpt.pages += page.fetched
+            if page.batch.failures:
+                ckpt.failures = merge_failures([*ckpt.failures, *page.batch.failures])
+            if page.batch.next_cursor is None:
+                self._finish(index)
+            else:
+                ckpt.cursors[index] = page.batch.next_cursor
+        self._flush(chunks)
         self._progress.update(done=self._done_size, items=ckpt.items, pages=ckpt.pages)
+
+    def _flush(self, chunks: list[bytes]) -> None:
+        if chunks:
+            self._out.write(b"".join(chunks))
+            chunks.clear()
+        self.ckpt.output_bytes = self._out.size
+
+    def _finish(self, index: int) -> None:
+        ckpt = self.ckpt
+        ckpt.done.add(index)
+        ckpt.cursors.pop(index, None)
+        ckpt.starts.pop(index, None)
+        ckpt.restarted.discard(index)
+        self._written.pop(index, None)
+        self._done_size += ckpt.sizes[index]
+
+    def _restart(self, index: int) -> None:
+        """Unit ``index`` starts over: from its first page, skipping what it wrote."""
+        ckpt = self.ckpt
+        ckpt.cursors.pop(index, None)
+        ckpt.restarted.add(index)
+        # Unknown for a checkpoint of an earlier release: then everything is read, and the
+        # first page of the new pass must not move the start past what the unit wrote.
+        ckpt.starts.setdefault(index, self._header_size)
+        self._written.pop(index, None)  # read again: it wrote more since the last read
+
+    def _keys_reader(self, index: int) -> Callable[[], set[Key]]:
+        """Reads the identities already in the output from where unit ``index`` began
+        (the whole output after the header for a checkpoint without its start)."""
+        return functools.partial(
+            read_keys,
+            self._out.path,
+            max(self.ckpt.starts.get(index, 0), self._header_size),
+            self._out.size,
+            self._format,
+            record_keys=self._job.keys,
+            row_key=self._job.row_key,
+        )
+
+    def _unwritten(self, index: int, records: Sequence[JsonObject]) -> list[JsonObject]:
+        """The records of a restarted unit not in the output yet (now counted as in it)."""
+        written = self._written[index]
+        fresh = []
+        for record in records:
+            keys = self._job.keys(record)
+            if keys and keys[0] in written:
+                continue
+            written.update(keys)
+            fresh.append(record)
+        return fresh
 
     async def _commit(self) -> None:
         if not self._dirty or self._ckpt is None:

@@ -6,10 +6,11 @@ An export kind (a :class:`Job`) answers three questions and nothing else:
   ids), each described by a small JSON spec that the checkpoint stores;
 * :meth:`Job.fetch`: the page of a unit that starts at a cursor, as wire records (plus the
   next cursor, and the partial failures the page reported);
-* :meth:`Job.rows`: how a record flattens into rows of the job's CSV columns.
+* :meth:`Job.rows`: how a record flattens into rows of the job's CSV columns, and
+  :attr:`Job.identity`: which of those columns identify a record.
 
-Everything else (concurrency, retries, the writer, the checkpoint, progress) is the
-engine's, shared by every kind.
+Everything else (concurrency, the writer, the checkpoint, progress) is the engine's,
+shared by every kind; retries are the client's (its ``RetryPolicy``), never the export's.
 """
 
 from __future__ import annotations
@@ -28,15 +29,13 @@ from .._exceptions import (
     ConflictError,
     PermissionDeniedError,
     RateLimitError,
-    ResponseError,
-    StructureError,
     SystemBusyError,
     TokenError,
-    TransportError,
     WeComError,
 )
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import Failure
+from ._writer import Key, cell
 
 __all__ = [
     "Batch",
@@ -44,6 +43,7 @@ __all__ = [
     "Job",
     "Unit",
     "classify",
+    "cursor_expired",
     "fetch_each",
     "one_line",
     "unit_failure",
@@ -54,7 +54,15 @@ T = TypeVar("T")
 #: errcodes that mean the app may not call the API at all: no unit can succeed.
 FATAL_PERMISSION_ERRCODES: Final = frozenset({48002})
 
-ErrorKind = Literal["fatal", "transient", "unit"]
+#: errcodes of a cursor WeCom no longer accepts (expired, or from another traversal).
+EXPIRED_CURSOR_ERRCODES: Final = frozenset({50100})
+
+#: What a failed page means for the export: stop it (resumable), or record the unit as failed.
+ErrorKind = Literal["stop", "unit"]
+#: WeCom errors that say nothing about the unit: the app, the token or WeCom's load.
+_NOT_THE_UNITS: Final = (
+    ConfigurationError, TokenError, RateLimitError, SystemBusyError, ConflictError,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,10 @@ class Job(abc.ABC):
     unit_label: ClassVar[str]
     #: The CSV header (documented in the command's help).
     columns: ClassVar[tuple[str, ...]]
+    #: The columns that identify a record, e.g. ``("chat_id",)``. A unit whose cursor
+    #: expired restarts from its first page and skips the records whose identity is
+    #: already in the output; with none (the default), it is reported as failed instead.
+    identity: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     async def plan(self, client: WeComClient) -> list[Unit]:
@@ -106,6 +118,18 @@ class Job(abc.ABC):
     @abc.abstractmethod
     def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
         """Flatten one record into CSV rows of one value per entry of :attr:`columns`."""
+
+    def keys(self, record: JsonObject) -> list[Key]:
+        """The identity of each CSV row of ``record``: its :attr:`identity` cells."""
+        where = self._identity_indexes()
+        return [tuple(cell(row[i]) for i in where) for row in self.rows(record)]
+
+    def row_key(self, row: Sequence[str]) -> Key:
+        """The identity of one CSV row, as written (cells of :attr:`identity`)."""
+        return tuple(row[i] for i in self._identity_indexes())
+
+    def _identity_indexes(self) -> list[int]:
+        return [self.columns.index(column) for column in self.identity]
 
     def ids(self, spec: JsonObject) -> tuple[str, ...]:
         """The ids a unit covers, named in a failure report when the whole unit fails."""
@@ -122,26 +146,30 @@ class Job(abc.ABC):
 
 
 def classify(error: BaseException) -> ErrorKind:
-    """Decide what a failed page means for the export.
+    """Decide what a page that failed (after the client's own retries) means for the export.
 
-    ``fatal``: no later page can succeed either (bad credentials, a refused token, the app
-    may not call the API, a response that does not match its model, a local bug); the
-    export stops, resumable. ``transient``: worth another try after a pause (rate limits,
-    busy, conflicts, network trouble, a garbled answer). ``unit``: WeCom refused this
-    unit only (e.g. 701008, no member of the chunk has an interop license); the unit is
-    reported as a partial failure and the export goes on.
+    The client already retried what is worth retrying (``RetryPolicy``: connect errors,
+    45009, busy, conflicts, garbled answers on these read-only endpoints), so the export
+    never tries again itself; it only decides between:
+
+    ``stop``: no later page is likely to succeed either, or the failure is not the unit's
+    own (bad credentials, a refused token, the app may not call the API, a response that
+    does not match its model, a rate limit or the network still failing after the
+    client's retries, a local bug). The export stops with its checkpoint, and ``--resume``
+    continues where it stopped once the cause is gone: nothing is lost.
+    ``unit``: WeCom refused this unit only (e.g. 701008, no member of the chunk has an
+    interop license); the unit is reported as a partial failure and the export goes on.
     """
-    if isinstance(error, ConfigurationError | TokenError | StructureError):
-        return "fatal"
     if isinstance(error, PermissionDeniedError):
-        return "fatal" if error.errcode in FATAL_PERMISSION_ERRCODES else "unit"
-    if isinstance(error, RateLimitError | SystemBusyError | ConflictError):
-        return "transient"
-    if isinstance(error, APIError):
+        return "stop" if error.errcode in FATAL_PERMISSION_ERRCODES else "unit"
+    if isinstance(error, APIError) and not isinstance(error, _NOT_THE_UNITS):
         return "unit"
-    if isinstance(error, TransportError | ResponseError):
-        return "transient"
-    return "fatal"
+    return "stop"
+
+
+def cursor_expired(error: WeComError) -> bool:
+    """Whether WeCom refused a page because its cursor expired (50100)."""
+    return isinstance(error, APIError) and error.errcode in EXPIRED_CURSOR_ERRCODES
 
 
 def one_line(error: WeComError) -> str:
@@ -160,7 +188,7 @@ async def fetch_each(
     """Fetch every id concurrently (the client caps requests in flight) and keep id order.
 
     An id that WeCom refuses on its own (a ``unit`` error, e.g. a dismissed group) becomes
-    a :class:`Failure`; any other error propagates and the engine retries the whole page.
+    a :class:`Failure`; any other error propagates and stops the export (resumable).
     """
     results: list[JsonObject | Failure | None] = [None] * len(ids)
     errors: list[WeComError] = []

@@ -139,6 +139,8 @@ class CustomersJob(_MemberChunksJob):
         "remark_mobiles", "add_way", "oper_userid", "state", "wechat_channels",
     )  # fmt: skip
     columns = (*CUSTOMER_COLUMNS, "follow_userid", *FOLLOW_COLUMNS)
+    #: One record per (customer, follow-user) pair.
+    identity = ("external_userid", "follow_userid")
 
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
         """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk."""
@@ -164,6 +166,7 @@ class GroupChatsJob(_MemberChunksJob):
         "chat_id", "name", "owner", "create_time", "notice", "member_version",
         "member_count", "admin_list", "member_list",
     )  # fmt: skip
+    identity = ("chat_id",)
 
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
         """``POST /cgi-bin/externalcontact/groupchat/list`` (owners = the chunk), then
@@ -227,6 +230,7 @@ class ContactWaysJob(Job):
         "user", "party", "is_temp", "expires_in", "chat_expires_in", "unionid",
         "is_exclusive", "mark_source", "conclusions",
     )  # fmt: skip
+    identity = ("config_id",)
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

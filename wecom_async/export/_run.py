@@ -1,9 +1,10 @@
 """One export run of the command: client, pacing, sandbox, signals, engine.
 
 Kept apart from the argument parsing in ``cli.py`` so that the asynchronous part reads
-top to bottom: build the transport (the network, or the sandbox's in-process fake) behind
-the rate budget, build the client on it with ``max_in_flight`` equal to the concurrency,
-then run the engine inside a cancel scope that SIGINT / SIGTERM cancel.
+top to bottom: build the transport (the network through a ``ShardedTransport``, or the
+sandbox's in-process fake) behind the rate budget, build the client on it with
+``max_in_flight`` equal to the concurrency, then run the engine inside a cancel scope that
+SIGINT / SIGTERM cancel.
 """
 
 from __future__ import annotations
@@ -21,14 +22,22 @@ import httpx
 from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
 from .._logging import redact
 from .._retry import RetryPolicy
+from .._transport import ShardedTransport
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import RateBudget, RateLimitedTransport
+from ._ratelimit import RateBudget, RateLimitedTransport, wecom_windows
 from ._writer import Format
 
-__all__ = ["ExportSettings", "Outcome", "Redactor", "run_command"]
+__all__ = [
+    "ExportSettings",
+    "Outcome",
+    "Redactor",
+    "build_transport",
+    "retry_policy",
+    "run_command",
+]
 
 #: Secrets shorter than this are not searched for in output (they would mangle it).
 _MIN_SECRET_LENGTH = 4
@@ -47,7 +56,9 @@ class ExportSettings:
     #: Customers of the sandbox corp, or None to talk to ``base_url``.
     sandbox_customers: int | None
     concurrency: int
+    #: Calls per API per minute and per hour.
     rate_limit: int
+    hourly_rate_limit: int
     rate_limit_delay: float
     retry_delay: float
     chunk_size: int | None
@@ -104,29 +115,39 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+def build_transport(
+    settings: ExportSettings, inner: httpx.AsyncBaseTransport | None = None
+) -> RateLimitedTransport:
+    """The command's transport: the rate budget in front of the network (or ``inner``).
+
+    The network side is a :class:`ShardedTransport` of ``concurrency`` one-connection
+    pools, as for a client the SDK owns: its throughput does not fall as requests in
+    flight grow, which a single httpx pool's does.
+    """
+    budget = RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
+    network = inner if inner is not None else ShardedTransport(settings.concurrency)
+    return RateLimitedTransport(network, budget)
+
+
+def retry_policy(settings: ExportSettings) -> RetryPolicy:
+    """The client's retries: the export's only retry layer (``--retry-delay``,
+    ``--rate-limit-delay``; attempts as the SDK's default)."""
+    return RetryPolicy(base_delay=settings.retry_delay, rate_limit_delay=settings.rate_limit_delay)
+
+
 async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     """Run one export as the command does; never raises for a failed export."""
     outcome = Outcome()
     corp_id, secret, base_url = settings.corp_id, settings.secret, settings.base_url
-    inner: httpx.AsyncBaseTransport
+    inner: httpx.AsyncBaseTransport | None = None
     if settings.sandbox_customers is not None:
         from ._sandbox import sandbox_fake
 
         fake = sandbox_fake(settings.sandbox_customers)
         corp_id, secret, base_url = fake.corp_id, fake.secret, fake.base_url
         inner = fake.transport()
-    else:
-        limits = httpx.Limits(
-            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-        )
-        inner = httpx.AsyncHTTPTransport(limits=limits)
-    transport = RateLimitedTransport(inner, RateBudget(settings.rate_limit))
-    retry = RetryPolicy(base_delay=settings.retry_delay, rate_limit_delay=settings.rate_limit_delay)
-    options = EngineOptions(
-        concurrency=settings.concurrency,
-        retry_delay=settings.retry_delay,
-        rate_limit_delay=settings.rate_limit_delay,
-    )
+    transport = build_transport(settings, inner)
+    options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
     progress = make_progress(err, quiet=settings.quiet)
     async with (
@@ -136,7 +157,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             secret,
             http_client=http,
             base_url=base_url or DEFAULT_BASE_URL,
-            retry=retry,
+            retry=retry_policy(settings),
             max_in_flight=settings.concurrency,
         ) as client,
         anyio.create_task_group() as watchers,

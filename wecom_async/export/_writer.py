@@ -10,10 +10,11 @@ the checkpoint recorded anyway.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -26,14 +27,18 @@ __all__ = [
     "Encoder",
     "Format",
     "JsonlEncoder",
+    "Key",
     "OutputFile",
     "cell",
+    "read_keys",
 ]
 
 Format = Literal["jsonl", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
 #: Flattens one wire record into CSV rows (``cell`` formats each value).
 RowsFunction = Callable[[JsonObject], Sequence[Sequence[JsonValue]]]
+#: The identity of one record (or CSV row): cells of the job's identity columns.
+Key = tuple[str, ...]
 
 
 class Encoder(Protocol):
@@ -143,12 +148,18 @@ class OutputFile:
         self._fd, self.size = fd, length
 
     def write(self, data: bytes) -> None:
-        """Append ``data`` (a regular file takes it in one call; partial writes loop)."""
+        """Append ``data`` (a regular file takes it in one call; partial writes loop).
+
+        Raises:
+            OSError: the file cannot be written, or a write took no byte at all.
+        """
         if self._fd is None:
             raise RuntimeError("the output file is not open")
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
+            if written == 0:  # no progress would loop forever
+                raise OSError(errno.EIO, f"the disk took none of the bytes for {self.path}")
             view = view[written:]
         self.size += len(data)
 
@@ -162,3 +173,42 @@ class OutputFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def read_keys(
+    path: Path,
+    start: int,
+    end: int,
+    format: Format,
+    *,
+    record_keys: Callable[[JsonObject], list[Key]],
+    row_key: Callable[[list[str]], Key],
+) -> set[Key]:
+    """The keys of the records written to ``path`` between byte ``start`` and ``end``.
+
+    Reads the part line by line, so a large output is never held in memory. ``start``
+    is where a page began (never inside a record or the CSV header).
+
+    Args:
+        path: the output.
+        start, end: the part to read.
+        format: the output's format.
+        record_keys: the keys of a JSON Lines record.
+        row_key: the key of a CSV row.
+    """
+    lines = _lines(path, start, end)
+    if format == "jsonl":
+        return {key for line in lines if line.strip() for key in record_keys(json.loads(line))}
+    # A quoted cell may hold a line break; the csv reader joins such lines back up.
+    return {row_key(row) for row in csv.reader(line.decode() for line in lines) if row}
+
+
+def _lines(path: Path, start: int, end: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        for line in handle:
+            if left <= 0:
+                return
+            yield line[:left]
+            left -= len(line)

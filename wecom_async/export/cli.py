@@ -29,7 +29,12 @@ from .. import __version__
 from ._checkpoint import Checkpoint
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS
-from ._ratelimit import DEFAULT_RATE_LIMIT, WECOM_RATE_LIMIT
+from ._ratelimit import (
+    DEFAULT_HOURLY_RATE_LIMIT,
+    DEFAULT_RATE_LIMIT,
+    WECOM_HOURLY_RATE_LIMIT,
+    WECOM_RATE_LIMIT,
+)
 from ._run import ExportSettings, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
 from ._status import EXIT_HELP, ExitStatus, failure_status, report, summary_lines
@@ -149,18 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
         f"{WECOM_RATE_LIMIT:,} per corp: lower it when other jobs share the corp)",
     )
     pacing.add_argument(
+        "--hourly-rate-limit",
+        type=_positive,
+        default=DEFAULT_HOURLY_RATE_LIMIT,
+        metavar="N",
+        help=f"calls per hour per API (default {DEFAULT_HOURLY_RATE_LIMIT:,}; WeCom allows "
+        f"{WECOM_HOURLY_RATE_LIMIT:,} per corp and blocks the API for an hour past it)",
+    )
+    pacing.add_argument(
         "--rate-limit-delay",
         type=_seconds,
         default=60.0,
         metavar="S",
-        help="pause after 45009, WeCom's blocking window (default 60)",
+        help="the client's pause after 45009, WeCom's blocking window (default 60)",
     )
     pacing.add_argument(
         "--retry-delay",
         type=_seconds,
         default=0.5,
         metavar="S",
-        help="first backoff after a transient failure, doubling (default 0.5)",
+        help="the client's first backoff after a transient failure, doubling (default 0.5)",
     )
     pacing.add_argument(
         "--chunk-size",
@@ -224,6 +237,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
         sandbox_customers=args.sandbox_customers if args.sandbox else None,
         concurrency=args.concurrency,
         rate_limit=args.rate_limit,
+        hourly_rate_limit=args.hourly_rate_limit,
         rate_limit_delay=args.rate_limit_delay,
         retry_delay=args.retry_delay,
         chunk_size=args.chunk_size,

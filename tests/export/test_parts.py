@@ -571,3 +571,65 @@ def test_a_write_that_takes_no_byte_raises_instead_of_spinning(
     output.close()
     assert calls == [9]
     assert output.size == 0
+
+
+async def test_the_command_goes_out_through_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind an egress proxy the export reaches WeCom, paced and counted as without one."""
+    from tests.core.test_proxy import PROXY_VARS, LoopbackHttp
+    from wecom_async.export._run import build_http_client
+
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    args = ["export", "tags", "--corp-id", "ww1", "--secret", "s3cret-value-0123456789"]
+    settings = _settings(build_parser().parse_args(args))
+    assert isinstance(settings, ExportSettings)
+    async with LoopbackHttp() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        transport = build_transport(settings)
+        async with (
+            build_http_client(settings, transport, network=True) as http,
+            WeComClient(
+                "ww1", "s3cret-value-0123456789", http_client=http, base_url="http://wecom.invalid"
+            ) as client,
+        ):
+            assert await client.external_contact.get_follow_user_list() == ["zhangsan"]
+    assert len(proxy.targets) == 2
+    assert transport.sent == {
+        "/cgi-bin/gettoken": 1,
+        "/cgi-bin/externalcontact/get_follow_user_list": 1,
+    }
+
+
+def test_an_hour_waited_in_the_rate_budget_does_not_fail_the_export(tmp_path: Path) -> None:
+    """The budget waits inside the call, so the client's default deadline (120 s) must not
+    cut a page that is only waiting its turn; on the virtual clock the hour takes no time."""
+    import io
+
+    from tests.core.virtual_time import run_virtual
+    from tests.export.helpers import expected_pairs, read_pairs
+    from wecom_async.export._run import run_command
+    from wecom_async.export._sandbox import sandbox_fake
+
+    output = tmp_path / "customers.jsonl"
+    args = ["export", "customers", "--sandbox", "--sandbox-customers", "300", "-o", str(output)]
+    pacing = ["--chunk-size", "10", "--rate-limit", "1000", "--hourly-rate-limit", "2"]
+    settings = _settings(build_parser().parse_args([*args, *pacing, "--quiet"]))
+    assert isinstance(settings, ExportSettings)
+
+    async def main() -> tuple[float, object]:
+        started = anyio.current_time()
+        outcome = await run_command(settings, io.StringIO())
+        return anyio.current_time() - started, outcome
+
+    elapsed, outcome = run_virtual(main)
+    assert getattr(outcome, "error", None) is None
+    calls = getattr(outcome, "requests", {})["/cgi-bin/externalcontact/batch/get_by_user"]
+    assert calls > 2
+    # Two calls an hour: the export took the hours the budget asked for, and finished.
+    assert elapsed >= 3600 * ((calls - 1) // 2)
+    pairs = read_pairs(output)
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == expected_pairs(sandbox_fake(300))

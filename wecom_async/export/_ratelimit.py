@@ -26,7 +26,6 @@ fetches are paced too and nothing can bypass it.
 from __future__ import annotations
 
 import math
-import time
 from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
@@ -108,7 +107,8 @@ class RateBudget:
         burst: calls that may catch up unused slots of the shortest window at once
             (default: its ``calls // 300``, between 1 and :data:`MAX_BURST`; 1 means
             strictly even spacing).
-        clock: a monotonic clock in seconds (tests pass a fake one).
+        clock: a monotonic clock in seconds; default the event loop's, the clock that
+            ``sleep`` waits on (tests pass a fake one).
         sleep: how to wait (``anyio.sleep``; tests pass a recorder).
 
     Raises:
@@ -120,7 +120,7 @@ class RateBudget:
         windows: Sequence[Window] = DEFAULT_WINDOWS,
         *,
         burst: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = anyio.current_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         if not windows:
@@ -175,15 +175,23 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
     Args:
         inner: the transport that really sends (a network transport or the fake's).
         budget: the pacing shared by every request of this transport.
+        sent: the per-path request counts to add to (default: a new one).
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, budget: RateBudget) -> None:
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        budget: RateBudget,
+        *,
+        sent: dict[str, int] | None = None,
+    ) -> None:
         #: The transport that really sends.
         self.inner: Final = inner
         #: The pacing of every request.
         self.budget: Final = budget
-        #: Requests sent so far, per URL path (the export summary reports them).
-        self.sent: dict[str, int] = {}
+        #: Requests sent so far, per URL path (the export summary reports them); transports
+        #: of one client (one per proxy) may share it.
+        self.sent: dict[str, int] = {} if sent is None else sent
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for the path's slot, count the request and hand it to the inner transport."""

@@ -10,6 +10,7 @@ SIGINT / SIGTERM cancel.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import httpx
 
 from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
 from .._logging import redact
+from .._proxy import proxy_mounts
 from .._retry import RetryPolicy
 from .._transport import ShardedTransport
 from ._checkpoint import Checkpoint, CheckpointError
@@ -34,6 +36,7 @@ __all__ = [
     "ExportSettings",
     "Outcome",
     "Redactor",
+    "build_http_client",
     "build_transport",
     "retry_policy",
     "run_command",
@@ -129,6 +132,31 @@ def build_transport(
     return RateLimitedTransport(network, budget)
 
 
+def build_http_client(
+    settings: ExportSettings, transport: RateLimitedTransport, *, network: bool
+) -> httpx.AsyncClient:
+    """The command's HTTP client around ``transport``.
+
+    On the network it honours ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` /
+    ``NO_PROXY`` as :class:`~wecom_async.WeComClient` does: each proxy gets its own sharded
+    transport behind the same rate budget, so the pacing and the request counts stay one.
+    """
+    mounts = (
+        proxy_mounts(
+            None,
+            trust_env=True,
+            make=lambda url: RateLimitedTransport(
+                ShardedTransport(settings.concurrency, proxy=url),
+                transport.budget,
+                sent=transport.sent,
+            ),
+        )
+        if network
+        else {}
+    )
+    return httpx.AsyncClient(transport=transport, mounts=mounts, timeout=DEFAULT_TIMEOUT)
+
+
 def retry_policy(settings: ExportSettings) -> RetryPolicy:
     """The client's retries: the export's only retry layer (``--retry-delay``,
     ``--rate-limit-delay``; attempts as the SDK's default)."""
@@ -151,7 +179,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
     progress = make_progress(err, quiet=settings.quiet)
     async with (
-        httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT) as http,
+        build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
             corp_id,
             secret,
@@ -159,6 +187,10 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             base_url=base_url or DEFAULT_BASE_URL,
             retry=retry_policy(settings),
             max_in_flight=settings.concurrency,
+            # A page waits its turn in the rate budget (up to an hour's window) inside the
+            # call; a deadline would turn that wait into a failure. Hangs stay bounded by
+            # the per-request timeouts and the attempt budget.
+            deadline=math.inf,
         ) as client,
         anyio.create_task_group() as watchers,
     ):

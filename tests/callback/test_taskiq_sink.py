@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -16,10 +17,11 @@ import anyio
 import httpx
 import pytest
 from redis.asyncio import Redis
-from taskiq import InMemoryBroker
+from taskiq import BrokerMessage, InMemoryBroker
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, redis_executable
 from wecom_async.callback import (
+    CallbackCrypto,
     CallbackReceiver,
     Event,
     GenericEvent,
@@ -46,7 +48,8 @@ def unusual_events() -> list[Event]:
     generic = parse_event(
         "<xml><ToUserName><![CDATA[ww1]]></ToUserName><CreateTime>1700000901</CreateTime>"
         "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[future_event]]></Event>"
-        "<Note><![CDATA[客户 😀 ]]> &amp; &lt;x&gt;]]&gt;</Note><Nested><A>1</A><A>2</A></Nested></xml>"
+        "<Note><![CDATA[客户 😀 ]]> &amp; &lt;x&gt;]]&gt;</Note>"
+        "<Nested><A>1</A><A>2</A></Nested></xml>"
     )
     info = parse_event(
         "<xml><SuiteId><![CDATA[ww2]]></SuiteId><InfoType><![CDATA[change_external_contact]]>"
@@ -72,10 +75,12 @@ def handled_ids(events: Path) -> list[int]:
 
 async def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` every few milliseconds, failing after PATIENCE seconds."""
+    # Another process changes what is polled: there is no event of ours to wait on.
     with anyio.move_on_after(PATIENCE):
-        while not condition():
+        while True:
+            if condition():
+                return
             await anyio.sleep(POLL)
-        return
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -201,3 +206,189 @@ async def wait_until_async_zero(redis_server: RedisServer) -> None:
                     return
                 await anyio.sleep(POLL)
     raise AssertionError("the stream still holds events")
+
+
+# -- (b) Redis down: 503, and WeCom's retry is accepted once Redis is back ---------------
+
+
+async def test_redis_down_is_answered_503_and_the_retry_is_handled(
+    redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = new_customer(1), new_customer(2)
+    with worker(child_env(redis_server, tmp_path), tmp_path / "worker.log"):
+        async with in_process_app(redis_server, tmp_path) as (http, receiver):
+            assert (await push_event(http, PATH, receiver.crypto, first)).status_code == 200
+            await wait_until(lambda: handled_ids(tmp_path) == [first.create_time], "event 1")
+
+            redis_server.kill()
+            push = build_event_request(receiver.crypto, second)
+            refused = await send_callback(http, PATH, push)
+            # Not 200: WeCom keeps the push and delivers it again.
+            assert refused.status_code == 503
+            assert refused.text.startswith(ReceiverBusyError.reason)
+            [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert "did not store" in error.getMessage()
+            assert second.external_userid in error.getMessage()  # the ids, to repair it
+
+            # Redis comes back (empty: the test server keeps nothing) while the worker
+            # keeps trying; WeCom's retry is the same request, and is not taken for a
+            # replay of a delivery that was never acknowledged.
+            redis_server.start()
+            retried = await send_callback(http, PATH, push)
+            assert retried.status_code == 200
+            await wait_until(lambda: len(handled_ids(tmp_path)) >= 2, "the retried event")
+    assert_handled_once(tmp_path, [first, second])
+
+
+# -- (c) a worker killed mid-handler: another worker handles the event -------------------
+
+
+async def test_an_event_of_a_worker_killed_mid_handler_is_handled_by_another(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    sent = [new_customer(n) for n in range(1, 4)]
+    (tmp_path / f"hang-{sent[0].create_time}").touch()  # the first worker to take it hangs
+    env = child_env(redis_server, tmp_path)
+    async with in_process_app(redis_server, tmp_path) as (http, receiver):
+        for event in sent:
+            assert (await push_event(http, PATH, receiver.crypto, event)).status_code == 200
+    with worker(env, tmp_path / "worker-1.log"), worker(env, tmp_path / "worker-2.log"):
+        await wait_until(lambda: any(r["stage"] == "started" for r in records(tmp_path)), "hang")
+        [hung] = [r for r in records(tmp_path) if r["stage"] == "started"]
+        assert hung["id"] == sent[0].create_time
+        os.kill(int(str(hung["pid"])), signal.SIGKILL)
+        # No new event arrives: the dead worker's event must be taken over all the same.
+        await wait_until(lambda: len(handled_ids(tmp_path)) >= len(sent), "the takeover")
+        await wait_until_async_zero(redis_server)
+    assert_handled_once(tmp_path, sent)
+    [redone] = [r for r in records(tmp_path) if r["id"] == hung["id"] and r["stage"] == "handled"]
+    assert redone["pid"] != hung["pid"]
+
+
+async def test_a_live_worker_keeps_its_long_handler_event_past_the_idle_timeout(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    event = new_customer(1)
+    (tmp_path / f"hang-{event.create_time}").touch()
+    env = child_env(redis_server, tmp_path)
+    async with in_process_app(redis_server, tmp_path) as (http, receiver):
+        assert (await push_event(http, PATH, receiver.crypto, event)).status_code == 200
+    with worker(env, tmp_path / "worker-1.log"), worker(env, tmp_path / "worker-2.log"):
+        await wait_until(lambda: bool(records(tmp_path)), "the handler to start")
+        # Handlers running for more than two idle timeouts: their worker keeps renewing
+        # the event, so the other worker never takes it over and runs it a second time.
+        async with redis_client(redis_server) as client:
+            until = anyio.current_time() + 2.5 * IDLE_TIMEOUT_MS / 1000
+            while anyio.current_time() < until:
+                [entry] = await client.xpending_range(
+                    DEFAULT_QUEUE, "wecom_async", min="-", max="+", count=10
+                )
+                assert entry["times_delivered"] == 1
+                assert entry["time_since_delivered"] < IDLE_TIMEOUT_MS
+                await anyio.sleep(0.05)
+        assert [r["stage"] for r in records(tmp_path)] == ["started"]
+
+
+# -- (d) the web process killed between the 200 and the handling -------------------------
+
+
+async def test_a_web_process_killed_after_the_200_loses_nothing(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = child_env(redis_server, tmp_path)
+    crypto = build(redis_server.url, tmp_path)[2].crypto
+    sent = [new_customer(n) for n in range(1, 5)]
+    with web_process(env, tmp_path / "web-1.log") as (web, url):
+        for event in sent[:3]:
+            assert (await push_event(url, PATH, crypto, event)).status_code == 200
+        web.send_signal(signal.SIGKILL)  # no shutdown of any kind
+        web.wait(timeout=10)
+    assert await stored(redis_server) == 3
+    with web_process(env, tmp_path / "web-2.log") as (_, url):  # the restarted receiver
+        assert (await push_event(url, PATH, crypto, sent[3])).status_code == 200
+    with worker(env, tmp_path / "worker.log"):
+        await wait_until(lambda: len(handled_ids(tmp_path)) >= len(sent), "the worker")
+        await wait_until_async_zero(redis_server)
+    assert_handled_once(tmp_path, sent)
+
+
+async def test_events_stored_before_any_worker_started_are_handled(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # A web app that never started the broker: no consumer group exists when the events
+    # are stored, and the first worker must still read them from the start of the stream.
+    _, sink, _ = build(redis_server.url, tmp_path)
+    sent = [new_customer(n) for n in range(1, 3)]
+    for event in sent:
+        await sink.put(event)
+    await sink.broker.shutdown()
+    with worker(child_env(redis_server, tmp_path), tmp_path / "worker.log"):
+        await wait_until(lambda: len(handled_ids(tmp_path)) >= len(sent), "the worker")
+    assert_handled_once(tmp_path, sent)
+
+
+# -- the sink on its own -----------------------------------------------------------------
+
+
+async def test_with_the_in_memory_broker_put_runs_the_handlers(crypto: CallbackCrypto) -> None:
+    broker = InMemoryBroker()
+    sink = TaskiqSink(broker)
+    receiver = sink.bind(CallbackReceiver(crypto, sink=sink))
+    seen: list[Event] = []
+
+    @receiver.on(Event)
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    sent = [new_customer(1), *unusual_events()]
+    async with sink.lifespan(None):
+        for event in sent:
+            request = build_event_request(crypto, event)
+            assert await receiver.handle_post(request.params, request.body) == ""
+        await broker.wait_all()
+    assert seen == sent
+
+
+async def test_a_put_slower_than_put_timeout_is_refused_for_a_retry(
+    crypto: CallbackCrypto,
+) -> None:
+    class StuckBroker(InMemoryBroker):
+        async def kick(self, message: BrokerMessage) -> None:
+            await anyio.sleep_forever()  # a Redis that accepted the connection, then hung
+
+    sink = TaskiqSink(StuckBroker(), put_timeout=0.01)
+    receiver = sink.bind(CallbackReceiver(crypto, sink=sink))
+    request = build_event_request(crypto, new_customer(1))
+    with pytest.raises(ReceiverBusyError):
+        await receiver.handle_post(request.params, request.body)
+    with pytest.raises(TimeoutError):
+        await sink.put(new_customer(2))
+
+
+async def test_a_worker_with_an_unbound_sink_refuses_to_start() -> None:
+    broker = InMemoryBroker()
+    sink = TaskiqSink(broker)
+    broker.is_worker_process = True
+    with pytest.raises(RuntimeError, match=r"bind\(receiver\)"):
+        await broker.startup()
+    with pytest.raises(RuntimeError, match=r"bind\(receiver\)"):
+        _ = sink.receiver
+
+
+def test_invalid_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        TaskiqSink(InMemoryBroker(), put_timeout=0)
+    with pytest.raises(ValueError):
+        EventStreamBroker("redis://127.0.0.1:1/0", idle_timeout=0)
+
+
+def test_a_missing_redis_server_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="redis-server"):
+        redis_executable()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="redis-server"):
+        redis_executable()

@@ -11,7 +11,7 @@ Delivery to handlers is at least once: an event whose worker died mid-handler ru
 on another worker after ``idle_timeout``.  Make handlers idempotent (for example keyed by
 ``external_userid`` and ``create_time``).
 
-Example (one module imported by the web app and by the worker)::
+Example (``events.py``, imported by the web app and by ``taskiq worker events:broker``)::
 
     broker = EventStreamBroker("redis://localhost:6379/0")
     sink = TaskiqSink(broker)
@@ -19,6 +19,11 @@ Example (one module imported by the web app and by the worker)::
 
     @receiver.on(AddExternalContact)
     async def greet(event: AddExternalContact) -> None: ...
+
+    app = FastAPI(lifespan=sink.lifespan)
+    app.include_router(callback_router(receiver, "/wecom/callback"))
+
+What "stored" survives is Redis' own persistence: run it with ``appendonly yes``.
 
 Docs: https://developer.work.weixin.qq.com/document/path/90930 (callbacks).
 """
@@ -192,6 +197,7 @@ class TaskiqSink:
     async def _run(self, xml: str) -> None:
         receiver = self.receiver  # bound: _check_bound let the worker start
         try:
+            # Accepted once already: the limit only has to hold its UTF-8 bytes.
             event = parse_event(xml, max_bytes=4 * len(xml) + 64)
         except CallbackError:
             logger.exception("a stored callback event could not be parsed; it is dropped")
@@ -348,14 +354,18 @@ class EventStreamBroker(RedisStreamBroker):
 
     def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
         async def acknowledge() -> None:
-            async with (
-                Redis(connection_pool=self.connection_pool) as redis,
-                redis.pipeline(transaction=True) as pipe,
-            ):
-                pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
-                pipe.xdel(self.queue_name, entry_id)
-                await pipe.execute()
-            self._held.discard(entry_id)
+            try:
+                async with (
+                    Redis(connection_pool=self.connection_pool) as redis,
+                    redis.pipeline(transaction=True) as pipe,
+                ):
+                    pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
+                    pipe.xdel(self.queue_name, entry_id)
+                    await pipe.execute()
+            finally:
+                # Renewed no more: an entry whose acknowledgement failed is taken over
+                # and run again after idle_timeout rather than kept pending forever.
+                self._held.discard(entry_id)
 
         return acknowledge
 
@@ -379,8 +389,10 @@ class EventStreamBroker(RedisStreamBroker):
                         message_ids=held,
                         justid=True,
                     )
-                except RedisError as exc:
-                    logger.warning("could not renew %d held callback events: %s", len(held), exc)
+                except (RedisError, OSError) as exc:
+                    logger.warning(
+                        "could not renew %d held callback events: %s", len(held), type(exc).__name__
+                    )
 
 
 class _Outage:

@@ -29,6 +29,7 @@ import pytest
 from hypothesis import settings
 
 import wecom_async
+from tests.redis_server import redis_server  # noqa: F401  (a fixture for every suite)
 from wecom_async._exceptions import WeComError
 from wecom_async.testing._tokens import TokenRegistry
 

@@ -22,13 +22,18 @@ from ._exceptions import (
     TokenError,
     WeComError,
 )
+from ._logging import Secret
 from ._token import IssuedToken, TokenManager
+from ._wire import errcode_of
 from .models._base import JsonObject
 
 __all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_token"]
 
 #: errcodes of a business call that mean "this access token is no good".
 TOKEN_ERRCODES: Final = frozenset({40001, 40014, 42001})
+
+#: Longest token lifetime taken from gettoken (WeCom answers 7200).
+MAX_EXPIRES_IN: Final = 86_400
 
 GETTOKEN: Final = Endpoint("GET", "gettoken", retry_safe=True, authenticated=False)
 
@@ -44,14 +49,14 @@ class TokenAuth(Auth):
         if not endpoint.authenticated:
             return await exchange(params)
         token = await self._token()
-        data = await exchange({**params, "access_token": token.value})
-        if data.get("errcode") not in TOKEN_ERRCODES:
+        data = await exchange({**params, "access_token": Secret(token.value)})
+        if errcode_of(endpoint.line, data) not in TOKEN_ERRCODES:
             return data
         await self._tokens.invalidate(token)
         token = await self._token()
-        data = await exchange({**params, "access_token": token.value})
-        errcode = data.get("errcode")
-        if isinstance(errcode, int) and errcode in TOKEN_ERRCODES:
+        data = await exchange({**params, "access_token": Secret(token.value)})
+        errcode = errcode_of(endpoint.line, data)
+        if errcode in TOKEN_ERRCODES:
             errmsg = data.get("errmsg")
             raise TokenError(
                 errcode,
@@ -94,6 +99,12 @@ async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
 
 def _issued(data: JsonObject) -> tuple[str, int]:
     token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
-    if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+    if not isinstance(token, str) or not token:
         raise ResponseError("gettoken answered without an access_token", request_line=GETTOKEN.line)
-    return token, expires_in
+    if type(expires_in) is not int or not 0 < expires_in <= MAX_EXPIRES_IN:
+        # WeCom says 7200; a lifetime of none, or of years, is no answer to build a cache on.
+        raise ResponseError(
+            "gettoken answered an expires_in that is not 1 to 86,400 seconds",
+            request_line=GETTOKEN.line,
+        )
+    return Secret(token), expires_in

@@ -13,13 +13,14 @@ import httpx
 from ._auth import TokenAuth, fetch_token
 from ._core import Core, Endpoint, Params, check_deadline
 from ._exceptions import ClientClosedError, ValidationError
-from ._logging import register_secret
+from ._logging import Secret, register_secret
 from ._options import RequestOptions
 from ._proxy import proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import ShardedTransport
 from ._validation import check_id, check_secret
+from ._wire import RateBudget
 from .models._base import JsonObject
 
 if TYPE_CHECKING:
@@ -92,6 +93,14 @@ class WeComClient:
             not read. With ``http_client``, configure the proxy on that client instead.
         trust_env: read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` for
             the owned HTTP client, as httpx does (default True).
+        rate_budget: paces every HTTP exchange (token fetches and retries included) by its
+            API path: anything with ``async acquire(path)``, such as the export's
+            ``RateBudget``. Default: no pacing. Waiting one's turn counts towards a call's
+            deadline but not towards the exchange limit.
+
+    Whatever the deadline (even ``math.inf``), one HTTP exchange never takes longer than
+    300 s in all (sending to the last body byte: a server dripping its answer is cut off),
+    and an answer larger than 64 MiB once decoded is refused with ``ResponseError``.
 
     Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
     Docs: https://developer.work.weixin.qq.com/document/path/92109
@@ -111,9 +120,11 @@ class WeComClient:
         proxy: str | httpx.URL | None = None,
         trust_env: bool = True,
         deadline: float = DEFAULT_DEADLINE,
+        rate_budget: RateBudget | None = None,
     ) -> None:
         check_id(corp_id, "corp_id")
-        register_secret(check_secret(secret, "secret"))
+        secret = Secret(check_secret(secret, "secret"))
+        register_secret(secret)
         if max_in_flight < 1:
             raise ValidationError("max_in_flight must be at least 1")
         if http_client is not None and proxy is not None:
@@ -138,6 +149,7 @@ class WeComClient:
             max_in_flight=None if self._owns_http else max_in_flight,
             timeout=timeout,
             deadline=deadline,
+            rate_budget=rate_budget,
         )
         self._tokens = TokenManager(
             lambda: fetch_token(self._core, corp_id, secret),

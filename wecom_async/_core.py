@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -33,8 +34,6 @@ import httpx
 from ._exceptions import (
     APITimeoutError,
     ClientClosedError,
-    ResponseError,
-    TransportError,
     ValidationError,
     WeComError,
     error_for_errcode,
@@ -42,6 +41,20 @@ from ._exceptions import (
 from ._logging import logger, redact, request_line
 from ._options import RequestOptions
 from ._retry import DEFAULT_DEADLINE, RetryPolicy, decide
+from ._wire import (
+    EXCHANGE_LIMIT,
+    MAX_BODY_BYTES,
+    NOT_SENT,
+    Answer,
+    BodyTooLarge,
+    RateBudget,
+    decode,
+    errcode_of,
+    exchange_failure,
+    overlong,
+    oversized,
+    read_body,
+)
 from .models._base import JsonObject
 
 __all__ = ["Core", "Endpoint", "Exchange", "Files", "Params", "Settled", "check_deadline"]
@@ -53,15 +66,6 @@ Exchange = Callable[[Params], Awaitable[JsonObject]]
 
 #: Keys of the envelope, stripped before a response is structured into its model.
 ENVELOPE_KEYS: Final = ("errcode", "errmsg")
-
-#: Failures that prove the request never left: no connection (or tunnel) was made.
-_NOT_SENT: Final = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-)
 
 
 @attrs.frozen
@@ -155,8 +159,14 @@ class Core:
         max_in_flight: int | None,
         timeout: httpx.Timeout | None,
         deadline: float = DEFAULT_DEADLINE,
+        rate_budget: RateBudget | None = None,
+        exchange_limit: float = EXCHANGE_LIMIT,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._http = http
+        self._rate_budget = rate_budget
+        self._exchange_limit = exchange_limit
+        self._max_body_bytes = max_body_bytes
         self._base_url = base_url.rstrip("/")
         self.retry = retry
         #: Seconds a call may take when its options name no deadline.
@@ -269,25 +279,28 @@ class Core:
 
     @staticmethod
     def _check(endpoint: Endpoint, data: JsonObject) -> None:
-        errcode = data.get("errcode", 0)
+        errcode = errcode_of(endpoint.line, data)
         if errcode:
             errmsg = data.get("errmsg")
             raise error_for_errcode(
-                errcode if isinstance(errcode, int) else -1,
-                errmsg if isinstance(errmsg, str) else "",
-                request_line=endpoint.line,
+                errcode, errmsg if isinstance(errmsg, str) else "", request_line=endpoint.line
             )
 
     async def _exchange(self, request: _Request, query: Params, budget: _Budget) -> JsonObject:
         endpoint = request.endpoint
         self._check_open(endpoint)
-        http_request = self._build(request, query)
+        if self._rate_budget is not None:
+            # Paced before the exchange's own time limit starts: waiting one's turn is not
+            # WeCom being slow (the call's deadline still covers it).
+            await self._rate_budget.acquire(endpoint.url_path)
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
+        # The built request is never a local of this frame: its URL holds the token, and
+        # the errors raised here carry this frame in their traceback.
         if self._in_flight is None:
-            outcome = await self._send(http_request, endpoint, budget)
+            outcome = await self._send(self._build(request, query), endpoint, budget)
         else:
             async with self._in_flight:
-                outcome = await self._send(http_request, endpoint, budget)
+                outcome = await self._send(self._build(request, query), endpoint, budget)
         if isinstance(outcome, WeComError):
             # Raised here, outside the except clause that mapped it: the httpx exception
             # (whose request URL holds the access token) must not stay as its __context__.
@@ -299,7 +312,7 @@ class Core:
                 outcome.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-        return _decode(endpoint, outcome)
+        return decode(endpoint.line, outcome)
 
     def _build(self, request: _Request, query: Params) -> httpx.Request:
         try:
@@ -320,28 +333,45 @@ class Core:
 
     async def _send(
         self, request: httpx.Request, endpoint: Endpoint, budget: _Budget
-    ) -> httpx.Response | WeComError:
-        """Send ``request``; a failure comes back as the WeComError to raise for it."""
+    ) -> Answer | WeComError:
+        """Send ``request`` and read its body within the exchange's bounds.
+
+        A failure comes back as the WeComError to raise for it.
+        """
         may_have_left = True
         try:
-            return await self._http.send(request)
+            with anyio.move_on_after(self._exchange_limit):
+                return await self._receive(request)
+            return overlong(endpoint.line, self._exchange_limit)
+        except BodyTooLarge as exc:
+            return oversized(endpoint.line, exc.args[0])
         except httpx.StreamError as exc:
-            return _exchange_failure(endpoint, exc)
+            return exchange_failure(endpoint.line, exc)
         except RuntimeError as exc:
             if not self._http.is_closed:
-                return _exchange_failure(endpoint, exc)
+                return exchange_failure(endpoint.line, exc)
             # httpx refuses to send on a client closed under us: a given client closed by
             # its owner, or our aclose() racing this call. Nothing left.
             may_have_left = False
             self.closed = True
             return _closed_error(endpoint)
         except Exception as exc:
-            may_have_left = not isinstance(exc, _NOT_SENT)
-            return _exchange_failure(endpoint, exc)
+            may_have_left = not isinstance(exc, NOT_SENT)
+            return exchange_failure(endpoint.line, exc)
         finally:
             # Also on cancellation (the deadline): a request cut off mid-send may have arrived.
             if may_have_left and endpoint is budget.endpoint:
                 budget.sent = True
+
+    async def _receive(self, request: httpx.Request) -> Answer:
+        response = await self._http.send(request, stream=True)
+        try:
+            return await read_body(response, self._max_body_bytes)
+        finally:
+            # Shielded: the connection (a ShardedTransport shard) must come back even when
+            # the deadline cancels the read.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
 
 
 def _closed_error(endpoint: Endpoint) -> ClientClosedError:
@@ -362,7 +392,10 @@ def check_deadline(value: object) -> float:
         )
     if not value > 0:
         raise ValidationError(f"deadline must be seconds > 0, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float: as good as no deadline
+        return math.inf
 
 
 def _apply_options(
@@ -397,71 +430,6 @@ def _encode(endpoint: Endpoint, body: Mapping[str, object] | None) -> bytes | No
     except (TypeError, ValueError, RecursionError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise ValidationError(redact(f"the JSON body of {endpoint.line} cannot be encoded: {problem}"))
-
-
-def _exchange_failure(endpoint: Endpoint, exc: Exception) -> WeComError:
-    """The WeComError for what sending raised; no httpx (or transport) exception escapes."""
-    name = type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            f"{name}: WeCom did not answer in time",
-            request_line=endpoint.line,
-            sent=not isinstance(exc, _NOT_SENT),
-        )
-    if isinstance(exc, httpx.TransportError):
-        return TransportError(
-            redact(f"{name}: {exc}"),
-            request_line=endpoint.line,
-            sent=not isinstance(exc, _NOT_SENT),
-        )
-    if isinstance(exc, httpx.HTTPStatusError):
-        # A given client's event hook called raise_for_status(): the answer is still an answer.
-        status = exc.response.status_code
-        return ResponseError(
-            f"HTTP {status} instead of a WeCom envelope",
-            request_line=endpoint.line,
-            status_code=status,
-        )
-    if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
-        # An answer came back but cannot be read (a proxy mangled its gzip body, redirects
-        # loop): like a garbled body, retried where the endpoint may be resent.
-        return ResponseError(redact(f"{name}: {exc}"), request_line=endpoint.line)
-    # Whatever else a transport may raise (httpx.StreamError, httpx.InvalidURL from a
-    # redirect, an OSError or a protocol library's error from a custom transport): the
-    # request may have left.
-    return TransportError(redact(f"{name}: {exc}"), request_line=endpoint.line, sent=True)
-
-
-_NOT_JSON: Final = object()
-
-
-def _loads(content: bytes) -> object:
-    try:
-        # WeCom's bodies may hold raw control characters inside strings: decode leniently.
-        return json.loads(content, strict=False)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        return _NOT_JSON
-
-
-def _decode(endpoint: Endpoint, response: httpx.Response) -> JsonObject:
-    if response.status_code != 200:
-        raise ResponseError(
-            f"HTTP {response.status_code} instead of a WeCom envelope",
-            request_line=endpoint.line,
-            status_code=response.status_code,
-        )
-    data = _loads(response.content)
-    if data is _NOT_JSON:
-        raise ResponseError(
-            f"the body is not valid JSON ({len(response.content)} bytes)",
-            request_line=endpoint.line,
-            status_code=response.status_code,
-        )
-    if not isinstance(data, dict):
-        raise ResponseError(
-            "the body is not a JSON object", request_line=endpoint.line, status_code=200
-        )
-    return data
 
 
 def _describe(error: WeComError) -> str:

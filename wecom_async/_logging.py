@@ -21,11 +21,27 @@ from collections import OrderedDict
 from typing import Final
 from urllib.parse import quote
 
-__all__ = ["logger", "redact", "register_secret", "register_token", "request_line"]
+__all__ = ["Secret", "logger", "redact", "register_secret", "register_token", "request_line"]
 
 logger: Final = logging.getLogger("wecom_async")
 
 MASK: Final = "***"
+
+
+class Secret(str):
+    """A credential that never shows its value in a ``repr``.
+
+    Tracebacks rendered with their frames' local variables (Sentry, rich, ``pytest -l``,
+    ``traceback.TracebackException(capture_locals=True)``) show each local's ``repr``; the
+    token and the secret travel through the SDK's frames as this type, so those show
+    ``'***'``. Everything else (``str``, formatting, hashing, encoding) is the plain value.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{MASK}'"
+
 
 # Keys whose value is a credential: every *access_token and *secret (corpsecret,
 # suite_secret, provider_secret, ...), every *_ticket (suite_ticket, jsapi_ticket),

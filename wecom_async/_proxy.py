@@ -20,6 +20,8 @@ from urllib.request import getproxies
 
 import httpx
 
+from ._exceptions import ValidationError
+
 __all__ = ["ProxyMap", "environment_proxies", "proxy_mounts"]
 
 #: httpx mount pattern -> proxy URL, or None for "send direct".
@@ -61,6 +63,10 @@ def proxy_mounts(
     """Build httpx ``mounts``: a transport made by ``make(proxy_url)`` per proxied pattern.
 
     A pattern sent direct maps to None, which makes httpx use the client's own transport.
+
+    Raises:
+        ValidationError: a proxy URL httpx cannot use (an unknown scheme, socks5:// without
+            ``socksio``); the message never quotes the URL, which may hold a password.
     """
     table: ProxyMap
     if proxy is not None:
@@ -74,7 +80,24 @@ def proxy_mounts(
     for pattern, url in table.items():
         if url is None:
             mounts[pattern] = None
-        else:
+        elif url in by_url:
             # One transport per distinct proxy, so HTTP_PROXY == HTTPS_PROXY shares a pool.
-            mounts[pattern] = by_url.setdefault(url, make(url))
+            mounts[pattern] = by_url[url]
+        else:
+            mounts[pattern] = by_url[url] = _make(make, url, pattern)
     return mounts
+
+
+def _make(
+    make: Callable[[str | None], httpx.AsyncBaseTransport], url: str, pattern: str
+) -> httpx.AsyncBaseTransport:
+    try:
+        return make(url)
+    except (ValueError, ImportError, httpx.InvalidURL) as exc:
+        problem = f"{type(exc).__name__}"
+    # The URL may carry the proxy's password: name only the scheme and the failure.
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    raise ValidationError(
+        f"the {scheme}:// proxy for {pattern} cannot be used ({problem}): httpx supports "
+        "http://, https:// and, with the socksio package, socks5:// proxies"
+    )

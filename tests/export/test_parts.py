@@ -37,11 +37,11 @@ from wecom_async.export import (
     JOBS,
     Checkpoint,
     CheckpointError,
+    CountingTransport,
     CustomersJob,
     EngineOptions,
     Failure,
     RateBudget,
-    RateLimitedTransport,
     make_job,
     run_export,
     wecom_windows,
@@ -55,7 +55,12 @@ from wecom_async.export._progress import (
     RichProgress,
     make_progress,
 )
-from wecom_async.export._run import ExportSettings, build_transport, retry_policy
+from wecom_async.export._run import (
+    ExportSettings,
+    build_budget,
+    build_transport,
+    retry_policy,
+)
 from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell, read_keys
 from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
@@ -241,7 +246,7 @@ async def test_no_window_is_ever_broken(
 async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> None:
     """Export with a budget on the fake's clock and no retries: any 45009 would raise."""
     budget = RateBudget([(per_minute, 60.0)], clock=fake.clock.now, sleep=_advance(fake))
-    transport = RateLimitedTransport(fake.transport(), budget)
+    transport = CountingTransport(fake.transport())
     async with httpx.AsyncClient(transport=transport) as http:
         client = WeComClient(
             fake.corp_id,
@@ -249,6 +254,7 @@ async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> N
             http_client=http,
             base_url=fake.base_url,
             retry=RetryPolicy.no_delay(max_attempts=1),
+            rate_budget=budget,
         )
         options = EngineOptions(concurrency=1, checkpoint_interval=0)
         await run_export(CustomersJob(chunk_size=1), client, out, options=options)
@@ -497,7 +503,7 @@ def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> 
 
     assert isinstance(transport.inner, ShardedTransport)
     assert repr(transport.inner) == "ShardedTransport(shards=3)"  # one per request in flight
-    assert transport.budget.windows == ((100, 60.0), (1000, 3600.0))
+    assert build_budget(settings).windows == ((100, 60.0), (1000, 3600.0))
     assert retry_policy(settings) == RetryPolicy(base_delay=0.25, rate_limit_delay=30.0)
     sandbox = FakeWeCom().transport()
     assert build_transport(settings, sandbox).inner is sandbox  # in-process, no network
@@ -506,8 +512,7 @@ def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> 
 def test_the_default_budget_of_the_command() -> None:
     settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
     assert isinstance(settings, ExportSettings)
-    transport = build_transport(settings, FakeWeCom().transport())
-    assert transport.budget.windows == ((9_000, 60.0), (135_000, 3600.0))
+    assert build_budget(settings).windows == ((9_000, 60.0), (135_000, 3600.0))
 
 
 @pytest.mark.parametrize("format", ["jsonl", "csv"])

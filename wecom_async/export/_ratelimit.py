@@ -40,8 +40,8 @@ __all__ = [
     "MAX_BURST",
     "WECOM_HOURLY_RATE_LIMIT",
     "WECOM_RATE_LIMIT",
+    "CountingTransport",
     "RateBudget",
-    "RateLimitedTransport",
     "Window",
     "wecom_windows",
 ]
@@ -169,34 +169,30 @@ class RateBudget:
             await self._sleep(send_at - now)
 
 
-class RateLimitedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that takes a :class:`RateBudget` slot per request path, then sends.
+class CountingTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that counts requests per URL path, then sends through ``inner``.
+
+    The pacing itself is the client's (``WeComClient(rate_budget=...)``): it waits its
+    turn before an exchange's time limit starts, so a long wait in the budget is never
+    taken for a slow WeCom.
 
     Args:
         inner: the transport that really sends (a network transport or the fake's).
-        budget: the pacing shared by every request of this transport.
         sent: the per-path request counts to add to (default: a new one).
     """
 
     def __init__(
-        self,
-        inner: httpx.AsyncBaseTransport,
-        budget: RateBudget,
-        *,
-        sent: dict[str, int] | None = None,
+        self, inner: httpx.AsyncBaseTransport, *, sent: dict[str, int] | None = None
     ) -> None:
         #: The transport that really sends.
         self.inner: Final = inner
-        #: The pacing of every request.
-        self.budget: Final = budget
         #: Requests sent so far, per URL path (the export summary reports them); transports
         #: of one client (one per proxy) may share it.
         self.sent: dict[str, int] = {} if sent is None else sent
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Wait for the path's slot, count the request and hand it to the inner transport."""
+        """Count the request and hand it to the inner transport."""
         path = request.url.path
-        await self.budget.acquire(path)
         self.sent[path] = self.sent.get(path, 0) + 1
         return await self.inner.handle_async_request(request)
 

@@ -29,13 +29,14 @@ from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import RateBudget, RateLimitedTransport, wecom_windows
+from ._ratelimit import CountingTransport, RateBudget, wecom_windows
 from ._writer import Format
 
 __all__ = [
     "ExportSettings",
     "Outcome",
     "Redactor",
+    "build_budget",
     "build_http_client",
     "build_transport",
     "retry_policy",
@@ -120,35 +121,37 @@ class _RedactingFilter(logging.Filter):
 
 def build_transport(
     settings: ExportSettings, inner: httpx.AsyncBaseTransport | None = None
-) -> RateLimitedTransport:
-    """The command's transport: the rate budget in front of the network (or ``inner``).
+) -> CountingTransport:
+    """The command's transport: counts requests, then sends over the network (or ``inner``).
 
     The network side is a :class:`ShardedTransport` of ``concurrency`` one-connection
     pools, as for a client the SDK owns: its throughput does not fall as requests in
     flight grow, which a single httpx pool's does.
     """
-    budget = RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
     network = inner if inner is not None else ShardedTransport(settings.concurrency)
-    return RateLimitedTransport(network, budget)
+    return CountingTransport(network)
+
+
+def build_budget(settings: ExportSettings) -> RateBudget:
+    """The command's pacing: every window of ``--rate-limit`` / ``--hourly-rate-limit``."""
+    return RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
 
 
 def build_http_client(
-    settings: ExportSettings, transport: RateLimitedTransport, *, network: bool
+    settings: ExportSettings, transport: CountingTransport, *, network: bool
 ) -> httpx.AsyncClient:
     """The command's HTTP client around ``transport``.
 
     On the network it honours ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` /
     ``NO_PROXY`` as :class:`~wecom_async.WeComClient` does: each proxy gets its own sharded
-    transport behind the same rate budget, so the pacing and the request counts stay one.
+    transport, counted with the others.
     """
     mounts = (
         proxy_mounts(
             None,
             trust_env=True,
-            make=lambda url: RateLimitedTransport(
-                ShardedTransport(settings.concurrency, proxy=url),
-                transport.budget,
-                sent=transport.sent,
+            make=lambda url: CountingTransport(
+                ShardedTransport(settings.concurrency, proxy=url), sent=transport.sent
             ),
         )
         if network
@@ -187,9 +190,10 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             base_url=base_url or DEFAULT_BASE_URL,
             retry=retry_policy(settings),
             max_in_flight=settings.concurrency,
-            # A page waits its turn in the rate budget (up to an hour's window) inside the
-            # call; a deadline would turn that wait into a failure. Hangs stay bounded by
-            # the per-request timeouts and the attempt budget.
+            rate_budget=build_budget(settings),
+            # A page may wait its turn in the rate budget for up to an hour's window, which
+            # a deadline would turn into a failure. Each exchange stays bounded on its own
+            # (the core's exchange limit), and so does the number of attempts.
             deadline=math.inf,
         ) as client,
         anyio.create_task_group() as watchers,

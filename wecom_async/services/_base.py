@@ -16,7 +16,7 @@ from typing import Final, TypeVar, get_origin
 
 from .._converter import from_dict, structure, structure_request, to_dict
 from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params
-from .._exceptions import StructureError, ValidationError
+from .._exceptions import ResponseError, StructureError, ValidationError
 from .._options import RequestOptions
 from ..models._base import JsonObject, JsonValue
 from ..pagination import AsyncPaginator, FailInfo, NumberedPage, Page, PageToken
@@ -299,7 +299,7 @@ class Service:
 
         def parse(data: JsonObject, _: PageToken) -> Page[M]:
             whole = self._structure(data, model, endpoint)
-            return Page(items=[whole], next_cursor=_next_cursor(data))
+            return Page(items=[whole], next_cursor=_next_cursor(data, endpoint))
 
         return merge(
             [whole async for whole in self._pages(endpoint, request, parse, options=options)]
@@ -327,14 +327,27 @@ def _structure_value(kind: type[M], value: object, endpoint: Endpoint, key: str)
     return result
 
 
-def _next_cursor(data: JsonObject) -> str | None:
+def _next_cursor(data: JsonObject, endpoint: Endpoint) -> str | None:
     cursor = data.get("next_cursor")
-    return cursor if isinstance(cursor, str) else None
+    if cursor is None or isinstance(cursor, str):
+        return cursor
+    # Ending the paging here would pass a partial listing off as the whole one.
+    raise _odd_paging("next_cursor", cursor, endpoint)
 
 
-def _integer(value: object) -> int | None:
+def _integer(data: JsonObject, key: str, endpoint: Endpoint) -> int | None:
+    value = data.get(key)
     # bool is an int subclass: ``"next_offset": true`` is no offset.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise _odd_paging(key, value, endpoint)
+
+
+def _odd_paging(key: str, value: object, endpoint: Endpoint) -> ResponseError:
+    return ResponseError(
+        f"the answer's {key} is a {type(value).__name__}: where the next page starts is unknown",
+        request_line=endpoint.line,
+    )
 
 
 def _page(
@@ -344,14 +357,24 @@ def _page(
     endpoint: Endpoint,
     convert: Callable[[X], T],
 ) -> Page[T]:
-    raw_items = data.get(items_key) or []
-    items: list[X] = structure(raw_items, list[item_type], request_line=endpoint.line)  # type: ignore[valid-type]
+    raw_items = data.get(items_key)
+    items: list[X] = structure(
+        [] if raw_items is None else raw_items,
+        list[item_type],  # type: ignore[valid-type]
+        request_line=endpoint.line,
+    )
     fail_info = data.get("fail_info")
+    kept = fail_info is None or isinstance(fail_info, dict)
     return Page(
         items=[convert(item) for item in items],
-        next_cursor=_next_cursor(data),
-        next_offset=_integer(data.get("next_offset")),
-        total=_integer(data.get("total")),
+        next_cursor=_next_cursor(data, endpoint),
+        next_offset=_integer(data, "next_offset", endpoint),
+        total=_integer(data, "total", endpoint),
         fail_info=from_dict(FailInfo, fail_info) if isinstance(fail_info, dict) else None,
-        extra={k: v for k, v in data.items() if k not in _PAGE_KEYS and k != items_key},
+        # A fail_info of another shape is not lost: it stays with the rest of the answer.
+        extra={
+            k: v
+            for k, v in data.items()
+            if (k not in _PAGE_KEYS or (k == "fail_info" and not kept)) and k != items_key
+        },
     )

@@ -1,0 +1,214 @@
+"""Answers no honest WeCom sends: each is refused as a WeComError, bounded and without leaks.
+
+Found by attacking the hardened core as a hostile server or proxy would: a body dripped a
+byte at a time, an errcode that is not a number, a gettoken lifetime of years, a gzip bomb,
+a cursor of the wrong type, and tracebacks rendered with their frames' local variables.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+import zlib
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+
+from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
+from tests.core.virtual_time import run_virtual
+from wecom_async import (
+    APITimeoutError,
+    ConfigurationError,
+    ResponseError,
+    RetryPolicy,
+    SystemBusyError,
+    WeComClient,
+)
+from wecom_async._wire import EXCHANGE_LIMIT, MAX_BODY_BYTES
+
+PATH = "externalcontact/get_follow_user_list"
+
+
+class _Drip(httpx.AsyncByteStream):
+    """A body that never ends: one byte a second, forever."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            yield b" "
+            await anyio.sleep(1.0)
+
+
+async def _dripping(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, stream=_Drip())
+
+
+def test_a_dripped_answer_is_cut_off_by_the_exchange_limit_even_without_a_deadline() -> None:
+    server = ScriptedWeCom()
+    server.script(PATH, _dripping)
+
+    async def main() -> tuple[float, BaseException]:
+        async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+            await client.tokens.get()
+            started = anyio.current_time()
+            with pytest.raises(APITimeoutError) as caught:
+                await client.external_contact.get_follow_user_list(deadline=math.inf)
+            return anyio.current_time() - started, caught.value
+
+    elapsed, error = run_virtual(main)
+    # httpx's read timeout (per read) never fired: a byte came every second.
+    assert elapsed == pytest.approx(EXCHANGE_LIMIT, abs=1.0)
+    assert isinstance(error, APITimeoutError)
+    assert error.sent is True
+    assert "longer than 300 s in all" in str(error)
+
+
+def test_waiting_in_the_rate_budget_does_not_count_towards_the_exchange_limit() -> None:
+    server = ScriptedWeCom()
+    waits: list[str] = []
+
+    class SlowBudget:
+        async def acquire(self, key: str) -> None:
+            waits.append(key)
+            await anyio.sleep(EXCHANGE_LIMIT * 2)  # far longer than any one exchange may take
+
+    async def main() -> tuple[float, list[str]]:
+        async with server.client(rate_budget=SlowBudget(), deadline=math.inf) as client:
+            started = anyio.current_time()
+            follow = await client.external_contact.get_follow_user_list()
+            return anyio.current_time() - started, follow
+
+    elapsed, follow = run_virtual(main)
+    assert follow == ["zhangsan"]
+    assert elapsed == pytest.approx(EXCHANGE_LIMIT * 4, abs=1.0)
+    # Every exchange is paced, the token fetch too, keyed by its path.
+    assert waits == ["/cgi-bin/gettoken", f"/cgi-bin/{PATH}"]
+
+
+async def test_the_rate_budget_paces_retries_too() -> None:
+    server = ScriptedWeCom()
+    server.script(PATH, {"errcode": -1, "errmsg": "busy"}, {"errcode": -1, "errmsg": "busy"})
+    keys: list[str] = []
+
+    class Recorder:
+        async def acquire(self, key: str) -> None:
+            keys.append(key)
+
+    async with server.client(rate_budget=Recorder()) as client:
+        assert await client.external_contact.get_follow_user_list() == ["zhangsan"]
+    assert keys.count(f"/cgi-bin/{PATH}") == 3 == server.calls[PATH]
+
+
+@pytest.mark.parametrize("errcode", [[], {}, [40014], "0", "40014", None, True, 1.5])
+async def test_an_errcode_that_is_not_an_integer_is_a_response_error(errcode: object) -> None:
+    server = ScriptedWeCom()
+    server.script(PATH, {"errcode": errcode, "errmsg": "ok", "follow_user": []})
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+        with pytest.raises(ResponseError, match="errcode is a"):
+            await client.external_contact.get_follow_user_list()
+
+
+@pytest.mark.parametrize("expires_in", [10**400, 0, -5, 7200.5, "7200", True, 10**6])
+async def test_gettoken_with_an_absurd_lifetime_is_a_response_error(expires_in: object) -> None:
+    server = ScriptedWeCom()
+    server.gettoken_script.append(
+        {"errcode": 0, "errmsg": "ok", "access_token": "T" * 40, "expires_in": expires_in}
+    )
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+        with pytest.raises(ResponseError, match="expires_in"):
+            await client.external_contact.get_follow_user_list()
+
+
+async def test_a_deadline_too_large_for_a_float_means_no_deadline() -> None:
+    server = ScriptedWeCom()
+    async with server.client(deadline=10**400) as client:
+        assert await client.external_contact.get_follow_user_list(deadline=10**400) == ["zhangsan"]
+
+
+def _bomb(decoded: int) -> bytes:
+    packer = zlib.compressobj(wbits=31)  # gzip framing
+    chunk = b"\0" * (1 << 20)
+    return b"".join(packer.compress(chunk) for _ in range(decoded >> 20)) + packer.flush()
+
+
+async def test_a_gzip_bomb_is_refused_past_the_body_limit() -> None:
+    bomb = _bomb(MAX_BODY_BYTES + (1 << 20))
+    assert len(bomb) < MAX_BODY_BYTES // 500
+
+    async def inflate(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=bomb)
+
+    server = ScriptedWeCom()
+    server.script(PATH, inflate)
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+        with pytest.raises(ResponseError, match="larger than 67,108,864 bytes"):
+            await client.external_contact.get_follow_user_list()
+
+
+@pytest.mark.parametrize("cursor", [12345, ["c2"], {"c": 2}, True])
+async def test_a_cursor_of_another_type_is_refused_not_taken_as_the_end(cursor: object) -> None:
+    server = ScriptedWeCom()
+    page = {"errcode": 0, "errmsg": "ok", "external_contact_list": [], "next_cursor": cursor}
+    server.script("externalcontact/batch/get_by_user", page)
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+        pages = client.external_contact.batch_get_by_user(userid_list=["zhangsan"]).pages()
+        with pytest.raises(ResponseError, match="next_cursor is a"):
+            async for _ in pages:
+                pass
+    assert server.calls["externalcontact/batch/get_by_user"] == 1
+
+
+async def test_a_fail_info_of_another_shape_is_kept_with_the_page() -> None:
+    server = ScriptedWeCom()
+    page = {"errcode": 0, "errmsg": "ok", "external_contact_list": [], "fail_info": ["u9"]}
+    server.script("externalcontact/batch/get_by_user", page)
+    async with server.client() as client:
+        first = await client.external_contact.batch_get_by_user(userid_list=["zhangsan"])
+    assert first.fail_info is None
+    assert first.extra["fail_info"] == ["u9"]
+
+
+def _rendered_with_locals(error: BaseException) -> str:
+    return "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+
+
+async def test_tracebacks_rendered_with_locals_show_no_token() -> None:
+    async def unavailable(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text="upstream down")
+
+    busy_twice = ({"errcode": -1, "errmsg": "busy"},) * 2
+    server = ScriptedWeCom()
+    server.script(PATH, busy_twice[0], unavailable, *busy_twice)
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=2)) as client:
+        token = (await client.tokens.get()).value
+        with pytest.raises(ResponseError) as caught:
+            await client.external_contact.get_follow_user_list()
+        with pytest.raises(SystemBusyError) as busy:
+            await client.external_contact.get_follow_user_list(extra_query={"x": 1})
+    for error in (caught.value, busy.value):
+        rendered = _rendered_with_locals(error)
+        assert "query = " in rendered  # the frames' locals are there, redacted
+        assert token not in rendered
+        assert SECRET not in rendered
+
+
+async def test_tracebacks_rendered_with_locals_show_no_secret() -> None:
+    server = ScriptedWeCom()
+    server.gettoken_script.append({"errcode": 40013, "errmsg": "invalid corpid"})
+    async with server.client() as client:
+        with pytest.raises(ConfigurationError) as caught:
+            await client.external_contact.get_follow_user_list()
+    rendered = _rendered_with_locals(caught.value)
+    assert "secret = '***'" in rendered
+    assert SECRET not in rendered
+    assert CORP_ID in rendered
+
+
+def test_a_proxy_httpx_cannot_use_is_a_validation_error_without_its_password() -> None:
+    from wecom_async import ValidationError
+
+    for url in ("ftp://user:proxy-pw-1@proxy:21", "gopher://user:proxy-pw-1@proxy:70"):
+        with pytest.raises(ValidationError) as caught:
+            WeComClient(CORP_ID, SECRET, proxy=url)
+        assert "proxy-pw-1" not in str(caught.value)

@@ -37,7 +37,8 @@ CALLBACK_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 def load(name: str) -> ModuleType:
     """Import ``examples/<name>.py`` as a module (examples/ is not a package)."""
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -104,9 +105,11 @@ async def test_aiohttp_service_welcomes_a_new_customer(fake: FakeWeCom) -> None:
     example = load("aiohttp_service")
     event = new_customer_event(fake)
     # Closing the server runs the app's cleanup: handlers finish, then the client closes.
-    async with TestServer(example.create_app(), host="127.0.0.1") as server:
-        async with httpx.AsyncClient(base_url=str(server.make_url(""))) as http:
-            await deliver(http, example.CALLBACK_PATH, event)
+    async with (
+        TestServer(example.create_app(), host="127.0.0.1") as server,
+        httpx.AsyncClient(base_url=str(server.make_url(""))) as http,
+    ):
+        await deliver(http, example.CALLBACK_PATH, event)
     assert_welcomed_once(fake, event, example.WELCOME)
 
 

@@ -9,7 +9,7 @@ every :class:`~wecom_async.WeComError` redacts its message. Two nets catch a cre
   :func:`register_token`), wherever they appear, with or without a key.
 
 httpx logs full URLs (tokens included) on its own ``httpx`` logger at INFO level:
-keep that logger at WARNING in production (README, "Logging").
+keep that logger at WARNING in production (docs/guides/errors.md, "Logging").
 """
 
 from __future__ import annotations

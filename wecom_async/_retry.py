@@ -1,7 +1,7 @@
 """When to retry, and after how long: one pure decision function and its constants.
 
 The core's retry loop asks :func:`decide` after every failed attempt. The rules
-(DESIGN.md layer 4, catalog 5.2/5.3):
+(docs/architecture.md, retries; endpoints.md §5.2, §5.3):
 
 * a connect-phase failure (the request never left) is always retried;
 * a read timeout, a reset after sending, an HTTP 5xx, a garbled body and errcode -1 are
@@ -41,7 +41,7 @@ __all__ = [
     "decide",
 ]
 
-#: Attempts in all, the first included (catalog: "retry at most 3 times").
+#: Attempts in all, the first included (endpoints.md §5.2: "retry at most 3 times").
 DEFAULT_MAX_ATTEMPTS: Final = 4
 #: First backoff delay in seconds; doubles with each attempt.
 DEFAULT_BASE_DELAY: Final = 0.5

@@ -30,7 +30,7 @@ from wecom_async.callback import (
 
 from .callback_helpers import AES_KEY, CORP_ID, TOKEN
 
-# The official test vector (doc 90968, catalog 5.9).
+# The official test vector (doc 90968, endpoints.md §5.9).
 V_CORP_ID = "wx5823bf96d3bd56c7"
 V_TOKEN = "QDG6eK"
 V_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"

@@ -123,7 +123,7 @@ async def test_reset_after_sending_is_resent_only_when_retry_safe() -> None:
     server = ScriptedWeCom()
     server.script(REMARK, httpx.RemoteProtocolError("Server disconnected"))
     async with server.client() as client:
-        await client.external_contact.remark(REMARK_BODY)  # remark is retry-safe (API.md)
+        await client.external_contact.remark(REMARK_BODY)  # remark is retry-safe (api-table.md)
     assert server.calls[REMARK] == 2
     server.script("externalcontact/del_contact_way", httpx.RemoteProtocolError("disconnected"))
     async with server.client() as client:

@@ -1,4 +1,4 @@
-"""client.acquisition (catalog #78-#86, 获客助手) end to end against the fake WeCom."""
+"""client.acquisition (endpoints.md #78-#86, 获客助手) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.contact_way (catalog #35-#44) end to end against the fake WeCom."""
+"""client.contact_way (endpoints.md #35-#44) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.external_contact end to end against the fake WeCom (catalog #2-#7)."""
+"""client.external_contact end to end against the fake WeCom (endpoints.md #2-#7)."""
 
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ async def test_system_busy_during_export_is_retried(
     assert len(pairs) == len(set(pairs)) == sum(len(wecom_fake.customers_of(u)) for u in staff)
 
 
-async def test_request_shapes_match_the_catalog(
+async def test_request_shapes_match_the_endpoint_notes(
     wecom_fake: FakeWeCom, wecom_client: WeComClient
 ) -> None:
     wecom_fake.add_staff("rocky")

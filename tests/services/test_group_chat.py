@@ -1,4 +1,4 @@
-"""client.group_chat (catalog #32-#34) end to end against the fake WeCom."""
+"""client.group_chat (endpoints.md #32-#34) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.media (catalog #75-#77) end to end against the fake WeCom."""
+"""client.media (endpoints.md #75-#77) end to end against the fake WeCom."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ async def test_upload_from_a_path_sends_the_file_name_and_type_string(
     stored = media_of(wecom_fake, result.media_id)
     assert (stored.filename, stored.content_type) == ("季度报告.pdf", "application/pdf")
     assert stored.content == b"%PDF-1.7 quarterly report"
-    # media/upload answers created_at as a string (catalog discrepancy #19): kept as sent.
+    # media/upload answers created_at as a string (endpoints.md discrepancy #19): kept as sent.
     assert result.created_at == str(int(wecom_fake.clock.now()))
     assert result.created_timestamp == int(wecom_fake.clock.now())
 

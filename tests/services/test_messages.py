@@ -1,4 +1,4 @@
-"""client.messages mass messages (catalog #59-#65) end to end against the fake WeCom."""
+"""client.messages mass messages (endpoints.md #59-#65) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

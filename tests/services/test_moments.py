@@ -1,4 +1,4 @@
-"""client.moments (catalog #45-#52) end to end against the fake WeCom."""
+"""client.moments (endpoints.md #45-#52) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

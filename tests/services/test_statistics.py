@@ -1,4 +1,4 @@
-"""client.statistics (catalog #72-#74) end to end against the fake WeCom."""
+"""client.statistics (endpoints.md #72-#74) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.strategy (catalog #17-#22, #53-#58) end to end against the fake WeCom.
+"""client.strategy (endpoints.md #17-#22, #53-#58) end to end against the fake WeCom.
 
 Every test runs for both kinds of rule group: customer rule groups (``list``, ``get``, ...)
 and moment rule groups (``list_moment``, ``get_moment``, ...).

@@ -1,4 +1,4 @@
-"""client.tags (catalog #8-#16) end to end against the fake WeCom."""
+"""client.tags (endpoints.md #8-#16) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.transfer (catalog #23-#29) end to end against the fake WeCom."""
+"""client.transfer (endpoints.md #23-#29) end to end against the fake WeCom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.messages welcome messages and group welcome templates (catalog #67-#71)."""
+"""client.messages welcome messages and group welcome templates (endpoints.md #67-#71)."""
 
 from __future__ import annotations
 

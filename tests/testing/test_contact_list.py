@@ -1,4 +1,4 @@
-"""contact_list (catalog #7): customers and non-customers, tmp_openid, cursor, 4 h lifetime."""
+"""contact_list (endpoints.md #7): customers and non-customers, tmp_openid, cursor, 4 h lifetime."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer endpoints (catalog #2-#6) against precise setups and a seeded corp."""
+"""Customer endpoints (endpoints.md #2-#6) against precise setups and a seeded corp."""
 
 from __future__ import annotations
 

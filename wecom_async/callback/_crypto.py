@@ -234,7 +234,9 @@ class CallbackCrypto:
         decrypted or parsed, so an unauthenticated body costs almost nothing.
 
         Args:
-            msg_signature, timestamp, nonce: the query parameters of the POST.
+            msg_signature: the ``msg_signature`` query parameter of the POST.
+            timestamp: the ``timestamp`` query parameter.
+            nonce: the ``nonce`` query parameter.
             body: the envelope ``<xml><ToUserName/><AgentID/><Encrypt/></xml>``.
 
         Returns:
@@ -257,7 +259,9 @@ class CallbackCrypto:
         """Verify and decrypt a POSTed callback body.
 
         Args:
-            msg_signature, timestamp, nonce: the query parameters of the POST.
+            msg_signature: the ``msg_signature`` query parameter of the POST.
+            timestamp: the ``timestamp`` query parameter.
+            nonce: the ``nonce`` query parameter.
             body: the envelope ``<xml><ToUserName/><AgentID/><Encrypt/></xml>``.
 
         Returns:

@@ -39,7 +39,7 @@ __all__ = [
     "make_job",
 ]
 
-#: batch/get_by_user page size: WeCom's maximum (catalog #5).
+#: batch/get_by_user page size: WeCom's maximum (endpoints.md #5).
 CUSTOMER_PAGE: Final = 100
 #: groupchat/list page size: each page's groups are then fetched one by one, so a page
 #: stays small enough to redo cheaply after an interruption.

@@ -1,8 +1,8 @@
 """The client-side rate budget: requests to each WeCom API are paced below its limits.
 
 WeCom limits each API per corp to 10,000 calls a minute and to 150,000 calls an hour, and
-blocks the API for the rest of the window after the call that goes over (45009, catalog
-5.3): an hour-long block for the hourly limit. The budget is therefore a list of windows
+blocks the API for the rest of the window after the call that goes over (45009, endpoints.md
+§5.3): an hour-long block for the hourly limit. The budget is therefore a list of windows
 ``(calls, seconds)`` that all hold at once, per API path: no stretch of ``seconds``
 seconds, aligned anywhere, ever holds more than ``calls`` requests of one path.
 
@@ -49,7 +49,7 @@ __all__ = [
 #: ``(calls, seconds)``: at most ``calls`` requests of one key in any ``seconds`` seconds.
 Window = tuple[int, float]
 
-#: WeCom's documented budget: calls per minute per corp to one API (catalog 5.3, D:90312).
+#: WeCom's documented budget: calls per minute per corp to one API (endpoints.md §5.3, D:90312).
 WECOM_RATE_LIMIT: Final = 10_000
 #: WeCom's documented budget: calls per hour per corp to one API (same page).
 WECOM_HOURLY_RATE_LIMIT: Final = 150_000

@@ -1,4 +1,4 @@
-"""Customer acquisition links (获客助手), catalog section 3.11 (#78-#86).
+"""Customer acquisition links (获客助手), endpoints.md §3.11 (#78-#86).
 
 A link is a URL that opens a chat with one of its members; a customer who adds the member
 through it spends one unit of the corp's purchased quota. Append ``customer_channel=VALUE``

@@ -1,6 +1,6 @@
 """Message content shapes shared by messages, welcome messages, moments and contact ways.
 
-Defined once here (catalog 2.6-2.8):
+Defined once here (endpoints.md §2.6-2.8):
 
 * the content objects ``text``, ``image``, ``link``, ``miniprogram``, ``video``, ``file``;
 * the ``attachments[]`` union tagged by ``msgtype`` (an unknown msgtype is kept as
@@ -169,7 +169,7 @@ Attachment: TypeAlias = (
 
 @attrs.frozen(kw_only=True)
 class Conclusions(WireModel):
-    """结束语 of a temp-session contact way (catalog 2.7).
+    """结束语 of a temp-session contact way (endpoints.md §2.7).
 
     Text (at most 4000 bytes) may go with one of image, link, miniprogram. When setting an
     image only ``media_id`` is accepted; reading it back gives ``pic_url``. A request must
@@ -198,7 +198,7 @@ def check_settable_conclusions(value: Conclusions) -> None:
 
 @attrs.frozen(kw_only=True)
 class WelcomeContent(WireModel):
-    """Top-level content objects (catalog 2.8): group welcome templates, legacy messages.
+    """Top-level content objects (endpoints.md §2.8): group welcome templates, legacy messages.
 
     Of image, link, miniprogram, file and video only one is used (priority in that order);
     text goes with it as a separate message.

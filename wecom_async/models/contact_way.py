@@ -1,4 +1,4 @@
-"""「联系我」 contact ways and 「加入群聊」 join ways, catalog section 3.6 (#35-#44).
+"""「联系我」 contact ways and 「加入群聊」 join ways, endpoints.md §3.6 (#35-#44).
 
 Request models refuse locally what the docs document (nothing is sent): unknown ``type`` /
 ``scene`` codes, a single-member way without exactly one user, over 100 users, ``remark``
@@ -165,7 +165,7 @@ class _ContactWayFields(WireModel):
 
 @attrs.frozen(kw_only=True)
 class AddContactWayRequest(_ContactWayFields):
-    """Body of ``POST /cgi-bin/externalcontact/add_contact_way`` (catalog #35).
+    """Body of ``POST /cgi-bin/externalcontact/add_contact_way`` (endpoints.md #35).
 
     ``type`` 1 (single) needs exactly one ``user``; type 2 takes ``user`` and/or ``party``,
     at most 100 members in all (departments expanded, checked by WeCom: 41041). ``style``
@@ -204,7 +204,7 @@ class AddContactWayRequest(_ContactWayFields):
 
 @attrs.frozen(kw_only=True)
 class UpdateContactWayRequest(_ContactWayFields):
-    """Body of ``POST /cgi-bin/externalcontact/update_contact_way`` (catalog #38).
+    """Body of ``POST /cgi-bin/externalcontact/update_contact_way`` (endpoints.md #38).
 
     Only the fields given change; ``remark``, ``user`` and ``party`` overwrite the old
     values. ``style`` only affects scene 1 ways, ``party`` only type 2 ways, and the
@@ -234,7 +234,7 @@ class _JoinWayFields(WireModel):
 
 @attrs.frozen(kw_only=True)
 class AddJoinWayRequest(_JoinWayFields):
-    """Body of ``POST /cgi-bin/externalcontact/groupchat/add_join_way`` (catalog #41).
+    """Body of ``POST /cgi-bin/externalcontact/groupchat/add_join_way`` (endpoints.md #41).
 
     ``chat_id_list`` holds 1 to 5 customer group ids. ``auto_create_room`` 1 (WeCom's
     default) creates a new group named ``room_base_name`` (at most 40 characters) plus a
@@ -245,7 +245,7 @@ class AddJoinWayRequest(_JoinWayFields):
 
 @attrs.frozen(kw_only=True)
 class UpdateJoinWayRequest(_JoinWayFields):
-    """Body of ``POST /cgi-bin/externalcontact/groupchat/update_join_way`` (catalog #43).
+    """Body of ``POST /cgi-bin/externalcontact/groupchat/update_join_way`` (endpoints.md #43).
 
     A full overwrite: ``scene`` and ``chat_id_list`` are required, and every optional
     field left out is reset to WeCom's default, not kept.

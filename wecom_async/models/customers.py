@@ -1,4 +1,4 @@
-"""Customers and the members who follow them (客户管理), catalog sections 2.1-2.4 and 3.2.
+"""Customers and the members who follow them (客户管理), endpoints.md §2.1-2.4 and §3.2.
 
 Docs: https://developer.work.weixin.qq.com/document/path/92114 (get),
 https://developer.work.weixin.qq.com/document/path/92994 (batch/get_by_user),
@@ -60,7 +60,7 @@ class Gender(WireEnum):
 
 
 class AddWay(WireEnum):
-    """``follow_user.add_way``: how the member and the customer became contacts (catalog 2.4)."""
+    """``follow_user.add_way``: how member and customer became contacts (endpoints.md §2.4)."""
 
     UNKNOWN = 0
     QR_CODE = 1
@@ -158,7 +158,7 @@ class ExternalProfile(WireModel):
 
 @attrs.frozen(kw_only=True)
 class ExternalContact(WireModel):
-    """A customer's basic info (catalog 2.1).
+    """A customer's basic info (endpoints.md §2.1).
 
     Fields that only WeCom (type 2) customers have (``position``, ``corp_name``,
     ``corp_full_name``, ``external_profile``) and ``unionid`` (WeChat customers of a corp
@@ -189,7 +189,7 @@ class FollowUserTag(WireModel):
 
 @attrs.frozen(kw_only=True)
 class FollowUser(WireModel):
-    """A member following a customer (catalog 2.3).
+    """A member following a customer (endpoints.md §2.3).
 
     ``get`` fills ``tags``; ``batch/get_by_user`` fills ``tag_id`` (corp and strategy tag
     ids only) instead. ``createtime`` is Unix seconds (no underscore on the wire).
@@ -255,7 +255,7 @@ def _check_remark_mobiles(_: object, __: object, value: list[str] | None) -> Non
 
 @attrs.frozen(kw_only=True)
 class RemarkRequest(WireModel):
-    """Body of ``POST /cgi-bin/externalcontact/remark`` (catalog #6).
+    """Body of ``POST /cgi-bin/externalcontact/remark`` (endpoints.md #6).
 
     At least one of remark, description, remark_company, remark_mobiles and
     remark_pic_mediaid must be given. ``remark_mobiles`` overwrites the old list;

@@ -1,4 +1,4 @@
-"""Customer groups (客户群), catalog section 3.5 (#32-#34).
+"""Customer groups (客户群), endpoints.md §3.5 (#32-#34).
 
 Docs: https://developer.work.weixin.qq.com/document/path/92120 (groupchat/list),
 https://developer.work.weixin.qq.com/document/path/92122 (groupchat/get),

@@ -1,4 +1,4 @@
-"""Media uploads used by the external-contact family, catalog section 3.10 (#75-#77).
+"""Media uploads used by the external-contact family, endpoints.md §3.10 (#75-#77).
 
 Docs: https://developer.work.weixin.qq.com/document/path/95098 (upload_attachment),
 https://developer.work.weixin.qq.com/document/path/90253 (upload),
@@ -53,7 +53,7 @@ class UploadResult(WireModel):
     """Answer of ``media/upload`` and ``media/upload_attachment``.
 
     ``media_id`` is valid for 3 days. ``created_at`` is Unix seconds: an int in the
-    upload_attachment doc example, a string in media/upload's (catalog discrepancy #19),
+    upload_attachment doc example, a string in media/upload's (endpoints.md discrepancy #19),
     so it is kept as sent; :attr:`created_timestamp` gives the int either way.
     """
 

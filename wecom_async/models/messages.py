@@ -1,4 +1,4 @@
-"""Corp mass messages (企业群发), catalog #59-#65, shapes 2.6 and the legacy section 4.
+"""Corp mass messages (企业群发), endpoints.md #59-#65, shapes §2.6 and the legacy §4.
 
 Welcome messages and group welcome templates are in :mod:`wecom_async.models.welcome`;
 both share the content checks defined there.
@@ -51,7 +51,7 @@ __all__ = [
 #: ``chat_type``: to customers ("single", WeCom's default) or to customer groups ("group").
 ChatType = Literal["single", "group"]
 CHAT_TYPES: Final = ("single", "group")
-#: add_msg_template recipients (catalog 5.4).
+#: add_msg_template recipients (endpoints.md §5.4).
 MAX_EXTERNAL_USERIDS: Final = 10_000
 MAX_CHAT_IDS: Final = 2_000
 MAX_TAGS_PER_GROUP: Final = 100
@@ -127,7 +127,7 @@ def _check_ids(name: str, ids: list[str] | None, limit: int) -> None:
 
 @attrs.frozen(kw_only=True)
 class AddMsgTemplateRequest(WireModel):
-    """Body of ``POST /cgi-bin/externalcontact/add_msg_template`` (catalog #59).
+    """Body of ``POST /cgi-bin/externalcontact/add_msg_template`` (endpoints.md #59).
 
     ``attachments[]`` is the current shape. The older top-level ``image`` / ``link`` /
     ``miniprogram`` objects (with ``text``) that some SDKs still send are accepted too and

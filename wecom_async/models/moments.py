@@ -1,4 +1,4 @@
-"""Customer moments (客户朋友圈), catalog section 3.7 (#45-#52).
+"""Customer moments (客户朋友圈), endpoints.md §3.7 (#45-#52).
 
 Content shapes (``text``, ``image``, ``video``, ``link`` and the ``attachments[]`` union)
 are the shared ones of :mod:`wecom_async.models.attachments`; a moment link carries its
@@ -212,7 +212,7 @@ def _check_attachments(items: list[Attachment]) -> None:
 
 @attrs.frozen(kw_only=True)
 class AddMomentTaskRequest(WireModel):
-    """Body of ``POST /cgi-bin/externalcontact/add_moment_task`` (catalog #45).
+    """Body of ``POST /cgi-bin/externalcontact/add_moment_task`` (endpoints.md #45).
 
     Rules checked before sending: ``text`` and ``attachments`` are not both empty;
     ``text.content`` is at most 2000 characters and 4000 bytes; ``attachments`` are either

@@ -1,4 +1,4 @@
-"""Statistics (统计管理): member contact behaviour and customer-group counters, catalog 3.9.
+"""Statistics (统计管理): member contact behaviour and customer-group counters, endpoints.md §3.9.
 
 Every statistic has daily granularity: WeCom floors each time to 00:00 of its day (China
 Standard Time) and reports each day by the Unix time of that midnight (``stat_time``).

@@ -1,4 +1,4 @@
-"""Customer rule groups and moment rule groups (规则组), catalog #17-#22 and #53-#58.
+"""Customer rule groups and moment rule groups (规则组), endpoints.md #17-#22 and #53-#58.
 
 A rule group (客户联系规则组 / 客户朋友圈规则组) gives its admins a set of privileges over the
 members and departments of its range. The two kinds share every shape except
@@ -220,7 +220,7 @@ class _CreateStrategy(WireModel):
 
 @attrs.frozen(kw_only=True)
 class CreateCustomerStrategyRequest(_CreateStrategy):
-    """Body of ``POST /cgi-bin/externalcontact/customer_strategy/create`` (catalog #20).
+    """Body of ``POST /cgi-bin/externalcontact/customer_strategy/create`` (endpoints.md #20).
 
     ``strategy_name`` not empty; ``admin_list`` 1-20 userids (no super-admins); ``range``
     1-100 nodes. With ``parent_id`` the range must be a subset of the parent's and
@@ -232,7 +232,7 @@ class CreateCustomerStrategyRequest(_CreateStrategy):
 
 @attrs.frozen(kw_only=True)
 class CreateMomentStrategyRequest(_CreateStrategy):
-    """Body of ``POST /cgi-bin/externalcontact/moment_strategy/create`` (catalog #57).
+    """Body of ``POST /cgi-bin/externalcontact/moment_strategy/create`` (endpoints.md #57).
 
     As :class:`CreateCustomerStrategyRequest`, with the moment privileges.
     """
@@ -254,7 +254,7 @@ class _EditStrategy(WireModel):
 
 @attrs.frozen(kw_only=True)
 class EditCustomerStrategyRequest(_EditStrategy):
-    """Body of ``POST /cgi-bin/externalcontact/customer_strategy/edit`` (catalog #21).
+    """Body of ``POST /cgi-bin/externalcontact/customer_strategy/edit`` (endpoints.md #21).
 
     ``admin_list`` (1-20) and ``privilege`` replace the old values when given;
     ``range_add`` / ``range_del`` carry 1-100 nodes each. A child group's range must stay
@@ -266,7 +266,7 @@ class EditCustomerStrategyRequest(_EditStrategy):
 
 @attrs.frozen(kw_only=True)
 class EditMomentStrategyRequest(_EditStrategy):
-    """Body of ``POST /cgi-bin/externalcontact/moment_strategy/edit`` (catalog #58).
+    """Body of ``POST /cgi-bin/externalcontact/moment_strategy/edit`` (endpoints.md #58).
 
     As :class:`EditCustomerStrategyRequest`, with the moment privileges.
     """

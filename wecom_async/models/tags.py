@@ -1,4 +1,4 @@
-"""Corp tags and strategy (rule-group) tags (客户标签), catalog sections 2.5 and 3.3.
+"""Corp tags and strategy (rule-group) tags (客户标签), endpoints.md §2.5 and §3.3.
 
 Corp tags (``et…`` ids) and strategy tags (``st…`` ids, inside a customer rule group) share
 one shape, :class:`CorpTagGroup`; a strategy group also carries ``strategy_id``. Both kinds
@@ -104,7 +104,7 @@ class CorpTag(WireModel):
 
 @attrs.frozen(kw_only=True)
 class CorpTagGroup(WireModel):
-    """A tag group with its tags (catalog 2.5); strategy groups also carry ``strategy_id``.
+    """A tag group with its tags (endpoints.md §2.5); strategy groups also carry ``strategy_id``.
 
     ``deleted`` is only present when the list was filtered by ``tag_id``. ``order``: a
     higher value sorts first. ``add``/``add_strategy`` return the group with only the tags
@@ -151,7 +151,7 @@ class _AddTagsBase(WireModel):
 
 @attrs.frozen(kw_only=True)
 class AddCorpTagRequest(_AddTagsBase):
-    """Body of ``POST /cgi-bin/externalcontact/add_corp_tag`` (catalog #9).
+    """Body of ``POST /cgi-bin/externalcontact/add_corp_tag`` (endpoints.md #9).
 
     Pass ``group_id`` to add into an existing group (``group_name`` and the group
     ``order`` are then ignored by WeCom), or ``group_name`` to create a group (when a
@@ -165,7 +165,7 @@ class AddCorpTagRequest(_AddTagsBase):
 
 @attrs.frozen(kw_only=True)
 class AddStrategyTagRequest(_AddTagsBase):
-    """Body of ``POST /cgi-bin/externalcontact/add_strategy_tag`` (catalog #14).
+    """Body of ``POST /cgi-bin/externalcontact/add_strategy_tag`` (endpoints.md #14).
 
     As :class:`AddCorpTagRequest`, inside the first-level rule group ``strategy_id``; a
     ``group_name`` equal to a group of that rule group adds the tags to it.
@@ -176,7 +176,7 @@ class AddStrategyTagRequest(_AddTagsBase):
 
 @attrs.frozen(kw_only=True)
 class EditTagRequest(WireModel):
-    """Body of ``edit_corp_tag`` / ``edit_strategy_tag`` (catalog #10, #15).
+    """Body of ``edit_corp_tag`` / ``edit_strategy_tag`` (endpoints.md #10, #15).
 
     ``id`` is a tag id or a group id; at least one of ``name`` (at most 30 characters)
     and ``order`` (in [0, 2^32)) must be given.

@@ -1,4 +1,4 @@
-"""On-job and resigned inheritance (在职继承 / 离职继承), catalog section 3.4 (#23-#29).
+"""On-job and resigned inheritance (在职继承 / 离职继承), endpoints.md §3.4 (#23-#29).
 
 Docs: https://developer.work.weixin.qq.com/document/path/92125 (transfer_customer),
 https://developer.work.weixin.qq.com/document/path/94088 (transfer_result),

@@ -1,4 +1,4 @@
-"""Welcome messages and group welcome templates (catalog #67-#71, shapes 2.6 and 2.8).
+"""Welcome messages and group welcome templates (endpoints.md #67-#71, shapes §2.6 and §2.8).
 
 Also home of the content checks shared with mass messages (``models/messages.py``): the
 documented limits of ``text``, ``attachments[]`` and the top-level content objects, applied
@@ -92,7 +92,7 @@ def _check_objects(
     video: Video | None = None,
     file: File | None = None,
 ) -> None:
-    """Refuse a content object that lacks a field the docs mark required (catalog 2.6)."""
+    """Refuse a content object that lacks a field the docs mark required (endpoints.md §2.6)."""
     if image is not None and not (image.media_id or image.pic_url):
         raise ValidationError(f"{where}image needs media_id or pic_url")
     required: list[tuple[str, object, tuple[str, ...]]] = [
@@ -170,7 +170,7 @@ def check_message_content(
 
 @attrs.frozen(kw_only=True)
 class SendWelcomeMsgRequest(WireModel):
-    """Body of ``POST /cgi-bin/externalcontact/send_welcome_msg`` (catalog #67).
+    """Body of ``POST /cgi-bin/externalcontact/send_welcome_msg`` (endpoints.md #67).
 
     ``attachments[]`` is the current shape (image, link, miniprogram, video, file; at most
     9). The older top-level ``image`` / ``link`` / ``miniprogram`` objects that some SDKs
@@ -227,7 +227,7 @@ class GroupWelcomeTemplate(WelcomeContent):
 
 @attrs.frozen(kw_only=True)
 class AddGroupWelcomeTemplateRequest(WelcomeContent):
-    """Body of ``POST /cgi-bin/externalcontact/group_welcome_template/add`` (catalog #68).
+    """Body of ``POST /cgi-bin/externalcontact/group_welcome_template/add`` (endpoints.md #68).
 
     Text is at most 3000 bytes and may contain ``%NICKNAME%`` (case-sensitive) one or
     more times; text and the other objects are not all empty. Of image, link,
@@ -253,7 +253,7 @@ class AddGroupWelcomeTemplateRequest(WelcomeContent):
 
 @attrs.frozen(kw_only=True)
 class EditGroupWelcomeTemplateRequest(WelcomeContent):
-    """Body of ``POST /cgi-bin/externalcontact/group_welcome_template/edit`` (catalog #69).
+    """Body of ``POST /cgi-bin/externalcontact/group_welcome_template/edit`` (endpoints.md #69).
 
     Same content rules as :class:`AddGroupWelcomeTemplateRequest` (text at most 3000
     bytes per the current doc; an older comment says 4000, the SDK keeps the stricter).

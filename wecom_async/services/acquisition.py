@@ -1,4 +1,4 @@
-"""``client.acquisition``: customer acquisition links (获客助手), catalog #78-#86.
+"""``client.acquisition``: customer acquisition links (获客助手), endpoints.md #78-#86.
 
 A link opens a chat with one of its members; each customer added through it spends one
 unit of the corp's purchased quota (:meth:`AcquisitionService.get_quota`). Tag a link's

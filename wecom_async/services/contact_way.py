@@ -1,4 +1,4 @@
-"""``client.contact_way``: 「联系我」 contact ways and 「加入群聊」 join ways, catalog #35-#44."""
+"""``client.contact_way``: 「联系我」 and 「加入群聊」 ways (endpoints.md #35-#44)."""
 
 from __future__ import annotations
 

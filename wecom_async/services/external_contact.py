@@ -1,4 +1,4 @@
-"""``client.external_contact``: staff and customers (客户管理), catalog #2-#7."""
+"""``client.external_contact``: staff and customers (客户管理), endpoints.md #2-#7."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``client.group_chat``: customer groups (客户群), catalog #32-#34."""
+"""``client.group_chat``: customer groups (客户群), endpoints.md #32-#34."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``client.media``: the uploads the external-contact family depends on, catalog #75-#77.
+"""``client.media``: the uploads the external-contact family depends on, endpoints.md #75-#77.
 
 Every upload is one ``multipart/form-data`` part named ``media`` that carries the file
 name and content type. A file is given as ``bytes``, a path (``str`` or ``os.PathLike``) or

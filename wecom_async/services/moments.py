@@ -1,4 +1,4 @@
-"""``client.moments``: customer moments (客户朋友圈), catalog #45-#52."""
+"""``client.moments``: customer moments (客户朋友圈), endpoints.md #45-#52."""
 
 from __future__ import annotations
 

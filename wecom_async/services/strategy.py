@@ -1,4 +1,4 @@
-"""``client.strategy``: customer rule groups and moment rule groups, catalog #17-#22, #53-#58.
+"""``client.strategy``: customer rule groups and moment rule groups, endpoints.md #17-#22, #53-#58.
 
 The two kinds have the same six endpoints and shapes, except ``privilege``; one private
 implementation serves both, told which kind by a :class:`_Kind` descriptor.

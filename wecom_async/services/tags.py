@@ -1,4 +1,4 @@
-"""``client.tags``: corp tags and strategy (rule-group) tags (客户标签), catalog #8-#16."""
+"""``client.tags``: corp tags and strategy (rule-group) tags (客户标签), endpoints.md #8-#16."""
 
 from __future__ import annotations
 

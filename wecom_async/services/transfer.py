@@ -1,4 +1,4 @@
-"""``client.transfer``: on-job and resigned inheritance (在职继承 / 离职继承), catalog #23-#29.
+"""``client.transfer``: on-job and resigned inheritance (在职继承 / 离职继承), endpoints.md #23-#29.
 
 The four calls that move customers or groups are not retry-safe: after an ambiguous
 failure (read timeout, reset after sending, errcode -1) they are never resent, since the

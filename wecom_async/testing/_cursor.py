@@ -25,7 +25,7 @@ from ._errors import WeComFault
 
 __all__ = ["INVALID_CURSOR", "CursorCodec", "HasSeq", "digest", "index_after"]
 
-#: errcode for a cursor the fake did not issue for this request (catalog 5.10).
+#: errcode for a cursor the fake did not issue for this request (endpoints.md §5.10).
 INVALID_CURSOR: Final = 50100
 _MAC_BYTES: Final = 8
 

@@ -10,7 +10,7 @@ Order of processing, the same for both faces of the fake:
    path): the fake does not pretend to implement endpoints it lacks.
 4. An ``errcode`` fault, or a ``status`` fault with ``processed=False``, answers now.
 5. Wrong verb: 40058 whose errmsg says which verb the API takes.  WeCom's own answer to a
-   wrong verb varies (40058 / 40063 / 40003 because the body is not read, catalog 0.2);
+   wrong verb varies (40058 / 40063 / 40003 because the body is not read, endpoints.md §0.2);
    the fake always answers 40058 and names the verb, so the mistake is obvious.
 6. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
 7. Frequency budget (45009) and concurrency cap (45033) of the API.

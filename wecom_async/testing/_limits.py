@@ -1,4 +1,4 @@
-"""Frequency and concurrency limits per API (catalog 5.3).
+"""Frequency and concurrency limits per API (endpoints.md §5.3).
 
 Frequency: each API has a budget of calls per minute (10,000 by default, as WeCom allows
 per corp per API).  The call that goes over answers 45009 and blocks that API for the

@@ -1,4 +1,4 @@
-"""Rendering state records as WeCom's JSON objects (catalog 2.1-2.3).
+"""Rendering state records as WeCom's JSON objects (endpoints.md §2.1-2.3).
 
 The fake renders from its own records and never imports the SDK's models, so it checks
 the SDK independently.  Optional fields are present exactly when WeCom sends them: type-2
@@ -16,7 +16,7 @@ __all__ = ["render_external_contact", "render_follow_info", "render_follow_user"
 
 
 def render_external_contact(customer: Customer) -> JSON:
-    """Return the ExternalContact object (catalog 2.1) of ``customer``."""
+    """Return the ExternalContact object (endpoints.md §2.1) of ``customer``."""
     out: JSON = {
         "external_userid": customer.external_userid,
         "name": customer.name,

@@ -47,7 +47,7 @@ _CORPS: Final = [
     ("青禾食品", "青禾食品有限公司"),
 ]
 _POSITIONS: Final = ["经理", "采购", "工程师", "总监", "销售", None]
-#: add_way values (catalog 2.4), each repeated by its weight: one uniform draw picks one.
+#: add_way values (endpoints.md §2.4), each repeated by its weight: one uniform draw picks one.
 _ADD_WAYS: Final = [1] * 6 + [2] * 2 + [3] * 3 + [4] * 2 + [5, 6, 6, 10, 16, 201, 202]
 #: add_ways where the customer started the add, so oper_userid is the customer.
 _CUSTOMER_INITIATED: Final = frozenset({1, 3, 10, 16})

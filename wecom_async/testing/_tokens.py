@@ -1,6 +1,6 @@
 """Access tokens: ``gettoken`` issuance and the check every business call goes through.
 
-Rules (catalog 5.1, 5.10): one token per (corpid, corpsecret), returned again on every
+Rules (endpoints.md §5.1, §5.10): one token per (corpid, corpsecret), returned again on every
 ``gettoken`` until it expires, with ``expires_in`` the remaining lifetime; 7200 s lifetime
 on the fake clock.  ``gettoken`` answers 41002 / 41004 for a missing corpid / corpsecret,
 40013 for an unknown corpid and 40001 for a wrong secret.  A business call answers 41001

@@ -171,7 +171,8 @@ async def push_event(
         path: the callback path.
         crypto: the receiver's callback configuration.
         event: an event model or plaintext event XML.
-        timestamp, nonce: the signed query values (now / random when omitted).
+        timestamp: the signed ``timestamp`` query value (now when omitted).
+        nonce: the signed ``nonce`` query value (random when omitted).
 
     Returns:
         The receiver's response (WeCom expects 200 within 5 seconds).

@@ -1,4 +1,4 @@
-"""Customer acquisition links (获客助手), catalog #78-#86 (D:97297, D:97298, D:97375, D:100130).
+"""Customer acquisition links (获客助手), endpoints.md #78-#86 (D:97297, 97298, 97375, 100130).
 
 Links live in ``ctx.state.ext(AcquisitionState)`` (see :mod:`.acquisition_state` for the
 helpers that play customers opening a link, adding a member and messaging them).

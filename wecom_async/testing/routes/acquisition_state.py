@@ -1,4 +1,4 @@
-"""Records of the customer-acquisition fake (获客助手, catalog 3.11) and its test helpers.
+"""Records of the customer-acquisition fake (获客助手, endpoints.md §3.11) and its test helpers.
 
 ``ctx.state.ext(AcquisitionState)`` holds a corp's links (with the clicks and customers
 each one brought), the purchased quota and the issued chat keys.  Tests may lower
@@ -43,7 +43,7 @@ __all__ = [
 LINK_LIMIT: Final = 10_000
 #: Quota of a fresh fake corp, expiring a year after it is first read.
 DEFAULT_BALANCE: Final = 1_000
-#: add_way of a customer added through an acquisition link (catalog 2.4).
+#: add_way of a customer added through an acquisition link (endpoints.md §2.4).
 ADD_WAY_ACQUISITION: Final = 16
 #: ``customer_channel`` is truncated to this many UTF-8 bytes (D:97298).
 MAX_CHANNEL_BYTES: Final = 64

@@ -1,4 +1,4 @@
-"""``gettoken`` (catalog #1, 5.1): access tokens for the corp's app secrets."""
+"""``gettoken`` (endpoints.md #1, §5.1): access tokens for the corp's app secrets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contact ways (「联系我」) and join ways (「加入群聊」), catalog #35-#44.
+"""Contact ways (「联系我」) and join ways (「加入群聊」), endpoints.md #35-#44.
 
 Errcodes: 41037 / 41038 missing type / scene, 41039 / 41040 invalid type / scene (a
 temp-session way that is not type 1 answers 41039), 41041 too many members (over 100 with

@@ -1,4 +1,4 @@
-"""Records of the 「联系我」 / 「加入群聊」 fake (catalog 3.6) and the checks its handlers share.
+"""Records of the 「联系我」 / 「加入群聊」 fake (endpoints.md §3.6) and checks its handlers share.
 
 ``ctx.state.ext(ContactWayState)`` holds a corp's contact ways, join ways and live temp
 sessions.  Tests may read it, lower :attr:`ContactWayState.api_quota` to reach 41045
@@ -43,9 +43,9 @@ DAY: Final = 86400
 #: Temp-session defaults: the QR code lives 7 days, a session 24 hours after the add.
 TEMP_QR_DEFAULT: Final = 7 * DAY
 TEMP_CHAT_DEFAULT: Final = DAY
-#: add_way of a customer who scanned a member's QR code (catalog 2.4).
+#: add_way of a customer who scanned a member's QR code (endpoints.md §2.4).
 ADD_WAY_QR_CODE: Final = 1
-#: Conclusions content limits (catalog 2.7), in UTF-8 bytes.
+#: Conclusions content limits (endpoints.md §2.7), in UTF-8 bytes.
 _CONCLUSION_LIMITS: Final = {
     ("text", "content"): 4000,
     ("link", "title"): 128,
@@ -183,7 +183,7 @@ def opt_bool(data: Mapping[str, object], name: str) -> bool | None:
 def check_conclusions(value: object) -> JSON:
     """Check a conclusions object as it is set and return it as WeCom reads it back.
 
-    Not all empty (40063); byte limits of catalog 2.7 and a media_id-only image (40058).
+    Not all empty (40063); byte limits of endpoints.md §2.7 and a media_id-only image (40058).
     The image comes back as ``pic_url``.
     """
     if not isinstance(value, dict):

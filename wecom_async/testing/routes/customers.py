@@ -1,4 +1,4 @@
-"""Customers and service staff (catalog #2-#7): get_follow_user_list, list, get,
+"""Customers and service staff (endpoints.md #2-#7): get_follow_user_list, list, get,
 batch/get_by_user, remark, contact_list.
 
 Errcodes: 60111 for a userid that does not exist or whose member resigned; 84074 for a

@@ -1,4 +1,4 @@
-"""Customer groups (catalog #32-#34): groupchat/list, groupchat/get, opengid_to_chatid.
+"""Customer groups (endpoints.md #32-#34): groupchat/list, groupchat/get, opengid_to_chatid.
 
 Records live in :class:`~.group_chat_state.GroupChatState`.  Errcodes: 40063 for a missing
 required parameter; 40058 for a value of the wrong type or outside its documented range
@@ -134,7 +134,7 @@ def get_group_chat(ctx: RequestContext) -> JSON:
 
 
 def render_group(group: GroupChat, *, need_name: bool) -> JSON:
-    """Return the ``group_chat`` object of groupchat/get (catalog #33)."""
+    """Return the ``group_chat`` object of groupchat/get (endpoints.md #33)."""
     return {
         "chat_id": group.chat_id,
         "name": group.name,

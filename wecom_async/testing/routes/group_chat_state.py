@@ -34,7 +34,7 @@ __all__ = [
     "member_version",
 ]
 
-#: chat_id prefix seen in the official examples (catalog 0.3).
+#: chat_id prefix seen in the official examples (endpoints.md §0.3).
 CHAT_ID_PREFIX: Final = "wr"
 STATUS_NORMAL: Final = 0
 STATUS_OWNER_RESIGNED: Final = 1

@@ -1,4 +1,4 @@
-"""Media uploads (catalog #75-#77): media/upload_attachment, media/upload, media/uploadimg.
+"""Media uploads (endpoints.md #75-#77): media/upload_attachment, media/upload, media/uploadimg.
 
 Each upload is a ``multipart/form-data`` body whose part named ``media`` carries a file
 name and a content type; it is parsed with the standard library's :mod:`email` package.

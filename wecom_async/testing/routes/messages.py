@@ -1,4 +1,4 @@
-"""Mass messages (catalog #59-#65): create, list, tasks, results, remind, cancel.
+"""Mass messages (endpoints.md #59-#65): create, list, tasks, results, remind, cancel.
 
 Records and the test helpers (a member confirming a message, the monthly quota, the
 dispatch delay) are in :mod:`.messages_state`; the content checks shared with welcome

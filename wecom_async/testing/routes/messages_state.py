@@ -7,7 +7,7 @@ client and event push play, so that tests can drive a message through its life:
   becomes sent (status 2) and each recipient gets status 1 (sent), 2 (no longer a
   customer of the member) or 3 (the recipient's monthly quota is used up);
 * :func:`set_groupmsg_quota` - mass messages one customer or group may receive per
-  calendar month (China time); default: the number of days in that month (catalog 5.4;
+  calendar month (China time); default: the number of days in that month (endpoints.md §5.4;
   older docs said 4);
 * :func:`set_groupmsg_dispatch_delay` - seconds after creation during which the task and
   result APIs answer 41063 "still dispatching" (default 0: off);
@@ -61,7 +61,7 @@ SEND_NOT_SENT: Final = 0
 SEND_SENT: Final = 1
 SEND_NOT_FRIEND: Final = 2
 SEND_OVER_QUOTA: Final = 3
-#: A welcome code is valid this many seconds after the event (catalog #67).
+#: A welcome code is valid this many seconds after the event (endpoints.md #67).
 WELCOME_CODE_TTL: Final = 20.0
 #: Group welcome templates per corp (41055 beyond).
 MAX_TEMPLATES: Final = 100

@@ -1,4 +1,4 @@
-"""Customer moments (catalog #45-#52): add_moment_task, get_moment_task_result,
+"""Customer moments (endpoints.md #45-#52): add_moment_task, get_moment_task_result,
 cancel_moment_task, get_moment_list, get_moment_task, get_moment_customer_list,
 get_moment_send_result, get_moment_comments.
 

@@ -1,4 +1,4 @@
-"""Records of the moments fake (catalog 3.7): publishing jobs, moments, per-member tasks.
+"""Records of the moments fake (endpoints.md §3.7): publishing jobs, moments, per-member tasks.
 
 A job created by add_moment_task moves on the fake clock: status 1 (started) when created,
 2 (creating) after :data:`JOB_CREATING_AFTER` seconds, 3 (finished) after

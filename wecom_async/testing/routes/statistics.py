@@ -1,4 +1,4 @@
-"""Statistics (catalog #72-#74, D:92132, D:92133): get_user_behavior_data,
+"""Statistics (endpoints.md #72-#74, D:92132, D:92133): get_user_behavior_data,
 groupchat/statistic and groupchat/statistic_group_by_day.
 
 The numbers are generated from the corp's state and the day, deterministically (the same

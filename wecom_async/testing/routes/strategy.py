@@ -1,4 +1,4 @@
-"""Customer and moment rule groups (catalog #17-#22, #53-#58, D:94883, D:94890).
+"""Customer and moment rule groups (endpoints.md #17-#22, #53-#58, D:94883, D:94890).
 
 Both kinds are served by the same handlers, told which kind by a :class:`_Kind`; the
 records and rules are in :mod:`.strategy_state` (read its docstring for the choices made

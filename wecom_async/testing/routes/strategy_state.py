@@ -1,4 +1,4 @@
-"""Records and rules of the rule-group fake (catalog #17-#22, #53-#58, D:94883, D:94890).
+"""Records and rules of the rule-group fake (endpoints.md #17-#22, #53-#58, D:94883, D:94890).
 
 Each kind of rule group lives in its own store, ``ctx.state.ext(CustomerRuleGroups)`` or
 ``ctx.state.ext(MomentRuleGroups)``; the two differ only in their privilege flags.  Ids are

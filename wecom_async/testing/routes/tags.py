@@ -1,4 +1,4 @@
-"""Corp tags, strategy tags and mark_tag (catalog #8-#16, D:92117, D:94882, D:92118).
+"""Corp tags, strategy tags and mark_tag (endpoints.md #8-#16, D:92117, D:94882, D:92118).
 
 Tags live in the corp's tag registry (``ctx.state.tags``), the same one that
 ``externalcontact/get`` and ``batch/get_by_user`` render a relation's tags from; the rules

@@ -1,4 +1,4 @@
-"""On-job and resigned inheritance (catalog #23-#29): customer transfers, their results,
+"""On-job and resigned inheritance (endpoints.md #23-#29): customer transfers, their results,
 the unassigned customers of resigned members, and group hand-overs.
 
 Records live in :class:`~.transfer_state.TransferState` (customers) and

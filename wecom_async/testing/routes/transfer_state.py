@@ -44,12 +44,12 @@ STATUS_DONE: Final = 1
 STATUS_WAITING: Final = 2
 STATUS_REFUSED: Final = 3
 STATUS_LIMIT: Final = 4
-#: The takeover happens this long after a transfer starts (catalog 3.4).
+#: The takeover happens this long after a transfer starts (endpoints.md §3.4).
 TAKEOVER_DELAY: Final = 24 * 3600
 #: On-job transfers: each customer at most twice within 90 natural days (40128).
 ONJOB_WINDOW: Final = 90 * 86400
 ONJOB_MAX_IN_WINDOW: Final = 2
-#: add_way of the relation a takeover creates ("assigned by admin/owner", catalog 2.4).
+#: add_way of the relation a takeover creates ("assigned by admin/owner", endpoints.md §2.4).
 ADD_WAY_ASSIGNED: Final = 202
 #: How many resigned members a seeded corp has.
 SEEDED_RESIGNED: Final = 2

@@ -1,5 +1,5 @@
-"""Welcome messages and group welcome templates (catalog #67-#71), and the content checks
-shared with mass messages (catalog 2.6 and 2.8).
+"""Welcome messages and group welcome templates (endpoints.md #67-#71), and the content checks
+shared with mass messages (endpoints.md §2.6 and §2.8).
 
 Welcome codes come from :func:`.messages_state.issue_welcome_code`.  Errcodes: 41049 /
 41050 / 41051 missing / invalid or expired / already used welcome code, 41064 more than 9

@@ -149,3 +149,16 @@ def test_every_service_endpoint_is_promised() -> None:
     promised = {p.path for p in API}
     extra = {p for p in _endpoints() if p not in promised and p != "gettoken"}
     assert not extra, f"endpoints without a row in api-table.md: {extra}"
+
+
+def test_the_version_has_one_source() -> None:
+    """pyproject.toml reads ``__version__``; the installed metadata says the same."""
+    import importlib.metadata
+    from pathlib import Path
+
+    import wecom_async
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert not re.search(r"(?m)^version\s*=", pyproject)
+    assert importlib.metadata.version("wecom-async") == wecom_async.__version__

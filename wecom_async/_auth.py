@@ -16,6 +16,7 @@ from typing import Final
 from ._core import Auth, Core, Endpoint, Exchange, Params, Settled
 from ._exceptions import (
     GETTOKEN_CONFIG_ERRCODES,
+    TOKEN_ERRCODES,
     APIError,
     ConfigurationError,
     ResponseError,
@@ -28,9 +29,6 @@ from ._wire import errcode_of
 from .models._base import JsonObject
 
 __all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_token"]
-
-#: errcodes of a business call that mean "this access token is no good".
-TOKEN_ERRCODES: Final = frozenset({40001, 40014, 42001})
 
 #: Longest token lifetime taken from gettoken (WeCom answers 7200).
 MAX_EXPIRES_IN: Final = 86_400

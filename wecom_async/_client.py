@@ -142,6 +142,16 @@ class WeComClient:
             timeout = DEFAULT_TIMEOUT
         self._http = http_client
         self._state = _State.UNOPENED
+        store = token_store or MemoryTokenStore()
+
+        def token_auth(core: Core) -> TokenAuth:
+            # The token layer fetches through the core it authenticates for: gettoken
+            # spends the attempts and deadline of the call that needs the token.
+            self._tokens = TokenManager(
+                lambda: fetch_token(core, corp_id, secret), store, token_key(corp_id, secret)
+            )
+            return TokenAuth(self._tokens)
+
         self._core = Core(
             http_client,
             base_url=base_url,
@@ -150,13 +160,8 @@ class WeComClient:
             timeout=timeout,
             deadline=deadline,
             rate_budget=rate_budget,
+            auth=token_auth,
         )
-        self._tokens = TokenManager(
-            lambda: fetch_token(self._core, corp_id, secret),
-            token_store or MemoryTokenStore(),
-            token_key(corp_id, secret),
-        )
-        self._core.auth = TokenAuth(self._tokens)
 
     def __repr__(self) -> str:
         return f"WeComClient(corp_id={self.corp_id!r}, state={self._state.value})"

@@ -162,6 +162,7 @@ class Core:
         rate_budget: RateBudget | None = None,
         exchange_limit: float = EXCHANGE_LIMIT,
         max_body_bytes: int = MAX_BODY_BYTES,
+        auth: Callable[[Core], Auth] = lambda core: Auth(),
     ) -> None:
         self._http = http
         self._rate_budget = rate_budget
@@ -174,7 +175,8 @@ class Core:
         # None when the transport already caps connections (ShardedTransport).
         self._in_flight = anyio.Semaphore(max_in_flight) if max_in_flight else None
         self._timeout = timeout
-        self.auth: Auth = Auth()
+        #: The token layer, built for this core (it fetches tokens through it).
+        self.auth: Final[Auth] = auth(self)
         #: Set by the client's ``aclose``; every later send is refused.
         self.closed = False
 

@@ -195,6 +195,11 @@ ERRCODE_CLASSES: Final[dict[int, type[APIError]]] = {
     45036: RateLimitError,
 }
 
+#: errcodes of a business call that mean "this access token is no good" (refresh, resend once).
+TOKEN_ERRCODES: Final[frozenset[int]] = frozenset(
+    code for code, cls in ERRCODE_CLASSES.items() if cls is TokenError
+)
+
 #: errcodes that gettoken answers when the corp id or secret is wrong or missing.
 GETTOKEN_CONFIG_ERRCODES: Final[frozenset[int]] = frozenset({40001, 40013, 41002, 41004})
 

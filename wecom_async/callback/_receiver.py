@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import heapq
 import inspect
-import logging
 import time
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
@@ -15,7 +14,7 @@ from typing import Final, Protocol, TypeVar, overload
 
 import anyio.to_thread
 
-from wecom_async._logging import redact
+from wecom_async._logging import logger, redact
 from wecom_async.callback._codec import is_malformed, parse_event
 from wecom_async.callback._crypto import CallbackCrypto
 from wecom_async.callback._errors import (
@@ -36,7 +35,6 @@ from wecom_async.callback.events import (
 
 __all__ = ["CallbackReceiver", "EventSink", "Handler"]
 
-logger = logging.getLogger("wecom_async")
 
 E = TypeVar("E", bound=Event)
 #: An event handler: an async function taking the event.

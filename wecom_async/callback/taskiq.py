@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeAlias, cast
@@ -48,6 +47,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.state import TaskiqState
 from taskiq_redis import RedisStreamBroker
 
+from wecom_async._logging import logger
 from wecom_async.callback._codec import event_to_xml, parse_event
 from wecom_async.callback._errors import CallbackError
 from wecom_async.callback._receiver import CallbackReceiver, describe
@@ -63,7 +63,6 @@ __all__ = [
     "TaskiqSink",
 ]
 
-logger = logging.getLogger("wecom_async")
 
 #: The taskiq task that carries one event; its only argument is the event's XML.
 EVENT_TASK_NAME: Final = "wecom_async.callback.event"

@@ -342,6 +342,9 @@ class Core:
         """
         may_have_left = True
         try:
+            if budget.deadline - anyio.current_time() <= self._exchange_limit:
+                # The call's own deadline comes first and bounds the exchange already.
+                return await self._receive(request)
             with anyio.move_on_after(self._exchange_limit):
                 return await self._receive(request)
             return overlong(endpoint.line, self._exchange_limit)
@@ -368,12 +371,15 @@ class Core:
     async def _receive(self, request: httpx.Request) -> Answer:
         response = await self._http.send(request, stream=True)
         try:
-            return await read_body(response, self._max_body_bytes)
-        finally:
+            answer = await read_body(response, self._max_body_bytes)
+        except BaseException:
             # Shielded: the connection (a ShardedTransport shard) must come back even when
             # the deadline cancels the read.
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+            raise
+        await response.aclose()
+        return answer
 
 
 def _closed_error(endpoint: Endpoint) -> ClientClosedError:

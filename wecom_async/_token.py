@@ -110,6 +110,14 @@ class MemoryTokenStore:
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={len(self._tokens)})"
 
+    def peek(self, key: str) -> IssuedToken | None:
+        """Return the token of ``key`` if this process holds a fresh copy, without waiting.
+
+        The token manager's hot path: a store whose tokens live elsewhere (Redis) answers
+        from its local copy, so a call with a fresh token makes no round trip at all.
+        """
+        return self._fresh(key)
+
     def _fresh(self, key: str) -> IssuedToken | None:
         entry = self._tokens.get(key)
         if entry is not None and self._clock() < entry[1]:
@@ -193,6 +201,8 @@ class TokenManager:
         self._key = key
         self._margin = refresh_margin
         self._flight: _Flight | None = None
+        # Optional: a store that can tell at once whether it holds a fresh token.
+        self._peek: Callable[[str], IssuedToken | None] | None = getattr(store, "peek", None)
 
     def __repr__(self) -> str:
         return f"TokenManager(store={self._store!r})"
@@ -208,6 +218,10 @@ class TokenManager:
         Raises:
             WeComError: the fetch failed (the same error for every caller waiting on it).
         """
+        if self._flight is None and self._peek is not None:
+            fresh = self._peek(self._key)
+            if fresh is not None:
+                return fresh
         while True:
             flight = self._flight
             if flight is None:

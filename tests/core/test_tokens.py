@@ -229,3 +229,33 @@ async def test_cancelled_waiter_does_not_block_the_fetcher() -> None:
         assert results == [["zhangsan"]]
         assert await client.external_contact.get_follow_user_list() == ["zhangsan"]
     assert server.calls["gettoken"] == 1
+
+
+async def test_a_fresh_token_the_store_can_peek_at_needs_no_store_round_trip() -> None:
+    """The hot path: a store that holds a fresh copy answers at once (no lease, no flight)."""
+
+    class CountingStore(MemoryTokenStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.round_trips = 0
+
+        async def get_or_lease(self, key: str) -> IssuedToken | Lease:
+            self.round_trips += 1
+            return await super().get_or_lease(key)
+
+    fetched: list[int] = []
+
+    async def fetch() -> tuple[str, int]:
+        fetched.append(1)
+        return "token-value-0123456789abcdef", 7200
+
+    store = CountingStore()
+    manager = TokenManager(fetch, store, "k")
+    first = await manager.get()
+    assert store.round_trips == 1
+    for _ in range(50):
+        assert await manager.get() == first
+    assert (store.round_trips, len(fetched)) == (1, 1)
+    await manager.invalidate(first)
+    assert (await manager.get()).value == first.value  # fetched again after the refusal
+    assert (store.round_trips, len(fetched)) == (2, 2)

@@ -22,6 +22,7 @@ from tests.export.helpers import (
     export_args,
     leaks,
     new_fake,
+    part_of,
     read_lines,
     read_pairs,
     run_cli,
@@ -108,19 +109,21 @@ def test_interrupted_export_resumes_with_nothing_missing_or_repeated(
             stderr=subprocess.PIPE,
             text=True,
         )
-        _wait_for_lines(out, 300, proc)
+        part = part_of(out)
+        _wait_for_lines(part, 300, proc)
         proc.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)
         _, stderr = proc.communicate(timeout=2)  # Ctrl-C stops within a second or two
 
-        lines_at_stop = read_lines(out)  # no torn line, even right after SIGKILL
+        assert not out.exists()  # only a complete export is put in place
+        lines_at_stop = read_lines(part)  # no torn line, even right after SIGKILL
         state = json.loads(checkpoint.read_text())
         assert 300 <= len(lines_at_stop) < len(expected_pairs(slow_fake))
         assert len(state["done"]) < len(state["units"])  # stopped midway
-        assert state["output_bytes"] <= out.stat().st_size
+        assert state["output_bytes"] <= part.stat().st_size
         if how == "SIGINT":
             assert proc.returncode == ExitStatus.INTERRUPTED
             assert "--resume" in stderr
-            assert state["output_bytes"] == out.stat().st_size  # final commit on the way out
+            assert state["output_bytes"] == part.stat().st_size  # final commit on the way out
             assert state["items"] == len(lines_at_stop)
         else:
             assert proc.returncode == -signal.SIGKILL

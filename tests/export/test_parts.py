@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -361,10 +362,13 @@ def test_output_file_reopens_at_the_recorded_length(tmp_path: Path) -> None:
     (tmp_path / "o").write_bytes(b"h\none\ntwo\nthr")  # a torn tail after the record
 
     again = OutputFile(tmp_path / "o")
-    again.reopen(10)
+    again.reopen(10, hashlib.sha256(b"h\none\ntwo\n").hexdigest())
     again.write(b"three\n")
     again.close()
     assert (tmp_path / "o").read_bytes() == b"h\none\ntwo\nthree\n"
+    assert again.digest() == hashlib.sha256(b"h\none\ntwo\nthree\n").hexdigest()
+    with pytest.raises(CheckpointError, match="first 10 bytes differ"):
+        OutputFile(tmp_path / "o").reopen(10, hashlib.sha256(b"h\none\ntwO\n").hexdigest())
 
 
 def test_encoders() -> None:

@@ -14,6 +14,7 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
+from ._output import OutputBusyError, OutputError, OutputExistsError
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
@@ -40,6 +41,9 @@ __all__ = [
     "Failure",
     "GroupChatsJob",
     "Job",
+    "OutputBusyError",
+    "OutputError",
+    "OutputExistsError",
     "RateBudget",
     "RateLimitedTransport",
     "TagsJob",

@@ -66,6 +66,8 @@ class ExportSettings:
     retry_delay: float
     chunk_size: int | None
     resume: bool
+    #: Replace an existing output (once the export is complete).
+    force: bool
     quiet: bool
 
 
@@ -205,6 +207,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
                     resume=settings.resume,
                     progress=progress,
                     options=options,
+                    overwrite=settings.force,
                 )
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error

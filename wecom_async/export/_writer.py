@@ -9,8 +9,10 @@ the checkpoint recorded anyway.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
+import hashlib
 import io
 import json
 import os
@@ -109,13 +111,17 @@ class CsvEncoder:
 class OutputFile:
     """The output, written with one ``os.write`` per batch; see the module docstring.
 
+    It keeps the SHA-256 of everything written, updated as bytes go out, so the
+    checkpoint can record the hash of the prefix it describes at no extra read.
+
     Args:
-        path: where the export goes.
+        path: where the export goes (the temporary ``.part`` file of the run).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._hash = hashlib.sha256()
         #: Bytes in the file (what the checkpoint records).
         self.size = 0
 
@@ -123,32 +129,48 @@ class OutputFile:
         """Create or empty the file and write ``header``."""
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self.size = 0
+        self._hash = hashlib.sha256()
         self.write(header)
 
-    def reopen(self, length: int) -> None:
+    def reopen(self, length: int, sha256: str) -> None:
         """Open the file of an interrupted export and cut it back to ``length`` bytes.
 
         Raises:
-            CheckpointError: the file is missing or shorter than ``length`` (it was
-                changed since the checkpoint was written).
+            CheckpointError: the file is missing, shorter than ``length``, or its first
+                ``length`` bytes are not the ones the checkpoint recorded (it was changed
+                or replaced since).
         """
         try:
-            fd = os.open(self.path, os.O_WRONLY)
+            fd = os.open(self.path, os.O_RDWR)
         except FileNotFoundError:
             raise CheckpointError(f"the output {self.path} is gone: cannot resume") from None
-        actual = os.fstat(fd).st_size
-        if actual < length:
+        try:
+            actual = os.fstat(fd).st_size
+            if actual < length:
+                raise CheckpointError(
+                    f"the output {self.path} has {actual} bytes but the checkpoint recorded "
+                    f"{length}: it was changed since, cannot resume"
+                )
+            digest = _prefix_hash(fd, length)
+            if digest.hexdigest() != sha256:
+                raise CheckpointError(
+                    f"the content of {self.path} is not what the checkpoint recorded (its "
+                    f"first {length:,} bytes differ): it was changed or replaced since, "
+                    "cannot resume"
+                )
+            os.ftruncate(fd, length)
+            os.lseek(fd, length, os.SEEK_SET)
+        except BaseException:
             os.close(fd)
-            raise CheckpointError(
-                f"the output {self.path} has {actual} bytes but the checkpoint recorded "
-                f"{length}: it was changed since, cannot resume"
-            )
-        os.ftruncate(fd, length)
-        os.lseek(fd, length, os.SEEK_SET)
-        self._fd, self.size = fd, length
+            raise
+        self._fd, self.size, self._hash = fd, length, digest
 
     def write(self, data: bytes) -> None:
-        """Append ``data`` (a regular file takes it in one call; partial writes loop).
+        """Append ``data`` whole, or not at all.
+
+        A regular file takes it in one call; partial writes loop. When the disk refuses
+        part of it (ENOSPC, EFBIG past a file size limit, EIO), the file is cut back to
+        where ``data`` began, so it never ends in half a record.
 
         Raises:
             OSError: the file cannot be written, or a write took no byte at all.
@@ -156,12 +178,29 @@ class OutputFile:
         if self._fd is None:
             raise RuntimeError("the output file is not open")
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            if written == 0:  # no progress would loop forever
-                raise OSError(errno.EIO, f"the disk took none of the bytes for {self.path}")
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                if written == 0:  # no progress would loop forever
+                    raise OSError(errno.EIO, f"the disk took none of the bytes for {self.path}")
+                view = view[written:]
+        except OSError:
+            self._cut_back()
+            raise
+        self._hash.update(data)
         self.size += len(data)
+
+    def _cut_back(self) -> None:
+        """Drop the bytes of a failed write (shrinking a file needs no room)."""
+        if self._fd is None:  # pragma: no cover - write() checked it
+            return
+        with contextlib.suppress(OSError):  # else the checkpoint's length still rules
+            os.ftruncate(self._fd, self.size)
+            os.lseek(self._fd, self.size, os.SEEK_SET)
+
+    def digest(self) -> str:
+        """Return the SHA-256 (hex) of the ``size`` bytes written."""
+        return self._hash.hexdigest()
 
     def sync(self) -> None:
         """Flush the written bytes to the disk (before the checkpoint claims them)."""
@@ -173,6 +212,23 @@ class OutputFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+#: Bytes read at once when a resume hashes the checkpointed prefix.
+_HASH_BLOCK: Final = 1 << 20
+
+
+def _prefix_hash(fd: int, length: int) -> hashlib._Hash:
+    """The SHA-256 of the first ``length`` bytes of ``fd``, read in blocks."""
+    digest = hashlib.sha256()
+    offset = 0
+    while offset < length:
+        block = os.pread(fd, min(_HASH_BLOCK, length - offset), offset)
+        if not block:  # pragma: no cover - the size was checked just before
+            break
+        digest.update(block)
+        offset += len(block)
+    return digest
 
 
 def read_keys(

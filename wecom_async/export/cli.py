@@ -26,7 +26,6 @@ from typing import Final, TextIO
 import anyio
 
 from .. import __version__
-from ._checkpoint import Checkpoint
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS
 from ._ratelimit import (
@@ -67,10 +66,14 @@ Export every record of one kind to a file, streaming pages as they arrive.
                 2021-07-10, then get_contact_way)
 
 JSON Lines output holds one wire-format object per line (wecom_async.to_dict: WeCom's
-field names, fields unknown to this release included). A checkpoint beside the output
-(<output>.checkpoint) makes the export resumable with --resume after a crash or
-Ctrl-C, with no record missing or repeated; it is deleted when the export completes.
-Records of different units interleave: the output is a set, not a sorted list.
+field names, fields unknown to this release included). Records go to <output>.part
+first, which is renamed onto the output only once the export is complete: an existing
+output (replaced only with --force) stays whole until then. A checkpoint beside it
+(<output>.checkpoint) makes the export resumable with --resume after a crash, a full
+disk or Ctrl-C, with no record missing or repeated; both are gone when the export
+completes. A lock (<output>.lock) refuses a second export to the same output while
+one runs. Records of different units interleave: the output is a set, not a sorted
+list.
 
 {COLUMNS_HELP}
 {EXIT_HELP}"""
@@ -185,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = export.add_argument_group("run")
     run.add_argument("--resume", action="store_true", help="continue an interrupted export")
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output if it exists (once the new export is complete)",
+    )
+    run.add_argument(
         "-q",
         "--quiet",
         action="store_true",
@@ -242,6 +250,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
         retry_delay=args.retry_delay,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        force=args.force,
         quiet=args.quiet,
     )
 
@@ -274,9 +283,6 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
     if isinstance(settings, str):
         say(f"wecom-async: error: {settings}")
         return ExitStatus.USAGE
-    checkpoint = Checkpoint.path_for(settings.output)
-    if not settings.resume and checkpoint.exists():
-        say(f"wecom-async: note: starting over; the unfinished export in {checkpoint} is dropped")
     with _logging_to(err, verbose=args.verbose, redactor=redactor):
         outcome = anyio.run(run_command, settings, err)
     if outcome.error is not None:

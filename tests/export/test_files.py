@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import resource
 import signal
@@ -192,3 +193,56 @@ def test_a_full_disk_leaves_whole_lines_and_resumes_exactly(
     pairs = read_pairs(out)
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected_pairs(slow_fake)
+
+
+#: Names customers can type (valid JSON from WeCom): a cut emoji (a lone surrogate), the
+#: line separators of ``str.splitlines``, and plain text around them.
+HOSTILE_NAMES = (
+    "半个\ud83d",
+    "\udc00tail",
+    "line\u2028separator\u2029paragraph\u0085next-line",
+    "正常的名字",
+)
+
+
+@pytest.fixture
+def hostile() -> FakeWeCom:
+    """Two members; each follows customers with every one of :data:`HOSTILE_NAMES`."""
+    corp = new_fake()
+    corp.seed(staff=2, customers_per_staff=3, seed=8)
+    for name in HOSTILE_NAMES:
+        corp.add_customer(name=name, followers=sorted(corp.state.staff))
+    return corp
+
+
+def test_customer_text_is_written_losslessly_as_json_lines(
+    hostile: FakeWeCom, tmp_path: Path
+) -> None:
+    out = tmp_path / "customers.jsonl"
+    with serve(hostile) as base_url:
+        done = run_cli(*export_args(base_url, out), cwd=tmp_path, env=secret_env())
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    text = out.read_bytes().decode("utf-8")  # strict: valid UTF-8 throughout
+    lines = text.splitlines()  # the reader that split on U+2028 / U+2029 / U+0085
+    assert len(lines) == len(expected_pairs(hostile))
+    names = [json.loads(line)["external_contact"]["name"] for line in lines]
+    for name in HOSTILE_NAMES:
+        assert names.count(name) == 2  # once per follower, exactly as WeCom sent it
+    assert "\\ud83d" in text
+    assert "\\u2028" in text
+
+
+def test_customer_text_is_written_as_valid_csv(hostile: FakeWeCom, tmp_path: Path) -> None:
+    out = tmp_path / "customers.csv"
+    with serve(hostile) as base_url:
+        done = run_cli(*export_args(base_url, out), cwd=tmp_path, env=secret_env())
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    with out.open(encoding="utf-8", newline="") as handle:  # strict UTF-8
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(expected_pairs(hostile))
+    names = [row["name"] for row in rows]
+    # Lone surrogates cannot be UTF-8: each becomes U+FFFD; the rest is kept as typed.
+    for name in ("半个\ufffd", "\ufffdtail", HOSTILE_NAMES[2], HOSTILE_NAMES[3]):
+        assert names.count(name) == 2

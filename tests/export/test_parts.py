@@ -637,3 +637,14 @@ def test_an_hour_waited_in_the_rate_budget_does_not_fail_the_export(tmp_path: Pa
     pairs = read_pairs(output)
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected_pairs(sandbox_fake(300))
+
+
+@given(st.recursive(st.none() | st.text() | st.integers(), lambda inner: st.lists(inner)))
+@settings(deadline=None)
+def test_json_lines_take_any_text_losslessly_on_one_utf8_line(value: object) -> None:
+    record = {"name": value, "k\ud800": "\u2028"}
+    line = JsonlEncoder().encode([record])
+
+    text = line.decode("utf-8")  # strict
+    assert text.splitlines() == [text[:-1]]
+    assert json.loads(text) == record

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
+from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
 from ._output import fsync_directory
 
@@ -156,7 +157,7 @@ class Checkpoint:
             "sizes": self.sizes,
             "units": self.units,
         }
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return json_text(document).encode()
 
     def save(self, path: Path) -> None:
         """Replace the checkpoint file at ``path`` atomically with this state."""

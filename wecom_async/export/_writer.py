@@ -16,10 +16,12 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
+from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import CheckpointError
 
@@ -63,20 +65,32 @@ class JsonlEncoder:
         return b""
 
     def encode(self, records: Sequence[JsonObject]) -> bytes:
-        """Return one compact JSON line per record."""
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        return "".join(dumps(record) + "\n" for record in records).encode()
+        """Return one compact JSON line per record.
+
+        Lone surrogates (a customer's cut emoji) and U+2028, U+2029, U+0085 are written
+        as ``\\u`` escapes: the line is valid UTF-8, ``str.splitlines`` keeps it whole,
+        and it decodes to exactly the value WeCom sent.
+        """
+        return "".join(json_text(record) + "\n" for record in records).encode()
+
+
+#: Code points UTF-8 cannot encode.
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
 
 
 def cell(value: JsonValue) -> str:
-    """Format one CSV cell: empty for absent, JSON text for lists and objects."""
+    """Format one table cell: empty for absent, JSON text for lists and objects.
+
+    A lone surrogate (half an emoji) cannot be written in UTF-8: in a text cell it
+    becomes U+FFFD; inside JSON text it is escaped (``\\ud83d``), losing nothing.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+        return json_text(value)
+    return _SURROGATES.sub("\ufffd", str(value))
 
 
 class CsvEncoder:

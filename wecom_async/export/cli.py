@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import logging
 import os
 import sys
@@ -26,6 +25,7 @@ from typing import Final, TextIO
 import anyio
 
 from .. import __version__
+from .._jsontext import json_text
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS
 from ._ratelimit import (
@@ -307,7 +307,7 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
         )
     if args.summary_json:
         document = report(result, outcome.requests, status)
-        args.summary_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        args.summary_json.write_text(json_text(document, indent=2) + "\n", encoding="utf-8")
     return status
 
 

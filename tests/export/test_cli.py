@@ -9,7 +9,9 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -149,10 +151,10 @@ def test_csv_has_the_documented_columns(fake: FakeWeCom, base_url: str, tmp_path
 
     assert done.returncode == ExitStatus.OK, done.stderr
     assert done.stderr == ""  # --quiet
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert tuple(reader.fieldnames or ()) == CustomersJob.columns
+    assert tuple(reader.fieldnames or ()) == CustomersJob().table().columns
     assert {(r["external_userid"], r["follow_userid"]) for r in rows} == expected_pairs(fake)
     assert len(rows) == len(expected_pairs(fake))
     follow = fake.follow(rows[0]["external_userid"], rows[0]["follow_userid"])
@@ -268,3 +270,56 @@ def test_fake_server_command_serves_the_sandbox_corp(tmp_path: Path) -> None:
     assert set(read_pairs(tmp_path / "out.jsonl")) == expected_pairs(
         sandbox_fake(300, secret=SECRET)
     )
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)")
+#: Names a spreadsheet would run as formulas (OWASP's list: = + - @ tab CR), and one it would not.
+SPREADSHEET_NAMES = (*FORMULAS, "\tTAB", "\rCR", "a=b")
+
+
+@pytest.fixture
+def spreadsheet_corp() -> Iterator[str]:
+    """A corp whose customers have :data:`SPREADSHEET_NAMES`, served on 127.0.0.1."""
+    corp = new_fake()
+    corp.seed(staff=1, customers_per_staff=2, seed=9)
+    for name in SPREADSHEET_NAMES:
+        corp.add_customer(name=name, followers=list(corp.state.staff))
+    with serve(corp) as url:
+        yield url
+
+
+def test_csv_is_safe_and_readable_in_a_spreadsheet_by_default(
+    spreadsheet_corp: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "customers.csv"
+    args = export_args(spreadsheet_corp, out, "--timezone", "Asia/Shanghai")
+    done = run_cli(*args, cwd=tmp_path, env=secret_env())
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfexternal_userid,")  # UTF-8 BOM for Excel
+    with out.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    columns = list(reader.fieldnames or ())
+    assert columns[columns.index("createtime") + 1] == "createtime_local"
+    names = [row["name"] for row in rows]
+    for name in SPREADSHEET_NAMES[:-1]:
+        assert names.count("'" + name) == 1  # shown as text, never run
+    assert names.count("a=b") == 1
+    for row in rows:
+        when = datetime.fromtimestamp(int(row["createtime"]), ZoneInfo("Asia/Shanghai"))
+        assert row["createtime_local"] == when.isoformat()
+        assert row["createtime_local"].endswith("+08:00")
+
+
+def test_csv_formulas_and_bom_can_be_turned_off(spreadsheet_corp: str, tmp_path: Path) -> None:
+    out = tmp_path / "customers.csv"
+    args = export_args(spreadsheet_corp, out, "--csv-raw-formulas", "--no-bom")
+    done = run_cli(*args, cwd=tmp_path, env=secret_env())
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert out.read_bytes().startswith(b"external_userid,")
+    with out.open(newline="", encoding="utf-8") as handle:
+        names = [row["name"] for row in csv.DictReader(handle)]
+    for name in SPREADSHEET_NAMES:
+        assert names.count(name) == 1

@@ -26,6 +26,7 @@ from wecom_async.export import (
     Unit,
     run_export,
 )
+from wecom_async.export._writer import TableOptions
 from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
 from wecom_async.testing.routes.customers import batch_get_by_user
@@ -427,7 +428,7 @@ def written_pairs(out: Path, format: str) -> list[tuple[str, str]]:
     """The (external_userid, follow userid) of every record of a customers export."""
     if format == "jsonl":
         return read_pairs(out)
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         return [(row["external_userid"], row["follow_userid"]) for row in csv.DictReader(handle)]
 
 
@@ -552,3 +553,21 @@ async def test_a_server_refusing_every_cursor_fails_the_unit_after_one_restart(
     assert wecom_fake.calls(BATCH) == 4  # page 1, 50100, page 1 again, 50100
     (failure,) = result.failures
     assert failure.reason == "errcode 50100"
+
+
+async def test_a_csv_export_resumes_only_with_the_table_options_it_started_with(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "c.csv"
+    await _stopped(wecom_client, out, 2, format="csv")
+    for other in (TableOptions(timezone="UTC"), TableOptions(bom=False)):
+        with pytest.raises(CheckpointError, match="other table options"):
+            await run_export(
+                CustomersJob(), wecom_client, out, format="csv", resume=True, table=other
+            )
+
+    await run_export(CustomersJob(), wecom_client, out, format="csv", resume=True, options=FAST)
+
+    pairs = written_pairs(out, "csv")
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == expected_pairs(corp)

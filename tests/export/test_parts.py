@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
@@ -57,7 +58,15 @@ from wecom_async.export._progress import (
     make_progress,
 )
 from wecom_async.export._run import ExportSettings, build_transport, retry_policy
-from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell, read_keys
+from wecom_async.export._writer import (
+    CsvEncoder,
+    JsonlEncoder,
+    OutputFile,
+    Table,
+    TableOptions,
+    cell,
+    local_time,
+)
 from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
 
@@ -377,13 +386,43 @@ def test_encoders() -> None:
         JsonlEncoder().encode(records).decode()
         == json.dumps(records[0], ensure_ascii=False, separators=(",", ":")) + "\n"
     )
-    encoder = CsvEncoder(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
+    table = Table(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
+    encoder = CsvEncoder(table, TableOptions(bom=False))
     text = (encoder.header() + encoder.encode(records)).decode()
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
         ["name", "tags", "n"],
         ['张三, "老"\n客户', '["a"]', ""],
     ]
     assert [cell(True), cell(3), cell({"k": 1})] == ["true", "3", '{"k":1}']
+    assert [cell("a\ud800"), cell(["\ud800"])] == ["a\ufffd", '["\\ud800"]']
+
+
+def test_csv_cells_for_spreadsheets() -> None:
+    def table(zone: str) -> Table:
+        return Table(
+            ("n", "t"), lambda r: [[r.get("n"), r.get("t")]], times=("t",), zone=ZoneInfo(zone)
+        )
+
+    records: list[dict[str, object]] = [
+        {"n": text, "t": 1_700_000_000} for text in ("=1+1", "+1", "-1", "@A", "\tx", "\rx")
+    ]
+    records += [{"n": -5, "t": "soon"}, {"n": "a=b", "t": None}]
+    safe = CsvEncoder(table("Asia/Shanghai"))
+    raw = CsvEncoder(table("UTC"), TableOptions(raw_formulas=True, bom=False))
+
+    rows = list(csv.reader(io.StringIO((safe.header() + safe.encode(records)).decode())))
+    assert rows[0] == ["\ufeffn", "t", "t_local"]
+    assert [row[0] for row in rows[1:]] == [
+        "'=1+1", "'+1", "'-1", "'@A", "'\tx", "'\rx", "-5", "a=b"
+    ]  # fmt: skip
+    assert rows[1][1:] == ["1700000000", "2023-11-15T06:13:20+08:00"]
+    assert rows[7][1:] == ["soon", ""]  # not a Unix time: no local time
+    rows = list(csv.reader(io.StringIO((raw.header() + raw.encode(records)).decode())))
+    assert rows[0] == ["n", "t", "t_local"]
+    assert [row[0] for row in rows[1:7]] == ["=1+1", "+1", "-1", "@A", "\tx", "\rx"]
+    assert rows[1][2] == "2023-11-14T22:13:20+00:00"
+    assert local_time(10**20, None) is None
+    assert local_time(True, None) is None
 
 
 def test_plain_progress_prints_periodic_lines() -> None:
@@ -487,7 +526,9 @@ def test_help_documents_exit_statuses_and_columns(capsys: pytest.CaptureFixture[
     text = capsys.readouterr().out
     for line in ("0    the export is complete", "3    the export finished", "130  interrupted"):
         assert line in text
-    assert "customers: " + ", ".join(CustomersJob.columns) in " ".join(text.split())
+    columns = ", ".join(CustomersJob().table().columns)
+    assert "createtime, createtime_local, " in columns
+    assert "customers: " + columns in " ".join(text.split())
 
 
 def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> None:
@@ -526,7 +567,7 @@ def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: st
         }
         for i in range(7)
     ]
-    encoder = JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+    encoder = JsonlEncoder(job.keys) if format == "jsonl" else CsvEncoder(job.table())
     output = OutputFile(tmp_path / "o")
     output.create(encoder.header())
     start = output.size
@@ -535,13 +576,10 @@ def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: st
     output.write(encoder.encode(records[3:]))
     output.close()
 
-    keys = read_keys(
-        output.path, middle, output.size, format, record_keys=job.keys, row_key=job.row_key
-    )
+    keys = encoder.read_keys(output.path, middle, output.size)
     assert keys == {(f'wm,"{i}"\r\nx', f"u{i % 3}") for i in range(3, 7)}
-    everything = read_keys(
-        output.path, start, output.size, format, record_keys=job.keys, row_key=job.row_key
-    )
+    assert keys == {key for record in records[3:] for key in encoder.keys(record)}
+    everything = encoder.read_keys(output.path, start, output.size)
     assert len(everything) == 7
 
 

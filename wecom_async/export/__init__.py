@@ -24,6 +24,7 @@ from ._ratelimit import (
     Window,
     wecom_windows,
 )
+from ._writer import TableOptions
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -46,6 +47,7 @@ __all__ = [
     "OutputExistsError",
     "RateBudget",
     "RateLimitedTransport",
+    "TableOptions",
     "TagsJob",
     "Unit",
     "Window",

@@ -121,6 +121,8 @@ class Checkpoint:
     #: releases, which cannot be resumed safely.
     output_sha256: str | None = None
     overwrite: bool = False
+    #: How a table format is written (TableOptions.to_json); empty for JSON Lines.
+    table: JsonObject = field(default_factory=dict)
     items: int = 0
     pages: int = 0
 
@@ -147,6 +149,7 @@ class Checkpoint:
             "output_bytes": self.output_bytes,
             "output_sha256": self.output_sha256,
             "overwrite": self.overwrite,
+            "table": self.table,
             "items": self.items,
             "pages": self.pages,
             "done": sorted(self.done),
@@ -199,6 +202,7 @@ class Checkpoint:
                 output_bytes=_typed(data["output_bytes"], int),
                 output_sha256=_optional(data.get("output_sha256"), str),
                 overwrite=_typed(data.get("overwrite", False), bool),
+                table=_typed(data.get("table", {}), dict),
                 items=_typed(data["items"], int),
                 pages=_typed(data["pages"], int),
             )

@@ -59,7 +59,7 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, w
 from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
 from ._output import OutputExistsError, output_lock, part_path, publish
 from ._progress import NullProgress, Progress
-from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, read_keys
+from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, TableOptions
 
 __all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
 
@@ -136,6 +136,7 @@ async def run_export(
     progress: Progress | None = None,
     options: EngineOptions | None = None,
     overwrite: bool = False,
+    table: TableOptions | None = None,
 ) -> ExportResult:
     """Run (or resume) one export into ``output``; see the module docstring.
 
@@ -150,6 +151,8 @@ async def run_export(
         overwrite: replace ``output`` if it exists (when the export completes; until then
             it stays as it was). A resume may also replace it if the interrupted run
             was allowed to.
+        table: how CSV is written for people (BOM, formulas, the zone of the local-time
+            columns); a resume must use the same.
 
     Returns:
         The summary. Units WeCom refused (e.g. 701008) are in ``failures``.
@@ -164,7 +167,8 @@ async def run_export(
             network or a rate limit after the client's retries); the checkpoint is kept
             so the export can be resumed.
     """
-    engine = _Engine(job, client, output, format, progress or NullProgress(), options)
+    table = table or TableOptions()
+    engine = _Engine(job, client, output, format, progress or NullProgress(), options, table)
     return await engine.run(resume, overwrite=overwrite)
 
 
@@ -177,12 +181,16 @@ class _Engine:
         format: Format,
         progress: Progress,
         options: EngineOptions | None,
+        table: TableOptions,
     ) -> None:
         self._job, self._client, self._format = job, client, format
         self._progress = progress
         self._options = options or EngineOptions()
+        self._table_json = table.to_json() if format != "jsonl" else {}
         self._encoder: Encoder = (
-            JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+            JsonlEncoder(job.keys)
+            if format == "jsonl"
+            else CsvEncoder(job.table(table.zone()), table)
         )
         self._final = output
         self._out = OutputFile(part_path(output))
@@ -265,6 +273,7 @@ class _Engine:
             units=[u.spec for u in units],
             sizes=[u.size for u in units],
             overwrite=overwrite,
+            table=self._table_json,
         )
         self._out.create(self._encoder.header())
         ckpt.output_bytes, ckpt.output_sha256 = self._out.size, self._out.digest()
@@ -279,6 +288,11 @@ class _Engine:
             raise CheckpointError(
                 f"{self._path} belongs to another export (kind, format, corp: {found}); "
                 f"this one is {asked}"
+            )
+        if ckpt.table != self._table_json:
+            raise CheckpointError(
+                f"the export in {self._path} was started with other table options "
+                f"({_options_text(ckpt.table)}); resume it with the same options"
             )
         if ckpt.output_sha256 is None:
             raise CheckpointError(
@@ -517,13 +531,10 @@ class _Engine:
         """Reads the identities already in the output from where unit ``index`` began
         (the whole output after the header for a checkpoint without its start)."""
         return functools.partial(
-            read_keys,
+            self._encoder.read_keys,
             self._out.path,
             max(self.ckpt.starts.get(index, 0), self._header_size),
             self._out.size,
-            self._format,
-            record_keys=self._job.keys,
-            row_key=self._job.row_key,
         )
 
     def _unwritten(self, index: int, records: Sequence[JsonObject]) -> list[JsonObject]:
@@ -531,7 +542,7 @@ class _Engine:
         written = self._written[index]
         fresh = []
         for record in records:
-            keys = self._job.keys(record)
+            keys = self._encoder.keys(record)
             if keys and keys[0] in written:
                 continue
             written.update(keys)
@@ -555,3 +566,15 @@ class _Engine:
     def _persist(self, snapshot: bytes) -> None:
         self._out.sync()
         write_atomic(self._path, snapshot)
+
+
+def _options_text(options: JsonObject) -> str:
+    """Table options as the command's flags would give them."""
+    zone = options.get("timezone")
+    return ", ".join(
+        [
+            f"--timezone {zone}" if zone else "the machine's time zone",
+            "--csv-raw-formulas" if options.get("raw_formulas") else "formulas neutralised",
+            "BOM" if options.get("bom", True) else "--no-bom",
+        ]
+    )

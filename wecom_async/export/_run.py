@@ -30,7 +30,7 @@ from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
 from ._ratelimit import RateBudget, RateLimitedTransport, wecom_windows
-from ._writer import Format
+from ._writer import Format, TableOptions
 
 __all__ = [
     "ExportSettings",
@@ -68,6 +68,8 @@ class ExportSettings:
     resume: bool
     #: Replace an existing output (once the export is complete).
     force: bool
+    #: How CSV is written for people (BOM, formulas, local-time zone).
+    table: TableOptions
     quiet: bool
 
 
@@ -208,6 +210,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
                     progress=progress,
                     options=options,
                     overwrite=settings.force,
+                    table=settings.table,
                 )
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error

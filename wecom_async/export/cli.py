@@ -21,13 +21,14 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
 from .. import __version__
 from .._jsontext import json_text
 from ._engine import DEFAULT_CONCURRENCY
-from ._jobs import JOBS
+from ._jobs import JOBS, make_job
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
@@ -37,21 +38,24 @@ from ._ratelimit import (
 from ._run import ExportSettings, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
 from ._status import EXIT_HELP, ExitStatus, failure_status, report, summary_lines
-from ._writer import FORMATS, Format
+from ._writer import FORMATS, Format, TableOptions
 
 __all__ = ["EXIT_HELP", "ExitStatus", "main"]
 
 
-COLUMNS_HELP: Final = "csv columns (lists and objects as JSON):\n" + "".join(
+COLUMNS_HELP: Final = (
+    "csv columns (lists and objects as JSON; each Unix time is followed by <name>_local,\n"
+    "the same moment in ISO 8601 with its offset, in --timezone):\n"
+) + "".join(
     textwrap.fill(
-        f"{job.name}: {', '.join(job.columns)}",
+        f"{name}: {', '.join(make_job(name).table().columns)}",
         width=88,
         initial_indent="  ",
         subsequent_indent="    ",
         break_on_hyphens=False,
     )
     + "\n"
-    for job in JOBS.values()
+    for name in JOBS
 )
 
 EXPORT_DESCRIPTION: Final = f"""\
@@ -91,6 +95,16 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (try Asia/Shanghai)"
+        ) from None
+    return text
 
 
 def _chunk(text: str) -> int:
@@ -185,6 +199,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="follow-users per batch (1-100; default: 100, fewer for small corps so that "
         "every worker has work)",
     )
+    table = export.add_argument_group("csv for people")
+    table.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="IANA time zone of the *_local columns (default: this machine's)",
+    )
+    table.add_argument(
+        "--csv-raw-formulas",
+        action="store_true",
+        help="write cells starting with = + - @ tab or CR as they are (default: after a ', "
+        "so that a spreadsheet shows them as text instead of running them)",
+    )
+    table.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="no UTF-8 byte order mark at the start of a CSV file (Excel needs it)",
+    )
     run = export.add_argument_group("run")
     run.add_argument("--resume", action="store_true", help="continue an interrupted export")
     run.add_argument(
@@ -251,6 +283,9 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
         chunk_size=args.chunk_size,
         resume=args.resume,
         force=args.force,
+        table=TableOptions(
+            timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
+        ),
         quiet=args.quiet,
     )
 

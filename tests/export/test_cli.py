@@ -131,7 +131,9 @@ def test_interrupted_export_resumes_with_nothing_missing_or_repeated(
             assert proc.returncode == -signal.SIGKILL
 
         slow_fake.latency = 0.0
-        resumed = run_cli(*export_args(url, out, *more, "--resume"), cwd=tmp_path, env=secret_env())
+        resumed = run_cli(
+            *export_args(url, out, *more[2:], "--resume"), cwd=tmp_path, env=secret_env()
+        )
         whole = run_cli(*export_args(url, full), cwd=tmp_path, env=secret_env())
 
     assert resumed.returncode == ExitStatus.OK, resumed.stderr
@@ -323,3 +325,70 @@ def test_csv_formulas_and_bom_can_be_turned_off(spreadsheet_corp: str, tmp_path:
         names = [row["name"] for row in csv.DictReader(handle)]
     for name in SPREADSHEET_NAMES:
         assert names.count(name) == 1
+
+
+def test_rate_limit_refusals_are_reported_in_the_summary(
+    fake: FakeWeCom, base_url: str, tmp_path: Path
+) -> None:
+    fake.inject(BATCH, errcode=45009, times=3)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    args = ("--rate-limit-delay", "0.05", "--summary-json", str(summary), "--concurrency", "1")
+    done = run_cli(*export_args(base_url, out, *args), cwd=tmp_path, env=secret_env())
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert set(read_pairs(out)) == expected_pairs(fake)
+    lines = [line for line in done.stderr.splitlines() if "45009" in line]
+    assert len(lines) == 1
+    assert "3 requests refused" in lines[0]
+    report = json.loads(summary.read_text())
+    assert report["rate_limited"]["refusals"] == 3
+    assert 0.15 <= report["rate_limited"]["waited"] < 30
+
+
+def test_an_interrupt_before_the_plan_does_not_advise_resume(tmp_path: Path) -> None:
+    corp = new_fake(latency=3.0)  # the plan's first request hangs long enough
+    corp.seed(staff=2, customers_per_staff=2, seed=1)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "missing" / "folder" / "summary.json"
+    with serve(corp) as url:
+        proc = subprocess.Popen(
+            cli_args(*export_args(url, out, "--summary-json", str(summary))),
+            cwd=tmp_path,
+            env=secret_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while not corp.requests:  # the token request is on its way: signals are handled
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=10)
+
+    assert proc.returncode == ExitStatus.INTERRUPTED
+    assert "--resume" not in stderr
+    assert "before the export started" in stderr
+    assert "Traceback" not in stderr
+    report = json.loads(summary.read_text())  # the folder was made, the failed run reported
+    assert report["exit_status"] == ExitStatus.INTERRUPTED
+    assert report["records"] == 0
+    assert not out.exists()
+    assert not part_of(out).exists()
+
+
+def test_a_failed_run_writes_its_summary_too(
+    fake: FakeWeCom, base_url: str, tmp_path: Path
+) -> None:
+    fake.inject(BATCH, errcode=48002)
+    summary = tmp_path / "summary.json"
+    done = run_cli(
+        *export_args(base_url, tmp_path / "out.jsonl", "--summary-json", str(summary)),
+        cwd=tmp_path,
+        env=secret_env(),
+    )
+
+    assert done.returncode == ExitStatus.PERMISSION
+    report = json.loads(summary.read_text())
+    assert report["exit_status"] == ExitStatus.PERMISSION
+    assert "48002" in report["error"]
+    assert report["requests"][f"/cgi-bin/{BATCH}"] >= 1

@@ -29,7 +29,8 @@ from wecom_async.export.cli import ExitStatus
 from wecom_async.testing import FakeWeCom
 
 #: Small chunks and two workers: many pages, so a run can be caught midway.
-SLOW = ("--chunk-size", "5", "--concurrency", "2", "--rate-limit", "100000")
+PACE = ("--concurrency", "2", "--rate-limit", "100000")
+SLOW = ("--chunk-size", "5", *PACE)
 
 
 @pytest.fixture
@@ -76,7 +77,17 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(
     first = start(url, out, cwd=tmp_path)
     wait_for_lines((out, part_of(out)), 100, first)
 
-    others = [start(url, out, *more, cwd=tmp_path) for more in ((), ("--force",), ("--resume",))]
+    others = [
+        subprocess.Popen(
+            cli_args(*export_args(url, out, *PACE, *more)),
+            cwd=tmp_path,
+            env=secret_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for more in ((), ("--force",), ("--resume",))
+    ]
     refusals = [other.communicate(timeout=60)[1] for other in others]
     assert first.poll() is None, "the first run ended before the others were refused"
     _, first_err = first.communicate(timeout=60)
@@ -123,7 +134,7 @@ def test_a_killed_nightly_run_leaves_yesterdays_file_whole_and_resumes(
 
     # The killed run's lock died with it: the resume is not refused, and replaces the
     # file as the interrupted run was allowed to.
-    resumed = run_cli(*export_args(url, out, *SLOW, "--resume"), cwd=tmp_path, env=secret_env())
+    resumed = run_cli(*export_args(url, out, *PACE, "--resume"), cwd=tmp_path, env=secret_env())
 
     assert resumed.returncode == ExitStatus.OK, resumed.stderr
     pairs = read_pairs(out)
@@ -147,7 +158,7 @@ def test_resume_refuses_a_swapped_file_of_the_same_length(url: str, tmp_path: Pa
     swapped = data[:first] + (b"X" if data[first : first + 1] != b"X" else b"Y") + data[first + 1 :]
     written.write_bytes(swapped)
 
-    resumed = run_cli(*export_args(url, out, *SLOW, "--resume"), cwd=tmp_path, env=secret_env())
+    resumed = run_cli(*export_args(url, out, *PACE, "--resume"), cwd=tmp_path, env=secret_env())
 
     assert resumed.returncode == ExitStatus.USAGE, resumed.stderr
     assert "content" in resumed.stderr
@@ -187,7 +198,7 @@ def test_a_full_disk_leaves_whole_lines_and_resumes_exactly(
     assert len(lines) > 0
     assert written.stat().st_size <= limit
 
-    resumed = run_cli(*export_args(url, out, *SLOW, "--resume"), cwd=tmp_path, env=secret_env())
+    resumed = run_cli(*export_args(url, out, *PACE, "--resume"), cwd=tmp_path, env=secret_env())
 
     assert resumed.returncode == ExitStatus.OK, resumed.stderr
     pairs = read_pairs(out)

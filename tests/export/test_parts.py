@@ -44,6 +44,7 @@ from wecom_async.export import (
     Failure,
     RateBudget,
     RateLimitedTransport,
+    TagsJob,
     make_job,
     run_export,
     wecom_windows,
@@ -57,6 +58,7 @@ from wecom_async.export._progress import (
     RichProgress,
     make_progress,
 )
+from wecom_async.export._ratelimit import Refusals
 from wecom_async.export._run import ExportSettings, build_transport, retry_policy
 from wecom_async.export._writer import (
     CsvEncoder,
@@ -686,3 +688,56 @@ def test_json_lines_take_any_text_losslessly_on_one_utf8_line(value: object) -> 
     text = line.decode("utf-8")  # strict
     assert text.splitlines() == [text[:-1]]
     assert json.loads(text) == record
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--resume", "--chunk-size", "5"], "--chunk-size cannot change on --resume"),
+        (["-o", "t.jsonl", "--format", "csv"], "--format csv does not match"),
+        (["-o", "T.CSV", "--format", "jsonl"], "--format jsonl does not match"),
+        (["--summary-json", "{file}/x.json"], "cannot write the summary"),
+    ],
+)
+def test_contradictory_options_are_refused_before_anything_starts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("a file, not a folder")
+    args = [arg.replace("{file}", str(tmp_path / "file")) for arg in args]
+    status = main(["export", "tags", "--sandbox", "--sandbox-customers", "5", *args])
+
+    assert status == ExitStatus.USAGE
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_output_extension_chooses_the_format_whatever_its_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status = main(
+        ["export", "tags", "--sandbox", "--sandbox-customers", "5", "-q", "-o", "Tags.CSV"]
+    )
+
+    assert status == ExitStatus.OK
+    with (tmp_path / "Tags.CSV").open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle))
+    assert tuple(header) == TagsJob().table().columns
+
+
+def test_plain_progress_shows_rate_limit_waits() -> None:
+    stream, time = io.StringIO(), FakeTime()
+    refusals = Refusals()
+    progress = PlainProgress(stream, interval=5.0, clock=time, refusals=refusals)
+    progress.start(title="customers", unit_label="follow-users", total=10, done=0, items=0)
+    refusals.refused(("POST", "/p", b""), 0.0)
+    refusals.retried(("POST", "/p", b""), 60.0)
+    time.now = 10.0
+    progress.update(done=4, items=1200, pages=12)
+
+    assert stream.getvalue().endswith(", 45009: 1 refused, 60 s waited\n")

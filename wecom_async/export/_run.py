@@ -29,7 +29,7 @@ from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import RateBudget, RateLimitedTransport, wecom_windows
+from ._ratelimit import RateBudget, RateLimitedTransport, Refusals, wecom_windows
 from ._writer import Format, TableOptions
 
 __all__ = [
@@ -80,10 +80,12 @@ class Outcome:
     result: ExportResult | None = None
     error: BaseException | None = None
     interrupted: bool = False
-    #: Records saved in the output when interrupted (from the checkpoint).
-    written: int = 0
+    #: Records saved when the run stopped (from the checkpoint), None without one.
+    written: int | None = None
     #: Requests sent, per URL path.
     requests: dict[str, int] = field(default_factory=dict)
+    #: WeCom's 45009 refusals and the time they cost.
+    refusals: Refusals = field(default_factory=Refusals)
 
 
 class Redactor:
@@ -153,6 +155,7 @@ def build_http_client(
                 ShardedTransport(settings.concurrency, proxy=url),
                 transport.budget,
                 sent=transport.sent,
+                refusals=transport.refusals,
             ),
         )
         if network
@@ -181,7 +184,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     transport = build_transport(settings, inner)
     options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
-    progress = make_progress(err, quiet=settings.quiet)
+    progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
     async with (
         build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
@@ -216,7 +219,8 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
                 outcome.error = error
         watchers.cancel_scope.cancel()
     outcome.requests = dict(transport.sent)
-    if outcome.interrupted:
+    outcome.refusals = transport.refusals
+    if outcome.result is None:
         outcome.written = _saved_items(settings.output)
     return outcome
 
@@ -232,8 +236,9 @@ async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
         return
 
 
-def _saved_items(output: Path) -> int:
+def _saved_items(output: Path) -> int | None:
+    """Records a ``--resume`` would keep, or None when there is nothing to resume."""
     try:
         return Checkpoint.load(Checkpoint.path_for(output)).items
     except CheckpointError:
-        return 0
+        return None

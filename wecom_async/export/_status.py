@@ -16,9 +16,17 @@ from ._checkpoint import CheckpointError
 from ._engine import ExportResult
 from ._job import one_line
 from ._output import OutputBusyError, OutputError
-from ._run import ExportSettings
+from ._ratelimit import Refusals
+from ._run import ExportSettings, Outcome
 
-__all__ = ["EXIT_HELP", "ExitStatus", "failure_status", "report", "summary_lines"]
+__all__ = [
+    "EXIT_HELP",
+    "ExitStatus",
+    "failure_report",
+    "failure_status",
+    "report",
+    "summary_lines",
+]
 
 
 class ExitStatus:
@@ -93,7 +101,9 @@ def _reason(error: BaseException) -> str:
     return one_line(error) if isinstance(error, WeComError) else str(error)
 
 
-def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
+def summary_lines(
+    result: ExportResult, requests: dict[str, int], refusals: Refusals | None = None
+) -> list[str]:
     """The lines of the summary printed after a finished export."""
     lines = [
         f"exported {result.items:,} records of {result.kind} ({result.pages:,} pages, "
@@ -105,10 +115,26 @@ def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
             f"{path.removeprefix('/cgi-bin/')} {n:,}" for path, n in requests.items()
         )
         lines.append(f"requests: {sum(requests.values()):,} ({counts})")
+    if refusals is not None and refusals.count:
+        lines.append(
+            f"rate limit (45009): {refusals.count:,} requests refused, "
+            f"{refusals.waited:,.1f} s waited (another job may share the corp's budget: "
+            "lower --rate-limit)"
+        )
     return lines
 
 
-def report(result: ExportResult, requests: dict[str, int], status: int) -> dict[str, object]:
+def _rate_limited(refusals: Refusals | None) -> dict[str, object]:
+    refusals = refusals or Refusals()
+    return {"refusals": refusals.count, "waited": round(refusals.waited, 3)}
+
+
+def report(
+    result: ExportResult,
+    requests: dict[str, int],
+    status: int,
+    refusals: Refusals | None = None,
+) -> dict[str, object]:
     """The summary as JSON (``--summary-json``)."""
     return {
         "kind": result.kind,
@@ -120,7 +146,25 @@ def report(result: ExportResult, requests: dict[str, int], status: int) -> dict[
         result.unit_label: result.size,
         "failures": [f.to_json() for f in result.failures],
         "requests": requests,
+        "rate_limited": _rate_limited(refusals),
         "elapsed": round(result.elapsed, 3),
         "resumed": result.resumed,
         "exit_status": status,
+    }
+
+
+def failure_report(
+    settings: ExportSettings, outcome: Outcome, status: int, reason: str
+) -> dict[str, object]:
+    """The JSON summary of a run that failed or was interrupted (``--summary-json``)."""
+    return {
+        "kind": settings.kind,
+        "output": str(settings.output),
+        "format": settings.format,
+        "records": outcome.written or 0,
+        "requests": outcome.requests,
+        "rate_limited": _rate_limited(outcome.refusals),
+        "resumed": settings.resume,
+        "exit_status": status,
+        "error": reason,
     }

@@ -29,6 +29,7 @@ from ..models._base import JsonObject, JsonValue
 from ._checkpoint import CheckpointError
 
 __all__ = [
+    "EXTENSIONS",
     "FORMATS",
     "CsvEncoder",
     "Encoder",
@@ -44,6 +45,8 @@ __all__ = [
 
 Format = Literal["jsonl", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
+#: The format an output's extension names (compared in lower case).
+EXTENSIONS: Final[dict[str, Format]] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 #: Flattens one wire record into rows of a job's columns (``cell`` formats each value).
 RowsFunction = Callable[[JsonObject], Sequence[Sequence[JsonValue]]]
 #: The identity of one record (or table row): cells of the job's identity columns.

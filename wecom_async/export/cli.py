@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,16 +29,24 @@ from .. import __version__
 from .._jsontext import json_text
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS, make_job
+from ._output import part_path
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
-from ._run import ExportSettings, Redactor, run_command
+from ._run import ExportSettings, Outcome, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
-from ._status import EXIT_HELP, ExitStatus, failure_status, report, summary_lines
-from ._writer import FORMATS, Format, TableOptions
+from ._status import (
+    EXIT_HELP,
+    ExitStatus,
+    failure_report,
+    failure_status,
+    report,
+    summary_lines,
+)
+from ._writer import EXTENSIONS, FORMATS, Format, TableOptions
 
 __all__ = ["EXIT_HELP", "ExitStatus", "main"]
 
@@ -133,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("kind", choices=list(JOBS), help="what to export")
     export.add_argument("-o", "--output", type=Path, help="output file (default: KIND.FORMAT)")
     export.add_argument(
-        "--format", choices=FORMATS, help="jsonl (default) or csv; inferred from a .csv output"
+        "--format",
+        choices=FORMATS,
+        help="jsonl (default) or csv; inferred from the output's extension (.jsonl, .csv, any "
+        "case), which an explicit --format must match",
     )
     creds = export.add_argument_group("credentials")
     creds.add_argument("--corp-id", help="the corp id (default: $WECOM_CORP_ID)")
@@ -253,9 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> ExportSettings | str:
     """Resolve options and environment into settings, or return a usage error."""
-    fmt: Format = args.format or (
-        "csv" if args.output and args.output.suffix == ".csv" else "jsonl"
-    )
+    named = EXTENSIONS.get(args.output.suffix.lower()) if args.output else None
+    if args.format and named and args.format != named:
+        return (
+            f"--format {args.format} does not match the output {args.output} (a {named} "
+            "file name): change one of them"
+        )
+    fmt: Format = args.format or named or "jsonl"
+    if args.resume and args.chunk_size is not None:
+        return (
+            "--chunk-size cannot change on --resume: the chunks were fixed when the export "
+            "started (drop the option)"
+        )
     output = args.output or Path(f"{args.kind}.{fmt}")
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
@@ -318,32 +338,64 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
     if isinstance(settings, str):
         say(f"wecom-async: error: {settings}")
         return ExitStatus.USAGE
+    if args.summary_json and (problem := _summary_problem(args.summary_json)):
+        say(f"wecom-async: error: cannot write the summary to {args.summary_json}: {problem}")
+        return ExitStatus.USAGE
     with _logging_to(err, verbose=args.verbose, redactor=redactor):
         outcome = anyio.run(run_command, settings, err)
+    status, document = _finish(outcome, settings, say)
+    if args.summary_json:
+        try:
+            args.summary_json.write_text(
+                redactor(json_text(document, indent=2)) + "\n", encoding="utf-8"
+            )
+        except OSError as error:
+            say(f"wecom-async: warning: the summary was not written: {error}")
+    return status
+
+
+def _summary_problem(path: Path) -> str | None:
+    """Make the summary's folder now, so that a finished export cannot fail on it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return error.strerror or str(error)
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        return "not a writable file path"
+    return None
+
+
+def _finish(
+    outcome: Outcome, settings: ExportSettings, say: Callable[[str], None]
+) -> tuple[int, dict[str, object]]:
+    """Report how the run ended on stderr; return the exit status and the JSON summary."""
     if outcome.error is not None:
         status, reason = failure_status(outcome.error, settings)
         say(f"wecom-async: error: {reason}")
-        return status
+        return status, failure_report(settings, outcome, status, reason)
     result = outcome.result
     if result is None:
-        say(
-            f"wecom-async: interrupted; {outcome.written:,} records are saved in "
-            f"{settings.output}: run the same command with --resume to continue"
-        )
-        return ExitStatus.INTERRUPTED
+        if outcome.written is None:
+            reason = "interrupted before the export started: nothing was written"
+            say(f"wecom-async: {reason}")
+        else:
+            reason = f"interrupted; {outcome.written:,} records are saved"
+            say(
+                f"wecom-async: {reason} in {part_path(settings.output)}: run the same "
+                "command with --resume to continue"
+            )
+        status = ExitStatus.INTERRUPTED
+        return status, failure_report(settings, outcome, status, reason)
     status = ExitStatus.PARTIAL if result.failures else ExitStatus.OK
     if not settings.quiet:
-        for line in summary_lines(result, outcome.requests):
+        for line in summary_lines(result, outcome.requests, outcome.refusals):
             say(f"wecom-async: {line}")
     for failure in result.failures:
         say(
             f"wecom-async: warning: {len(failure.ids)} not exported ({failure.detail}): "
             f"{', '.join(failure.ids)}"
         )
-    if args.summary_json:
-        document = report(result, outcome.requests, status)
-        args.summary_json.write_text(json_text(document, indent=2) + "\n", encoding="utf-8")
-    return status
+    return status, report(result, outcome.requests, status, outcome.refusals)
 
 
 def _fake_server(args: argparse.Namespace, err: TextIO) -> int:

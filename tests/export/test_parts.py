@@ -17,6 +17,8 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
+from pyarrow import parquet
 
 from tests.export.helpers import BATCH, expected_pairs, read_pairs
 from wecom_async import (
@@ -716,17 +718,22 @@ def test_contradictory_options_are_refused_before_anything_starts(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+@pytest.mark.parametrize("name", ["Tags.CSV", "Tags.XLSX", "tags.Parquet"])
 def test_the_output_extension_chooses_the_format_whatever_its_case(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    status = main(
-        ["export", "tags", "--sandbox", "--sandbox-customers", "5", "-q", "-o", "Tags.CSV"]
-    )
+    status = main(["export", "tags", "--sandbox", "--sandbox-customers", "5", "-q", "-o", name])
 
     assert status == ExitStatus.OK
-    with (tmp_path / "Tags.CSV").open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle))
+    path = tmp_path / name
+    if name.endswith("CSV"):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle))
+    elif name.endswith("XLSX"):
+        header = next(load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+    else:
+        header = parquet.read_schema(path).names
     assert tuple(header) == TagsJob().table().columns
 
 

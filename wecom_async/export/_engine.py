@@ -59,6 +59,7 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, w
 from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
 from ._output import OutputExistsError, output_lock, part_path, publish
 from ._progress import NullProgress, Progress
+from ._tables import TABLE_FORMATS, require, write_table
 from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, TableOptions
 
 __all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
@@ -144,7 +145,9 @@ async def run_export(
         job: the export kind.
         client: the WeCom client (its ``max_in_flight`` should match the concurrency).
         output: the output file; the checkpoint goes beside it (``<output>.checkpoint``).
-        format: ``"jsonl"`` (wire format, nothing dropped) or ``"csv"`` (job's columns).
+        format: ``"jsonl"`` (wire format, nothing dropped), or the job's table as
+            ``"csv"``, ``"xlsx"`` or ``"parquet"`` (the last two written at the end from
+            the JSON Lines ``.part``; see :mod:`._tables`).
         resume: continue the export recorded in the checkpoint instead of starting over.
         progress: where progress goes (default: nowhere).
         options: concurrency and checkpoint pacing (retries are the client's).
@@ -160,6 +163,7 @@ async def run_export(
     Raises:
         OutputBusyError: another export is writing ``output`` (nothing was touched).
         OutputExistsError: ``output`` exists and ``overwrite`` is false.
+        OutputError: the format's library is not installed (checked before anything).
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
         OSError: the output cannot be written (e.g. the disk is full); the output holds
             whole records only and the checkpoint is kept, so the export can be resumed.
@@ -187,10 +191,10 @@ class _Engine:
         self._progress = progress
         self._options = options or EngineOptions()
         self._table_json = table.to_json() if format != "jsonl" else {}
+        self._zone = table.zone()
+        # xlsx and parquet are written from the complete JSON Lines at the end.
         self._encoder: Encoder = (
-            JsonlEncoder(job.keys)
-            if format == "jsonl"
-            else CsvEncoder(job.table(table.zone()), table)
+            CsvEncoder(job.table(self._zone), table) if format == "csv" else JsonlEncoder(job.keys)
         )
         self._final = output
         self._out = OutputFile(part_path(output))
@@ -216,6 +220,7 @@ class _Engine:
 
     async def run(self, resume: bool, *, overwrite: bool) -> ExportResult:
         started = time.monotonic()
+        require(self._format)  # now, not after an hour of export
         with output_lock(self._final):
             try:
                 ckpt = self._ckpt = await (
@@ -238,8 +243,9 @@ class _Engine:
             if self._error is not None:
                 raise self._error
             # The final commit fsynced the output: put it in place, then forget the run.
-            await anyio.to_thread.run_sync(publish, self._out.path, self._final)
+            await anyio.to_thread.run_sync(self._put_in_place)
             self._path.unlink(missing_ok=True)
+            self._out.path.unlink(missing_ok=True)
         return ExportResult(
             kind=self._job.name,
             output=self._final,
@@ -253,6 +259,13 @@ class _Engine:
             elapsed=time.monotonic() - started,
             resumed=resume,
         )
+
+    def _put_in_place(self) -> None:
+        if self._format in TABLE_FORMATS:
+            table = self._job.table(self._zone)
+            write_table(self._format, self._out.path, self._final, table)
+        else:
+            publish(self._out.path, self._final)
 
     def _refuse_to_replace(self, overwrite: bool) -> None:
         if not overwrite and self._final.exists():

@@ -43,10 +43,16 @@ __all__ = [
     "local_time",
 ]
 
-Format = Literal["jsonl", "csv"]
-FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
+Format = Literal["jsonl", "csv", "xlsx", "parquet"]
+FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv", "xlsx", "parquet")
 #: The format an output's extension names (compared in lower case).
-EXTENSIONS: Final[dict[str, Format]] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+EXTENSIONS: Final[dict[str, Format]] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+}
 #: Flattens one wire record into rows of a job's columns (``cell`` formats each value).
 RowsFunction = Callable[[JsonObject], Sequence[Sequence[JsonValue]]]
 #: The identity of one record (or table row): cells of the job's identity columns.

@@ -87,6 +87,11 @@ completes. A lock (<output>.lock) refuses a second export to the same output whi
 one runs. Records of different units interleave: the output is a set, not a sorted
 list.
 
+--format xlsx (the 'xlsx' extra, openpyxl) and --format parquet (the 'parquet' extra,
+pyarrow) write the csv columns below with typed cells (numbers, booleans, empty for
+absent, lists and objects as JSON text). Records go to the .part as JSON Lines and the
+file is written from it when the export completes, so --resume works the same.
+
 {COLUMNS_HELP}
 {EXIT_HELP}"""
 
@@ -143,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         choices=FORMATS,
-        help="jsonl (default) or csv; inferred from the output's extension (.jsonl, .csv, any "
-        "case), which an explicit --format must match",
+        help="jsonl (default), csv, xlsx (the 'xlsx' extra) or parquet (the 'parquet' extra); "
+        "inferred from the output's extension (.jsonl, .csv, .xlsx, .parquet, any case), "
+        "which an explicit --format must match",
     )
     creds = export.add_argument_group("credentials")
     creds.add_argument("--corp-id", help="the corp id (default: $WECOM_CORP_ID)")

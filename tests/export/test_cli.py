@@ -346,7 +346,7 @@ def test_rate_limit_refusals_are_reported_in_the_summary(
 
 
 def test_an_interrupt_before_the_plan_does_not_advise_resume(tmp_path: Path) -> None:
-    corp = new_fake(latency=3.0)  # the plan's first request hangs long enough
+    corp = new_fake(latency=1.0)  # the plan's requests take long enough to interrupt
     corp.seed(staff=2, customers_per_staff=2, seed=1)
     out, summary = tmp_path / "out.jsonl", tmp_path / "missing" / "folder" / "summary.json"
     with serve(corp) as url:

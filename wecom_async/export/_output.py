@@ -113,7 +113,8 @@ def _try_lock(fd: int) -> None:
 
 def _read_holder(fd: int) -> str:
     try:
-        pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.lseek(fd, 0, os.SEEK_SET)
+        pid = os.read(fd, 32).decode("ascii", "replace").strip()
     except OSError:  # pragma: no cover - an unreadable lock file
         return ""
     return f" (pid {pid})" if pid.isdigit() else ""

@@ -239,15 +239,19 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
         the client waits it out, which would otherwise look like a stall).
         """
         path = request.url.path
-        key = (request.method, path, request.content)
+        try:
+            body = request.content
+        except httpx.RequestNotRead:  # a streamed body: told apart by path only
+            body = b""
+        key = (request.method, path, body)
         self.refusals.retried(key, self._clock())
         await self.budget.acquire(path)
         self.sent[path] = self.sent.get(path, 0) + 1
         response = await self.inner.handle_async_request(request)
         # WeCom's envelopes are small JSON bodies that the client reads whole anyway;
         # reading them here keeps them cached on the response for the client.
-        body = await response.aread()
-        if _RATE_LIMITED.search(body[:256]):
+        answer = await response.aread()
+        if _RATE_LIMITED.search(answer[:256]):
             self.refusals.refused(key, self._clock())
         return response
 

@@ -393,13 +393,14 @@ _HASH_BLOCK: Final = 1 << 20
 def _prefix_hash(fd: int, length: int) -> hashlib._Hash:
     """The SHA-256 of the first ``length`` bytes of ``fd``, read in blocks."""
     digest = hashlib.sha256()
-    offset = 0
-    while offset < length:
-        block = os.pread(fd, min(_HASH_BLOCK, length - offset), offset)
+    os.lseek(fd, 0, os.SEEK_SET)
+    left = length
+    while left > 0:
+        block = os.read(fd, min(_HASH_BLOCK, left))
         if not block:  # pragma: no cover - the size was checked just before
             break
         digest.update(block)
-        offset += len(block)
+        left -= len(block)
     return digest
 
 

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from tests.export.helpers import (
 )
 from wecom_async.export import CustomersJob
 from wecom_async.export._sandbox import sandbox_fake
-from wecom_async.export.cli import ExitStatus
+from wecom_async.export.cli import ExitStatus, main
 from wecom_async.testing import FakeWeCom
 
 
@@ -290,12 +291,34 @@ def spreadsheet_corp() -> Iterator[str]:
         yield url
 
 
+@dataclass
+class Ran:
+    """How an in-process run of the command ended."""
+
+    returncode: int
+    stderr: str
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Ran]:
+    """Run the command in this process (cheaper than a subprocess where no signal or
+    file-system limit is involved); the secret comes from the environment."""
+    monkeypatch.setenv("WECOM_SECRET", SECRET)
+
+    def run(*args: str) -> Ran:
+        status = main(list(args))
+        return Ran(status, capsys.readouterr().err)
+
+    return run
+
+
 def test_csv_is_safe_and_readable_in_a_spreadsheet_by_default(
-    spreadsheet_corp: str, tmp_path: Path
+    spreadsheet_corp: str, tmp_path: Path, run_main: Callable[..., Ran]
 ) -> None:
     out = tmp_path / "customers.csv"
-    args = export_args(spreadsheet_corp, out, "--timezone", "Asia/Shanghai")
-    done = run_cli(*args, cwd=tmp_path, env=secret_env())
+    done = run_main(*export_args(spreadsheet_corp, out, "--timezone", "Asia/Shanghai"))
 
     assert done.returncode == ExitStatus.OK, done.stderr
     assert out.read_bytes().startswith(b"\xef\xbb\xbfexternal_userid,")  # UTF-8 BOM for Excel
@@ -314,10 +337,11 @@ def test_csv_is_safe_and_readable_in_a_spreadsheet_by_default(
         assert row["createtime_local"].endswith("+08:00")
 
 
-def test_csv_formulas_and_bom_can_be_turned_off(spreadsheet_corp: str, tmp_path: Path) -> None:
+def test_csv_formulas_and_bom_can_be_turned_off(
+    spreadsheet_corp: str, tmp_path: Path, run_main: Callable[..., Ran]
+) -> None:
     out = tmp_path / "customers.csv"
-    args = export_args(spreadsheet_corp, out, "--csv-raw-formulas", "--no-bom")
-    done = run_cli(*args, cwd=tmp_path, env=secret_env())
+    done = run_main(*export_args(spreadsheet_corp, out, "--csv-raw-formulas", "--no-bom"))
 
     assert done.returncode == ExitStatus.OK, done.stderr
     assert out.read_bytes().startswith(b"external_userid,")
@@ -328,12 +352,12 @@ def test_csv_formulas_and_bom_can_be_turned_off(spreadsheet_corp: str, tmp_path:
 
 
 def test_rate_limit_refusals_are_reported_in_the_summary(
-    fake: FakeWeCom, base_url: str, tmp_path: Path
+    fake: FakeWeCom, base_url: str, tmp_path: Path, run_main: Callable[..., Ran]
 ) -> None:
     fake.inject(BATCH, errcode=45009, times=3)
     out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
     args = ("--rate-limit-delay", "0.05", "--summary-json", str(summary), "--concurrency", "1")
-    done = run_cli(*export_args(base_url, out, *args), cwd=tmp_path, env=secret_env())
+    done = run_main(*export_args(base_url, out, *args))
 
     assert done.returncode == ExitStatus.OK, done.stderr
     assert set(read_pairs(out)) == expected_pairs(fake)
@@ -377,15 +401,11 @@ def test_an_interrupt_before_the_plan_does_not_advise_resume(tmp_path: Path) -> 
 
 
 def test_a_failed_run_writes_its_summary_too(
-    fake: FakeWeCom, base_url: str, tmp_path: Path
+    fake: FakeWeCom, base_url: str, tmp_path: Path, run_main: Callable[..., Ran]
 ) -> None:
     fake.inject(BATCH, errcode=48002)
     summary = tmp_path / "summary.json"
-    done = run_cli(
-        *export_args(base_url, tmp_path / "out.jsonl", "--summary-json", str(summary)),
-        cwd=tmp_path,
-        env=secret_env(),
-    )
+    done = run_main(*export_args(base_url, tmp_path / "out.jsonl", "--summary-json", str(summary)))
 
     assert done.returncode == ExitStatus.PERMISSION
     report = json.loads(summary.read_text())

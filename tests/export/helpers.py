@@ -57,6 +57,11 @@ def serve(fake: FakeWeCom) -> Iterator[str]:
         sock.close()
 
 
+def part_of(out: Path) -> Path:
+    """Where a run writes before its output is complete (renamed onto ``out`` then)."""
+    return out.with_name(out.name + ".part")
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """The subprocess environment: this checkout first, no WECOM_* from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WECOM_")}

@@ -8,8 +8,11 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +25,7 @@ from tests.export.helpers import (
     export_args,
     leaks,
     new_fake,
+    part_of,
     read_lines,
     read_pairs,
     run_cli,
@@ -30,7 +34,7 @@ from tests.export.helpers import (
 )
 from wecom_async.export import CustomersJob
 from wecom_async.export._sandbox import sandbox_fake
-from wecom_async.export.cli import ExitStatus
+from wecom_async.export.cli import ExitStatus, main
 from wecom_async.testing import FakeWeCom
 
 
@@ -108,25 +112,29 @@ def test_interrupted_export_resumes_with_nothing_missing_or_repeated(
             stderr=subprocess.PIPE,
             text=True,
         )
-        _wait_for_lines(out, 300, proc)
+        part = part_of(out)
+        _wait_for_lines(part, 300, proc)
         proc.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)
         _, stderr = proc.communicate(timeout=2)  # Ctrl-C stops within a second or two
 
-        lines_at_stop = read_lines(out)  # no torn line, even right after SIGKILL
+        assert not out.exists()  # only a complete export is put in place
+        lines_at_stop = read_lines(part)  # no torn line, even right after SIGKILL
         state = json.loads(checkpoint.read_text())
         assert 300 <= len(lines_at_stop) < len(expected_pairs(slow_fake))
         assert len(state["done"]) < len(state["units"])  # stopped midway
-        assert state["output_bytes"] <= out.stat().st_size
+        assert state["output_bytes"] <= part.stat().st_size
         if how == "SIGINT":
             assert proc.returncode == ExitStatus.INTERRUPTED
             assert "--resume" in stderr
-            assert state["output_bytes"] == out.stat().st_size  # final commit on the way out
+            assert state["output_bytes"] == part.stat().st_size  # final commit on the way out
             assert state["items"] == len(lines_at_stop)
         else:
             assert proc.returncode == -signal.SIGKILL
 
         slow_fake.latency = 0.0
-        resumed = run_cli(*export_args(url, out, *more, "--resume"), cwd=tmp_path, env=secret_env())
+        resumed = run_cli(
+            *export_args(url, out, *more[2:], "--resume"), cwd=tmp_path, env=secret_env()
+        )
         whole = run_cli(*export_args(url, full), cwd=tmp_path, env=secret_env())
 
     assert resumed.returncode == ExitStatus.OK, resumed.stderr
@@ -146,10 +154,10 @@ def test_csv_has_the_documented_columns(fake: FakeWeCom, base_url: str, tmp_path
 
     assert done.returncode == ExitStatus.OK, done.stderr
     assert done.stderr == ""  # --quiet
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert tuple(reader.fieldnames or ()) == CustomersJob.columns
+    assert tuple(reader.fieldnames or ()) == CustomersJob().table().columns
     assert {(r["external_userid"], r["follow_userid"]) for r in rows} == expected_pairs(fake)
     assert len(rows) == len(expected_pairs(fake))
     follow = fake.follow(rows[0]["external_userid"], rows[0]["follow_userid"])
@@ -265,3 +273,142 @@ def test_fake_server_command_serves_the_sandbox_corp(tmp_path: Path) -> None:
     assert set(read_pairs(tmp_path / "out.jsonl")) == expected_pairs(
         sandbox_fake(300, secret=SECRET)
     )
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)")
+#: Names a spreadsheet would run as formulas (OWASP's list: = + - @ tab CR), and one it would not.
+SPREADSHEET_NAMES = (*FORMULAS, "\tTAB", "\rCR", "a=b")
+
+
+@pytest.fixture
+def spreadsheet_corp() -> Iterator[str]:
+    """A corp whose customers have :data:`SPREADSHEET_NAMES`, served on 127.0.0.1."""
+    corp = new_fake()
+    corp.seed(staff=1, customers_per_staff=2, seed=9)
+    for name in SPREADSHEET_NAMES:
+        corp.add_customer(name=name, followers=list(corp.state.staff))
+    with serve(corp) as url:
+        yield url
+
+
+@dataclass
+class Ran:
+    """How an in-process run of the command ended."""
+
+    returncode: int
+    stderr: str
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Ran]:
+    """Run the command in this process (cheaper than a subprocess where no signal or
+    file-system limit is involved); the secret comes from the environment."""
+    monkeypatch.setenv("WECOM_SECRET", SECRET)
+
+    def run(*args: str) -> Ran:
+        status = main(list(args))
+        return Ran(status, capsys.readouterr().err)
+
+    return run
+
+
+def test_csv_is_safe_and_readable_in_a_spreadsheet_by_default(
+    spreadsheet_corp: str, tmp_path: Path, run_main: Callable[..., Ran]
+) -> None:
+    out = tmp_path / "customers.csv"
+    done = run_main(*export_args(spreadsheet_corp, out, "--timezone", "Asia/Shanghai"))
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfexternal_userid,")  # UTF-8 BOM for Excel
+    with out.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    columns = list(reader.fieldnames or ())
+    assert columns[columns.index("createtime") + 1] == "createtime_local"
+    names = [row["name"] for row in rows]
+    for name in SPREADSHEET_NAMES[:-1]:
+        assert names.count("'" + name) == 1  # shown as text, never run
+    assert names.count("a=b") == 1
+    for row in rows:
+        when = datetime.fromtimestamp(int(row["createtime"]), ZoneInfo("Asia/Shanghai"))
+        assert row["createtime_local"] == when.isoformat()
+        assert row["createtime_local"].endswith("+08:00")
+
+
+def test_csv_formulas_and_bom_can_be_turned_off(
+    spreadsheet_corp: str, tmp_path: Path, run_main: Callable[..., Ran]
+) -> None:
+    out = tmp_path / "customers.csv"
+    done = run_main(*export_args(spreadsheet_corp, out, "--csv-raw-formulas", "--no-bom"))
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert out.read_bytes().startswith(b"external_userid,")
+    with out.open(newline="", encoding="utf-8") as handle:
+        names = [row["name"] for row in csv.DictReader(handle)]
+    for name in SPREADSHEET_NAMES:
+        assert names.count(name) == 1
+
+
+def test_rate_limit_refusals_are_reported_in_the_summary(
+    fake: FakeWeCom, base_url: str, tmp_path: Path, run_main: Callable[..., Ran]
+) -> None:
+    fake.inject(BATCH, errcode=45009, times=3)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    args = ("--rate-limit-delay", "0.05", "--summary-json", str(summary), "--concurrency", "1")
+    done = run_main(*export_args(base_url, out, *args))
+
+    assert done.returncode == ExitStatus.OK, done.stderr
+    assert set(read_pairs(out)) == expected_pairs(fake)
+    lines = [line for line in done.stderr.splitlines() if "45009" in line]
+    assert len(lines) == 1
+    assert "3 requests refused" in lines[0]
+    report = json.loads(summary.read_text())
+    assert report["rate_limited"]["refusals"] == 3
+    assert 0.15 <= report["rate_limited"]["waited"] < 30
+
+
+def test_an_interrupt_before_the_plan_does_not_advise_resume(tmp_path: Path) -> None:
+    corp = new_fake(latency=1.0)  # the plan's requests take long enough to interrupt
+    corp.seed(staff=2, customers_per_staff=2, seed=1)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "missing" / "folder" / "summary.json"
+    with serve(corp) as url:
+        proc = subprocess.Popen(
+            cli_args(*export_args(url, out, "--summary-json", str(summary))),
+            cwd=tmp_path,
+            env=secret_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while not corp.requests:  # the token request is on its way: signals are handled
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=10)
+
+    assert proc.returncode == ExitStatus.INTERRUPTED
+    assert "--resume" not in stderr
+    assert "before the export started" in stderr
+    assert "Traceback" not in stderr
+    report = json.loads(summary.read_text())  # the folder was made, the failed run reported
+    assert report["exit_status"] == ExitStatus.INTERRUPTED
+    assert report["records"] == 0
+    assert not out.exists()
+    assert not part_of(out).exists()
+
+
+def test_a_failed_run_writes_its_summary_too(
+    fake: FakeWeCom, base_url: str, tmp_path: Path, run_main: Callable[..., Ran]
+) -> None:
+    fake.inject(BATCH, errcode=48002)
+    summary = tmp_path / "summary.json"
+    done = run_main(*export_args(base_url, tmp_path / "out.jsonl", "--summary-json", str(summary)))
+
+    assert done.returncode == ExitStatus.PERMISSION
+    report = json.loads(summary.read_text())
+    assert report["exit_status"] == ExitStatus.PERMISSION
+    assert "48002" in report["error"]
+    assert report["requests"][f"/cgi-bin/{BATCH}"] >= 1

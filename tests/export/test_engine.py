@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.export.helpers import BATCH, expected_pairs, read_lines, read_pairs
+from tests.export.helpers import BATCH, expected_pairs, part_of, read_lines, read_pairs
 from wecom_async import RateLimitError, RetryPolicy, WeComClient, WeComError
 from wecom_async._retry import decide
 from wecom_async.export import (
@@ -21,10 +21,12 @@ from wecom_async.export import (
     CheckpointError,
     CustomersJob,
     EngineOptions,
+    OutputExistsError,
     TagsJob,
     Unit,
     run_export,
 )
+from wecom_async.export._writer import TableOptions
 from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
 from wecom_async.testing.routes.customers import batch_get_by_user
@@ -283,8 +285,9 @@ async def test_cancelled_export_resumes_exactly(
     out = tmp_path / "c.jsonl"
     saved = await _interrupted(wecom_client, out, 3, interval=interval)
 
-    assert saved.output_bytes == out.stat().st_size  # the shielded final commit
-    assert saved.items == len(read_lines(out)) > 0
+    assert saved.output_bytes == part_of(out).stat().st_size  # the shielded final commit
+    assert saved.items == len(read_lines(part_of(out))) > 0
+    assert not out.exists()  # only a complete export is put in place
     assert saved.pages >= 3
     assert saved.pending()
     assert saved.cursors or len(saved.done) < len(saved.units)
@@ -306,7 +309,7 @@ async def test_resume_cuts_a_torn_tail(
 ) -> None:
     out = tmp_path / "c.jsonl"
     await _interrupted(wecom_client, out, 2)
-    with out.open("ab") as handle:
+    with part_of(out).open("ab") as handle:
         handle.write(b'{"external_contact":{"external_userid":"wm-torn')  # a crash mid-line
 
     await run_export(CustomersJob(), wecom_client, out, resume=True, options=FAST)
@@ -327,21 +330,32 @@ async def test_resume_refuses_what_it_cannot_continue(
         await run_export(TagsJob(), wecom_client, out, resume=True)
     with pytest.raises(CheckpointError, match="another export"):
         await run_export(CustomersJob(), wecom_client, out, format="csv", resume=True)
-    out.write_bytes(out.read_bytes()[: saved.output_bytes - 1])  # someone cut the file
+    part = part_of(out)
+    whole = part.read_bytes()
+    part.write_bytes(whole[: saved.output_bytes - 1])  # someone cut the file
     with pytest.raises(CheckpointError, match="was changed since"):
         await run_export(CustomersJob(), wecom_client, out, resume=True)
-    out.unlink()
+    part.write_bytes(whole.replace(b"wm", b"wM", 1))  # another file of the same length
+    with pytest.raises(CheckpointError, match=r"content of .* is not what the checkpoint"):
+        await run_export(CustomersJob(), wecom_client, out, resume=True)
+    assert part.read_bytes() == whole.replace(b"wm", b"wM", 1)  # left for the user to see
+    part.unlink()
     with pytest.raises(CheckpointError, match="is gone"):
         await run_export(CustomersJob(), wecom_client, out, resume=True)
     assert Checkpoint.path_for(out).exists()  # still there for a later attempt
 
 
-async def test_a_fresh_export_overwrites_an_older_file(
+async def test_an_older_file_is_replaced_only_when_allowed(
     corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
 ) -> None:
     out = tmp_path / "c.jsonl"
     out.write_text("stale\n" * 1000)
-    await run_export(CustomersJob(), wecom_client, out, options=FAST)
+    with pytest.raises(OutputExistsError, match="already exists"):
+        await run_export(CustomersJob(), wecom_client, out, options=FAST)
+    assert out.read_text() == "stale\n" * 1000
+    assert corp.calls("externalcontact/get_follow_user_list") == 0  # refused before the plan
+
+    await run_export(CustomersJob(), wecom_client, out, options=FAST, overwrite=True)
 
     assert set(read_pairs(out)) == expected_pairs(corp)
     assert len(read_pairs(out)) == len(expected_pairs(corp))
@@ -414,7 +428,7 @@ def written_pairs(out: Path, format: str) -> list[tuple[str, str]]:
     """The (external_userid, follow userid) of every record of a customers export."""
     if format == "jsonl":
         return read_pairs(out)
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         return [(row["external_userid"], row["follow_userid"]) for row in csv.DictReader(handle)]
 
 
@@ -448,7 +462,7 @@ async def test_a_unit_whose_cursor_expired_restarts_and_skips_what_it_wrote(
     out = tmp_path / f"c.{format}"
     saved = await _stopped(wecom_client, out, 3, format=format)
     assert len(saved.cursors) == 2  # both units stopped midway
-    before = written_pairs(out, format)
+    before = written_pairs(part_of(out), format)
     # Meanwhile a follow already exported goes away and a new one comes: the restarted
     # traversal differs from the first, so skipping "the first N" would lose a record.
     gone = before[0]
@@ -539,3 +553,21 @@ async def test_a_server_refusing_every_cursor_fails_the_unit_after_one_restart(
     assert wecom_fake.calls(BATCH) == 4  # page 1, 50100, page 1 again, 50100
     (failure,) = result.failures
     assert failure.reason == "errcode 50100"
+
+
+async def test_a_csv_export_resumes_only_with_the_table_options_it_started_with(
+    corp: FakeWeCom, wecom_client: WeComClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "c.csv"
+    await _stopped(wecom_client, out, 2, format="csv")
+    for other in (TableOptions(timezone="UTC"), TableOptions(bom=False)):
+        with pytest.raises(CheckpointError, match="other table options"):
+            await run_export(
+                CustomersJob(), wecom_client, out, format="csv", resume=True, table=other
+            )
+
+    await run_export(CustomersJob(), wecom_client, out, format="csv", resume=True, options=FAST)
+
+    pairs = written_pairs(out, "csv")
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == expected_pairs(corp)

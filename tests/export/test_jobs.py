@@ -85,10 +85,10 @@ async def test_group_chats_csv(corp: FakeWeCom, wecom_client: WeComClient, tmp_p
     out = tmp_path / "groups.csv"
     await run_export(GroupChatsJob(), wecom_client, out, format="csv", options=FAST)
 
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert tuple(reader.fieldnames or ()) == GroupChatsJob.columns
+    assert tuple(reader.fieldnames or ()) == GroupChatsJob().table().columns
     assert {r["chat_id"] for r in rows} == _groups_of_active_members(corp)
     for row in rows:
         members = json.loads(row["member_list"])
@@ -117,11 +117,11 @@ async def test_tags_csv_has_one_row_per_tag(
     out = tmp_path / "tags.csv"
     await run_export(TagsJob(), wecom_client, out, format="csv", options=FAST)
 
-    with out.open(newline="", encoding="utf-8") as handle:
+    with out.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
     groups = [*await wecom_client.tags.list(), *await wecom_client.tags.list_strategy()]
-    assert tuple(reader.fieldnames or ()) == TagsJob.columns
+    assert tuple(reader.fieldnames or ()) == TagsJob().table().columns
     assert sorted((r["group_id"], r["tag_id"], r["tag_name"]) for r in rows) == sorted(
         (g.group_id, t.id, t.name) for g in groups for t in g.tag
     )

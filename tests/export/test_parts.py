@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
+from pyarrow import parquet
 
 from tests.export.helpers import BATCH, expected_pairs, read_pairs
 from wecom_async import (
@@ -42,6 +46,7 @@ from wecom_async.export import (
     EngineOptions,
     Failure,
     RateBudget,
+    TagsJob,
     make_job,
     run_export,
     wecom_windows,
@@ -55,13 +60,22 @@ from wecom_async.export._progress import (
     RichProgress,
     make_progress,
 )
+from wecom_async.export._ratelimit import Refusals
 from wecom_async.export._run import (
     ExportSettings,
     build_budget,
     build_transport,
     retry_policy,
 )
-from wecom_async.export._writer import CsvEncoder, JsonlEncoder, OutputFile, cell, read_keys
+from wecom_async.export._writer import (
+    CsvEncoder,
+    JsonlEncoder,
+    OutputFile,
+    Table,
+    TableOptions,
+    cell,
+    local_time,
+)
 from wecom_async.export.cli import ExitStatus, _settings, build_parser, main
 from wecom_async.testing import FakeWeCom
 
@@ -367,10 +381,13 @@ def test_output_file_reopens_at_the_recorded_length(tmp_path: Path) -> None:
     (tmp_path / "o").write_bytes(b"h\none\ntwo\nthr")  # a torn tail after the record
 
     again = OutputFile(tmp_path / "o")
-    again.reopen(10)
+    again.reopen(10, hashlib.sha256(b"h\none\ntwo\n").hexdigest())
     again.write(b"three\n")
     again.close()
     assert (tmp_path / "o").read_bytes() == b"h\none\ntwo\nthree\n"
+    assert again.digest() == hashlib.sha256(b"h\none\ntwo\nthree\n").hexdigest()
+    with pytest.raises(CheckpointError, match="first 10 bytes differ"):
+        OutputFile(tmp_path / "o").reopen(10, hashlib.sha256(b"h\none\ntwO\n").hexdigest())
 
 
 def test_encoders() -> None:
@@ -379,13 +396,43 @@ def test_encoders() -> None:
         JsonlEncoder().encode(records).decode()
         == json.dumps(records[0], ensure_ascii=False, separators=(",", ":")) + "\n"
     )
-    encoder = CsvEncoder(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
+    table = Table(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
+    encoder = CsvEncoder(table, TableOptions(bom=False))
     text = (encoder.header() + encoder.encode(records)).decode()
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
         ["name", "tags", "n"],
         ['张三, "老"\n客户', '["a"]', ""],
     ]
     assert [cell(True), cell(3), cell({"k": 1})] == ["true", "3", '{"k":1}']
+    assert [cell("a\ud800"), cell(["\ud800"])] == ["a\ufffd", '["\\ud800"]']
+
+
+def test_csv_cells_for_spreadsheets() -> None:
+    def table(zone: str) -> Table:
+        return Table(
+            ("n", "t"), lambda r: [[r.get("n"), r.get("t")]], times=("t",), zone=ZoneInfo(zone)
+        )
+
+    records: list[dict[str, object]] = [
+        {"n": text, "t": 1_700_000_000} for text in ("=1+1", "+1", "-1", "@A", "\tx", "\rx")
+    ]
+    records += [{"n": -5, "t": "soon"}, {"n": "a=b", "t": None}]
+    safe = CsvEncoder(table("Asia/Shanghai"))
+    raw = CsvEncoder(table("UTC"), TableOptions(raw_formulas=True, bom=False))
+
+    rows = list(csv.reader(io.StringIO((safe.header() + safe.encode(records)).decode())))
+    assert rows[0] == ["\ufeffn", "t", "t_local"]
+    assert [row[0] for row in rows[1:]] == [
+        "'=1+1", "'+1", "'-1", "'@A", "'\tx", "'\rx", "-5", "a=b"
+    ]  # fmt: skip
+    assert rows[1][1:] == ["1700000000", "2023-11-15T06:13:20+08:00"]
+    assert rows[7][1:] == ["soon", ""]  # not a Unix time: no local time
+    rows = list(csv.reader(io.StringIO((raw.header() + raw.encode(records)).decode())))
+    assert rows[0] == ["n", "t", "t_local"]
+    assert [row[0] for row in rows[1:7]] == ["=1+1", "+1", "-1", "@A", "\tx", "\rx"]
+    assert rows[1][2] == "2023-11-14T22:13:20+00:00"
+    assert local_time(10**20, None) is None
+    assert local_time(True, None) is None
 
 
 def test_plain_progress_prints_periodic_lines() -> None:
@@ -489,7 +536,9 @@ def test_help_documents_exit_statuses_and_columns(capsys: pytest.CaptureFixture[
     text = capsys.readouterr().out
     for line in ("0    the export is complete", "3    the export finished", "130  interrupted"):
         assert line in text
-    assert "customers: " + ", ".join(CustomersJob.columns) in " ".join(text.split())
+    columns = ", ".join(CustomersJob().table().columns)
+    assert "createtime, createtime_local, " in columns
+    assert "customers: " + columns in " ".join(text.split())
 
 
 def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> None:
@@ -527,7 +576,7 @@ def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: st
         }
         for i in range(7)
     ]
-    encoder = JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+    encoder = JsonlEncoder(job.keys) if format == "jsonl" else CsvEncoder(job.table())
     output = OutputFile(tmp_path / "o")
     output.create(encoder.header())
     start = output.size
@@ -536,13 +585,10 @@ def test_the_identities_written_are_read_back_exactly(tmp_path: Path, format: st
     output.write(encoder.encode(records[3:]))
     output.close()
 
-    keys = read_keys(
-        output.path, middle, output.size, format, record_keys=job.keys, row_key=job.row_key
-    )
+    keys = encoder.read_keys(output.path, middle, output.size)
     assert keys == {(f'wm,"{i}"\r\nx', f"u{i % 3}") for i in range(3, 7)}
-    everything = read_keys(
-        output.path, start, output.size, format, record_keys=job.keys, row_key=job.row_key
-    )
+    assert keys == {key for record in records[3:] for key in encoder.keys(record)}
+    everything = encoder.read_keys(output.path, start, output.size)
     assert len(everything) == 7
 
 
@@ -638,3 +684,72 @@ def test_an_hour_waited_in_the_rate_budget_does_not_fail_the_export(tmp_path: Pa
     pairs = read_pairs(output)
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected_pairs(sandbox_fake(300))
+
+
+@given(st.recursive(st.none() | st.text() | st.integers(), lambda inner: st.lists(inner)))
+@settings(deadline=None)
+def test_json_lines_take_any_text_losslessly_on_one_utf8_line(value: object) -> None:
+    record = {"name": value, "k\ud800": "\u2028"}
+    line = JsonlEncoder().encode([record])
+
+    text = line.decode("utf-8")  # strict
+    assert text.splitlines() == [text[:-1]]
+    assert json.loads(text) == record
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--resume", "--chunk-size", "5"], "--chunk-size cannot change on --resume"),
+        (["-o", "t.jsonl", "--format", "csv"], "--format csv does not match"),
+        (["-o", "T.CSV", "--format", "jsonl"], "--format jsonl does not match"),
+        (["--summary-json", "{file}/x.json"], "cannot write the summary"),
+    ],
+)
+def test_contradictory_options_are_refused_before_anything_starts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("a file, not a folder")
+    args = [arg.replace("{file}", str(tmp_path / "file")) for arg in args]
+    status = main(["export", "tags", "--sandbox", "--sandbox-customers", "5", *args])
+
+    assert status == ExitStatus.USAGE
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("name", ["Tags.CSV", "Tags.XLSX", "tags.Parquet"])
+def test_the_output_extension_chooses_the_format_whatever_its_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status = main(["export", "tags", "--sandbox", "--sandbox-customers", "5", "-q", "-o", name])
+
+    assert status == ExitStatus.OK
+    path = tmp_path / name
+    if name.endswith("CSV"):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle))
+    elif name.endswith("XLSX"):
+        header = next(load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+    else:
+        header = parquet.read_schema(path).names
+    assert tuple(header) == TagsJob().table().columns
+
+
+def test_plain_progress_shows_rate_limit_waits() -> None:
+    stream, time = io.StringIO(), FakeTime()
+    refusals = Refusals()
+    progress = PlainProgress(stream, interval=5.0, clock=time, refusals=refusals)
+    progress.start(title="customers", unit_label="follow-users", total=10, done=0, items=0)
+    refusals.refused(("POST", "/p", b""), 0.0)
+    refusals.retried(("POST", "/p", b""), 60.0)
+    time.now = 10.0
+    progress.update(done=4, items=1200, pages=12)
+
+    assert stream.getvalue().endswith(", 45009: 1 refused, 60 s waited\n")

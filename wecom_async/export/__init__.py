@@ -14,6 +14,7 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
+from ._output import OutputBusyError, OutputError, OutputExistsError
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
@@ -23,6 +24,7 @@ from ._ratelimit import (
     Window,
     wecom_windows,
 )
+from ._writer import TableOptions
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -41,7 +43,11 @@ __all__ = [
     "Failure",
     "GroupChatsJob",
     "Job",
+    "OutputBusyError",
+    "OutputError",
+    "OutputExistsError",
     "RateBudget",
+    "TableOptions",
     "TagsJob",
     "Unit",
     "Window",

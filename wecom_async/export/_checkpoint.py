@@ -9,27 +9,35 @@ an opaque cursor. The checkpoint, a JSON file beside the output, records:
 * where in the output each unfinished unit's first page begins, and which units were
   restarted from their first page (a cursor WeCom no longer accepted): their records
   already in the output are skipped when they come again;
-* ``output_bytes``, the length of the output at the moment the cursors were recorded;
+* ``output_bytes``, the length of the output at the moment the cursors were recorded,
+  and ``output_sha256``, the SHA-256 of those bytes: a resume continues only a file
+  whose first ``output_bytes`` bytes are exactly these (not a file swapped in since);
+* ``overwrite``: whether the run may replace an existing output when it completes;
 * partial failures seen so far, and counters for the summary.
 
 It is only ever replaced whole (write a temporary file, fsync, ``os.replace``, fsync the
 directory), after the output itself was flushed and fsynced, so the checkpoint on disk
-always describes a prefix of the output. A resume truncates the output to
-``output_bytes`` and restarts each unit at its cursor: no item is lost or repeated.
+always describes a prefix of the output. A resume checks that prefix's hash, truncates
+the output to ``output_bytes`` and restarts each unit at its cursor: no item is lost or
+repeated.
 
 It holds the corp id but never the secret or an access token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
+from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
+from ._output import fsync_directory
 
 __all__ = [
     "CHECKPOINT_SUFFIX",
@@ -109,6 +117,12 @@ class Checkpoint:
     restarted: set[int] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
     output_bytes: int = 0
+    #: SHA-256 (hex) of the first ``output_bytes`` bytes; None in checkpoints of earlier
+    #: releases, which cannot be resumed safely.
+    output_sha256: str | None = None
+    overwrite: bool = False
+    #: How a table format is written (TableOptions.to_json); empty for JSON Lines.
+    table: JsonObject = field(default_factory=dict)
     items: int = 0
     pages: int = 0
 
@@ -133,6 +147,9 @@ class Checkpoint:
             "format": self.format,
             "corp_id": self.corp_id,
             "output_bytes": self.output_bytes,
+            "output_sha256": self.output_sha256,
+            "overwrite": self.overwrite,
+            "table": self.table,
             "items": self.items,
             "pages": self.pages,
             "done": sorted(self.done),
@@ -143,7 +160,7 @@ class Checkpoint:
             "sizes": self.sizes,
             "units": self.units,
         }
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return json_text(document).encode()
 
     def save(self, path: Path) -> None:
         """Replace the checkpoint file at ``path`` atomically with this state."""
@@ -183,6 +200,9 @@ class Checkpoint:
                 restarted={_typed(i, int) for i in _typed(data.get("restarted", []), list)},
                 failures=[Failure.from_json(f) for f in _typed(data["failures"], list)],
                 output_bytes=_typed(data["output_bytes"], int),
+                output_sha256=_optional(data.get("output_sha256"), str),
+                overwrite=_typed(data.get("overwrite", False), bool),
+                table=_typed(data.get("table", {}), dict),
                 items=_typed(data["items"], int),
                 pages=_typed(data["pages"], int),
             )
@@ -207,27 +227,27 @@ def _typed(value: object, kind: type[T]) -> T:
     return value
 
 
+def _optional(value: object, kind: type[T]) -> T | None:
+    return None if value is None else _typed(value, kind)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
 
-    The data goes to a temporary file in the same directory, is fsynced, and replaces
-    ``path`` with ``os.replace``; the directory is fsynced so the rename survives a power
-    loss too (where the platform allows).
+    The data goes to a temporary file of a unique name in the same directory (two
+    writers never share one), is fsynced, and replaces ``path`` with ``os.replace``; the
+    directory is fsynced so the rename survives a power loss too (where the platform
+    allows). A failed write removes its temporary file.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - Windows cannot open a directory
-        return
-    fd = os.open(directory, os.O_RDONLY)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        with open(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_directory(path.parent)

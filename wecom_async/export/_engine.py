@@ -18,6 +18,10 @@ refused on its first page for smaller ones, is a single synchronous step with no
 that unit written, so it keeps that promise. The bounded stream makes workers wait
 when the disk is slower than WeCom, so memory stays flat whatever the export's size.
 
+The run holds the output's lock and writes ``<output>.part``; only a complete export is
+renamed onto the output (see :mod:`._output`), so an existing file is replaced whole or
+not at all, and never without ``overwrite``.
+
 Cancelling the export (Ctrl-C) stops the workers at once; the writer's final commit runs
 shielded, so the checkpoint matches the output and ``--resume`` continues from there.
 
@@ -53,8 +57,10 @@ from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
 from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
+from ._output import OutputExistsError, output_lock, part_path, publish
 from ._progress import NullProgress, Progress
-from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, read_keys
+from ._tables import TABLE_FORMATS, require, write_table
+from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, TableOptions
 
 __all__ = ["DEFAULT_CONCURRENCY", "EngineOptions", "ExportResult", "run_export"]
 
@@ -130,6 +136,8 @@ async def run_export(
     resume: bool = False,
     progress: Progress | None = None,
     options: EngineOptions | None = None,
+    overwrite: bool = False,
+    table: TableOptions | None = None,
 ) -> ExportResult:
     """Run (or resume) one export into ``output``; see the module docstring.
 
@@ -137,22 +145,35 @@ async def run_export(
         job: the export kind.
         client: the WeCom client (its ``max_in_flight`` should match the concurrency).
         output: the output file; the checkpoint goes beside it (``<output>.checkpoint``).
-        format: ``"jsonl"`` (wire format, nothing dropped) or ``"csv"`` (job's columns).
+        format: ``"jsonl"`` (wire format, nothing dropped), or the job's table as
+            ``"csv"``, ``"xlsx"`` or ``"parquet"`` (the last two written at the end from
+            the JSON Lines ``.part``; see :mod:`._tables`).
         resume: continue the export recorded in the checkpoint instead of starting over.
         progress: where progress goes (default: nowhere).
         options: concurrency and checkpoint pacing (retries are the client's).
+        overwrite: replace ``output`` if it exists (when the export completes; until then
+            it stays as it was). A resume may also replace it if the interrupted run
+            was allowed to.
+        table: how CSV is written for people (BOM, formulas, the zone of the local-time
+            columns); a resume must use the same.
 
     Returns:
         The summary. Units WeCom refused (e.g. 701008) are in ``failures``.
 
     Raises:
+        OutputBusyError: another export is writing ``output`` (nothing was touched).
+        OutputExistsError: ``output`` exists and ``overwrite`` is false.
+        OutputError: the format's library is not installed (checked before anything).
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
+        OSError: the output cannot be written (e.g. the disk is full); the output holds
+            whole records only and the checkpoint is kept, so the export can be resumed.
         WeComError: a failure that stops the export (bad credentials, permission, the
             network or a rate limit after the client's retries); the checkpoint is kept
             so the export can be resumed.
     """
-    engine = _Engine(job, client, output, format, progress or NullProgress(), options)
-    return await engine.run(resume)
+    table = table or TableOptions()
+    engine = _Engine(job, client, output, format, progress or NullProgress(), options, table)
+    return await engine.run(resume, overwrite=overwrite)
 
 
 class _Engine:
@@ -164,18 +185,26 @@ class _Engine:
         format: Format,
         progress: Progress,
         options: EngineOptions | None,
+        table: TableOptions,
     ) -> None:
         self._job, self._client, self._format = job, client, format
         self._progress = progress
         self._options = options or EngineOptions()
+        self._table_json = table.to_json() if format != "jsonl" else {}
+        self._zone = table.zone()
+        # xlsx and parquet are written from the complete JSON Lines at the end.
         self._encoder: Encoder = (
-            JsonlEncoder() if format == "jsonl" else CsvEncoder(job.columns, job.rows)
+            CsvEncoder(job.table(self._zone), table) if format == "csv" else JsonlEncoder(job.keys)
         )
-        self._out = OutputFile(output)
+        self._final = output
+        self._out = OutputFile(part_path(output))
         self._path = Checkpoint.path_for(output)
         self._ckpt: Checkpoint | None = None
         self._error: BaseException | None = None
         self._dirty = False
+        #: A write failed: the state in memory is ahead of the file, so the checkpoint
+        #: on disk (which describes a prefix of it) must stay as it is.
+        self._stale = False
         self._last_commit = 0.0
         self._done_size = 0
         self._scope: anyio.CancelScope | None = None
@@ -189,30 +218,37 @@ class _Engine:
             raise RuntimeError("the export has not started")
         return self._ckpt
 
-    async def run(self, resume: bool) -> ExportResult:
+    async def run(self, resume: bool, *, overwrite: bool) -> ExportResult:
         started = time.monotonic()
-        try:
-            ckpt = self._ckpt = await (self._load() if resume else self._plan())
-            self._done_size = ckpt.done_size()
-            self._progress.start(
-                title=self._job.name,
-                unit_label=self._job.unit_label,
-                total=sum(ckpt.sizes),
-                done=self._done_size,
-                items=ckpt.items,
-            )
+        require(self._format)  # now, not after an hour of export
+        with output_lock(self._final):
             try:
-                await self._run_units()
+                ckpt = self._ckpt = await (
+                    self._load(overwrite) if resume else self._plan(overwrite)
+                )
+                self._done_size = ckpt.done_size()
+                self._progress.start(
+                    title=self._job.name,
+                    unit_label=self._job.unit_label,
+                    total=sum(ckpt.sizes),
+                    done=self._done_size,
+                    items=ckpt.items,
+                )
+                try:
+                    await self._run_units()
+                finally:
+                    self._progress.close()
             finally:
-                self._progress.close()
-        finally:
-            self._out.close()
-        if self._error is not None:
-            raise self._error
-        self._path.unlink(missing_ok=True)
+                self._out.close()
+            if self._error is not None:
+                raise self._error
+            # The final commit fsynced the output: put it in place, then forget the run.
+            await anyio.to_thread.run_sync(self._put_in_place)
+            self._path.unlink(missing_ok=True)
+            self._out.path.unlink(missing_ok=True)
         return ExportResult(
             kind=self._job.name,
-            output=self._out.path,
+            output=self._final,
             format=self._format,
             items=ckpt.items,
             pages=ckpt.pages,
@@ -224,7 +260,24 @@ class _Engine:
             resumed=resume,
         )
 
-    async def _plan(self) -> Checkpoint:
+    def _put_in_place(self) -> None:
+        if self._format in TABLE_FORMATS:
+            table = self._job.table(self._zone)
+            write_table(self._format, self._out.path, self._final, table)
+        else:
+            publish(self._out.path, self._final)
+
+    def _refuse_to_replace(self, overwrite: bool) -> None:
+        if not overwrite and self._final.exists():
+            raise OutputExistsError(
+                f"{self._final} already exists: pass --force to replace it (it is replaced "
+                "only once the new export is complete)"
+            )
+
+    async def _plan(self, overwrite: bool) -> Checkpoint:
+        self._refuse_to_replace(overwrite)
+        if self._path.exists():
+            logger.warning("starting over; the unfinished export in %s is dropped", self._path)
         units = await self._job.plan(self._client)
         ckpt = Checkpoint(
             kind=self._job.name,
@@ -232,13 +285,15 @@ class _Engine:
             corp_id=self._client.corp_id,
             units=[u.spec for u in units],
             sizes=[u.size for u in units],
+            overwrite=overwrite,
+            table=self._table_json,
         )
         self._out.create(self._encoder.header())
-        ckpt.output_bytes = self._out.size
+        ckpt.output_bytes, ckpt.output_sha256 = self._out.size, self._out.digest()
         await anyio.to_thread.run_sync(self._persist, ckpt.to_bytes())
         return ckpt
 
-    async def _load(self) -> Checkpoint:
+    async def _load(self, overwrite: bool) -> Checkpoint:
         ckpt = Checkpoint.load(self._path)
         asked = (self._job.name, self._format, self._client.corp_id)
         found = (ckpt.kind, ckpt.format, ckpt.corp_id)
@@ -247,7 +302,24 @@ class _Engine:
                 f"{self._path} belongs to another export (kind, format, corp: {found}); "
                 f"this one is {asked}"
             )
-        self._out.reopen(ckpt.output_bytes)
+        if ckpt.table != self._table_json:
+            raise CheckpointError(
+                f"the export in {self._path} was started with other table options "
+                f"({_options_text(ckpt.table)}); resume it with the same options"
+            )
+        if ckpt.output_sha256 is None:
+            raise CheckpointError(
+                f"{self._path} was written by an earlier release, which did not record what "
+                "the output held: its content cannot be checked, start the export over"
+            )
+        if not self._out.path.exists() and not ckpt.pending() and self._final.exists():
+            raise CheckpointError(
+                f"the export recorded in {self._path} had completed and {self._final} was "
+                "written: nothing to resume (delete the checkpoint)"
+            )
+        ckpt.overwrite = ckpt.overwrite or overwrite
+        self._refuse_to_replace(ckpt.overwrite)
+        await anyio.to_thread.run_sync(self._out.reopen, ckpt.output_bytes, ckpt.output_sha256)
         return ckpt
 
     # -- workers ------------------------------------------------------------------------
@@ -441,7 +513,11 @@ class _Engine:
 
     def _flush(self, chunks: list[bytes]) -> None:
         if chunks:
-            self._out.write(b"".join(chunks))
+            try:
+                self._out.write(b"".join(chunks))
+            except OSError:
+                self._stale = True
+                raise
             chunks.clear()
         self.ckpt.output_bytes = self._out.size
 
@@ -468,13 +544,10 @@ class _Engine:
         """Reads the identities already in the output from where unit ``index`` began
         (the whole output after the header for a checkpoint without its start)."""
         return functools.partial(
-            read_keys,
+            self._encoder.read_keys,
             self._out.path,
             max(self.ckpt.starts.get(index, 0), self._header_size),
             self._out.size,
-            self._format,
-            record_keys=self._job.keys,
-            row_key=self._job.row_key,
         )
 
     def _unwritten(self, index: int, records: Sequence[JsonObject]) -> list[JsonObject]:
@@ -482,7 +555,7 @@ class _Engine:
         written = self._written[index]
         fresh = []
         for record in records:
-            keys = self._job.keys(record)
+            keys = self._encoder.keys(record)
             if keys and keys[0] in written:
                 continue
             written.update(keys)
@@ -490,8 +563,10 @@ class _Engine:
         return fresh
 
     async def _commit(self) -> None:
-        if not self._dirty or self._ckpt is None:
+        if not self._dirty or self._ckpt is None or self._stale:
             return
+        # Every write went through _flush, so the size is the checkpoint's length already.
+        self._ckpt.output_sha256 = self._out.digest()
         snapshot = self._ckpt.to_bytes()
         self._dirty = False
         try:
@@ -504,3 +579,15 @@ class _Engine:
     def _persist(self, snapshot: bytes) -> None:
         self._out.sync()
         write_atomic(self._path, snapshot)
+
+
+def _options_text(options: JsonObject) -> str:
+    """Table options as the command's flags would give them."""
+    zone = options.get("timezone")
+    return ", ".join(
+        [
+            f"--timezone {zone}" if zone else "the machine's time zone",
+            "--csv-raw-formulas" if options.get("raw_formulas") else "formulas neutralised",
+            "BOM" if options.get("bom", True) else "--no-bom",
+        ]
+    )

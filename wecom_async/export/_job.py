@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import ClassVar, Final, Literal, TypeVar
 
 import anyio
@@ -35,7 +36,7 @@ from .._exceptions import (
 )
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import Failure
-from ._writer import Key, cell
+from ._writer import Key, Table, cell
 
 __all__ = [
     "Batch",
@@ -106,6 +107,9 @@ class Job(abc.ABC):
     #: expired restarts from its first page and skips the records whose identity is
     #: already in the output; with none (the default), it is reported as failed instead.
     identity: ClassVar[tuple[str, ...]] = ()
+    #: The columns that hold Unix times: table formats add a readable ``<name>_local``
+    #: column after each.
+    times: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     async def plan(self, client: WeComClient) -> list[Unit]:
@@ -119,14 +123,14 @@ class Job(abc.ABC):
     def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
         """Flatten one record into CSV rows of one value per entry of :attr:`columns`."""
 
+    def table(self, zone: tzinfo | None = None) -> Table:
+        """The kind's table: :attr:`columns` plus the local-time columns, in ``zone``."""
+        return Table(self.columns, self.rows, times=self.times, identity=self.identity, zone=zone)
+
     def keys(self, record: JsonObject) -> list[Key]:
         """The identity of each CSV row of ``record``: its :attr:`identity` cells."""
         where = self._identity_indexes()
         return [tuple(cell(row[i]) for i in where) for row in self.rows(record)]
-
-    def row_key(self, row: Sequence[str]) -> Key:
-        """The identity of one CSV row, as written (cells of :attr:`identity`)."""
-        return tuple(row[i] for i in self._identity_indexes())
 
     def _identity_indexes(self) -> list[int]:
         return [self.columns.index(column) for column in self.identity]

@@ -141,6 +141,7 @@ class CustomersJob(_MemberChunksJob):
     columns = (*CUSTOMER_COLUMNS, "follow_userid", *FOLLOW_COLUMNS)
     #: One record per (customer, follow-user) pair.
     identity = ("external_userid", "follow_userid")
+    times = ("createtime",)
 
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
         """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk."""
@@ -167,6 +168,7 @@ class GroupChatsJob(_MemberChunksJob):
         "member_count", "admin_list", "member_list",
     )  # fmt: skip
     identity = ("chat_id",)
+    times = ("create_time",)
 
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
         """``POST /cgi-bin/externalcontact/groupchat/list`` (owners = the chunk), then
@@ -197,6 +199,7 @@ class TagsJob(Job):
         "group_id", "group_name", "group_create_time", "group_order", "strategy_id",
         "tag_id", "tag_name", "tag_create_time", "tag_order",
     )  # fmt: skip
+    times = ("group_create_time", "tag_create_time")
 
     async def plan(self, client: WeComClient) -> list[Unit]:
         """Two units: the corp tags and the strategy tags."""

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
+from ._ratelimit import Refusals
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgressBar
     from rich.progress import TaskID
@@ -68,6 +70,7 @@ class PlainProgress:
         stream: where lines go (stderr).
         interval: seconds between lines.
         clock: a monotonic clock (tests pass a fake one).
+        refusals: WeCom's 45009 refusals so far, shown once there are any.
     """
 
     def __init__(
@@ -76,8 +79,10 @@ class PlainProgress:
         *,
         interval: float = PLAIN_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        refusals: Refusals | None = None,
     ) -> None:
         self._stream = stream
+        self._refusals = refusals
         self._interval = interval
         self._clock = clock
         self._title = self._label = ""
@@ -106,7 +111,7 @@ class PlainProgress:
         )
         self._stream.write(
             f"{self._title}: {done:,}/{self._total:,} {self._label}, {pages:,} pages, "
-            f"{items:,} items, {rate:,.0f} items/s, ETA {eta}\n"
+            f"{items:,} items, {rate:,.0f} items/s, ETA {eta}{_waits(self._refusals)}\n"
         )
         self._stream.flush()
 
@@ -114,14 +119,23 @@ class PlainProgress:
         """Plain lines need no cleanup."""
 
 
+def _waits(refusals: Refusals | None) -> str:
+    """``, 45009: N refused, S s waited`` once WeCom refused anything, else nothing."""
+    if refusals is None or not refusals.count:
+        return ""
+    return f", 45009: {refusals.count:,} refused, {refusals.waited:,.0f} s waited"
+
+
 class RichProgress:
     """A live rich progress bar on a terminal.
 
     Args:
         stream: the terminal stream (stderr).
+        refusals: WeCom's 45009 refusals so far, shown once there are any.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, refusals: Refusals | None = None) -> None:
+        self._refusals = refusals
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -139,7 +153,8 @@ class RichProgress:
             MofNCompleteColumn(),
             TextColumn(
                 "{task.fields[label]}, {task.fields[pages]:,} pages, "
-                "{task.fields[items]:,} items ({task.fields[rate]:,.0f}/s), ETA"
+                "{task.fields[items]:,} items ({task.fields[rate]:,.0f}/s){task.fields[waits]}, "
+                "ETA"
             ),
             TimeRemainingColumn(),
             console=Console(file=stream),
@@ -154,7 +169,14 @@ class RichProgress:
         self._items_at_start = items
         self._bar.start()
         self._task = self._bar.add_task(
-            title, total=total, completed=done, label=unit_label, pages=0, items=0, rate=0.0
+            title,
+            total=total,
+            completed=done,
+            label=unit_label,
+            pages=0,
+            items=0,
+            rate=0.0,
+            waits="",
         )
 
     def update(self, *, done: int, items: int, pages: int) -> None:
@@ -163,20 +185,33 @@ class RichProgress:
             return
         elapsed = max(time.monotonic() - self._started, 1e-9)
         rate = (items - self._items_at_start) / elapsed
-        self._bar.update(self._task, completed=done, pages=pages, items=items, rate=rate)
+        self._bar.update(
+            self._task,
+            completed=done,
+            pages=pages,
+            items=items,
+            rate=rate,
+            waits=_waits(self._refusals),
+        )
 
     def close(self) -> None:
         """Leave the final state on screen."""
         self._bar.stop()
 
 
-def make_progress(stream: TextIO, *, quiet: bool, interval: float = PLAIN_INTERVAL) -> Progress:
+def make_progress(
+    stream: TextIO,
+    *,
+    quiet: bool,
+    interval: float = PLAIN_INTERVAL,
+    refusals: Refusals | None = None,
+) -> Progress:
     """Choose the display: none when quiet, rich on a terminal (if installed), else plain."""
     if quiet:
         return NullProgress()
     if stream.isatty():
         try:
-            return RichProgress(stream)
+            return RichProgress(stream, refusals=refusals)
         except ImportError:
             pass
-    return PlainProgress(stream, interval=interval)
+    return PlainProgress(stream, interval=interval, refusals=refusals)

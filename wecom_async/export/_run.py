@@ -29,8 +29,8 @@ from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import CountingTransport, RateBudget, wecom_windows
-from ._writer import Format
+from ._ratelimit import CountingTransport, RateBudget, Refusals, wecom_windows
+from ._writer import Format, TableOptions
 
 __all__ = [
     "ExportSettings",
@@ -67,6 +67,10 @@ class ExportSettings:
     retry_delay: float
     chunk_size: int | None
     resume: bool
+    #: Replace an existing output (once the export is complete).
+    force: bool
+    #: How CSV is written for people (BOM, formulas, local-time zone).
+    table: TableOptions
     quiet: bool
 
 
@@ -77,10 +81,12 @@ class Outcome:
     result: ExportResult | None = None
     error: BaseException | None = None
     interrupted: bool = False
-    #: Records saved in the output when interrupted (from the checkpoint).
-    written: int = 0
+    #: Records saved when the run stopped (from the checkpoint), None without one.
+    written: int | None = None
     #: Requests sent, per URL path.
     requests: dict[str, int] = field(default_factory=dict)
+    #: WeCom's 45009 refusals and the time they cost.
+    refusals: Refusals = field(default_factory=Refusals)
 
 
 class Redactor:
@@ -151,7 +157,9 @@ def build_http_client(
             None,
             trust_env=True,
             make=lambda url: CountingTransport(
-                ShardedTransport(settings.concurrency, proxy=url), sent=transport.sent
+                ShardedTransport(settings.concurrency, proxy=url),
+                sent=transport.sent,
+                refusals=transport.refusals,
             ),
         )
         if network
@@ -180,7 +188,7 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     transport = build_transport(settings, inner)
     options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
-    progress = make_progress(err, quiet=settings.quiet)
+    progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
     async with (
         build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
@@ -209,12 +217,15 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
                     resume=settings.resume,
                     progress=progress,
                     options=options,
+                    overwrite=settings.force,
+                    table=settings.table,
                 )
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error
         watchers.cancel_scope.cancel()
     outcome.requests = dict(transport.sent)
-    if outcome.interrupted:
+    outcome.refusals = transport.refusals
+    if outcome.result is None:
         outcome.written = _saved_items(settings.output)
     return outcome
 
@@ -230,8 +241,9 @@ async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
         return
 
 
-def _saved_items(output: Path) -> int:
+def _saved_items(output: Path) -> int | None:
+    """Records a ``--resume`` would keep, or None when there is nothing to resume."""
     try:
         return Checkpoint.load(Checkpoint.path_for(output)).items
     except CheckpointError:
-        return 0
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Final
 
 from .._exceptions import (
@@ -14,9 +15,18 @@ from .._exceptions import (
 from ._checkpoint import CheckpointError
 from ._engine import ExportResult
 from ._job import one_line
-from ._run import ExportSettings
+from ._output import OutputBusyError, OutputError
+from ._ratelimit import Refusals
+from ._run import ExportSettings, Outcome
 
-__all__ = ["EXIT_HELP", "ExitStatus", "failure_status", "report", "summary_lines"]
+__all__ = [
+    "EXIT_HELP",
+    "ExitStatus",
+    "failure_report",
+    "failure_status",
+    "report",
+    "summary_lines",
+]
 
 
 class ExitStatus:
@@ -29,6 +39,7 @@ class ExitStatus:
     CREDENTIALS: Final = 4
     PERMISSION: Final = 5
     UNREACHABLE: Final = 6
+    BUSY: Final = 7
     INTERRUPTED: Final = 130
 
 
@@ -37,22 +48,30 @@ exit status:
   0    the export is complete
   1    another failure (a WeCom error after retries, a response that does not match
        its model, a file that cannot be written); the checkpoint is kept: --resume
-  2    usage error: bad arguments, missing credentials, nothing to --resume, or a
-       checkpoint that belongs to another export
+  2    usage error: bad arguments, missing credentials, an output that exists
+       (without --force), nothing to --resume, a checkpoint that belongs to another
+       export, or an output changed since its checkpoint
   3    the export finished, but some members (or groups, contact ways) could not be
        exported: listed on stderr (e.g. members without an interop license, 701008)
   4    bad credentials or app setup: WeCom refused the corp id or secret
        (ConfigurationError, e.g. 40001 / 40013), or a token right after a refresh
   5    permission denied: the app may not call the API (48002, PermissionDeniedError)
   6    WeCom (or --base-url) cannot be reached (TransportError after retries)
+  7    another export is writing the same output now (nothing was touched)
   130  interrupted (Ctrl-C / SIGTERM): the checkpoint is saved; --resume continues
 """
+
+
+#: A full disk, a file size limit, a disk quota.
+_NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int, str]:
     """Map a fatal error to its exit status and one-line reason."""
     where = "the sandbox" if settings.sandbox_customers else settings.base_url or "WeCom"
-    if isinstance(error, CheckpointError):
+    if isinstance(error, OutputBusyError):
+        return ExitStatus.BUSY, str(error)
+    if isinstance(error, CheckpointError | OutputError):
         return ExitStatus.USAGE, str(error)
     if isinstance(error, ConfigurationError | TokenError):
         return ExitStatus.CREDENTIALS, (
@@ -68,6 +87,11 @@ def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int,
         return ExitStatus.UNREACHABLE, f"cannot reach {where}: {_reason(error)}"
     if isinstance(error, WeComError):
         return ExitStatus.FAILED, f"export failed: {_reason(error)}"
+    if isinstance(error, OSError) and error.errno in _NO_ROOM:
+        return ExitStatus.FAILED, (
+            f"no room to write {settings.output} ({error.strerror or error}): the records "
+            "written so far are saved; make room, then run the same command with --resume"
+        )
     if isinstance(error, OSError):
         return ExitStatus.FAILED, f"cannot write the output: {error}"
     return ExitStatus.FAILED, f"export failed: {type(error).__name__}: {error}"
@@ -77,7 +101,9 @@ def _reason(error: BaseException) -> str:
     return one_line(error) if isinstance(error, WeComError) else str(error)
 
 
-def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
+def summary_lines(
+    result: ExportResult, requests: dict[str, int], refusals: Refusals | None = None
+) -> list[str]:
     """The lines of the summary printed after a finished export."""
     lines = [
         f"exported {result.items:,} records of {result.kind} ({result.pages:,} pages, "
@@ -89,10 +115,26 @@ def summary_lines(result: ExportResult, requests: dict[str, int]) -> list[str]:
             f"{path.removeprefix('/cgi-bin/')} {n:,}" for path, n in requests.items()
         )
         lines.append(f"requests: {sum(requests.values()):,} ({counts})")
+    if refusals is not None and refusals.count:
+        lines.append(
+            f"rate limit (45009): {refusals.count:,} requests refused, "
+            f"{refusals.waited:,.1f} s waited (another job may share the corp's budget: "
+            "lower --rate-limit)"
+        )
     return lines
 
 
-def report(result: ExportResult, requests: dict[str, int], status: int) -> dict[str, object]:
+def _rate_limited(refusals: Refusals | None) -> dict[str, object]:
+    refusals = refusals or Refusals()
+    return {"refusals": refusals.count, "waited": round(refusals.waited, 3)}
+
+
+def report(
+    result: ExportResult,
+    requests: dict[str, int],
+    status: int,
+    refusals: Refusals | None = None,
+) -> dict[str, object]:
     """The summary as JSON (``--summary-json``)."""
     return {
         "kind": result.kind,
@@ -104,7 +146,25 @@ def report(result: ExportResult, requests: dict[str, int], status: int) -> dict[
         result.unit_label: result.size,
         "failures": [f.to_json() for f in result.failures],
         "requests": requests,
+        "rate_limited": _rate_limited(refusals),
         "elapsed": round(result.elapsed, 3),
         "resumed": result.resumed,
         "exit_status": status,
+    }
+
+
+def failure_report(
+    settings: ExportSettings, outcome: Outcome, status: int, reason: str
+) -> dict[str, object]:
+    """The JSON summary of a run that failed or was interrupted (``--summary-json``)."""
+    return {
+        "kind": settings.kind,
+        "output": str(settings.output),
+        "format": settings.format,
+        "records": outcome.written or 0,
+        "requests": outcome.requests,
+        "rate_limited": _rate_limited(outcome.refusals),
+        "resumed": settings.resume,
+        "exit_status": status,
+        "error": reason,
     }

@@ -14,45 +14,56 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import logging
 import os
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
 from .. import __version__
-from ._checkpoint import Checkpoint
+from .._jsontext import json_text
 from ._engine import DEFAULT_CONCURRENCY
-from ._jobs import JOBS
+from ._jobs import JOBS, make_job
+from ._output import part_path
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
-from ._run import ExportSettings, Redactor, run_command
+from ._run import ExportSettings, Outcome, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
-from ._status import EXIT_HELP, ExitStatus, failure_status, report, summary_lines
-from ._writer import FORMATS, Format
+from ._status import (
+    EXIT_HELP,
+    ExitStatus,
+    failure_report,
+    failure_status,
+    report,
+    summary_lines,
+)
+from ._writer import EXTENSIONS, FORMATS, Format, TableOptions
 
 __all__ = ["EXIT_HELP", "ExitStatus", "main"]
 
 
-COLUMNS_HELP: Final = "csv columns (lists and objects as JSON):\n" + "".join(
+COLUMNS_HELP: Final = (
+    "csv columns (lists and objects as JSON; each Unix time is followed by <name>_local,\n"
+    "the same moment in ISO 8601 with its offset, in --timezone):\n"
+) + "".join(
     textwrap.fill(
-        f"{job.name}: {', '.join(job.columns)}",
+        f"{name}: {', '.join(make_job(name).table().columns)}",
         width=88,
         initial_indent="  ",
         subsequent_indent="    ",
         break_on_hyphens=False,
     )
     + "\n"
-    for job in JOBS.values()
+    for name in JOBS
 )
 
 EXPORT_DESCRIPTION: Final = f"""\
@@ -67,10 +78,19 @@ Export every record of one kind to a file, streaming pages as they arrive.
                 2021-07-10, then get_contact_way)
 
 JSON Lines output holds one wire-format object per line (wecom_async.to_dict: WeCom's
-field names, fields unknown to this release included). A checkpoint beside the output
-(<output>.checkpoint) makes the export resumable with --resume after a crash or
-Ctrl-C, with no record missing or repeated; it is deleted when the export completes.
-Records of different units interleave: the output is a set, not a sorted list.
+field names, fields unknown to this release included). Records go to <output>.part
+first, which is renamed onto the output only once the export is complete: an existing
+output (replaced only with --force) stays whole until then. A checkpoint beside it
+(<output>.checkpoint) makes the export resumable with --resume after a crash, a full
+disk or Ctrl-C, with no record missing or repeated; both are gone when the export
+completes. A lock (<output>.lock) refuses a second export to the same output while
+one runs. Records of different units interleave: the output is a set, not a sorted
+list.
+
+--format xlsx (the 'xlsx' extra, openpyxl) and --format parquet (the 'parquet' extra,
+pyarrow) write the csv columns below with typed cells (numbers, booleans, empty for
+absent, lists and objects as JSON text). Records go to the .part as JSON Lines and the
+file is written from it when the export completes, so --resume works the same.
 
 {COLUMNS_HELP}
 {EXIT_HELP}"""
@@ -88,6 +108,16 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (try Asia/Shanghai)"
+        ) from None
+    return text
 
 
 def _chunk(text: str) -> int:
@@ -116,7 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("kind", choices=list(JOBS), help="what to export")
     export.add_argument("-o", "--output", type=Path, help="output file (default: KIND.FORMAT)")
     export.add_argument(
-        "--format", choices=FORMATS, help="jsonl (default) or csv; inferred from a .csv output"
+        "--format",
+        choices=FORMATS,
+        help="jsonl (default), csv, xlsx (the 'xlsx' extra) or parquet (the 'parquet' extra); "
+        "inferred from the output's extension (.jsonl, .csv, .xlsx, .parquet, any case), "
+        "which an explicit --format must match",
     )
     creds = export.add_argument_group("credentials")
     creds.add_argument("--corp-id", help="the corp id (default: $WECOM_CORP_ID)")
@@ -182,8 +216,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="follow-users per batch (1-100; default: 100, fewer for small corps so that "
         "every worker has work)",
     )
+    table = export.add_argument_group("csv for people")
+    table.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="IANA time zone of the *_local columns (default: this machine's)",
+    )
+    table.add_argument(
+        "--csv-raw-formulas",
+        action="store_true",
+        help="write cells starting with = + - @ tab or CR as they are (default: after a ', "
+        "so that a spreadsheet shows them as text instead of running them)",
+    )
+    table.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="no UTF-8 byte order mark at the start of a CSV file (Excel needs it)",
+    )
     run = export.add_argument_group("run")
     run.add_argument("--resume", action="store_true", help="continue an interrupted export")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output if it exists (once the new export is complete)",
+    )
     run.add_argument(
         "-q",
         "--quiet",
@@ -213,9 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> ExportSettings | str:
     """Resolve options and environment into settings, or return a usage error."""
-    fmt: Format = args.format or (
-        "csv" if args.output and args.output.suffix == ".csv" else "jsonl"
-    )
+    named = EXTENSIONS.get(args.output.suffix.lower()) if args.output else None
+    if args.format and named and args.format != named:
+        return (
+            f"--format {args.format} does not match the output {args.output} (a {named} "
+            "file name): change one of them"
+        )
+    fmt: Format = args.format or named or "jsonl"
+    if args.resume and args.chunk_size is not None:
+        return (
+            "--chunk-size cannot change on --resume: the chunks were fixed when the export "
+            "started (drop the option)"
+        )
     output = args.output or Path(f"{args.kind}.{fmt}")
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
@@ -242,6 +308,10 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
         retry_delay=args.retry_delay,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        force=args.force,
+        table=TableOptions(
+            timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
+        ),
         quiet=args.quiet,
     )
 
@@ -274,35 +344,64 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
     if isinstance(settings, str):
         say(f"wecom-async: error: {settings}")
         return ExitStatus.USAGE
-    checkpoint = Checkpoint.path_for(settings.output)
-    if not settings.resume and checkpoint.exists():
-        say(f"wecom-async: note: starting over; the unfinished export in {checkpoint} is dropped")
+    if args.summary_json and (problem := _summary_problem(args.summary_json)):
+        say(f"wecom-async: error: cannot write the summary to {args.summary_json}: {problem}")
+        return ExitStatus.USAGE
     with _logging_to(err, verbose=args.verbose, redactor=redactor):
         outcome = anyio.run(run_command, settings, err)
+    status, document = _finish(outcome, settings, say)
+    if args.summary_json:
+        try:
+            args.summary_json.write_text(
+                redactor(json_text(document, indent=2)) + "\n", encoding="utf-8"
+            )
+        except OSError as error:
+            say(f"wecom-async: warning: the summary was not written: {error}")
+    return status
+
+
+def _summary_problem(path: Path) -> str | None:
+    """Make the summary's folder now, so that a finished export cannot fail on it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return error.strerror or str(error)
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        return "not a writable file path"
+    return None
+
+
+def _finish(
+    outcome: Outcome, settings: ExportSettings, say: Callable[[str], None]
+) -> tuple[int, dict[str, object]]:
+    """Report how the run ended on stderr; return the exit status and the JSON summary."""
     if outcome.error is not None:
         status, reason = failure_status(outcome.error, settings)
         say(f"wecom-async: error: {reason}")
-        return status
+        return status, failure_report(settings, outcome, status, reason)
     result = outcome.result
     if result is None:
-        say(
-            f"wecom-async: interrupted; {outcome.written:,} records are saved in "
-            f"{settings.output}: run the same command with --resume to continue"
-        )
-        return ExitStatus.INTERRUPTED
+        if outcome.written is None:
+            reason = "interrupted before the export started: nothing was written"
+            say(f"wecom-async: {reason}")
+        else:
+            reason = f"interrupted; {outcome.written:,} records are saved"
+            say(
+                f"wecom-async: {reason} in {part_path(settings.output)}: run the same "
+                "command with --resume to continue"
+            )
+        status = ExitStatus.INTERRUPTED
+        return status, failure_report(settings, outcome, status, reason)
     status = ExitStatus.PARTIAL if result.failures else ExitStatus.OK
     if not settings.quiet:
-        for line in summary_lines(result, outcome.requests):
+        for line in summary_lines(result, outcome.requests, outcome.refusals):
             say(f"wecom-async: {line}")
     for failure in result.failures:
         say(
             f"wecom-async: warning: {len(failure.ids)} not exported ({failure.detail}): "
             f"{', '.join(failure.ids)}"
         )
-    if args.summary_json:
-        document = report(result, outcome.requests, status)
-        args.summary_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-    return status
+    return status, report(result, outcome.requests, status, outcome.refusals)
 
 
 def _fake_server(args: argparse.Namespace, err: TextIO) -> int:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
+from .._jsontext import json_text
 from ._chaos import ChaosEvent
 from ._errors import WeComFault, default_message, format_errmsg, make_hint
 from ._faults import Fault
@@ -285,7 +286,7 @@ class Dispatcher:
 
 
 def _json_response(data: JSON) -> FakeResponse:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    body = json_text(data).encode()  # a customer's lone surrogate arrives escaped, as from WeCom
     return FakeResponse(200, body, _JSON_TYPE)
 
 

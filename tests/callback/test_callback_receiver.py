@@ -698,3 +698,47 @@ def test_plain_function_handlers_are_refused_at_registration(receiver: CallbackR
     with pytest.raises(TypeError, match="async"):
         receiver.on("change_external_contact")(lambda event: None)  # type: ignore[arg-type,return-value]
     assert receiver.handlers_for(new_customer(1)) == []
+
+
+async def test_a_retry_arriving_while_the_first_delivery_is_handed_over_is_asked_again() -> None:
+    """A 200 for the retry would stop WeCom retrying an event the slow sink then refuses."""
+    first_put_entered, release_first = anyio.Event(), anyio.Event()
+    stored: list[Event] = []
+
+    class SlowThenFailingSink:
+        calls = 0
+
+        async def put(self, event: Event) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                first_put_entered.set()
+                await release_first.wait()
+                raise ConnectionError("the database went away")
+            stored.append(event)
+
+    crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
+    receiver = CallbackReceiver(crypto, sink=SlowThenFailingSink())
+    event = new_customer(7)
+    outcomes: list[str] = []
+
+    async def first_try() -> None:
+        request = build_event_request(crypto, event)
+        try:
+            await receiver.handle_post(request.params, request.body)
+            outcomes.append("200")
+        except ReceiverBusyError:
+            outcomes.append("503")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first_try)
+        await first_put_entered.wait()
+        retry = build_event_request(crypto, event)  # WeCom's retry: same message
+        with pytest.raises(ReceiverBusyError):
+            await receiver.handle_post(retry.params, retry.body)
+        release_first.set()
+    assert outcomes == ["503"]
+    assert stored == []
+    # WeCom's next retry is taken and stored: nothing was acknowledged and lost.
+    again = build_event_request(crypto, event)
+    assert await receiver.handle_post(again.params, again.body) == ""
+    assert [e.external_userid for e in stored] == [event.external_userid]

@@ -147,3 +147,23 @@ def test_sigint_stops_within_the_deadline_and_logs_unfinished_events() -> None:
     for n in range(5):
         assert sum(new_customer(n).external_userid in line for line in unfinished) == 1
     assert "Traceback" not in stderr
+
+
+def test_a_trickled_body_is_cut_off_so_it_cannot_hold_the_connection(
+    crypto: CallbackCrypto,
+) -> None:
+    """An unauthenticated client that declares a body and sends 5 bytes of it is answered
+    408 after ``body_timeout``, closing the connection a graceful shutdown waits for."""
+    import socket
+
+    receiver = CallbackReceiver(crypto, body_timeout=0.2)
+    with serve(callback_app(receiver)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                f"POST {PATH}?msg_signature=a&timestamp=1&nonce=n HTTP/1.1\r\n"
+                f"Host: {host}\r\nContent-Length: 1000\r\n\r\n<xml>".encode()
+            )
+            answer = sock.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 408")
+    assert "body too slow" in answer

@@ -32,7 +32,16 @@ from wecom_async.testing import FakeWeCom
 
 FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 ZONE = "Asia/Shanghai"
-TEXTS = ("=1+1", "@SUM(1)", "半个\ud83d", "ctl\x01char", "line\u2028sep", "0012", "")
+TEXTS = (
+    "=1+1",
+    "@SUM(1)",
+    "半个\ud83d",
+    "ctl\x01char",
+    "line\u2028sep",
+    "0012",
+    "",
+    "non\uffffchar\ufffe",
+)
 
 
 @pytest.fixture
@@ -52,7 +61,9 @@ def _xlsx_cell(value: JsonValue) -> JsonValue:
         return value if abs(value) <= 2**53 else str(value)
     if isinstance(value, list | dict):
         return json_text(value)
-    text = str(value).replace("\x01", "\ufffd")
+    text = (
+        str(value).replace("\x01", "\ufffd").replace("\uffff", "\ufffd").replace("\ufffe", "\ufffd")
+    )
     return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text) or None
 
 

@@ -704,6 +704,9 @@ def test_json_lines_take_any_text_losslessly_on_one_utf8_line(value: object) -> 
         (["-o", "t.jsonl", "--format", "csv"], "--format csv does not match"),
         (["-o", "T.CSV", "--format", "jsonl"], "--format jsonl does not match"),
         (["--summary-json", "{file}/x.json"], "cannot write the summary"),
+        (["-o", "."], "names no file"),
+        (["-o", "{dir}", "--force"], "is a directory"),
+        (["-o", "t.jsonl", "--summary-json", "./t.jsonl"], "name the same file"),
     ],
 )
 def test_contradictory_options_are_refused_before_anything_starts(
@@ -715,12 +718,17 @@ def test_contradictory_options_are_refused_before_anything_starts(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "file").write_text("a file, not a folder")
-    args = [arg.replace("{file}", str(tmp_path / "file")) for arg in args]
+    (tmp_path / "dir").mkdir()
+    args = [
+        arg.replace("{file}", str(tmp_path / "file")).replace("{dir}", str(tmp_path / "dir"))
+        for arg in args
+    ]
     status = main(["export", "tags", "--sandbox", "--sandbox-customers", "5", *args])
 
     assert status == ExitStatus.USAGE
     assert message in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
+    assert list((tmp_path / "dir").iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["Tags.CSV", "Tags.XLSX", "tags.Parquet"])

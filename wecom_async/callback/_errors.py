@@ -37,6 +37,7 @@ __all__ = [
     "ReceiveIdError",
     "ReceiverBusyError",
     "SignatureError",
+    "SlowBodyError",
     "StaleRequestError",
     "UnsafeXMLError",
     "XMLParseError",
@@ -156,3 +157,13 @@ class BodyTooLargeError(XMLParseError):
     """Raised when a body is larger than the configured ``max_body_bytes``."""
 
     reason = "body too large"
+
+
+class SlowBodyError(XMLParseError):
+    """Raised when a body does not arrive whole within the receiver's ``body_timeout``.
+
+    WeCom sends its small body at once; a client that trickles one only holds a
+    connection open (and a server's graceful shutdown with it).
+    """
+
+    reason = "body too slow"

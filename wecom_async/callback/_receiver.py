@@ -12,6 +12,7 @@ import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Final, Protocol, TypeVar, overload
 
+import anyio
 import anyio.to_thread
 
 from wecom_async._logging import logger, redact
@@ -22,6 +23,7 @@ from wecom_async.callback._errors import (
     CallbackError,
     ReceiverBusyError,
     SignatureError,
+    SlowBodyError,
     StaleRequestError,
 )
 from wecom_async.callback._xml import XmlValue, check_size
@@ -59,6 +61,8 @@ DEFAULT_DEDUPE_WINDOW: Final = 300.0
 MAX_DEDUPE_ENTRIES: Final = 100_000
 #: Default seconds :meth:`CallbackReceiver.aclose` waits for unfinished events.
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
+#: Seconds a pushed body may take to arrive whole: WeCom sends its few KiB at once.
+DEFAULT_BODY_TIMEOUT: Final = 10.0
 #: Decrypted messages longer than this are parsed in a worker thread, off the event loop.
 INLINE_PARSE_CHARS: Final = 8 * 1024
 #: At most this many refusal lines per interval; then one summary line.
@@ -122,7 +126,8 @@ class CallbackReceiver:
         dedupe_window: seconds a delivery is remembered at least; an equal message
             delivered again meanwhile is answered 200 and dropped.  Whatever this is,
             a delivery is remembered for as long as a replay of it would pass the
-            freshness check, so no replay ever runs a handler twice.
+            freshness check, so no replay runs a handler twice in this process (the memory
+            is per process: another worker or a restart does not share it).
         clock: monotonic seconds (``time.monotonic``), for rate-limiting refusal logs.
         max_age: refuse a push (GET or POST) signed more than this many seconds ago
             (default 300; :class:`StaleRequestError`, checked right after the signature).
@@ -130,6 +135,9 @@ class CallbackReceiver:
         max_future: refuse a push signed more than this many seconds in the future.
         wall_clock: Unix seconds now (``time.time``; tests inject one).
         shutdown_timeout: seconds :meth:`aclose` waits for unfinished events.
+        body_timeout: seconds a request body may take to arrive whole (WeCom sends it at
+            once); a slower one is refused, so it cannot hold a connection, and a server's
+            graceful shutdown, open.
         sink: a durable :class:`EventSink`; None keeps the in-process queue.
 
     Raises:
@@ -158,11 +166,14 @@ class CallbackReceiver:
         wall_clock: Callable[[], float] = time.time,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         sink: EventSink | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         if max_age is not None and max_age <= 0:
             raise ValueError("max_age must be positive (or None to turn the check off)")
         if max_concurrency < 1 or max_pending < 1:
             raise ValueError("max_concurrency and max_pending must be at least 1")
+        if body_timeout <= 0:
+            raise ValueError("body_timeout must be positive")
         if dedupe_window < 0 or max_future < 0 or shutdown_timeout < 0:
             raise ValueError("dedupe_window, max_future and shutdown_timeout must not be negative")
         self.crypto = crypto
@@ -172,10 +183,13 @@ class CallbackReceiver:
         self.max_age = max_age
         self.max_future = max_future
         self.shutdown_timeout = shutdown_timeout
+        self.body_timeout = body_timeout
         self.sink = sink
         self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []
         self._seen = _Deliveries()
+        #: Digests of deliveries being accepted right now (a retry of one gets a 503).
+        self._handing_over: set[bytes] = set()
         self._refusals = _RefusalLog(clock)
         self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
 
@@ -300,11 +314,13 @@ class CallbackReceiver:
         if digest in self._seen:
             logger.info("dropped a repeated callback delivery signed at %d", signed_at)
             return ""
+        if digest in self._handing_over:
+            # The first delivery is still being accepted and may yet fail: a 200 here
+            # would tell WeCom to stop retrying an event nobody has. Ask for a retry.
+            raise ReceiverBusyError("the same delivery is still being accepted")
         if len(self._seen) >= MAX_DEDUPE_ENTRIES:
             raise ReceiverBusyError("the replay memory is full of deliveries still fresh")
-        remember = self.dedupe_window > 0 or self.max_age is not None
-        if remember:  # before any await, so that a concurrent retry counts as a repeat
-            self._seen.remember(digest, self._remember_until(signed_at, now))
+        self._handing_over.add(digest)
         try:
             event = await self._parse(xml)
             if is_malformed(event):
@@ -313,10 +329,11 @@ class CallbackReceiver:
                     describe(event),
                 )
             await self._accept(event)
-        except BaseException:
-            if remember:
-                self._seen.forget(digest)  # not acknowledged: WeCom's retry must run
-            raise
+            if self.dedupe_window > 0 or self.max_age is not None:
+                # Only once accepted: a delivery refused above must run again on retry.
+                self._seen.remember(digest, self._remember_until(signed_at, self._wall_clock()))
+        finally:
+            self._handing_over.discard(digest)
         return ""
 
     def refusal(self, method: str, exc: CallbackError) -> tuple[int, str]:
@@ -327,14 +344,17 @@ class CallbackReceiver:
         10 lines a minute, one summary line counts the rest.
 
         Returns:
-            ``(status, body)``: 413 for a body over the limit, 503 when the receiver
-            is busy (WeCom retries), 400 otherwise; the body is the error's fixed reason.
+            ``(status, body)``: 413 for a body over the limit, 408 for one too slow, 503
+            when the receiver is busy (WeCom retries), 400 otherwise; the body is the
+            error's fixed reason.
         """
         self._refusals.record(method, exc)
         if isinstance(exc, BodyTooLargeError):
             status = 413
         elif isinstance(exc, ReceiverBusyError):
             status = 503
+        elif isinstance(exc, SlowBodyError):
+            status = 408
         else:
             status = 400
         return status, f"{exc.reason} ({exc.code})"
@@ -351,6 +371,7 @@ class CallbackReceiver:
 
         Raises:
             BodyTooLargeError: the body is larger than the limit.
+            SlowBodyError: the body did not arrive whole within ``body_timeout``.
         """
         if isinstance(content_length, int):
             check_size(content_length, self.max_body_bytes)
@@ -360,10 +381,12 @@ class CallbackReceiver:
                 self.max_body_bytes,
             )
         body = bytearray()
-        async for chunk in chunks:
-            body += chunk
-            check_size(len(body), self.max_body_bytes)
-        return bytes(body)
+        with anyio.move_on_after(self.body_timeout):
+            async for chunk in chunks:
+                body += chunk
+                check_size(len(body), self.max_body_bytes)
+            return bytes(body)
+        raise SlowBodyError(f"the body did not arrive within {self.body_timeout:g} s")
 
     # -- handing events over ------------------------------------------------------------
 

@@ -45,8 +45,9 @@ _EXACT_IN_FLOAT: Final = 2**53
 _INT64: Final = (-(2**63), 2**63 - 1)
 #: Rows per parquet row group.
 _ROW_GROUP: Final = 10_000
-#: What XML 1.0 cannot hold, besides lone surrogates (``cell`` handles those).
-_XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Characters XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates,
+#: and the noncharacters U+FFFE and U+FFFF (valid JSON, so a customer can send them).
+_XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def require(format: str) -> None:

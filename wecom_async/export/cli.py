@@ -283,6 +283,8 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
             "started (drop the option)"
         )
     output = args.output or Path(f"{args.kind}.{fmt}")
+    if problem := _output_problem(output, args.summary_json):
+        return problem
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
     if args.sandbox:
@@ -335,6 +337,17 @@ def _logging_to(err: TextIO, *, verbose: bool, redactor: Redactor) -> Iterator[N
         sdk.removeHandler(handler)
         for logger, level in zip([sdk, *noisy], levels, strict=True):
             logger.setLevel(level)
+
+
+def _output_problem(output: Path, summary: Path | None) -> str | None:
+    """Why ``output`` cannot be the export's file, found before anything is fetched."""
+    if not output.name or output.name in (".", ".."):
+        return f"-o {output} names no file: give a file name, e.g. -o customers.jsonl"
+    if output.is_dir():
+        return f"-o {output} is a directory: give a file name inside it"
+    if summary is not None and summary.resolve() == output.resolve():
+        return "--summary-json and -o name the same file: the summary would replace the export"
+    return None
 
 
 def _export(args: argparse.Namespace, err: TextIO) -> int:

@@ -26,7 +26,7 @@ from wecom_async.testing import (
     issue_welcome_code,
     resign_member,
 )
-from wecom_async.testing.routes.moments_state import MomentsState
+from wecom_async.testing.routes._moments_state import MomentsState
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 DAY = 86400

@@ -27,7 +27,7 @@ from wecom_async.export import (
 )
 from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
-from wecom_async.testing.routes.customers import batch_get_by_user
+from wecom_async.testing.routes.external_contact import batch_get_by_user
 
 FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 

@@ -23,7 +23,7 @@ from wecom_async.models.acquisition import (
 from wecom_async.models.customers import AddWay
 from wecom_async.services.acquisition import AcquisitionService
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.acquisition_state import (
+from wecom_async.testing.routes._acquisition_state import (
     AcquisitionState,
     add_via_acquisition_link,
     click_acquisition_link,

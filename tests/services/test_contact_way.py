@@ -27,8 +27,8 @@ from wecom_async.models.contact_way import (
     UpdateJoinWayRequest,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.contact_way_state import ContactWayState, add_via_contact_way
-from wecom_async.testing.routes.group_chat_state import add_group_chat
+from wecom_async.testing.routes._contact_way_state import ContactWayState, add_via_contact_way
+from wecom_async.testing.routes._group_chat_state import add_group_chat
 
 ADD = "externalcontact/add_contact_way"
 GET = "externalcontact/get_contact_way"

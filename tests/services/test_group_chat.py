@@ -15,7 +15,7 @@ from wecom_async.models.group_chat import (
 )
 from wecom_async.pagination import NumberedPage
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.group_chat_state import GroupMember, add_group_chat
+from wecom_async.testing.routes._group_chat_state import GroupMember, add_group_chat
 
 LIST = "externalcontact/groupchat/list"
 GET = "externalcontact/groupchat/get"

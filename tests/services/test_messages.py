@@ -22,8 +22,8 @@ from wecom_async.models.messages import (
     TagFilterGroup,
 )
 from wecom_async.testing import FakeWeCom, Follower, RequestContext, Route
-from wecom_async.testing.routes.group_chat_state import add_group_chat
-from wecom_async.testing.routes.messages_state import (
+from wecom_async.testing.routes._group_chat_state import add_group_chat
+from wecom_async.testing.routes._messages_state import (
     confirm_groupmsg,
     groupmsg,
     set_groupmsg_dispatch_delay,

@@ -23,7 +23,7 @@ from wecom_async import (
     WeComClient,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.messages_state import (
+from wecom_async.testing.routes._messages_state import (
     MessagesState,
     issue_welcome_code,
     welcome_messages,

@@ -11,7 +11,7 @@ import pytest
 from wecom_async import APIError, ValidationError, WeComClient, from_dict, to_dict
 from wecom_async.models.statistics import GroupChatStatisticOrder, UserBehavior
 from wecom_async.testing import FakeWeCom, Follower
-from wecom_async.testing.routes.group_chat_state import add_group_chat
+from wecom_async.testing.routes._group_chat_state import add_group_chat
 
 BEHAVIOR = "externalcontact/get_user_behavior_data"
 STATISTIC = "externalcontact/groupchat/statistic"

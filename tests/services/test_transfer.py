@@ -21,8 +21,8 @@ from wecom_async.models.group_chat import GroupChatStatus
 from wecom_async.models.transfer import TransferStatusCode
 from wecom_async.pagination import NumberedPage
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.group_chat_state import add_group_chat
-from wecom_async.testing.routes.transfer_state import (
+from wecom_async.testing.routes._group_chat_state import add_group_chat
+from wecom_async.testing.routes._transfer_state import (
     TransferState,
     resign_member,
     set_transfer_outcome,

@@ -45,15 +45,15 @@ from ._seed import SeedReport
 from ._setup import Follower
 from ._state import CorpState, Customer, Follow, NonCustomer, Staff
 from ._tagstore import CorpTag, TagGroup, TagRegistry
-from .routes.acquisition_state import (
+from .routes._acquisition_state import (
     add_via_acquisition_link,
     click_acquisition_link,
     issue_acquisition_chat_key,
     set_acquisition_quota,
 )
-from .routes.contact_way_state import add_via_contact_way
-from .routes.group_chat_state import add_group_chat
-from .routes.messages_state import (
+from .routes._contact_way_state import add_via_contact_way
+from .routes._group_chat_state import add_group_chat
+from .routes._messages_state import (
     confirm_groupmsg,
     groupmsg,
     issue_welcome_code,
@@ -61,7 +61,7 @@ from .routes.messages_state import (
     set_groupmsg_quota,
     welcome_messages,
 )
-from .routes.transfer_state import resign_member, set_transfer_outcome
+from .routes._transfer_state import resign_member, set_transfer_outcome
 
 __all__ = [
     "ALL_KINDS",

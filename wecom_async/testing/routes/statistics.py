@@ -36,7 +36,7 @@ from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str_list
 from .._route import JSON, RequestContext, Route
 from .._state import CorpState
-from .group_chat_state import GroupChatState
+from ._group_chat_state import GroupChatState
 
 __all__ = ["ROUTES"]
 

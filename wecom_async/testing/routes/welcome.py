@@ -1,7 +1,7 @@
 """Welcome messages and group welcome templates (endpoints.md #67-#71), and the content checks
 shared with mass messages (endpoints.md §2.6 and §2.8).
 
-Welcome codes come from :func:`.messages_state.issue_welcome_code`.  Errcodes: 41049 /
+Welcome codes come from :func:`._messages_state.issue_welcome_code`.  Errcodes: 41049 /
 41050 / 41051 missing / invalid or expired / already used welcome code, 41064 more than 9
 attachments, 41065 an unknown attachment type, 41055 a 101st group welcome template,
 40063 a missing required parameter or empty content, 40058 a value over a documented
@@ -16,7 +16,7 @@ from typing import Final
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, req_str
 from .._route import JSON, RequestContext, Route
-from .messages_state import MAX_TEMPLATES, WELCOME_CODE_TTL, MessagesState, WelcomeMessage
+from ._messages_state import MAX_TEMPLATES, WELCOME_CODE_TTL, MessagesState, WelcomeMessage
 
 __all__ = ["ROUTES", "message_content"]
 

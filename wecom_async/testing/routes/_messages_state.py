@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from .._route import JSON
 from .._state import CorpState
-from .group_chat_state import GroupChatState
+from ._group_chat_state import GroupChatState
 
 if TYPE_CHECKING:
     from .._fake import FakeWeCom

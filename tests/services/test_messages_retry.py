@@ -23,8 +23,9 @@ from wecom_async import (
     WeComClient,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes._messages_state import (
-    MessagesState,
+from wecom_async.testing.routes._messages_state import MessagesState
+from wecom_async.testing.routes._welcome_state import (
+    WelcomeState,
     issue_welcome_code,
     welcome_messages,
 )
@@ -98,12 +99,12 @@ WRITES = [
     Case(
         "externalcontact/group_welcome_template/add",
         _template_add,
-        lambda f: len(_messages(f).templates),
+        lambda f: len(f.state.ext(WelcomeState).templates),
     ),
     Case(
         "externalcontact/group_welcome_template/del",
         _template_del,
-        lambda f: 1 - len(_messages(f).templates),
+        lambda f: 1 - len(f.state.ext(WelcomeState).templates),
     ),
 ]
 

@@ -23,8 +23,8 @@ from wecom_async.models.welcome import (
     SendWelcomeMsgRequest,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes._messages_state import (
-    MessagesState,
+from wecom_async.testing.routes._welcome_state import (
+    WelcomeState,
     issue_welcome_code,
     welcome_messages,
 )
@@ -228,7 +228,7 @@ async def test_a_corp_holds_at_most_100_templates(
     with pytest.raises(APIError) as caught:
         await wecom_client.messages.add_group_welcome_template({"text": {"content": "one more"}})
     assert caught.value.errcode == 41055
-    assert len(wecom_fake.state.ext(MessagesState).templates) == 100
+    assert len(wecom_fake.state.ext(WelcomeState).templates) == 100
 
 
 async def test_template_text_limit_is_3000_bytes(

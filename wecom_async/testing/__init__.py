@@ -56,12 +56,11 @@ from .routes._group_chat_state import add_group_chat
 from .routes._messages_state import (
     confirm_groupmsg,
     groupmsg,
-    issue_welcome_code,
     set_groupmsg_dispatch_delay,
     set_groupmsg_quota,
-    welcome_messages,
 )
 from .routes._transfer_state import resign_member, set_transfer_outcome
+from .routes._welcome_state import issue_welcome_code, welcome_messages
 
 __all__ = [
     "ALL_KINDS",

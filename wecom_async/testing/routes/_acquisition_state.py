@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from .._errors import WeComFault
 from .._setup import Follower
 from .._state import CorpState
-from .statistics import DAY, day_of
+from ._shared import DAY, day_of
 
 if TYPE_CHECKING:
     from .._fake import FakeWeCom

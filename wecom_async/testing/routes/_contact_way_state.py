@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -31,7 +30,6 @@ __all__ = [
     "TempChat",
     "add_via_contact_way",
     "check_conclusions",
-    "opt_bool",
 ]
 
 #: Contact ways and join ways created through the API, per corp (shared; 41045).
@@ -168,16 +166,6 @@ def qr_url(config_id: str, kind: str) -> str:
     """Return a stable, made-up image URL for a way's QR code or plugin."""
     token = hashlib.blake2b(f"{kind}:{config_id}".encode(), digest_size=12).hexdigest()
     return f"https://p.qpic.cn/wwhead/{kind}{token}/0"
-
-
-def opt_bool(data: Mapping[str, object], name: str) -> bool | None:
-    """Return the JSON boolean ``name`` or None when absent (anything else answers 40058)."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise WeComFault(INVALID, f"invalid {name}: must be a boolean")
-    return value
 
 
 def check_conclusions(value: object) -> JSON:

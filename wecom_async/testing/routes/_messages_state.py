@@ -1,4 +1,4 @@
-"""Mass messages, welcome codes and group welcome templates of the fake corp.
+"""Mass messages of the fake corp.
 
 State lives in ``ctx.state.ext(MessagesState)``; the helpers below play the parts WeCom's
 client and event push play, so that tests can drive a message through its life:
@@ -11,8 +11,6 @@ client and event push play, so that tests can drive a message through its life:
   older docs said 4);
 * :func:`set_groupmsg_dispatch_delay` - seconds after creation during which the task and
   result APIs answer 41063 "still dispatching" (default 0: off);
-* :func:`issue_welcome_code` - the ``WelcomeCode`` an add_external_contact event carries:
-  usable once, for 20 seconds of fake time; :func:`welcome_messages` lists what was sent.
 """
 
 from __future__ import annotations
@@ -31,26 +29,20 @@ if TYPE_CHECKING:
     from .._fake import FakeWeCom
 
 __all__ = [
-    "MAX_TEMPLATES",
     "SEND_NOT_FRIEND",
     "SEND_NOT_SENT",
     "SEND_OVER_QUOTA",
     "SEND_SENT",
     "TASK_NOT_SENT",
     "TASK_SENT",
-    "WELCOME_CODE_TTL",
     "Delivery",
     "GroupMessage",
     "MemberTask",
     "MessagesState",
-    "WelcomeCode",
-    "WelcomeMessage",
     "confirm_groupmsg",
     "groupmsg",
-    "issue_welcome_code",
     "set_groupmsg_dispatch_delay",
     "set_groupmsg_quota",
-    "welcome_messages",
 ]
 
 #: task_list[].status
@@ -61,10 +53,6 @@ SEND_NOT_SENT: Final = 0
 SEND_SENT: Final = 1
 SEND_NOT_FRIEND: Final = 2
 SEND_OVER_QUOTA: Final = 3
-#: A welcome code is valid this many seconds after the event (endpoints.md #67).
-WELCOME_CODE_TTL: Final = 20.0
-#: Group welcome templates per corp (41055 beyond).
-MAX_TEMPLATES: Final = 100
 #: Months of the quota are calendar months in China time.
 _CHINA: Final = timezone(timedelta(hours=8))
 
@@ -116,31 +104,8 @@ class GroupMessage:
     tasks: dict[str, MemberTask] = field(default_factory=dict)
 
 
-@dataclass(slots=True, eq=False)
-class WelcomeCode:
-    """A welcome code handed out with an add_external_contact event."""
-
-    code: str
-    userid: str
-    external_userid: str
-    issued_at: float
-    used: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class WelcomeMessage:
-    """A welcome message the fake accepted: who got it and the body as sent."""
-
-    userid: str
-    external_userid: str
-    welcome_code: str
-    sent_at: int
-    #: The request body without ``welcome_code``.
-    content: JSON
-
-
 class MessagesState:
-    """The corp's mass messages, quota counters, welcome codes and group templates."""
+    """The corp's mass messages and quota counters."""
 
     def __init__(self) -> None:
         """Create empty state with the documented defaults."""
@@ -151,10 +116,6 @@ class MessagesState:
         self.dispatch_seconds: float = 0.0
         #: (recipient id, "YYYY-MM") -> mass messages received that month.
         self.received: dict[tuple[str, str], int] = {}
-        self.welcome_codes: dict[str, WelcomeCode] = {}
-        self.welcome_messages: list[WelcomeMessage] = []
-        #: Group welcome templates by template_id: their content objects as stored.
-        self.templates: dict[str, JSON] = {}
 
     def dispatching(self, message: GroupMessage, now: float) -> bool:
         """Whether the message is still being dispatched (41063)."""
@@ -244,24 +205,3 @@ def set_groupmsg_dispatch_delay(fake: FakeWeCom, seconds: float) -> None:
         raise ValueError("seconds must not be negative")
     with fake.lock:
         _state(fake).dispatch_seconds = seconds
-
-
-def issue_welcome_code(fake: FakeWeCom, userid: str, external_userid: str) -> str:
-    """Return a fresh welcome code for a (member, customer) pair, as an event carries it.
-
-    The code is valid for 20 seconds of the fake clock and usable once; the ids are
-    recorded with the welcome message sent with it (they are not checked against the
-    corp, so a callback test needs no seeded data).
-    """
-    with fake.lock:
-        code = fake.state.new_id("")
-        _state(fake).welcome_codes[code] = WelcomeCode(
-            code=code, userid=userid, external_userid=external_userid, issued_at=fake.clock.now()
-        )
-        return code
-
-
-def welcome_messages(fake: FakeWeCom) -> list[WelcomeMessage]:
-    """Return every welcome message the fake accepted, oldest first."""
-    with fake.lock:
-        return list(_state(fake).welcome_messages)

@@ -12,12 +12,10 @@ before answering; move the clock with ``fake.clock.advance(24 * 3600)``.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from .._state import WECHAT_PREFIX, CorpState, Customer, Follow, Staff
+from .._state import CorpState, Follow, Staff
 
 if TYPE_CHECKING:
     from .._fake import FakeWeCom
@@ -34,7 +32,6 @@ __all__ = [
     "TransferState",
     "resign",
     "resign_member",
-    "seed_resigned_staff",
     "set_transfer_outcome",
 ]
 
@@ -51,10 +48,6 @@ ONJOB_WINDOW: Final = 90 * 86400
 ONJOB_MAX_IN_WINDOW: Final = 2
 #: add_way of the relation a takeover creates ("assigned by admin/owner", endpoints.md §2.4).
 ADD_WAY_ASSIGNED: Final = 202
-#: How many resigned members a seeded corp has.
-SEEDED_RESIGNED: Final = 2
-SEEDED_RESIGNED_CUSTOMERS: Final = 3
-_RESIGNED_PREFIX: Final = "lizhi"
 
 
 @dataclass(slots=True, eq=False)
@@ -181,35 +174,3 @@ def set_transfer_outcome(fake: FakeWeCom, external_userid: str, status: int) -> 
         raise ValueError("the outcome of a failed takeover is 3 (refused) or 4 (limit)")
     with fake.lock:
         fake.state.ext(TransferState).outcomes[external_userid] = status
-
-
-def seed_resigned_staff(state: CorpState, rng: random.Random, now: int) -> Sequence[str]:
-    """Return the seeded resigned members, creating them (with customers) on the first call.
-
-    Both the group-chat and the transfer seeders call this, so whichever runs first
-    creates them and the data does not depend on which modules exist.
-    """
-    existing = [u for u in state.staff if u.startswith(_RESIGNED_PREFIX)]
-    if existing:
-        return existing
-    created: list[str] = []
-    for n in range(SEEDED_RESIGNED):
-        userid = f"{_RESIGNED_PREFIX}{n + 1:04d}"
-        state.add_staff(Staff(userid=userid, name=f"离职成员{n + 1}", department=[1]))
-        left = now - rng.randrange(1, 180) * 86400
-        for _ in range(SEEDED_RESIGNED_CUSTOMERS):
-            ext = state.new_id(WECHAT_PREFIX, rng)
-            state.add_customer(Customer(ext, 1, f"客户{ext[-4:]}", gender=rng.randrange(3)))
-            state.attach(
-                Follow(
-                    seq=state.next_seq(),
-                    external_userid=ext,
-                    userid=userid,
-                    createtime=left - rng.randrange(1, 720) * 86400,
-                    add_way=1,
-                    oper_userid=ext,
-                )
-            )
-        resign(state, userid, at=left)
-        created.append(userid)
-    return created

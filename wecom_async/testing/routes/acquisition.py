@@ -35,12 +35,11 @@ from typing import Final
 
 from .._cursor import CursorCodec, digest, index_after
 from .._errors import WeComFault
-from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
+from .._params import INVALID, MISSING, opt_bool, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
 from ._acquisition_state import CHAT_KEY_TTL, AcquisitionLinkRecord, AcquisitionState
-from ._contact_way_state import opt_bool
-from .statistics import DAY, day_of
+from ._shared import DAY, day_of
 
 __all__ = ["ROUTES", "SEEDERS"]
 

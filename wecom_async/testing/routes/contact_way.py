@@ -24,7 +24,7 @@ from typing import Final
 
 from .._cursor import CursorCodec, digest, index_after
 from .._errors import WeComFault
-from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
+from .._params import INVALID, MISSING, opt_bool, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
 from ._contact_way_state import (
@@ -35,7 +35,6 @@ from ._contact_way_state import (
     ContactWayState,
     JoinWayRecord,
     check_conclusions,
-    opt_bool,
     qr_url,
 )
 from ._group_chat_state import GroupChatState

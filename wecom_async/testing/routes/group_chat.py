@@ -33,7 +33,7 @@ from ._group_chat_state import (
     GroupMember,
     new_group_chat,
 )
-from ._transfer_state import seed_resigned_staff
+from ._shared import seed_resigned_staff
 
 __all__ = ["ROUTES", "SEEDERS"]
 

@@ -28,7 +28,8 @@ from .._params import INVALID, opt_int, opt_str, req_str, req_str_list
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState, Follow, Staff
 from ._group_chat_state import STATUS_INHERITED, STATUS_INHERITING, GroupChat, GroupChatState
-from ._transfer_state import ONJOB, RESIGNED, Transfer, TransferState, seed_resigned_staff
+from ._shared import seed_resigned_staff
+from ._transfer_state import ONJOB, RESIGNED, Transfer, TransferState
 
 __all__ = ["ROUTES", "SEEDERS", "TICKERS"]
 

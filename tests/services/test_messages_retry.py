@@ -26,8 +26,6 @@ from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._messages_state import MessagesState
 from wecom_async.testing.routes._welcome_state import (
     WelcomeState,
-    issue_welcome_code,
-    welcome_messages,
 )
 
 Call = Callable[[WeComClient], Awaitable[object]]
@@ -60,7 +58,7 @@ async def _add(fake: FakeWeCom, client: WeComClient) -> Call:
 
 
 async def _welcome(fake: FakeWeCom, client: WeComClient) -> Call:
-    code = issue_welcome_code(fake, "zhangsan", "wmA")
+    code = fake.issue_welcome_code("zhangsan", "wmA")
     return lambda c: c.messages.send_welcome_msg({"welcome_code": code, **HI})
 
 
@@ -85,7 +83,7 @@ async def _template_del(fake: FakeWeCom, client: WeComClient) -> Call:
 
 WRITES = [
     Case("externalcontact/add_msg_template", _add, lambda f: len(_messages(f).messages)),
-    Case("externalcontact/send_welcome_msg", _welcome, lambda f: len(welcome_messages(f))),
+    Case("externalcontact/send_welcome_msg", _welcome, lambda f: len(f.welcome_messages())),
     Case(
         "externalcontact/remind_groupmsg_send",
         _remind,

@@ -7,6 +7,7 @@ These read the source with :mod:`ast`, so they check every import, also the ones
 from __future__ import annotations
 
 import ast
+import graphlib
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -73,6 +74,18 @@ def test_no_module_of_routes_imports_a_route_module() -> None:
         if target in route_modules and target != _module_name(path)
     }
     assert offenders == set()
+
+
+def test_the_fakes_modules_import_each_other_without_a_cycle() -> None:
+    modules = _modules()
+    graph = {
+        name: {t for t in _imports(path) if t in modules and t != name}
+        for name, path in modules.items()
+    }
+    # The package's __init__ re-exports everything; nothing inside may lean on it.
+    leaning = sorted(n for n, deps in graph.items() if PACKAGE in deps and n != PACKAGE)
+    assert leaning == []
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError on a cycle
 
 
 def test_discover_serves_the_routes_of_every_route_module_and_nothing_else() -> None:

@@ -3,7 +3,7 @@
 ``ctx.state.ext(ContactWayState)`` holds a corp's contact ways, join ways and live temp
 sessions.  Tests may read it, lower :attr:`ContactWayState.api_quota` to reach 41045
 without creating 500,000 ways, and play a customer adding a member through a way with
-:func:`add_via_contact_way` (the only way a temp session starts, since API actions never
+``FakeWeCom.add_via_contact_way`` (the only way a temp session starts, since API actions never
 stand in for a customer).
 """
 
@@ -12,23 +12,20 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._errors import WeComFault
 from .._params import INVALID, MISSING
 from .._route import JSON
-from .._setup import Follower
-from .._state import Follow
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
+from .._setup import Follower, new_follow
+from .._state import CorpState, Follow
 
 __all__ = [
     "ContactWayRecord",
     "ContactWayState",
     "JoinWayRecord",
     "TempChat",
-    "add_via_contact_way",
+    "add_via_way",
     "check_conclusions",
 ]
 
@@ -193,8 +190,8 @@ def check_conclusions(value: object) -> JSON:
     return {k: v for k, v in parts.items() if v}
 
 
-def add_via_contact_way(
-    fake: FakeWeCom, config_id: str, external_userid: str, *, userid: str | None = None
+def add_via_way(
+    state: CorpState, config_id: str, external_userid: str, *, now: int, userid: str | None = None
 ) -> Follow:
     """Play a customer adding a member through a contact way (a client-side action).
 
@@ -203,23 +200,25 @@ def add_via_contact_way(
     temp session lasting ``chat_expires_in`` and uses up the QR code.  Setup mistakes (an
     unknown or expired way, a member not on it) raise ValueError.
     """
-    with fake.lock:
-        registry = fake.state.ext(ContactWayState)
-        way = registry.contact_ways.get(config_id)
-        now = int(fake.clock.now())
-        if way is None or way.expired(now):
-            raise ValueError(f"no usable contact way {config_id!r}")
-        if external_userid not in fake.state.customers:
-            raise ValueError(f"unknown customer {external_userid!r}: add it first")
-        member = userid or way.user[0]
-        if member not in way.user:
-            raise ValueError(f"{member!r} does not use contact way {config_id!r}")
-        follow = fake.state.follow(external_userid, member) or fake.add_follow(
-            external_userid, Follower(userid=member, add_way=ADD_WAY_QR_CODE, state=way.state)
-        )
-        if way.is_temp:
-            way.used = True
-            expires_at = now + (way.chat_expires_in or TEMP_CHAT_DEFAULT)
-            chat = TempChat(member, external_userid, config_id, expires_at)
-            registry.temp_chats[(member, external_userid)] = chat
-        return follow
+    registry = state.ext(ContactWayState)
+    way = registry.contact_ways.get(config_id)
+    if way is None or way.expired(now):
+        raise ValueError(f"no usable contact way {config_id!r}")
+    customer = state.customers.get(external_userid)
+    if customer is None:
+        raise ValueError(f"unknown customer {external_userid!r}: add it first")
+    member = userid or way.user[0]
+    if member not in way.user:
+        raise ValueError(f"{member!r} does not use contact way {config_id!r}")
+    follow = state.follow(external_userid, member) or new_follow(
+        state,
+        customer,
+        Follower(userid=member, add_way=ADD_WAY_QR_CODE, state=way.state),
+        now=now,
+    )
+    if way.is_temp:
+        way.used = True
+        expires_at = now + (way.chat_expires_in or TEMP_CHAT_DEFAULT)
+        chat = TempChat(member, external_userid, config_id, expires_at)
+        registry.temp_chats[(member, external_userid)] = chat
+    return follow

@@ -1,16 +1,13 @@
 """Mass messages of the fake corp.
 
-State lives in ``ctx.state.ext(MessagesState)``; the helpers below play the parts WeCom's
-client and event push play, so that tests can drive a message through its life:
-
-* :func:`confirm_groupmsg` - a member confirms a mass message in the client: their task
-  becomes sent (status 2) and each recipient gets status 1 (sent), 2 (no longer a
-  customer of the member) or 3 (the recipient's monthly quota is used up);
-* :func:`set_groupmsg_quota` - mass messages one customer or group may receive per
-  calendar month (China time); default: the number of days in that month (endpoints.md §5.4;
-  older docs said 4);
-* :func:`set_groupmsg_dispatch_delay` - seconds after creation during which the task and
-  result APIs answer 41063 "still dispatching" (default 0: off);
+State lives in ``ctx.state.ext(MessagesState)``.  ``FakeWeCom.confirm_groupmsg`` plays a
+member confirming a message in the client (:func:`confirm`): their task becomes sent
+(status 2) and each recipient gets status 1 (sent), 2 (no longer a customer of the member)
+or 3 (the recipient's monthly quota is used up).  A recipient may receive as many mass
+messages per calendar month (China time) as :attr:`MessagesState.quota_per_month`; None
+(the default) means the number of days in that month (endpoints.md §5.4; older docs said
+4).  For :attr:`MessagesState.dispatch_seconds` after creation the task and result APIs
+answer 41063 "still dispatching" (default 0: off).
 """
 
 from __future__ import annotations
@@ -19,14 +16,11 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._route import JSON
 from .._state import CorpState
 from ._group_chat_state import GroupChatState
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
 
 __all__ = [
     "SEND_NOT_FRIEND",
@@ -39,10 +33,7 @@ __all__ = [
     "GroupMessage",
     "MemberTask",
     "MessagesState",
-    "confirm_groupmsg",
-    "groupmsg",
-    "set_groupmsg_dispatch_delay",
-    "set_groupmsg_quota",
+    "confirm",
 ]
 
 #: task_list[].status
@@ -139,69 +130,35 @@ class MessagesState:
         delivery.status, delivery.send_time = SEND_SENT, now
 
 
-def _state(fake: FakeWeCom) -> MessagesState:
-    return fake.state.ext(MessagesState)
-
-
-def groupmsg(fake: FakeWeCom, msgid: str) -> GroupMessage:
-    """Return the mass message ``msgid`` of ``fake`` (KeyError when unknown)."""
-    with fake.lock:
-        return _state(fake).messages[msgid]
-
-
-def confirm_groupmsg(
-    fake: FakeWeCom, msgid: str, userid: str, *, recipients: Sequence[str] | None = None
+def confirm(
+    state: CorpState,
+    msgid: str,
+    userid: str,
+    *,
+    now: int,
+    recipients: Sequence[str] | None = None,
 ) -> list[Delivery]:
-    """Play member ``userid`` confirming mass message ``msgid`` in the client.
+    """Play member ``userid`` confirming mass message ``msgid`` in the client at ``now``.
 
-    The member's task becomes sent and each of their recipients is settled (see the
-    module doc). ``recipients`` chooses a subset of external_userids when the message has
-    ``allow_select``, or the customer groups (chat_ids the member owns) of a group message
-    created without ``chat_id_list`` (default: all the member's customer groups).
-
-    Returns:
-        The member's deliveries after sending.
-
-    Raises:
-        KeyError: unknown msgid or no task for the member.
-        ValueError: the message was cancelled, was already sent by the member, or
-            ``recipients`` is given where the member may not choose.
+    See ``FakeWeCom.confirm_groupmsg``.
     """
-    with fake.lock:
-        messages = _state(fake)
-        message = messages.messages[msgid]
-        task = message.tasks[userid]
-        if message.cancelled:
-            raise ValueError(f"mass message {msgid!r} was cancelled")
-        if task.status != TASK_NOT_SENT:
-            raise ValueError(f"{userid!r} already sent mass message {msgid!r}")
-        if recipients is not None and not message.selectable:
-            raise ValueError("this mass message does not let the member choose recipients")
-        now = int(fake.clock.now())
-        if message.chat_type == "group" and message.selectable:
-            groups = fake.state.ext(GroupChatState)
-            owned = [g.chat_id for g in groups.ordered() if g.owner == userid]
-            chosen = owned if recipients is None else [c for c in recipients if c in owned]
-            task.deliveries = [Delivery(userid=userid, chat_id=c) for c in chosen]
-        keep = None if recipients is None else set(recipients)
-        for delivery in task.deliveries:
-            if keep is None or delivery.recipient in keep:  # deselected ones stay unsent
-                messages.deliver(fake.state, delivery, now)
-        task.status, task.send_time = TASK_SENT, now
-        return list(task.deliveries)
-
-
-def set_groupmsg_quota(fake: FakeWeCom, per_month: int | None) -> None:
-    """Set the mass messages one recipient may receive per month (None: days in month)."""
-    if per_month is not None and per_month < 1:
-        raise ValueError("per_month must be at least 1")
-    with fake.lock:
-        _state(fake).quota_per_month = per_month
-
-
-def set_groupmsg_dispatch_delay(fake: FakeWeCom, seconds: float) -> None:
-    """Answer 41063 on task/result reads this many seconds after creation (0: off)."""
-    if seconds < 0:
-        raise ValueError("seconds must not be negative")
-    with fake.lock:
-        _state(fake).dispatch_seconds = seconds
+    messages = state.ext(MessagesState)
+    message = messages.messages[msgid]
+    task = message.tasks[userid]
+    if message.cancelled:
+        raise ValueError(f"mass message {msgid!r} was cancelled")
+    if task.status != TASK_NOT_SENT:
+        raise ValueError(f"{userid!r} already sent mass message {msgid!r}")
+    if recipients is not None and not message.selectable:
+        raise ValueError("this mass message does not let the member choose recipients")
+    if message.chat_type == "group" and message.selectable:
+        groups = state.ext(GroupChatState)
+        owned = [g.chat_id for g in groups.ordered() if g.owner == userid]
+        chosen = owned if recipients is None else [c for c in recipients if c in owned]
+        task.deliveries = [Delivery(userid=userid, chat_id=c) for c in chosen]
+    keep = None if recipients is None else set(recipients)
+    for delivery in task.deliveries:
+        if keep is None or delivery.recipient in keep:  # deselected ones stay unsent
+            messages.deliver(state, delivery, now)
+    task.status, task.send_time = TASK_SENT, now
+    return list(task.deliveries)

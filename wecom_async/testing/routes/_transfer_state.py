@@ -5,7 +5,7 @@ A transfer that starts waits until ``takeover_time`` (start + 24 h on the fake c
 :meth:`TransferState.settle` completes every due transfer: by default the takeover member
 gets the customer (the handover member's relation is detached, a relation with
 ``add_way`` 202 "assigned" is attached) and the status becomes 1; an outcome set with
-:func:`set_transfer_outcome` makes it 3 (customer refused) or 4 (takeover member at the
+``FakeWeCom.set_transfer_outcome`` makes it 3 (customer refused) or 4 (takeover member at the
 customer limit) instead, leaving the relation where it was.  The transfer routes settle
 before answering; move the clock with ``fake.clock.advance(24 * 3600)``.
 """
@@ -13,12 +13,9 @@ before answering; move the clock with ``fake.clock.advance(24 * 3600)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._state import CorpState, Follow, Staff
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
 
 __all__ = [
     "ONJOB",
@@ -31,8 +28,7 @@ __all__ = [
     "Transfer",
     "TransferState",
     "resign",
-    "resign_member",
-    "set_transfer_outcome",
+    "set_outcome",
 ]
 
 ONJOB: Final = "onjob"
@@ -162,15 +158,8 @@ def resign(state: CorpState, userid: str, *, at: int) -> Staff:
     return staff
 
 
-def resign_member(fake: FakeWeCom, userid: str, *, at: int | None = None) -> Staff:
-    """Mark a member of ``fake`` resigned (default: now on the fake clock)."""
-    with fake.lock:
-        return resign(fake.state, userid, at=int(fake.clock.now()) if at is None else at)
-
-
-def set_transfer_outcome(fake: FakeWeCom, external_userid: str, status: int) -> None:
+def set_outcome(state: CorpState, external_userid: str, status: int) -> None:
     """Make the next transfer of a customer end as 3 (refused) or 4 (limit) when due."""
     if status not in (STATUS_REFUSED, STATUS_LIMIT):
         raise ValueError("the outcome of a failed takeover is 3 (refused) or 4 (limit)")
-    with fake.lock:
-        fake.state.ext(TransferState).outcomes[external_userid] = status
+    state.ext(TransferState).outcomes[external_userid] = status

@@ -7,12 +7,10 @@ add_external_contact event carries: usable once, for 20 seconds of fake time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from .._route import JSON
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
+from .._json import JSON
+from .._state import CorpState
 
 __all__ = [
     "MAX_TEMPLATES",
@@ -20,8 +18,7 @@ __all__ = [
     "WelcomeCode",
     "WelcomeMessage",
     "WelcomeState",
-    "issue_welcome_code",
-    "welcome_messages",
+    "issue_code",
 ]
 
 #: A welcome code is valid this many seconds after the event (endpoints.md #67).
@@ -64,26 +61,13 @@ class WelcomeState:
         self.templates: dict[str, JSON] = {}
 
 
-def _state(fake: FakeWeCom) -> WelcomeState:
-    return fake.state.ext(WelcomeState)
+def issue_code(state: CorpState, userid: str, external_userid: str, *, now: float) -> str:
+    """Record and return a fresh welcome code for a (member, customer) pair issued at ``now``.
 
-
-def issue_welcome_code(fake: FakeWeCom, userid: str, external_userid: str) -> str:
-    """Return a fresh welcome code for a (member, customer) pair, as an event carries it.
-
-    The code is valid for 20 seconds of the fake clock and usable once; the ids are
-    recorded with the welcome message sent with it (they are not checked against the
-    corp, so a callback test needs no seeded data).
+    See ``FakeWeCom.issue_welcome_code``.
     """
-    with fake.lock:
-        code = fake.state.new_id("")
-        _state(fake).welcome_codes[code] = WelcomeCode(
-            code=code, userid=userid, external_userid=external_userid, issued_at=fake.clock.now()
-        )
-        return code
-
-
-def welcome_messages(fake: FakeWeCom) -> list[WelcomeMessage]:
-    """Return every welcome message the fake accepted, oldest first."""
-    with fake.lock:
-        return list(_state(fake).welcome_messages)
+    code = state.new_id("")
+    state.ext(WelcomeState).welcome_codes[code] = WelcomeCode(
+        code=code, userid=userid, external_userid=external_userid, issued_at=now
+    )
+    return code

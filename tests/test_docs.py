@@ -49,6 +49,16 @@ def test_testing_guide_user_suite_passes_as_written(
     result.assert_outcomes(passed=2)
 
 
+def test_testing_guide_outside_the_api_example_passes_as_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    block = block_with("guides/testing.md", "def test_my_welcome_flow")
+    pytester.makepyfile(test_from_guide=block)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=strict")
+    result.assert_outcomes(passed=1)
+
+
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 
 

@@ -22,7 +22,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from wecom_async.callback import AddExternalContact, CallbackCrypto
-from wecom_async.testing import FakeWeCom, issue_welcome_code, welcome_messages
+from wecom_async.testing import FakeWeCom
 from wecom_async.testing.push import push_event, push_url_check
 
 from .testing.wire import serve
@@ -62,7 +62,7 @@ def new_customer_event(fake: FakeWeCom) -> AddExternalContact:
     """A member adds a customer: the event WeCom pushes, with a live welcome code."""
     fake.add_staff("zhangsan")
     customer = fake.add_customer(followers=["zhangsan"])
-    code = issue_welcome_code(fake, "zhangsan", customer)
+    code = fake.issue_welcome_code("zhangsan", customer)
     return AddExternalContact(
         to_user_name=fake.corp_id,
         create_time=int(time.time()),
@@ -84,7 +84,7 @@ async def deliver(http: httpx.AsyncClient, path: str, event: AddExternalContact)
 
 def assert_welcomed_once(fake: FakeWeCom, event: AddExternalContact, welcome: object) -> None:
     assert fake.calls("externalcontact/send_welcome_msg") == 1
-    [sent] = welcome_messages(fake)
+    [sent] = fake.welcome_messages()
     assert (sent.userid, sent.external_userid) == ("zhangsan", event.external_userid)
     assert sent.welcome_code == event.welcome_code
     assert sent.content == welcome

@@ -17,7 +17,7 @@ from wecom_async import RetryPolicy, WeComClient
 from wecom_async.callback import AddExternalContact, CallbackReceiver
 from wecom_async.callback.aiohttp import add_callback_routes
 from wecom_async.callback.starlette import callback_router
-from wecom_async.testing import FakeWeCom, issue_welcome_code, welcome_messages
+from wecom_async.testing import FakeWeCom
 from wecom_async.testing.push import push_event, push_url_check
 
 from .callback_helpers import PATH, new_customer
@@ -63,7 +63,7 @@ async def test_new_customer_is_welcomed_once_with_the_events_code(
 ) -> None:
     fake, client = wecom
     event = new_customer(3)
-    code = issue_welcome_code(fake, event.userid or "", event.external_userid or "")
+    code = fake.issue_welcome_code(event.userid or "", event.external_userid or "")
 
     @receiver.on(AddExternalContact)
     async def greet(new: AddExternalContact) -> None:
@@ -82,7 +82,7 @@ async def test_new_customer_is_welcomed_once_with_the_events_code(
         await receiver.drain()
 
     assert fake.calls("externalcontact/send_welcome_msg") == 1
-    [sent] = welcome_messages(fake)
+    [sent] = fake.welcome_messages()
     assert (sent.userid, sent.external_userid) == (event.userid, event.external_userid)
     assert fake.requests[-1].json == {
         "welcome_code": code,

@@ -19,14 +19,8 @@ from wecom_async import WeComClient, to_dict
 from wecom_async.pagination import AsyncPaginator
 from wecom_async.testing import (
     FakeWeCom,
-    add_group_chat,
-    add_via_acquisition_link,
-    add_via_contact_way,
-    issue_acquisition_chat_key,
-    issue_welcome_code,
-    resign_member,
 )
-from wecom_async.testing.routes.moments_state import MomentsState
+from wecom_async.testing.routes._moments_state import MomentsState
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 DAY = 86400
@@ -81,10 +75,10 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
     movable = _customers_only_of(fake, staff[0], staff[1])
     # A resigned member with customers and a group chat, for the resigned inheritance calls.
     resigned = staff[5]
-    resigned_chat = add_group_chat(fake, resigned, members=[staff[4]]).chat_id
+    resigned_chat = fake.add_group_chat(resigned, members=[staff[4]]).chat_id
     orphans = fake.customers_of(resigned)
-    resign_member(fake, resigned)
-    add_group_chat(fake, staff[0], opengid=OPENGID)
+    fake.resign_member(resigned)
+    fake.add_group_chat(staff[0], opengid=OPENGID)
     chats = [g.chat_id async for g in client.group_chat.list(owner_userid_list=[staff[0]])]
 
     ways = client.contact_way
@@ -93,7 +87,7 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
     ]
     temp = (await ways.add({"type": 1, "scene": 2, "user": [staff[0]], "is_temp": True})).config_id
     temp_customer = fake.add_customer()
-    add_via_contact_way(fake, temp, temp_customer)
+    fake.add_via_contact_way(temp, temp_customer)
     join_ways = [
         await ways.add_join_way({"scene": 2, "chat_id_list": [chats[0]]}) for _ in range(2)
     ]
@@ -111,7 +105,7 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
         await messages.add_group_welcome_template({"text": {"content": f"欢迎 {n}"}})
         for n in range(2)
     ]
-    welcome_code = issue_welcome_code(fake, staff[0], movable[0])
+    welcome_code = fake.issue_welcome_code(staff[0], movable[0])
 
     jobid = await client.moments.add_moment_task({"text": {"content": "新品上市"}})
     fake.clock.advance(5)
@@ -141,8 +135,8 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
     ).link_id
     assert link_id is not None
     assert spare_link is not None
-    via_link = add_via_acquisition_link(fake, link_id)
-    chat_key = issue_acquisition_chat_key(fake, link_id, via_link)
+    via_link = fake.add_via_acquisition_link(link_id)
+    chat_key = fake.issue_acquisition_chat_key(link_id, via_link)
 
     return Corp(
         fake=fake,

@@ -27,9 +27,9 @@ from wecom_async.export import (
     run_export,
 )
 from wecom_async.export._writer import TableOptions
-from wecom_async.testing import JSON, CursorCodec, FakeWeCom, RequestContext, Route, WeComFault
+from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route, WeComFault
 from wecom_async.testing._render import render_external_contact, render_follow_info
-from wecom_async.testing.routes.customers import batch_get_by_user
+from wecom_async.testing.routes.external_contact import batch_get_by_user
 
 FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 
@@ -419,11 +419,6 @@ async def test_a_cursor_cycle_fails_its_unit_instead_of_paging_forever(
 # -- a cursor WeCom no longer accepts (50100) ---------------------------------------------
 
 
-def expire_cursors(fake: FakeWeCom) -> None:
-    """Every cursor the fake handed out so far now answers 50100, as after hours."""
-    fake.cursors = CursorCodec(b"another day, another key")
-
-
 def written_pairs(out: Path, format: str) -> list[tuple[str, str]]:
     """The (external_userid, follow userid) of every record of a customers export."""
     if format == "jsonl":
@@ -471,7 +466,7 @@ async def test_a_unit_whose_cursor_expired_restarts_and_skips_what_it_wrote(
     followed = set(corp.customers_of(member))
     newcomer = next(c for c in corp.state.customers if c not in followed)
     corp.add_follow(newcomer, member)
-    expire_cursors(corp)
+    corp.expire_cursors()
     first_pages_before = first_pages(corp)
 
     result = await run_export(
@@ -501,11 +496,11 @@ async def test_a_restart_interrupted_in_turn_still_resumes_exactly(
         document = json.loads(path.read_bytes())
         del document["starts"], document["restarted"]
         path.write_text(json.dumps(document))
-    expire_cursors(corp)
+    corp.expire_cursors()
     again = await _stopped(wecom_client, out, saved.pages + 4, resume=True)
     assert again.restarted
     assert again.restarted <= set(again.cursors)  # re-paging, past the first page
-    expire_cursors(corp)
+    corp.expire_cursors()
 
     await run_export(CustomersJob(), wecom_client, out, resume=True, options=FAST)
 
@@ -520,7 +515,7 @@ async def test_a_cursor_that_expires_midway_restarts_its_unit(
     """One unit of 11 pages; its cursor expires after a few: pages written, pages still on
     their way to the writer and pages fetched again all end up in the output once."""
     out = tmp_path / "c.jsonl"
-    expiry = Hook(3, lambda: expire_cursors(corp))
+    expiry = Hook(3, corp.expire_cursors)
     options = EngineOptions(concurrency=1, checkpoint_interval=0)
     result = await run_export(
         CustomersJob(chunk_size=100), wecom_client, out, progress=expiry, options=options

@@ -19,8 +19,8 @@ from wecom_async.export import (
     run_export,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.contact_way_state import ContactWayState
-from wecom_async.testing.routes.group_chat_state import GroupChatState
+from wecom_async.testing.routes._contact_way_state import ContactWayState
+from wecom_async.testing.routes._group_chat_state import GroupChatState
 
 FAST = EngineOptions(concurrency=4, checkpoint_interval=0)
 GET_GROUP = "externalcontact/groupchat/get"

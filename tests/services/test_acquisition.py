@@ -23,12 +23,8 @@ from wecom_async.models.acquisition import (
 from wecom_async.models.customers import AddWay
 from wecom_async.services.acquisition import AcquisitionService
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.acquisition_state import (
+from wecom_async.testing.routes._acquisition_state import (
     AcquisitionState,
-    add_via_acquisition_link,
-    click_acquisition_link,
-    issue_acquisition_chat_key,
-    set_acquisition_quota,
 )
 
 BASE = "externalcontact/customer_acquisition"
@@ -113,7 +109,7 @@ async def test_link_lifecycle_with_a_channel_tagged_customer(
     )
 
     quota_before = await acq.get_quota()
-    external_userid = add_via_acquisition_link(corp, link.link_id, channel="spring_sale")
+    external_userid = corp.add_via_acquisition_link(link.link_id, channel="spring_sale")
     customer = await wecom_client.external_contact.get(external_userid)
     [follow] = customer.follow_user
     assert (follow.userid, follow.add_way, follow.state) == (
@@ -178,7 +174,7 @@ async def test_customers_page_and_take_turns_among_the_links_members(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
     link_id = await new_link(acq, range={"user_list": ["zhangsan"], "department_list": [2, 3]})
-    arrivals = [add_via_acquisition_link(corp, link_id) for _ in range(4)]
+    arrivals = [corp.add_via_acquisition_link(link_id) for _ in range(4)]
     first = await acq.list_customers(link_id, limit=3)
     assert sent(corp, CUSTOMER) == ("POST", {"link_id": link_id, "limit": 3})
     assert first.next_cursor
@@ -192,9 +188,9 @@ async def test_customers_page_and_take_turns_among_the_links_members(
 async def test_quota_is_a_get_and_decreases_from_the_earliest_expiry(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
-    set_acquisition_quota(corp, 2)
+    corp.set_acquisition_quota(2)
     link_id = await new_link(acq)
-    add_via_acquisition_link(corp, link_id)
+    corp.add_via_acquisition_link(link_id)
     quota = await acq.get_quota()
     request = corp.requests[-1]
     assert (request.method, request.path, dict(request.query), request.json) == (
@@ -204,10 +200,10 @@ async def test_quota_is_a_get_and_decreases_from_the_earliest_expiry(
         None,
     )
     assert (quota.total, quota.balance, [q.balance for q in quota.quota_list]) == (1, 1, [1])
-    add_via_acquisition_link(corp, link_id)
+    corp.add_via_acquisition_link(link_id)
     assert (await acq.get_quota()).balance == 0
     with pytest.raises(ValueError, match="quota is spent"):
-        add_via_acquisition_link(corp, link_id)
+        corp.add_via_acquisition_link(link_id)
     now = int(corp.clock.now())
     assert (await acq.statistic(link_id, now, now)).new_customer_cnt == 2
 
@@ -216,7 +212,7 @@ async def test_quota_expires_at_the_end_of_its_expiry_day(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
     now = int(corp.clock.now())
-    set_acquisition_quota(corp, 5, expire_date=now)
+    corp.set_acquisition_quota(5, expire_date=now)
     [item] = (await acq.get_quota()).quota_list
     assert item.expire_date == 1_699_977_600  # 2023-11-15 00:00 China time
     assert item.expire_date <= now < item.expire_date + DAY
@@ -230,10 +226,10 @@ async def test_statistic_counts_whole_china_time_days_inclusive(
 ) -> None:
     link_id = await new_link(acq)
     day_one = datetime.fromtimestamp(corp.clock.now(), CST)
-    add_via_acquisition_link(corp, link_id)
-    click_acquisition_link(corp, link_id)
+    corp.add_via_acquisition_link(link_id)
+    corp.click_acquisition_link(link_id)
     corp.clock.advance(2 * DAY)
-    add_via_acquisition_link(corp, link_id)
+    corp.add_via_acquisition_link(link_id)
     day_three = datetime.fromtimestamp(corp.clock.now(), CST)
     midnight = day_one.replace(hour=0, minute=0, second=0)
 
@@ -254,8 +250,8 @@ async def test_chat_info_for_a_chat_key_lives_thirty_minutes(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
     link_id = await new_link(acq)
-    external_userid = add_via_acquisition_link(corp, link_id, channel="ad")
-    chat_key = issue_acquisition_chat_key(corp, link_id, external_userid, recv_msg_cnt=3)
+    external_userid = corp.add_via_acquisition_link(link_id, channel="ad")
+    chat_key = corp.issue_acquisition_chat_key(link_id, external_userid, recv_msg_cnt=3)
     info = await acq.get_chat_info(chat_key)
     assert sent(corp, CHAT_INFO) == ("POST", {"chat_key": chat_key})
     assert (info.userid, info.external_userid) == ("zhangsan", external_userid)
@@ -312,7 +308,7 @@ async def test_the_fake_truncates_a_long_channel_as_wecom_does(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
     link_id = await new_link(acq)
-    external_userid = add_via_acquisition_link(corp, link_id, channel="字" * 30)
+    external_userid = corp.add_via_acquisition_link(link_id, channel="字" * 30)
     follow = corp.follow(external_userid, "zhangsan")
     assert follow is not None
     assert follow.state == "字" * 21  # 63 bytes: the 22nd character would pass 64
@@ -505,8 +501,8 @@ async def test_reads_and_updates_are_resent_after_system_busy(
     corp: FakeWeCom, acq: AcquisitionService
 ) -> None:
     link_id = await new_link(acq)
-    external_userid = add_via_acquisition_link(corp, link_id)
-    chat_key = issue_acquisition_chat_key(corp, link_id, external_userid)
+    external_userid = corp.add_via_acquisition_link(link_id)
+    chat_key = corp.issue_acquisition_chat_key(link_id, external_userid)
     calls: dict[str, Call] = {
         UPDATE: lambda a: a.update_link({"link_id": link_id, "link_name": "again"}),
         GET: lambda a: a.get(link_id),

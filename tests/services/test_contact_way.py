@@ -27,8 +27,7 @@ from wecom_async.models.contact_way import (
     UpdateJoinWayRequest,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.contact_way_state import ContactWayState, add_via_contact_way
-from wecom_async.testing.routes.group_chat_state import add_group_chat
+from wecom_async.testing.routes._contact_way_state import ContactWayState
 
 ADD = "externalcontact/add_contact_way"
 GET = "externalcontact/get_contact_way"
@@ -52,9 +51,9 @@ def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
     wecom_fake.add_staff("lisi", department=[2])
     wecom_fake.add_staff("nofeature", customer_contact=False)
     wecom_fake.add_staff("gone", resigned=True)
-    add_group_chat(wecom_fake, "zhangsan", chat_id="wrGroupA")
-    add_group_chat(wecom_fake, "lisi", chat_id="wrGroupB")
-    add_group_chat(wecom_fake, "lisi", chat_id="wrInternal", customer_group=False)
+    wecom_fake.add_group_chat("zhangsan", chat_id="wrGroupA")
+    wecom_fake.add_group_chat("lisi", chat_id="wrGroupB")
+    wecom_fake.add_group_chat("lisi", chat_id="wrInternal", customer_group=False)
     return wecom_fake
 
 
@@ -412,7 +411,7 @@ async def test_close_temp_chat_needs_a_live_temp_session(
     ways = wecom_client.contact_way
     customer = corp.add_customer()
     temp = (await ways.add({**TEMP, "state": "诊室", "chat_expires_in": 600})).config_id
-    add_via_contact_way(corp, temp, customer)
+    corp.add_via_contact_way(temp, customer)
     follow = corp.follow(customer, "zhangsan")
     assert follow is not None
     assert (follow.state, follow.add_way) == ("诊室", 1)
@@ -431,14 +430,14 @@ async def test_close_temp_chat_needs_a_live_temp_session(
 
     other = corp.add_customer()
     temp2 = (await ways.add({**TEMP, "chat_expires_in": 600})).config_id
-    add_via_contact_way(corp, temp2, other)
+    corp.add_via_contact_way(temp2, other)
     corp.clock.advance(601)
     with pytest.raises(APIError) as caught:
         await ways.close_temp_chat("zhangsan", other)
     assert caught.value.errcode == 84061  # the session expired
     regular = (await ways.add(SINGLE_QR)).config_id
     third = corp.add_customer()
-    add_via_contact_way(corp, regular, third)
+    corp.add_via_contact_way(regular, third)
     with pytest.raises(APIError) as caught:
         await ways.close_temp_chat("zhangsan", third)
     assert caught.value.errcode == 84061  # added another way: no temp session

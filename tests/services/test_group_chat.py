@@ -14,8 +14,7 @@ from wecom_async.models.group_chat import (
     JoinScene,
 )
 from wecom_async.pagination import NumberedPage
-from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.group_chat_state import GroupMember, add_group_chat
+from wecom_async.testing import FakeWeCom, GroupMember
 
 LIST = "externalcontact/groupchat/list"
 GET = "externalcontact/groupchat/get"
@@ -32,7 +31,7 @@ def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
 
 
 def _groups(fake: FakeWeCom, owner: str, count: int) -> list[str]:
-    return [add_group_chat(fake, owner, name=f"{owner}-{n}").chat_id for n in range(count)]
+    return [fake.add_group_chat(owner, name=f"{owner}-{n}").chat_id for n in range(count)]
 
 
 # -- groupchat/get ----------------------------------------------------------------------
@@ -42,8 +41,7 @@ async def test_get_returns_the_group_without_names_by_default(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
     customer = corp.add_customer(followers=["zhangsan"], name="王语嫣", unionid="ozyn-AAA")
-    group = add_group_chat(
-        corp,
+    group = corp.add_group_chat(
         "zhangsan",
         members=["lisi", customer],
         name="销售客服群",
@@ -85,7 +83,7 @@ async def test_get_with_need_name_returns_member_names_invitor_and_state(
         name="王语嫣",
         state="teststate",
     )
-    group = add_group_chat(corp, "zhangsan", members=[joined])
+    group = corp.add_group_chat("zhangsan", members=[joined])
 
     chat = await wecom_client.group_chat.get(group.chat_id, need_name=True)
 
@@ -114,7 +112,7 @@ async def test_get_refuses_an_empty_chat_id_locally(
 async def test_get_maps_unknown_and_internal_groups_to_api_errors(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    internal = add_group_chat(corp, "zhangsan", customer_group=False)
+    internal = corp.add_group_chat("zhangsan", customer_group=False)
     with pytest.raises(APIError) as unknown:
         await wecom_client.group_chat.get("wrNoSuchGroup")
     assert type(unknown.value) is APIError
@@ -125,7 +123,7 @@ async def test_get_maps_unknown_and_internal_groups_to_api_errors(
 
 
 async def test_get_is_resent_after_system_busy(corp: FakeWeCom, wecom_client: WeComClient) -> None:
-    group = add_group_chat(corp, "zhangsan")
+    group = corp.add_group_chat("zhangsan")
     corp.inject(GET, errcode=-1)
     assert (await wecom_client.group_chat.get(group.chat_id)).chat_id == group.chat_id
     assert corp.calls(GET) == 2
@@ -198,8 +196,8 @@ async def test_groups_of_resigned_owners_are_listed_only_when_named(
 async def test_list_status_filter_selects_by_inheritance_status(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    waiting = add_group_chat(corp, "gone").chat_id
-    inheriting = add_group_chat(corp, "gone", status=2).chat_id
+    waiting = corp.add_group_chat("gone").chat_id
+    inheriting = corp.add_group_chat("gone", status=2).chat_id
     owners = ["gone", "zhangsan"]
     _groups(corp, "zhangsan", 1)
 
@@ -301,7 +299,7 @@ async def test_legacy_offset_up_to_the_cap_is_sent_as_given(
 async def test_opengid_to_chatid_returns_the_chat_id(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    group = add_group_chat(corp, "zhangsan", opengid="oAAAAHGbRLaUUeO2ujRJ2hcMBBBB")
+    group = corp.add_group_chat("zhangsan", opengid="oAAAAHGbRLaUUeO2ujRJ2hcMBBBB")
     chat_id = await wecom_client.group_chat.opengid_to_chatid("oAAAAHGbRLaUUeO2ujRJ2hcMBBBB")
     assert chat_id == group.chat_id
     request = corp.requests[-1]
@@ -328,7 +326,7 @@ async def test_opengid_to_chatid_refuses_an_empty_opengid_locally(
 async def test_opengid_to_chatid_is_resent_after_system_busy(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    group = add_group_chat(corp, "zhangsan", opengid="oRetry")
+    group = corp.add_group_chat("zhangsan", opengid="oRetry")
     corp.inject(OPENGID, errcode=-1, times=2)
     assert await wecom_client.group_chat.opengid_to_chatid("oRetry") == group.chat_id
     assert corp.calls(OPENGID) == 3

@@ -21,7 +21,7 @@ from wecom_async import (
 from wecom_async.models.media import AttachmentType, UploadResult
 from wecom_async.services import media as media_service
 from wecom_async.testing import FakeWeCom, WeComFault
-from wecom_async.testing.routes.media import MediaRecord, MediaState
+from wecom_async.testing.routes._media_state import MediaRecord, MediaState
 
 UPLOAD_ATTACHMENT = "media/upload_attachment"
 UPLOAD = "media/upload"

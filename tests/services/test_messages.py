@@ -22,13 +22,6 @@ from wecom_async.models.messages import (
     TagFilterGroup,
 )
 from wecom_async.testing import FakeWeCom, Follower, RequestContext, Route
-from wecom_async.testing.routes.group_chat_state import add_group_chat
-from wecom_async.testing.routes.messages_state import (
-    confirm_groupmsg,
-    groupmsg,
-    set_groupmsg_dispatch_delay,
-    set_groupmsg_quota,
-)
 
 ADD = "externalcontact/add_msg_template"
 LIST = "externalcontact/get_groupmsg_list_v2"
@@ -53,8 +46,8 @@ def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
     vip = Follower(userid="zhangsan", tag_ids=[group.tag_ids[0]])
     wecom_fake.add_customer(external_userid="wmB", followers=[vip])
     wecom_fake.add_customer(external_userid="wmC", followers=["lisi"])
-    add_group_chat(wecom_fake, "zhangsan", chat_id="wrMine")
-    add_group_chat(wecom_fake, "lisi", chat_id="wrTheirs")
+    wecom_fake.add_group_chat("zhangsan", chat_id="wrMine")
+    wecom_fake.add_group_chat("lisi", chat_id="wrTheirs")
     return wecom_fake
 
 
@@ -101,7 +94,7 @@ async def test_add_sends_the_current_shape_and_reports_unreachable_ids(
         },
     )
     assert [
-        d.external_userid for d in groupmsg(corp, result.msgid).tasks["zhangsan"].deliveries
+        d.external_userid for d in corp.groupmsg(result.msgid).tasks["zhangsan"].deliveries
     ] == ["wmA"]
 
 
@@ -145,7 +138,7 @@ async def test_add_to_customer_groups(corp: FakeWeCom, wecom_client: WeComClient
         "chat_id_list": ["wrMine", "wrTheirs"],
         "text": {"content": "hi"},
     }
-    confirm_groupmsg(corp, result.msgid, "zhangsan")
+    corp.confirm_groupmsg(result.msgid, "zhangsan")
     page = await wecom_client.messages.get_groupmsg_send_result(result.msgid, "zhangsan")
     assert [(r.chat_id, r.external_userid, r.status) for r in page.items] == [
         ("wrMine", None, GroupMsgSendStatus.SENT)
@@ -155,10 +148,10 @@ async def test_add_to_customer_groups(corp: FakeWeCom, wecom_client: WeComClient
 async def test_group_message_without_chat_ids_lists_only_the_groups_sent_to(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    add_group_chat(corp, "zhangsan", chat_id="wrSecond")
+    corp.add_group_chat("zhangsan", chat_id="wrSecond")
     msgid = await add(wecom_client, chat_type="group")
     assert (await wecom_client.messages.get_groupmsg_send_result(msgid, "zhangsan")).items == []
-    confirm_groupmsg(corp, msgid, "zhangsan", recipients=["wrSecond"])
+    corp.confirm_groupmsg(msgid, "zhangsan", recipients=["wrSecond"])
     page = await wecom_client.messages.get_groupmsg_send_result(msgid, "zhangsan")
     assert [(r.chat_id, r.status) for r in page.items] == [("wrSecond", GroupMsgSendStatus.SENT)]
 
@@ -178,7 +171,7 @@ async def test_tag_filter_is_and_across_groups_and_or_inside(
         "tag_filter": {"group_list": [{"tag_list": [vip, normal]}]},
         "text": {"content": "x"},
     }
-    tasks = groupmsg(corp, msgid).tasks
+    tasks = corp.groupmsg(msgid).tasks
     assert {u: [d.external_userid for d in t.deliveries] for u, t in tasks.items()} == {
         "zhangsan": ["wmB"],
         "lisi": ["wmD"],
@@ -291,9 +284,9 @@ async def test_the_fake_answers_what_the_sdk_refuses_locally(
 async def test_lifecycle_tasks_results_quota_and_the_legacy_view(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    set_groupmsg_quota(corp, 1)
+    corp.set_groupmsg_quota(1)
     first = await add(wecom_client, external_userid=["wmA"])
-    confirm_groupmsg(corp, first, "zhangsan")
+    corp.confirm_groupmsg(first, "zhangsan")
     corp.add_follow("wmC", "zhangsan")
     msgid = await add(wecom_client)  # all of zhangsan's customers: wmA, wmB, wmC
     tasks = (await wecom_client.messages.get_groupmsg_task(msgid)).items
@@ -306,7 +299,7 @@ async def test_lifecycle_tasks_results_quota_and_the_legacy_view(
     assert sent(corp, RESULT) == ("POST", {"msgid": msgid, "userid": "zhangsan", "limit": 1000})
     corp.clock.advance(60)
     corp.remove_follow("wmC", "zhangsan")
-    confirm_groupmsg(corp, msgid, "zhangsan")
+    corp.confirm_groupmsg(msgid, "zhangsan")
     now = int(corp.clock.now())
     task = (await wecom_client.messages.get_groupmsg_task(msgid)).items[0]
     assert (task.status, task.send_time) == (GroupMsgTaskStatus.SENT, now)
@@ -332,17 +325,17 @@ async def test_the_default_quota_is_the_number_of_days_in_the_month(
     statuses = []
     for _ in range(31):
         msgid = await add(wecom_client, external_userid=["wmA"])
-        statuses.append(confirm_groupmsg(corp, msgid, "zhangsan")[0].status)
+        statuses.append(corp.confirm_groupmsg(msgid, "zhangsan")[0].status)
     assert statuses == [GroupMsgSendStatus.SENT] * 30 + [GroupMsgSendStatus.QUOTA_EXCEEDED]
     corp.clock.advance(17 * DAY)  # December: a fresh quota
     msgid = await add(wecom_client, external_userid=["wmA"])
-    assert confirm_groupmsg(corp, msgid, "zhangsan")[0].status == GroupMsgSendStatus.SENT
+    assert corp.confirm_groupmsg(msgid, "zhangsan")[0].status == GroupMsgSendStatus.SENT
 
 
 async def test_results_right_after_creation_are_still_dispatching(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    set_groupmsg_dispatch_delay(corp, 5)
+    corp.set_groupmsg_dispatch_delay(5)
     msgid = await add(wecom_client)
     for read in (
         lambda: wecom_client.messages.get_groupmsg_task(msgid),
@@ -510,7 +503,7 @@ async def test_remind_at_most_three_times_a_day(corp: FakeWeCom, wecom_client: W
     assert caught.value.errcode == 41094
     corp.clock.advance(DAY)
     await wecom_client.messages.remind_groupmsg_send(msgid)  # the oldest three left the window
-    assert len(groupmsg(corp, msgid).reminders) == 1
+    assert len(corp.groupmsg(msgid).reminders) == 1
 
 
 async def test_cancel_stops_members_and_only_once(
@@ -520,7 +513,7 @@ async def test_cancel_stops_members_and_only_once(
     await wecom_client.messages.cancel_groupmsg_send(msgid)
     assert sent(corp, CANCEL) == ("POST", {"msgid": msgid})
     with pytest.raises(ValueError, match="cancelled"):
-        confirm_groupmsg(corp, msgid, "zhangsan")
+        corp.confirm_groupmsg(msgid, "zhangsan")
     for again in (
         wecom_client.messages.cancel_groupmsg_send,
         wecom_client.messages.remind_groupmsg_send,
@@ -559,7 +552,7 @@ async def test_allow_select_lets_the_member_send_to_a_subset(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
     msgid = await add(wecom_client, external_userid=["wmA", "wmB"], allow_select=True)
-    confirm_groupmsg(corp, msgid, "zhangsan", recipients=["wmB"])
+    corp.confirm_groupmsg(msgid, "zhangsan", recipients=["wmB"])
     results = wecom_client.messages.get_groupmsg_send_result(msgid, "zhangsan")
     assert {r.external_userid: r.status async for r in results} == {
         "wmA": GroupMsgSendStatus.NOT_SENT,
@@ -567,4 +560,4 @@ async def test_allow_select_lets_the_member_send_to_a_subset(
     }
     other = await add(wecom_client, external_userid=["wmA"])
     with pytest.raises(ValueError, match="choose"):
-        confirm_groupmsg(corp, other, "zhangsan", recipients=["wmA"])
+        corp.confirm_groupmsg(other, "zhangsan", recipients=["wmA"])

@@ -23,10 +23,9 @@ from wecom_async import (
     WeComClient,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.messages_state import (
-    MessagesState,
-    issue_welcome_code,
-    welcome_messages,
+from wecom_async.testing.routes._messages_state import MessagesState
+from wecom_async.testing.routes._welcome_state import (
+    WelcomeState,
 )
 
 Call = Callable[[WeComClient], Awaitable[object]]
@@ -59,7 +58,7 @@ async def _add(fake: FakeWeCom, client: WeComClient) -> Call:
 
 
 async def _welcome(fake: FakeWeCom, client: WeComClient) -> Call:
-    code = issue_welcome_code(fake, "zhangsan", "wmA")
+    code = fake.issue_welcome_code("zhangsan", "wmA")
     return lambda c: c.messages.send_welcome_msg({"welcome_code": code, **HI})
 
 
@@ -84,7 +83,7 @@ async def _template_del(fake: FakeWeCom, client: WeComClient) -> Call:
 
 WRITES = [
     Case("externalcontact/add_msg_template", _add, lambda f: len(_messages(f).messages)),
-    Case("externalcontact/send_welcome_msg", _welcome, lambda f: len(welcome_messages(f))),
+    Case("externalcontact/send_welcome_msg", _welcome, lambda f: len(f.welcome_messages())),
     Case(
         "externalcontact/remind_groupmsg_send",
         _remind,
@@ -98,12 +97,12 @@ WRITES = [
     Case(
         "externalcontact/group_welcome_template/add",
         _template_add,
-        lambda f: len(_messages(f).templates),
+        lambda f: len(f.state.ext(WelcomeState).templates),
     ),
     Case(
         "externalcontact/group_welcome_template/del",
         _template_del,
-        lambda f: 1 - len(_messages(f).templates),
+        lambda f: 1 - len(f.state.ext(WelcomeState).templates),
     ),
 ]
 

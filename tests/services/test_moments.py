@@ -32,7 +32,7 @@ from wecom_async.models.moments import (
     MomentVisibleType,
 )
 from wecom_async.testing import FakeWeCom, Follower
-from wecom_async.testing.routes.moments_state import MomentsState
+from wecom_async.testing.routes._moments_state import MomentsState
 
 ADD = "externalcontact/add_moment_task"
 RESULT = "externalcontact/get_moment_task_result"

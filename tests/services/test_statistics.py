@@ -11,7 +11,6 @@ import pytest
 from wecom_async import APIError, ValidationError, WeComClient, from_dict, to_dict
 from wecom_async.models.statistics import GroupChatStatisticOrder, UserBehavior
 from wecom_async.testing import FakeWeCom, Follower
-from wecom_async.testing.routes.group_chat_state import add_group_chat
 
 BEHAVIOR = "externalcontact/get_user_behavior_data"
 STATISTIC = "externalcontact/groupchat/statistic"
@@ -45,7 +44,7 @@ def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
 def _groups(fake: FakeWeCom, owner: str, count: int, *, created: int, members: int = 2) -> None:
     for _ in range(count):
         customers = [fake.add_customer(followers=[owner]) for _ in range(members)]
-        add_group_chat(fake, owner, members=customers, create_time=created)
+        fake.add_group_chat(owner, members=customers, create_time=created)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from wecom_async.models.strategy import (
 )
 from wecom_async.services.strategy import StrategyService
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.strategy_state import (
+from wecom_async.testing.routes._rule_groups_state import (
     CustomerRuleGroups,
     MomentRuleGroups,
     RuleGroupStore,

@@ -21,11 +21,8 @@ from wecom_async.models.group_chat import GroupChatStatus
 from wecom_async.models.transfer import TransferStatusCode
 from wecom_async.pagination import NumberedPage
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.group_chat_state import add_group_chat
-from wecom_async.testing.routes.transfer_state import (
+from wecom_async.testing.routes._transfer_state import (
     TransferState,
-    resign_member,
-    set_transfer_outcome,
 )
 
 TRANSFER = "externalcontact/transfer_customer"
@@ -45,7 +42,7 @@ def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
         wecom_fake.add_staff(userid)
     for n in range(3):
         wecom_fake.add_customer(followers=["zhangsan"], name=f"c{n}")
-    resign_member(wecom_fake, "gone", at=1_690_000_000)
+    wecom_fake.resign_member("gone", at=1_690_000_000)
     return wecom_fake
 
 
@@ -94,7 +91,7 @@ async def test_a_refused_takeover_reports_status_3_and_keeps_the_relation(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
     customer = corp.customers_of("zhangsan")[0]
-    set_transfer_outcome(corp, customer, 3)
+    corp.set_transfer_outcome(customer, 3)
     await wecom_client.transfer.transfer_customer("zhangsan", "lisi", [customer])
     corp.clock.advance(DAY)
     (status,) = (await wecom_client.transfer.transfer_result("zhangsan", "lisi")).items
@@ -368,10 +365,10 @@ async def test_a_seeded_corp_lists_unassigned_customers(
 async def test_onjob_group_transfer_moves_groups_and_reports_only_failures(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    moved = add_group_chat(corp, "zhangsan").chat_id
-    internal = add_group_chat(corp, "zhangsan", customer_group=False).chat_id
-    orphaned = add_group_chat(corp, "gone").chat_id
-    already = add_group_chat(corp, "lisi").chat_id
+    moved = corp.add_group_chat("zhangsan").chat_id
+    internal = corp.add_group_chat("zhangsan", customer_group=False).chat_id
+    orphaned = corp.add_group_chat("gone").chat_id
+    already = corp.add_group_chat("lisi").chat_id
 
     failed = await wecom_client.transfer.group_chat_onjob_transfer(
         [moved, internal, orphaned, already], "lisi"
@@ -394,9 +391,9 @@ async def test_onjob_group_transfer_moves_groups_and_reports_only_failures(
 async def test_resigned_group_transfer_inherits_groups_of_resigned_owners(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    orphaned = add_group_chat(corp, "gone").chat_id
-    inheriting = add_group_chat(corp, "gone", status=2).chat_id
-    active = add_group_chat(corp, "zhangsan").chat_id
+    orphaned = corp.add_group_chat("gone").chat_id
+    inheriting = corp.add_group_chat("gone", status=2).chat_id
+    active = corp.add_group_chat("zhangsan").chat_id
 
     failed = await wecom_client.transfer.group_chat_transfer([orphaned, inheriting, active], "lisi")
 
@@ -411,7 +408,7 @@ async def test_resigned_group_transfer_inherits_groups_of_resigned_owners(
 async def test_group_transfer_to_a_resigned_new_owner_raises_40003(
     corp: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    group = add_group_chat(corp, "zhangsan").chat_id
+    group = corp.add_group_chat("zhangsan").chat_id
     with pytest.raises(APIError) as caught:
         await wecom_client.transfer.group_chat_onjob_transfer([group], "gone")
     assert caught.value.errcode == 40003
@@ -457,12 +454,12 @@ async def _resigned(client: WeComClient, fake: FakeWeCom) -> object:
 
 
 async def _onjob_groups(client: WeComClient, fake: FakeWeCom) -> object:
-    group = add_group_chat(fake, "zhangsan").chat_id
+    group = fake.add_group_chat("zhangsan").chat_id
     return await client.transfer.group_chat_onjob_transfer([group], "lisi")
 
 
 async def _resigned_groups(client: WeComClient, fake: FakeWeCom) -> object:
-    group = add_group_chat(fake, "gone").chat_id
+    group = fake.add_group_chat("gone").chat_id
     return await client.transfer.group_chat_transfer([group], "lisi")
 
 

@@ -23,10 +23,8 @@ from wecom_async.models.welcome import (
     SendWelcomeMsgRequest,
 )
 from wecom_async.testing import FakeWeCom
-from wecom_async.testing.routes.messages_state import (
-    MessagesState,
-    issue_welcome_code,
-    welcome_messages,
+from wecom_async.testing.routes._welcome_state import (
+    WelcomeState,
 )
 
 WELCOME = "externalcontact/send_welcome_msg"
@@ -53,10 +51,10 @@ async def welcome_error(client: WeComClient, code: str) -> int:
 
 
 async def test_a_welcome_code_sends_once(wecom_fake: FakeWeCom, wecom_client: WeComClient) -> None:
-    code = issue_welcome_code(wecom_fake, "zhangsan", "wmNew")
+    code = wecom_fake.issue_welcome_code("zhangsan", "wmNew")
     await wecom_client.messages.send_welcome_msg({"welcome_code": code, "text": {"content": "hi"}})
     assert sent(wecom_fake, WELCOME) == ("POST", {"welcome_code": code, "text": {"content": "hi"}})
-    [message] = welcome_messages(wecom_fake)
+    [message] = wecom_fake.welcome_messages()
     assert (message.userid, message.external_userid, message.welcome_code) == (
         "zhangsan",
         "wmNew",
@@ -64,26 +62,26 @@ async def test_a_welcome_code_sends_once(wecom_fake: FakeWeCom, wecom_client: We
     )
     assert message.content == {"text": {"content": "hi"}}
     assert await welcome_error(wecom_client, code) == 41051
-    assert len(welcome_messages(wecom_fake)) == 1
+    assert len(wecom_fake.welcome_messages()) == 1
 
 
 async def test_a_welcome_code_expires_after_20_seconds(
     wecom_fake: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    fresh = issue_welcome_code(wecom_fake, "zhangsan", "wmA")
+    fresh = wecom_fake.issue_welcome_code("zhangsan", "wmA")
     wecom_fake.clock.advance(19.5)
     await wecom_client.messages.send_welcome_msg({"welcome_code": fresh, "text": {"content": "hi"}})
-    stale = issue_welcome_code(wecom_fake, "zhangsan", "wmB")
+    stale = wecom_fake.issue_welcome_code("zhangsan", "wmB")
     wecom_fake.clock.advance(20.5)
     assert await welcome_error(wecom_client, stale) == 41050
     assert await welcome_error(wecom_client, "never-issued") == 41050
-    assert [m.external_userid for m in welcome_messages(wecom_fake)] == ["wmA"]
+    assert [m.external_userid for m in wecom_fake.welcome_messages()] == ["wmA"]
 
 
 async def test_welcome_attachments_current_shape(
     wecom_fake: FakeWeCom, wecom_client: WeComClient
 ) -> None:
-    code = issue_welcome_code(wecom_fake, "zhangsan", "wmA")
+    code = wecom_fake.issue_welcome_code("zhangsan", "wmA")
     body = SendWelcomeMsgRequest(
         welcome_code=code,
         text=Text(content="欢迎"),
@@ -125,10 +123,10 @@ async def test_welcome_attachments_current_shape(
 async def test_welcome_legacy_shape_is_sent_as_given(
     wecom_fake: FakeWeCom, wecom_client: WeComClient, content: dict[str, Any]
 ) -> None:
-    code = issue_welcome_code(wecom_fake, "zhangsan", "wmA")
+    code = wecom_fake.issue_welcome_code("zhangsan", "wmA")
     await wecom_client.messages.send_welcome_msg({"welcome_code": code, **content})
     assert sent(wecom_fake, WELCOME) == ("POST", {"welcome_code": code, **content})
-    assert welcome_messages(wecom_fake)[0].content == content
+    assert wecom_fake.welcome_messages()[0].content == content
 
 
 @pytest.mark.parametrize(
@@ -175,11 +173,11 @@ async def test_the_fake_checks_welcome_bodies_too(
     wecom_fake: FakeWeCom, wecom_client: WeComClient, body: dict[str, Any], errcode: int
 ) -> None:
     if "welcome_code" in body:
-        body = {**body, "welcome_code": issue_welcome_code(wecom_fake, "zhangsan", "wmA")}
+        body = {**body, "welcome_code": wecom_fake.issue_welcome_code("zhangsan", "wmA")}
     with pytest.raises(APIError) as caught:
         await wecom_client.request("POST", WELCOME, json=body)
     assert caught.value.errcode == errcode
-    assert welcome_messages(wecom_fake) == []
+    assert wecom_fake.welcome_messages() == []
 
 
 # -- group welcome templates -------------------------------------------------------------------
@@ -228,7 +226,7 @@ async def test_a_corp_holds_at_most_100_templates(
     with pytest.raises(APIError) as caught:
         await wecom_client.messages.add_group_welcome_template({"text": {"content": "one more"}})
     assert caught.value.errcode == 41055
-    assert len(wecom_fake.state.ext(MessagesState).templates) == 100
+    assert len(wecom_fake.state.ext(WelcomeState).templates) == 100
 
 
 async def test_template_text_limit_is_3000_bytes(

@@ -15,10 +15,11 @@ it checks the SDK independently.
 Endpoints live in :mod:`wecom_async.testing.routes`, one module per doc group, discovered
 automatically; a group keeps its own records in ``fake.state.ext(ItsStateClass)``.
 
-Helpers that play what happens in WeCom's clients, outside the API: a member confirming a
-mass message (``confirm_groupmsg``), a customer adding a member and receiving a welcome
-code (``issue_welcome_code``, ``add_via_contact_way``), a member resigning
-(``resign_member``), a customer refusing a transfer (``set_transfer_outcome``).
+The fake's methods also play what happens in WeCom's clients, outside the API: a member
+confirming a mass message (``fake.confirm_groupmsg``), a customer adding a member and
+receiving a welcome code (``fake.issue_welcome_code``, ``fake.add_via_contact_way``), a
+member resigning (``fake.resign_member``), a customer refusing a transfer
+(``fake.set_transfer_outcome``).
 """
 
 from __future__ import annotations
@@ -45,23 +46,9 @@ from ._seed import SeedReport
 from ._setup import Follower
 from ._state import CorpState, Customer, Follow, NonCustomer, Staff
 from ._tagstore import CorpTag, TagGroup, TagRegistry
-from .routes.acquisition_state import (
-    add_via_acquisition_link,
-    click_acquisition_link,
-    issue_acquisition_chat_key,
-    set_acquisition_quota,
-)
-from .routes.contact_way_state import add_via_contact_way
-from .routes.group_chat_state import add_group_chat
-from .routes.messages_state import (
-    confirm_groupmsg,
-    groupmsg,
-    issue_welcome_code,
-    set_groupmsg_dispatch_delay,
-    set_groupmsg_quota,
-    welcome_messages,
-)
-from .routes.transfer_state import resign_member, set_transfer_outcome
+from .routes._group_chat_state import GroupChat, GroupMember
+from .routes._messages_state import Delivery, GroupMessage
+from .routes._welcome_state import WelcomeMessage
 
 __all__ = [
     "ALL_KINDS",
@@ -78,6 +65,7 @@ __all__ = [
     "CorpTag",
     "CursorCodec",
     "Customer",
+    "Delivery",
     "FakeClock",
     "FakeRequest",
     "FakeResponse",
@@ -85,6 +73,9 @@ __all__ = [
     "Fault",
     "Follow",
     "Follower",
+    "GroupChat",
+    "GroupMember",
+    "GroupMessage",
     "NonCustomer",
     "RecordedRequest",
     "RequestContext",
@@ -96,18 +87,5 @@ __all__ = [
     "TagGroup",
     "TagRegistry",
     "WeComFault",
-    "add_group_chat",
-    "add_via_acquisition_link",
-    "add_via_contact_way",
-    "click_acquisition_link",
-    "confirm_groupmsg",
-    "groupmsg",
-    "issue_acquisition_chat_key",
-    "issue_welcome_code",
-    "resign_member",
-    "set_acquisition_quota",
-    "set_groupmsg_dispatch_delay",
-    "set_groupmsg_quota",
-    "set_transfer_outcome",
-    "welcome_messages",
+    "WelcomeMessage",
 ]

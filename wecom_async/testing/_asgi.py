@@ -12,14 +12,11 @@ processed).  A ``Content-Encoding`` fault sends the header over a body that does
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import anyio
 
-from ._dispatch import FakeRequest
-
-if TYPE_CHECKING:
-    from ._fake import FakeWeCom
+from ._dispatch import FakeRequest, Handle
 
 __all__ = ["ASGIApp", "FakeASGIApp"]
 
@@ -34,9 +31,9 @@ ASGIApp: TypeAlias = Callable[[ASGIMessage, ASGIReceive, ASGISend], Awaitable[No
 class FakeASGIApp:
     """``fake.app``: serves the fake over HTTP through any ASGI server."""
 
-    def __init__(self, fake: FakeWeCom) -> None:
-        """Create the app serving ``fake``."""
-        self._fake = fake
+    def __init__(self, handle: Handle) -> None:
+        """Create the app answering every request with ``handle`` (``FakeWeCom.handle``)."""
+        self._handle = handle
 
     async def __call__(self, scope: ASGIMessage, receive: ASGIReceive, send: ASGISend) -> None:
         """Handle one ASGI connection scope (``http`` or ``lifespan``)."""
@@ -48,7 +45,7 @@ class FakeASGIApp:
         body = await _read_body(receive)
         if body is None:
             return
-        response = await self._fake.handle(_to_request(scope, body))
+        response = await self._handle(_to_request(scope, body))
         if response.delay > 0:
             await anyio.sleep(response.delay)
         # A lost response promises more bytes than it sends, so that it cannot look whole.

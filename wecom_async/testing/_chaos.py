@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
 
 from ._faults import Fault
-from ._route import JSON
+from ._json import JSON
 
 __all__ = [
     "ALL_KINDS",

@@ -60,6 +60,10 @@ class CursorCodec:
         """Create a codec signing with ``key``."""
         self._key = key
 
+    def rekey(self, key: bytes) -> None:
+        """Sign with ``key`` from now on: every cursor issued before answers 50100."""
+        self._key = key
+
     def encode(self, kind: str, **fields: int | str) -> str:
         """Return an opaque cursor for endpoint ``kind`` carrying ``fields``."""
         payload = json.dumps({"k": kind, **fields}, separators=(",", ":")).encode()

@@ -31,21 +31,32 @@ import copy
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final, TypeAlias
 from urllib.parse import parse_qsl
 
 from .._jsontext import json_text
-from ._chaos import ChaosEvent
+from ._chaos import Chaos, ChaosEvent
+from ._clock import FakeClock
+from ._cursor import CursorCodec
 from ._errors import WeComFault, default_message, format_errmsg, make_hint
-from ._faults import Fault
-from ._route import JSON, RequestContext, Route, Ticker
+from ._faults import Fault, FaultBook
+from ._json import JSON
+from ._limits import ConcurrencyLimiter, RateLimiter
+from ._route import RequestContext, Route, Ticker
+from ._state import CorpState
 
-if TYPE_CHECKING:
-    from ._fake import FakeWeCom
-
-__all__ = ["PREFIX", "Dispatcher", "FakeRequest", "FakeResponse", "RecordedRequest"]
+__all__ = [
+    "PREFIX",
+    "Backend",
+    "Dispatcher",
+    "FakeRequest",
+    "FakeResponse",
+    "Handle",
+    "RecordedRequest",
+]
 
 #: Every WeCom API path starts with this.
 PREFIX: Final = "/cgi-bin/"
@@ -117,6 +128,29 @@ class RecordedRequest:
     json: JSON | None
 
 
+#: What both faces of the fake call to answer a request (``FakeWeCom.handle``).
+Handle: TypeAlias = Callable[[FakeRequest], Awaitable[FakeResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Exactly what the dispatcher uses of the fake; the fake hands it over at creation.
+
+    The handlers get ``state``, ``clock`` and ``cursors`` through their
+    :class:`RequestContext`; the rest serves the checks every request passes.
+    """
+
+    #: Held while a request is processed; the fake's own methods hold it too.
+    lock: AbstractContextManager[object]
+    clock: FakeClock
+    #: The corp's records, its app secrets and tokens included.
+    state: CorpState
+    cursors: CursorCodec
+    rate: RateLimiter
+    concurrency: ConcurrencyLimiter
+    faults: FaultBook
+
+
 class _BadJSON:
     """Marker for a POST body that is not a UTF-8 JSON object."""
 
@@ -129,18 +163,21 @@ class Dispatcher:
 
     def __init__(
         self,
-        fake: FakeWeCom,
+        backend: Backend,
         routes: Mapping[str, Route],
         tickers: Sequence[Ticker] = (),
         *,
         record_limit: int | None,
+        chaos: Chaos | None = None,
     ) -> None:
-        """Create a dispatcher for ``fake`` serving ``routes`` (path -> route).
+        """Create a dispatcher over ``backend`` serving ``routes`` (path -> route).
 
         ``tickers`` run before every handler. Only the latest ``record_limit`` requests
-        are kept (None: all of them).
+        are kept (None: all of them).  ``chaos`` spoils a share of the requests.
         """
-        self._fake = fake
+        self._backend = backend
+        #: The chaos setting in force, if any; change it under the backend's lock.
+        self.chaos = chaos
         self.routes: dict[str, Route] = dict(routes)
         self._tickers = tuple(tickers)
         self.records: deque[RecordedRequest] = deque(maxlen=record_limit)
@@ -149,7 +186,7 @@ class Dispatcher:
 
     def dispatch(self, request: FakeRequest) -> tuple[FakeResponse, str | None]:
         """Answer ``request``; the second item is the path now in flight, if any."""
-        with self._fake.lock:
+        with self._backend.lock:
             self._serial += 1
             query: dict[str, str] = {}
             for key, value in parse_qsl(request.query.decode("utf-8", "replace"), True):
@@ -183,8 +220,8 @@ class Dispatcher:
         body: JSON | _BadJSON | None,
     ) -> tuple[Fault | None, ChaosEvent | None]:
         """The injected fault pending for ``path``, else what the chaos setting draws."""
-        fault = self._fake.faults.take(path)
-        chaos = self._fake.chaos
+        fault = self._backend.faults.take(path)
+        chaos = self.chaos
         if fault is not None or chaos is None:
             return fault, None
         return chaos.draw(
@@ -204,8 +241,8 @@ class Dispatcher:
 
     def leave(self, path: str) -> None:
         """Mark one request of ``path`` as delivered (concurrency accounting)."""
-        with self._fake.lock:
-            self._fake.concurrency.leave(path)
+        with self._backend.lock:
+            self._backend.concurrency.leave(path)
 
     def _process(
         self,
@@ -216,17 +253,17 @@ class Dispatcher:
         body: JSON | _BadJSON | None,
         rewrite: Callable[[JSON], JSON] | None,
     ) -> tuple[FakeResponse, str | None]:
-        fake = self._fake
+        backend = self._backend
         if request.method != route.method:
             message = f"Warning: wrong request method, {path} requires {route.method}"
             return self._error(request, 40058, message), None
-        now = fake.clock.now()
+        now = backend.clock.now()
         try:
             if route.auth:
-                fake.tokens.check(query.get("access_token"), now)
-            if not fake.rate.allow(path, now):
+                backend.state.tokens.check(query.get("access_token"), now)
+            if not backend.rate.allow(path, now):
                 raise WeComFault(45009)
-            if not fake.concurrency.enter(path):
+            if not backend.concurrency.enter(path):
                 raise WeComFault(45033)
         except WeComFault as fault:
             return self._error(request, fault.errcode, fault.message), None
@@ -234,12 +271,11 @@ class Dispatcher:
             if isinstance(body, _BadJSON):
                 raise WeComFault(40058, _WRONG_JSON)
             for tick in self._tickers:
-                tick(fake.state, now)
+                tick(backend.state, now)
             ctx = RequestContext(
-                fake=fake,
-                state=fake.state,
-                clock=fake.clock,
-                cursors=fake.cursors,
+                state=backend.state,
+                clock=backend.clock,
+                cursors=backend.cursors,
                 method=request.method,
                 path=path,
                 query=query,
@@ -254,7 +290,7 @@ class Dispatcher:
         except WeComFault as fault:
             return self._error(request, fault.errcode, fault.message), path
         except BaseException:
-            fake.concurrency.leave(path)
+            backend.concurrency.leave(path)
             raise
         return _json_response({"errcode": 0, "errmsg": "ok", **data}), path
 
@@ -278,8 +314,8 @@ class Dispatcher:
         self.counts[path] = self.counts.get(path, 0) + 1
 
     def _error(self, request: FakeRequest, errcode: int, message: str | None) -> FakeResponse:
-        fake = self._fake
-        hint = make_hint(fake.clock.now(), fake.corp_id, self._serial)
+        backend = self._backend
+        hint = make_hint(backend.clock.now(), backend.state.corp_id, self._serial)
         text = message if message is not None else default_message(errcode)
         errmsg = format_errmsg(errcode, text, hint=hint, ip=request.client_host)
         return _json_response({"errcode": errcode, "errmsg": errmsg})

@@ -9,18 +9,18 @@ from typing import Final
 
 import anyio
 
+from ._actions import ClientActions
 from ._asgi import FakeASGIApp
 from ._chaos import DEFAULT_KINDS, Chaos, ChaosKind
 from ._clock import FakeClock
 from ._cursor import CursorCodec
-from ._dispatch import Dispatcher, FakeRequest, FakeResponse, RecordedRequest
+from ._dispatch import Backend, Dispatcher, FakeRequest, FakeResponse, RecordedRequest
 from ._faults import Fault, FaultBook
 from ._limits import ConcurrencyLimiter, RateLimiter
 from ._route import JSON, Route
 from ._seed import SeedReport, seed_corp
 from ._setup import Follower, new_customer, new_follow, new_staff
 from ._state import CorpState, Customer, Follow, Staff
-from ._tokens import TokenRegistry
 from ._transport import FakeTransport
 from .routes import discover
 
@@ -35,7 +35,12 @@ def _api_path(path: str) -> str:
     return path.removeprefix("cgi-bin/")
 
 
-class FakeWeCom:
+def _cursor_key(corp_id: str, generation: int) -> bytes:
+    suffix = f"\x1f{generation}" if generation else ""
+    return hashlib.sha256(f"cursor\x1f{corp_id}{suffix}".encode()).digest()
+
+
+class FakeWeCom(ClientActions):
     """A stateful fake of one WeCom corp that speaks the real wire format.
 
     Serve it in-process with ``httpx.AsyncClient(transport=fake.transport())`` or over a
@@ -48,6 +53,10 @@ class FakeWeCom:
     ``requests`` keeps the latest ``record_limit`` requests (None: all), so that a
     long-running sandbox does not grow without bound (``calls()`` always counts them all).
     ``chaos`` spoils a share of all requests from the start (see :meth:`set_chaos`).
+
+    Besides the API, its methods play what happens outside it (a member confirming a
+    mass message, a customer adding a member, a member resigning, ...): see
+    :meth:`confirm_groupmsg` and its neighbours.
     """
 
     def __init__(
@@ -71,18 +80,35 @@ class FakeWeCom:
         #: Serialises handlers and every public method (re-entrant).
         self.lock = threading.RLock()
         self.state = CorpState(corp_id)
-        self.tokens = TokenRegistry(corp_id, secret)
+        self.state.tokens.add_secret(secret)
+        #: The corp's app secrets and issued tokens (the same object as ``state.tokens``).
+        self.tokens = self.state.tokens
         self.rate = RateLimiter(rate_limit_per_minute)
         self.concurrency = ConcurrencyLimiter()
         self.faults = FaultBook()
-        #: The chaos setting in force, if any (:meth:`set_chaos`).
-        self.chaos = chaos
-        self.cursors = CursorCodec(hashlib.sha256(f"cursor\x1f{corp_id}".encode()).digest())
+        self._cursors = CursorCodec(_cursor_key(corp_id, 0))
+        self._cursor_keys = 0
         routes, self._seeders, tickers = discover()
-        self._dispatcher = Dispatcher(self, routes, tickers, record_limit=record_limit)
-        self._app = FakeASGIApp(self)
+        backend = Backend(
+            lock=self.lock,
+            clock=self.clock,
+            state=self.state,
+            cursors=self._cursors,
+            rate=self.rate,
+            concurrency=self.concurrency,
+            faults=self.faults,
+        )
+        self._dispatcher = Dispatcher(
+            backend, routes, tickers, record_limit=record_limit, chaos=chaos
+        )
+        self._app = FakeASGIApp(self.handle)
 
     # -- faces --------------------------------------------------------------------------
+
+    @property
+    def cursors(self) -> CursorCodec:
+        """Signs and checks the opaque cursors the fake hands out (:meth:`expire_cursors`)."""
+        return self._cursors
 
     @property
     def base_url(self) -> str:
@@ -91,7 +117,7 @@ class FakeWeCom:
 
     def transport(self) -> FakeTransport:
         """Return an httpx transport that serves requests in-process."""
-        return FakeTransport(self)
+        return FakeTransport(self.handle)
 
     @property
     def app(self) -> FakeASGIApp:
@@ -279,6 +305,13 @@ class FakeWeCom:
         with self.lock:
             self.tokens.invalidate_all()
 
+    def expire_cursors(self) -> None:
+        """Make every cursor issued so far answer 50100, as WeCom's cursors do after hours;
+        the cursors issued from now on work."""
+        with self.lock:
+            self._cursor_keys += 1
+            self._cursors.rekey(_cursor_key(self.corp_id, self._cursor_keys))
+
     def set_rate_limit(self, path: str, per_minute: int | None) -> None:
         """Set one API's budget per minute (None: unlimited); over it answers 45009."""
         with self.lock:
@@ -374,13 +407,19 @@ class FakeWeCom:
             unknown = sorted(p for p in chaos.paths or () if p not in self._dispatcher.routes)
             if unknown:
                 raise ValueError(f"the fake has no route {unknown[0]!r}")
-            self.chaos = chaos
+            self._dispatcher.chaos = chaos
         return chaos
 
     def clear_chaos(self) -> None:
         """End chaos mode: every later request is answered normally."""
         with self.lock:
-            self.chaos = None
+            self._dispatcher.chaos = None
+
+    @property
+    def chaos(self) -> Chaos | None:
+        """The chaos setting in force, if any (:meth:`set_chaos`, :meth:`clear_chaos`)."""
+        with self.lock:
+            return self._dispatcher.chaos
 
     def __repr__(self) -> str:
         return (

@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._route import JSON
+from ._json import JSON
 
 __all__ = ["Fault", "FaultBook"]
 

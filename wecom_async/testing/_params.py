@@ -12,7 +12,16 @@ from collections.abc import Mapping
 
 from ._errors import WeComFault
 
-__all__ = ["INVALID", "MISSING", "opt_int", "opt_str", "opt_str_list", "req_str", "req_str_list"]
+__all__ = [
+    "INVALID",
+    "MISSING",
+    "opt_bool",
+    "opt_int",
+    "opt_str",
+    "opt_str_list",
+    "req_str",
+    "req_str_list",
+]
 
 #: errcode for a required parameter that is absent or empty.
 MISSING = 40063
@@ -63,6 +72,16 @@ def req_str_list(
     value = opt_str_list(data, name, max_items=max_items)
     if not value:
         raise WeComFault(MISSING, f"{name} missing")
+    return value
+
+
+def opt_bool(data: Mapping[str, object], name: str) -> bool | None:
+    """Return the JSON boolean ``name`` or None when absent (anything else answers 40058)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise WeComFault(INVALID, f"invalid {name}: must be a boolean")
     return value
 
 

@@ -8,7 +8,7 @@ for WeChat customers, ``wechat_channels`` only for add_way 10, ``state`` only wh
 
 from __future__ import annotations
 
-from ._route import JSON
+from ._json import JSON
 from ._state import Customer, Follow
 from ._tagstore import PERSONAL_TAG, TagRegistry
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
-if TYPE_CHECKING:
-    from ._clock import FakeClock
-    from ._cursor import CursorCodec
-    from ._fake import FakeWeCom
-    from ._state import CorpState
+from ._clock import FakeClock
+from ._cursor import CursorCodec
+from ._json import JSON
+from ._state import CorpState
 
 __all__ = [
     "JSON",
@@ -32,20 +31,20 @@ __all__ = [
     "Ticker",
 ]
 
-#: A JSON object as the fake reads and writes it.
-JSON: TypeAlias = dict[str, object]
-
 #: The HTTP verbs WeCom uses.
 Method: TypeAlias = Literal["GET", "POST"]
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
-    """Everything a handler may use to answer one request."""
+    """Everything a handler may use to answer one request, and nothing else.
 
-    #: The fake serving the request (tokens, clock, helpers).
-    fake: FakeWeCom
-    #: The corp's state; ``state.ext(MyGroupState)`` holds a group's own records.
+    A handler sees the corp's records (``state``, its app secrets and tokens included), the
+    clock, the cursor codec and the request; it never sees the fake itself, so that it
+    cannot depend on the fake's faults, limits or public helpers.
+    """
+
+    #: The corp's records; ``state.ext(MyGroupState)`` holds a group's own records.
     state: CorpState
     #: The fake clock; ``clock.now()`` is the request time.
     clock: FakeClock
@@ -105,4 +104,4 @@ Seeder: TypeAlias = Callable[[SeedContext], None]
 #: A function a route module lists in ``TICKERS``: it brings the group's time-driven state
 #: up to ``now`` (e.g. transfers that complete 24 h later) before any handler runs, so that
 #: every endpoint sees the effects of fake time passing, not only the group's own.
-Ticker: TypeAlias = Callable[["CorpState", float], None]
+Ticker: TypeAlias = Callable[[CorpState, float], None]

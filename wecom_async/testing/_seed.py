@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-from ._route import JSON, SeedContext, Seeder
+from ._json import JSON
+from ._route import SeedContext, Seeder
 from ._state import WECHAT_PREFIX, WECOM_PREFIX, CorpState, Customer, Follow, NonCustomer, Staff
 
 __all__ = ["SeedReport", "seed_corp"]

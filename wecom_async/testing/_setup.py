@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._route import JSON
+from ._json import JSON
 from ._state import WECHAT_PREFIX, WECOM_PREFIX, CorpState, Customer, Follow, Staff
 
 __all__ = ["Follower", "new_customer", "new_follow", "new_staff"]
@@ -70,16 +70,16 @@ def new_staff(
 def new_customer(
     state: CorpState,
     *,
-    type: int,
-    external_userid: str | None,
-    name: str | None,
-    avatar: str | None,
-    gender: int,
-    unionid: str | None,
-    position: str | None,
-    corp_name: str | None,
-    corp_full_name: str | None,
-    external_profile: Mapping[str, object] | None,
+    type: int = 1,
+    external_userid: str | None = None,
+    name: str | None = None,
+    avatar: str | None = None,
+    gender: int = 0,
+    unionid: str | None = None,
+    position: str | None = None,
+    corp_name: str | None = None,
+    corp_full_name: str | None = None,
+    external_profile: Mapping[str, object] | None = None,
 ) -> Customer:
     """Create and register a customer with the fields its type really has."""
     if type not in (1, 2):

@@ -1,4 +1,5 @@
-"""The in-memory corp: staff, customers, follow relations, non-customer contacts, tags.
+"""The in-memory corp: staff, customers, follow relations, non-customer contacts, tags, and
+the app secrets with the access tokens issued for them.
 
 Records are plain mutable slots dataclasses, so that seeding 100,000 customers stays fast
 and tests may inspect (or, for a precise setup, adjust) them directly.  Records that are
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 from ._cursor import HasSeq, index_after
-from ._route import JSON
+from ._json import JSON
 from ._tagstore import TagRegistry
+from ._tokens import TokenRegistry
 
 __all__ = ["CorpState", "Customer", "Follow", "NonCustomer", "Staff"]
 
@@ -117,6 +119,8 @@ class CorpState:
         #: Customers by external_userid, in creation order.
         self.customers: dict[str, Customer] = {}
         self.tags = TagRegistry(self.new_id)
+        #: The corp's app secrets and the tokens issued for them (``gettoken``).
+        self.tokens = TokenRegistry(corp_id)
         self._relations: dict[tuple[str, str], Follow] = {}
         self._by_user: dict[str, list[Follow]] = {}
         self._contacts: list[Follow | NonCustomer] = []

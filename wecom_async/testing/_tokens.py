@@ -35,10 +35,10 @@ class _Token:
 class TokenRegistry:
     """The corp's app secrets and every token issued for them."""
 
-    def __init__(self, corp_id: str, secret: str) -> None:
-        """Create the registry for one corp with one app secret."""
+    def __init__(self, corp_id: str, *secrets: str) -> None:
+        """Create the registry for one corp accepting the app ``secrets``."""
         self.corp_id = corp_id
-        self._secrets: set[str] = {secret}
+        self._secrets: set[str] = set(secrets)
         self._tokens: dict[str, _Token] = {}
         self._current: dict[str, _Token] = {}
         self._issued = 0

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import anyio
 import httpx
 
-from ._dispatch import FakeRequest
-
-if TYPE_CHECKING:
-    from ._fake import FakeWeCom
+from ._dispatch import FakeRequest, Handle
 
 __all__ = ["FakeTransport"]
 
@@ -28,9 +24,9 @@ class FakeTransport(httpx.AsyncBaseTransport):
     caller is cancelled).
     """
 
-    def __init__(self, fake: FakeWeCom) -> None:
-        """Create a transport serving ``fake``."""
-        self._fake = fake
+    def __init__(self, handle: Handle) -> None:
+        """Create a transport answering every request with ``handle`` (``FakeWeCom.handle``)."""
+        self._handle = handle
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request through :meth:`FakeWeCom.handle`."""
@@ -42,7 +38,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
             body=body,
             content_type=request.headers.get("content-type", ""),
         )
-        response = await self._fake.handle(fake_request)
+        response = await self._handle(fake_request)
         if response.connect:
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if response.reset:

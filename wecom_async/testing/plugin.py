@@ -13,16 +13,13 @@ Installed with the SDK, so a user's suite needs no conftest::
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from .._client import WeComClient
 from .._retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from ._fake import FakeWeCom
+from ._fake import FakeWeCom
 
 __all__ = ["wecom_client", "wecom_fake"]
 
@@ -30,8 +27,6 @@ __all__ = ["wecom_client", "wecom_fake"]
 @pytest.fixture
 def wecom_fake() -> FakeWeCom:
     """A fresh, empty fake WeCom corp (``wwfake`` / ``fake-secret``); seed it as you need."""
-    from . import FakeWeCom
-
     return FakeWeCom()
 
 

@@ -1,6 +1,6 @@
 """Customer acquisition links (获客助手), endpoints.md #78-#86 (D:97297, 97298, 97375, 100130).
 
-Links live in ``ctx.state.ext(AcquisitionState)`` (see :mod:`.acquisition_state` for the
+Links live in ``ctx.state.ext(AcquisitionState)`` (see :mod:`._acquisition_state` for the
 helpers that play customers opening a link, adding a member and messaging them).
 
 Errcodes:
@@ -35,12 +35,11 @@ from typing import Final
 
 from .._cursor import CursorCodec, digest, index_after
 from .._errors import WeComFault
-from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
+from .._params import INVALID, MISSING, opt_bool, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
-from .acquisition_state import CHAT_KEY_TTL, AcquisitionLinkRecord, AcquisitionState
-from .contact_way_state import opt_bool
-from .statistics import DAY, day_of
+from ._acquisition_state import CHAT_KEY_TTL, AcquisitionLinkRecord, AcquisitionState
+from ._shared import DAY, day_of
 
 __all__ = ["ROUTES", "SEEDERS"]
 

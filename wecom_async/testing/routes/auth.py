@@ -9,7 +9,7 @@ __all__ = ["ROUTES"]
 
 def gettoken(ctx: RequestContext) -> JSON:
     """GET gettoken?corpid=ID&corpsecret=SECRET -> access_token, expires_in."""
-    token, expires_in = ctx.fake.tokens.issue(
+    token, expires_in = ctx.state.tokens.issue(
         ctx.query.get("corpid"), ctx.query.get("corpsecret"), ctx.clock.now()
     )
     return {"access_token": token, "expires_in": expires_in}

@@ -24,10 +24,10 @@ from typing import Final
 
 from .._cursor import CursorCodec, digest, index_after
 from .._errors import WeComFault
-from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
+from .._params import INVALID, MISSING, opt_bool, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
-from .contact_way_state import (
+from ._contact_way_state import (
     DAY,
     TEMP_CHAT_DEFAULT,
     TEMP_QR_DEFAULT,
@@ -35,10 +35,9 @@ from .contact_way_state import (
     ContactWayState,
     JoinWayRecord,
     check_conclusions,
-    opt_bool,
     qr_url,
 )
-from .group_chat_state import GroupChatState
+from ._group_chat_state import GroupChatState
 
 __all__ = ["ROUTES", "SEEDERS"]
 

@@ -1,6 +1,6 @@
 """Customer groups (endpoints.md #32-#34): groupchat/list, groupchat/get, opengid_to_chatid.
 
-Records live in :class:`~.group_chat_state.GroupChatState`.  Errcodes: 40063 for a missing
+Records live in :class:`~._group_chat_state.GroupChatState`.  Errcodes: 40063 for a missing
 required parameter; 40058 for a value of the wrong type or outside its documented range
 (status_filter 0-3, limit 1-1000, owner_filter.userid_list at most 100, need_name 0/1,
 legacy offset + limit at most 50000); 81017 for groupchat/list without ``owner_filter``
@@ -25,7 +25,7 @@ from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState
-from .group_chat_state import (
+from ._group_chat_state import (
     MEMBER_EXTERNAL,
     STATUS_INHERITING,
     GroupChat,
@@ -33,7 +33,7 @@ from .group_chat_state import (
     GroupMember,
     new_group_chat,
 )
-from .transfer_state import seed_resigned_staff
+from ._shared import seed_resigned_staff
 
 __all__ = ["ROUTES", "SEEDERS"]
 

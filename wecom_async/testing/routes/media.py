@@ -2,8 +2,8 @@
 
 Each upload is a ``multipart/form-data`` body whose part named ``media`` carries a file
 name and a content type; it is parsed with the standard library's :mod:`email` package.
-Uploaded media are kept in :class:`MediaState` (``ctx.state.ext(MediaState)``) for 3 days,
-so that other routes can check the media ids they are given with :meth:`MediaState.lookup`.
+Uploaded media are kept in :class:`~._media_state.MediaState` for 3 days, so that other
+groups can check the media ids they are given.
 
 Errcodes: 40063 a missing query parameter; 44001 no ``media`` part or an empty file; 40058
 a part without file name or content type, or an attachment_type other than 1 and 2;
@@ -16,9 +16,7 @@ video; 41072 a media type the attachment_type does not take; 41080 an attachment
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Final
@@ -26,13 +24,11 @@ from typing import Final
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, req_str
 from .._route import JSON, RequestContext, Route
-from .._state import CorpState
+from ._media_state import MediaRecord, MediaState
 
-__all__ = ["ROUTES", "MediaRecord", "MediaState", "beijing_period"]
+__all__ = ["ROUTES"]
 
 _MB: Final = 1024 * 1024
-#: Media ids live this long (seconds).
-MEDIA_TTL: Final = 3 * 86400
 #: Every file must be larger than 5 bytes.
 MIN_BYTES: Final = 6
 #: media/upload size limits per ``type``, and the errcode of an oversized file.
@@ -42,38 +38,9 @@ _OVERSIZE: Final = {"image": 40009, "video": 40011}
 ATTACHMENT_LIMIT: Final = 10 * _MB
 ATTACHMENT_SCENES: Final = {1: frozenset({"image", "video"}), 2: frozenset({"image"})}
 _ATTACHMENT_KINDS: Final = frozenset({"image", "video", "file"})
-#: media/uploadimg: 2 MB; at most 1,000 images a day and 3,000 a month per corp.
+#: media/uploadimg: 2 MB (the daily and monthly quotas are in :class:`MediaState`).
 UPLOADIMG_LIMIT: Final = 2 * _MB
-UPLOADIMG_PER_DAY: Final = 1000
-UPLOADIMG_PER_MONTH: Final = 3000
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-#: WeCom counts days and months in China Standard Time.
-BEIJING: Final = timezone(timedelta(hours=8))
-
-
-def beijing_period(now: float, fmt: str) -> str:
-    """The day (``"%Y-%m-%d"``) or month (``"%Y-%m"``) of ``now`` in Beijing time."""
-    return datetime.fromtimestamp(now, BEIJING).strftime(fmt)
-
-
-@dataclass(slots=True, eq=False)
-class MediaRecord:
-    """One uploaded temporary medium (``media_id`` valid for 3 days)."""
-
-    media_id: str
-    #: "image", "voice", "video" or "file".
-    type: str
-    filename: str
-    content_type: str
-    content: bytes
-    created_at: int
-    #: 1 moments / 2 product album for media/upload_attachment; None for media/upload.
-    attachment_type: int | None = None
-
-    @property
-    def expires_at(self) -> int:
-        """When the media id stops being valid."""
-        return self.created_at + MEDIA_TTL
 
 
 @dataclass(slots=True, eq=False)
@@ -81,70 +48,6 @@ class _Part:
     filename: str
     content_type: str
     content: bytes
-
-
-class MediaState:
-    """Uploaded media and permanent images of one corp, and the uploadimg quotas."""
-
-    def __init__(self) -> None:
-        """Create an empty store."""
-        #: Temporary media by media_id.
-        self.media: dict[str, MediaRecord] = {}
-        #: Permanent images by URL: (file name, content).
-        self.images: dict[str, tuple[str, bytes]] = {}
-        #: uploadimg quotas; tests may lower them.
-        self.images_per_day = UPLOADIMG_PER_DAY
-        self.images_per_month = UPLOADIMG_PER_MONTH
-        self._image_counts: dict[str, int] = {}
-
-    def store(
-        self,
-        state: CorpState,
-        *,
-        kind: str,
-        filename: str,
-        content: bytes,
-        now: float,
-        content_type: str = "application/octet-stream",
-        attachment_type: int | None = None,
-    ) -> MediaRecord:
-        """Keep an upload (tests may call it to create a media id without uploading)."""
-        record = MediaRecord(
-            media_id=state.new_id("3m"),
-            type=kind,
-            filename=filename,
-            content_type=content_type,
-            content=content,
-            created_at=int(now),
-            attachment_type=attachment_type,
-        )
-        self.media[record.media_id] = record
-        return record
-
-    def lookup(self, media_id: str, now: float, *, kinds: Collection[str]) -> MediaRecord:
-        """Return a live medium of one of ``kinds``.
-
-        Raises:
-            WeComFault: 40007 for an unknown id or one of another kind, 40145 for an id
-                older than 3 days (WeCom documents both meanings; which one it answers for
-                an expired id is unverified).
-        """
-        record = self.media.get(media_id)
-        if record is None or record.type not in kinds:
-            raise WeComFault(40007, f"invalid media_id: {media_id}")
-        if now >= record.expires_at:
-            raise WeComFault(40145, f"media_id expired: {media_id}")
-        return record
-
-    def count_image(self, now: float) -> None:
-        """Spend one uploadimg of today's and this month's quota; 45009 when spent."""
-        day, month = "d" + beijing_period(now, "%Y-%m-%d"), "m" + beijing_period(now, "%Y-%m")
-        if self._image_counts.get(day, 0) >= self.images_per_day:
-            raise WeComFault(45009, "api freq out of limit: uploadimg daily quota")
-        if self._image_counts.get(month, 0) >= self.images_per_month:
-            raise WeComFault(45009, "api freq out of limit: uploadimg monthly quota")
-        self._image_counts[day] = self._image_counts.get(day, 0) + 1
-        self._image_counts[month] = self._image_counts.get(month, 0) + 1
 
 
 _PARSER: Final = BytesParser(policy=email.policy.HTTP)

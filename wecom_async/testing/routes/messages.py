@@ -1,8 +1,8 @@
 """Mass messages (endpoints.md #59-#65): create, list, tasks, results, remind, cancel.
 
 Records and the test helpers (a member confirming a message, the monthly quota, the
-dispatch delay) are in :mod:`.messages_state`; the content checks shared with welcome
-messages are in :mod:`.welcome`.  Errcodes: 41046 / 41047 missing / unknown msgid, 41048
+dispatch delay) are in :mod:`._messages_state`; the content checks shared with welcome
+messages are in :mod:`._shared`.  Errcodes: 41046 / 41047 missing / unknown msgid, 41048
 no sendable recipient, 41063 still dispatching (when a dispatch delay is set), 41064 /
 41065 attachments, 41093 cancelled, 41094 a fourth reminder within 24 h, 60111 unknown
 sender, 40068 unknown tag, 40063 a missing required parameter, 40058 a value over a
@@ -24,9 +24,9 @@ from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route
 from .._state import CorpState, Follow
-from .group_chat_state import GroupChatState
-from .messages_state import SEND_NOT_SENT, Delivery, GroupMessage, MemberTask, MessagesState
-from .welcome import message_content
+from ._group_chat_state import GroupChatState
+from ._messages_state import SEND_NOT_SENT, Delivery, GroupMessage, MemberTask, MessagesState
+from ._shared import message_content
 
 __all__ = ["ROUTES"]
 

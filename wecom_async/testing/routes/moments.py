@@ -2,7 +2,7 @@
 cancel_moment_task, get_moment_list, get_moment_task, get_moment_customer_list,
 get_moment_send_result, get_moment_comments.
 
-Records and the job timeline are in :mod:`.moments_state`.  Errcodes: 40063 a missing
+Records and the job timeline are in :mod:`._moments_state`.  Errcodes: 40063 a missing
 parameter; 40058 a value of the wrong type, text over 2000 characters / 4000 bytes, an
 attachment without its media_id / url ("invalid msg"), a time range that is empty or over
 30 days; 41089 text and attachments both empty; 41065 an attachment type other than image,
@@ -26,7 +26,7 @@ from .._cursor import CursorCodec, digest
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
-from .moments_state import (
+from ._moments_state import (
     JobAttachment,
     MemberTask,
     MomentJob,

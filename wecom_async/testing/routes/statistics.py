@@ -36,13 +36,11 @@ from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str_list
 from .._route import JSON, RequestContext, Route
 from .._state import CorpState
-from .group_chat_state import GroupChatState
+from ._group_chat_state import GroupChatState
+from ._shared import DAY, day_of
 
 __all__ = ["ROUTES"]
 
-DAY: Final = 86_400
-#: WeCom's days start at 00:00 China Standard Time.
-CST_OFFSET: Final = 8 * 3_600
 MAX_SPAN_DAYS: Final = 30
 HISTORY_DAYS: Final = 180
 MAX_IDS: Final = 100
@@ -61,11 +59,6 @@ COUNTERS: Final = (
     "member_has_msg",
     "msg_total",
 )
-
-
-def day_of(unix_seconds: int) -> int:
-    """00:00 CST of the day holding ``unix_seconds``."""
-    return (unix_seconds + CST_OFFSET) // DAY * DAY - CST_OFFSET
 
 
 def _noise(*parts: object) -> int:

@@ -2,7 +2,7 @@
 
 Tags live in the corp's tag registry (``ctx.state.tags``), the same one that
 ``externalcontact/get`` and ``batch/get_by_user`` render a relation's tags from; the rules
-are in :mod:`.tags_state`.
+are in :mod:`._tags_state`.
 
 Behaviour and errcodes:
 
@@ -32,7 +32,7 @@ from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route
 from .._tagstore import CorpTag
-from .tags_state import (
+from ._tags_state import (
     INVALID_TAG,
     NAME_EXISTS,
     NAME_MAX,

@@ -1,8 +1,8 @@
 """On-job and resigned inheritance (endpoints.md #23-#29): customer transfers, their results,
 the unassigned customers of resigned members, and group hand-overs.
 
-Records live in :class:`~.transfer_state.TransferState` (customers) and
-:class:`~.group_chat_state.GroupChatState` (groups).  A ticker settles the transfers whose
+Records live in :class:`~._transfer_state.TransferState` (customers) and
+:class:`~._group_chat_state.GroupChatState` (groups).  A ticker settles the transfers whose
 24-hour takeover time has passed on the fake clock before any endpoint answers.
 
 Whole-call errcodes: 40063 missing parameter; 40058 over a documented limit (100 customers
@@ -27,8 +27,9 @@ from .._errors import WeComFault
 from .._params import INVALID, opt_int, opt_str, req_str, req_str_list
 from .._route import JSON, RequestContext, Route, SeedContext
 from .._state import CorpState, Follow, Staff
-from .group_chat_state import STATUS_INHERITED, STATUS_INHERITING, GroupChat, GroupChatState
-from .transfer_state import ONJOB, RESIGNED, Transfer, TransferState, seed_resigned_staff
+from ._group_chat_state import STATUS_INHERITED, STATUS_INHERITING, GroupChat, GroupChatState
+from ._shared import seed_resigned_staff
+from ._transfer_state import ONJOB, RESIGNED, Transfer, TransferState
 
 __all__ = ["ROUTES", "SEEDERS", "TICKERS"]
 

@@ -4,10 +4,10 @@
 each one brought), the purchased quota and the issued chat keys.  Tests may lower
 :attr:`AcquisitionState.link_limit` to reach 41095, turn off
 :attr:`AcquisitionState.priority_supported` to reach 41200, set the quota with
-:func:`set_acquisition_quota`, and play what happens in WeChat, outside the API:
-a customer opening a link (:func:`click_acquisition_link`), a customer adding a member
-through it (:func:`add_via_acquisition_link`) and the member then receiving repeated
-messages, whose callback carries a ChatKey (:func:`issue_acquisition_chat_key`).
+``FakeWeCom.set_acquisition_quota``, and play what happens in WeChat, outside the API:
+a customer opening a link (``click_acquisition_link``), a customer adding a member through
+it (``add_via_acquisition_link``) and the member then receiving repeated messages, whose
+callback carries a ChatKey (``issue_acquisition_chat_key``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._errors import WeComFault
-from .._setup import Follower
+from .._setup import Follower, new_customer, new_follow
 from .._state import CorpState
-from .statistics import DAY, day_of
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
+from ._shared import DAY, day_of
 
 __all__ = [
     "AcquiredCustomer",
@@ -31,11 +28,11 @@ __all__ = [
     "AcquisitionState",
     "ChatKey",
     "QuotaBatch",
-    "add_via_acquisition_link",
-    "click_acquisition_link",
-    "issue_acquisition_chat_key",
+    "add_via_link",
+    "click",
+    "issue_chat_key",
     "link_url",
-    "set_acquisition_quota",
+    "set_quota",
     "truncate_channel",
 ]
 
@@ -203,94 +200,70 @@ def truncate_channel(channel: str) -> str:
     return channel.encode("utf-8")[:MAX_CHANNEL_BYTES].decode("utf-8", errors="ignore")
 
 
-def _registry(fake: FakeWeCom) -> AcquisitionState:
-    return fake.state.ext(AcquisitionState)
-
-
-def _usable_link(fake: FakeWeCom, link_id: str) -> AcquisitionLinkRecord:
-    record = _registry(fake).links.get(link_id)
+def _usable_link(state: CorpState, link_id: str) -> AcquisitionLinkRecord:
+    record = state.ext(AcquisitionState).links.get(link_id)
     if record is None:
         raise ValueError(f"no valid acquisition link {link_id!r}")
     return record
 
 
-def set_acquisition_quota(fake: FakeWeCom, balance: int, *, expire_date: int | None = None) -> None:
-    """Replace the corp's acquisition quota with ``balance`` units.
+def set_quota(state: CorpState, balance: int, *, now: int, expire_date: int | None = None) -> None:
+    """Replace the corp's quota; see ``FakeWeCom.set_acquisition_quota``."""
+    when = expire_date if expire_date is not None else now + 365 * DAY
+    state.ext(AcquisitionState).set_quota(balance, expire_date=when)
 
-    ``expire_date`` (Unix seconds, floored to its day in China time) defaults to a year
-    after the fake clock's now.  The cumulative ``total`` is kept.
+
+def click(state: CorpState, link_id: str, *, now: int) -> None:
+    """Record someone opening a link; see ``FakeWeCom.click_acquisition_link``."""
+    _usable_link(state, link_id).clicks.append(now)
+
+
+def add_via_link(state: CorpState, link_id: str, *, now: int, channel: str | None = None) -> str:
+    """Play a new customer adding a member through a link and return its external_userid.
+
+    See ``FakeWeCom.add_via_acquisition_link``.
     """
-    with fake.lock:
-        now = int(fake.clock.now())
-        when = expire_date if expire_date is not None else now + 365 * DAY
-        _registry(fake).set_quota(balance, expire_date=when)
+    link = _usable_link(state, link_id)
+    members = link.members(state)
+    if not members:
+        raise ValueError(f"acquisition link {link_id!r} has no active member")
+    link.clicks.append(now)
+    if not state.ext(AcquisitionState).spend(now):
+        raise ValueError("the corp's acquisition quota is spent: nobody can be added")
+    userid = members[len(link.customers) % len(members)]
+    channel_state = truncate_channel(channel) if channel else None
+    customer = new_customer(state, type=1)
+    follower = Follower(
+        userid=userid,
+        add_way=ADD_WAY_ACQUISITION,
+        oper_userid=customer.external_userid,
+        state=channel_state,
+    )
+    new_follow(state, customer, follower, now=now)
+    link.customers.append(AcquiredCustomer(customer.external_userid, userid, now, channel_state))
+    return customer.external_userid
 
 
-def click_acquisition_link(fake: FakeWeCom, link_id: str) -> None:
-    """Play someone opening a link without adding anyone (counted in the statistics)."""
-    with fake.lock:
-        _usable_link(fake, link_id).clicks.append(int(fake.clock.now()))
-
-
-def add_via_acquisition_link(fake: FakeWeCom, link_id: str, *, channel: str | None = None) -> str:
-    """Play a new WeChat customer opening a link and adding one of its members.
-
-    The customer is created and followed by the next member of the link in turn
-    (``user_list`` first, then its departments' members) with ``add_way`` 16,
-    ``oper_userid`` the customer, and ``state`` = ``channel`` (the URL's
-    ``customer_channel``, truncated to 64 bytes as WeCom does).  The click and the customer
-    are recorded for ``statistic`` and ``customer`` (``chat_status`` 0), and one unit of
-    quota is spent.  Returns the new external_userid.
-
-    Raises:
-        ValueError: an unknown or deleted link, a link without active members, or no
-            quota left (the click is still recorded: the customer opened the link).
-    """
-    with fake.lock:
-        link = _usable_link(fake, link_id)
-        now = int(fake.clock.now())
-        members = link.members(fake.state)
-        if not members:
-            raise ValueError(f"acquisition link {link_id!r} has no active member")
-        link.clicks.append(now)
-        if not _registry(fake).spend(now):
-            raise ValueError("the corp's acquisition quota is spent: nobody can be added")
-        userid = members[len(link.customers) % len(members)]
-        state = truncate_channel(channel) if channel else None
-        external_userid = fake.add_customer(type=1)
-        follower = Follower(
-            userid=userid, add_way=ADD_WAY_ACQUISITION, oper_userid=external_userid, state=state
-        )
-        fake.add_follow(external_userid, follower)
-        link.customers.append(AcquiredCustomer(external_userid, userid, now, state))
-        return external_userid
-
-
-def issue_acquisition_chat_key(
-    fake: FakeWeCom, link_id: str, external_userid: str, *, recv_msg_cnt: int = 2
+def issue_chat_key(
+    state: CorpState, link_id: str, external_userid: str, *, now: int, recv_msg_cnt: int = 2
 ) -> str:
-    """Play a customer added through a link sending its member repeated messages.
+    """Mark a customer of a link as messaged and return the ChatKey its callback carries.
 
-    Marks the customer's ``chat_status`` 1 (messaged) and returns the ChatKey the
-    callback would carry: ``get_chat_info`` answers it for 30 minutes of fake time.
-
-    Raises:
-        ValueError: the customer did not come through this link.
+    See ``FakeWeCom.issue_acquisition_chat_key``.
     """
-    with fake.lock:
-        link = _usable_link(fake, link_id)
-        record = next((c for c in link.customers if c.external_userid == external_userid), None)
-        if record is None:
-            raise ValueError(f"{external_userid!r} was not added through link {link_id!r}")
-        record.chat_status = MESSAGED
-        chat_key = fake.state.new_id("ck")
-        _registry(fake).chat_keys[chat_key] = ChatKey(
-            chat_key=chat_key,
-            userid=record.userid,
-            external_userid=external_userid,
-            link_id=link_id,
-            state=record.state,
-            recv_msg_cnt=recv_msg_cnt,
-            issued_at=int(fake.clock.now()),
-        )
-        return chat_key
+    link = _usable_link(state, link_id)
+    record = next((c for c in link.customers if c.external_userid == external_userid), None)
+    if record is None:
+        raise ValueError(f"{external_userid!r} was not added through link {link_id!r}")
+    record.chat_status = MESSAGED
+    chat_key = state.new_id("ck")
+    state.ext(AcquisitionState).chat_keys[chat_key] = ChatKey(
+        chat_key=chat_key,
+        userid=record.userid,
+        external_userid=external_userid,
+        link_id=link_id,
+        state=record.state,
+        recv_msg_cnt=recv_msg_cnt,
+        issued_at=now,
+    )
+    return chat_key

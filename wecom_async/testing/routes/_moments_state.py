@@ -25,7 +25,8 @@ from .._limits import RateLimiter
 from .._route import JSON
 from .._state import CorpState
 from .._tagstore import CORP_TAG
-from .media import MediaState, beijing_period
+from ._media_state import MediaState
+from ._shared import beijing_period
 
 __all__ = [
     "JobAttachment",

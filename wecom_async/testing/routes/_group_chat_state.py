@@ -2,7 +2,7 @@
 
 Other route modules read groups through ``ctx.state.ext(GroupChatState)`` (e.g. a join way
 checks its ``chat_id_list`` with :meth:`GroupChatState.customer_group`; an export lists
-:meth:`GroupChatState.ordered`).  Tests add groups with :func:`add_group_chat`.
+:meth:`GroupChatState.ordered`).  Tests add groups with ``FakeWeCom.add_group_chat``.
 
 A group's inheritance status (0 normal, 1 owner resigned, 2 inheriting, 3 inherited) is
 :meth:`GroupChatState.status_of`: a stored 2 or 3 wins, otherwise a resigned owner makes it
@@ -14,12 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._state import CorpState
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
 
 __all__ = [
     "CHAT_ID_PREFIX",
@@ -30,8 +27,8 @@ __all__ = [
     "GroupChat",
     "GroupChatState",
     "GroupMember",
-    "add_group_chat",
     "member_version",
+    "new_group_chat",
 ]
 
 #: chat_id prefix seen in the official examples (endpoints.md §0.3).
@@ -146,43 +143,6 @@ class GroupChatState:
             group.member_version = member_version(group.chat_id, group.members)
 
 
-def add_group_chat(
-    fake: FakeWeCom,
-    owner: str,
-    *,
-    members: Sequence[str | GroupMember] = (),
-    name: str | None = None,
-    chat_id: str | None = None,
-    notice: str = "",
-    admins: Sequence[str] = (),
-    create_time: int | None = None,
-    status: int = STATUS_NORMAL,
-    customer_group: bool = True,
-    opengid: str | None = None,
-) -> GroupChat:
-    """Add a group owned by the member ``owner`` to ``fake`` and return it.
-
-    ``members`` are userids of members (type 1) or external_userids of customers
-    (type 2), or ready :class:`GroupMember` records; the owner is always a member.
-    Unknown ids raise ValueError, as does an owner who is not a member of the corp.
-    """
-    with fake.lock:
-        return new_group_chat(
-            fake.state,
-            owner,
-            now=int(fake.clock.now()),
-            members=members,
-            name=name,
-            chat_id=chat_id,
-            notice=notice,
-            admins=admins,
-            create_time=create_time,
-            status=status,
-            customer_group=customer_group,
-            opengid=opengid,
-        )
-
-
 def new_group_chat(
     state: CorpState,
     owner: str,
@@ -198,7 +158,12 @@ def new_group_chat(
     customer_group: bool = True,
     opengid: str | None = None,
 ) -> GroupChat:
-    """Create and register a group in ``state``; see :func:`add_group_chat`."""
+    """Create and register a group owned by the member ``owner`` and return it.
+
+    ``members`` are userids of members (type 1) or external_userids of customers
+    (type 2), or ready :class:`GroupMember` records; the owner is always a member.
+    Unknown ids raise ValueError, as does an owner who is not a member of the corp.
+    """
     if owner not in state.staff:
         raise ValueError(f"the owner {owner!r} is not a member of the corp")
     created = create_time if create_time is not None else now

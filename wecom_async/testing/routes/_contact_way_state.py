@@ -3,7 +3,7 @@
 ``ctx.state.ext(ContactWayState)`` holds a corp's contact ways, join ways and live temp
 sessions.  Tests may read it, lower :attr:`ContactWayState.api_quota` to reach 41045
 without creating 500,000 ways, and play a customer adding a member through a way with
-:func:`add_via_contact_way` (the only way a temp session starts, since API actions never
+``FakeWeCom.add_via_contact_way`` (the only way a temp session starts, since API actions never
 stand in for a customer).
 """
 
@@ -11,27 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._errors import WeComFault
 from .._params import INVALID, MISSING
 from .._route import JSON
-from .._setup import Follower
-from .._state import Follow
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
+from .._setup import Follower, new_follow
+from .._state import CorpState, Follow
 
 __all__ = [
     "ContactWayRecord",
     "ContactWayState",
     "JoinWayRecord",
     "TempChat",
-    "add_via_contact_way",
+    "add_via_way",
     "check_conclusions",
-    "opt_bool",
 ]
 
 #: Contact ways and join ways created through the API, per corp (shared; 41045).
@@ -170,16 +165,6 @@ def qr_url(config_id: str, kind: str) -> str:
     return f"https://p.qpic.cn/wwhead/{kind}{token}/0"
 
 
-def opt_bool(data: Mapping[str, object], name: str) -> bool | None:
-    """Return the JSON boolean ``name`` or None when absent (anything else answers 40058)."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise WeComFault(INVALID, f"invalid {name}: must be a boolean")
-    return value
-
-
 def check_conclusions(value: object) -> JSON:
     """Check a conclusions object as it is set and return it as WeCom reads it back.
 
@@ -205,8 +190,8 @@ def check_conclusions(value: object) -> JSON:
     return {k: v for k, v in parts.items() if v}
 
 
-def add_via_contact_way(
-    fake: FakeWeCom, config_id: str, external_userid: str, *, userid: str | None = None
+def add_via_way(
+    state: CorpState, config_id: str, external_userid: str, *, now: int, userid: str | None = None
 ) -> Follow:
     """Play a customer adding a member through a contact way (a client-side action).
 
@@ -215,23 +200,25 @@ def add_via_contact_way(
     temp session lasting ``chat_expires_in`` and uses up the QR code.  Setup mistakes (an
     unknown or expired way, a member not on it) raise ValueError.
     """
-    with fake.lock:
-        registry = fake.state.ext(ContactWayState)
-        way = registry.contact_ways.get(config_id)
-        now = int(fake.clock.now())
-        if way is None or way.expired(now):
-            raise ValueError(f"no usable contact way {config_id!r}")
-        if external_userid not in fake.state.customers:
-            raise ValueError(f"unknown customer {external_userid!r}: add it first")
-        member = userid or way.user[0]
-        if member not in way.user:
-            raise ValueError(f"{member!r} does not use contact way {config_id!r}")
-        follow = fake.state.follow(external_userid, member) or fake.add_follow(
-            external_userid, Follower(userid=member, add_way=ADD_WAY_QR_CODE, state=way.state)
-        )
-        if way.is_temp:
-            way.used = True
-            expires_at = now + (way.chat_expires_in or TEMP_CHAT_DEFAULT)
-            chat = TempChat(member, external_userid, config_id, expires_at)
-            registry.temp_chats[(member, external_userid)] = chat
-        return follow
+    registry = state.ext(ContactWayState)
+    way = registry.contact_ways.get(config_id)
+    if way is None or way.expired(now):
+        raise ValueError(f"no usable contact way {config_id!r}")
+    customer = state.customers.get(external_userid)
+    if customer is None:
+        raise ValueError(f"unknown customer {external_userid!r}: add it first")
+    member = userid or way.user[0]
+    if member not in way.user:
+        raise ValueError(f"{member!r} does not use contact way {config_id!r}")
+    follow = state.follow(external_userid, member) or new_follow(
+        state,
+        customer,
+        Follower(userid=member, add_way=ADD_WAY_QR_CODE, state=way.state),
+        now=now,
+    )
+    if way.is_temp:
+        way.used = True
+        expires_at = now + (way.chat_expires_in or TEMP_CHAT_DEFAULT)
+        chat = TempChat(member, external_userid, config_id, expires_at)
+        registry.temp_chats[(member, external_userid)] = chat
+    return follow

@@ -5,22 +5,17 @@ A transfer that starts waits until ``takeover_time`` (start + 24 h on the fake c
 :meth:`TransferState.settle` completes every due transfer: by default the takeover member
 gets the customer (the handover member's relation is detached, a relation with
 ``add_way`` 202 "assigned" is attached) and the status becomes 1; an outcome set with
-:func:`set_transfer_outcome` makes it 3 (customer refused) or 4 (takeover member at the
+``FakeWeCom.set_transfer_outcome`` makes it 3 (customer refused) or 4 (takeover member at the
 customer limit) instead, leaving the relation where it was.  The transfer routes settle
 before answering; move the clock with ``fake.clock.advance(24 * 3600)``.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from .._state import WECHAT_PREFIX, CorpState, Customer, Follow, Staff
-
-if TYPE_CHECKING:
-    from .._fake import FakeWeCom
+from .._state import CorpState, Follow, Staff
 
 __all__ = [
     "ONJOB",
@@ -33,9 +28,7 @@ __all__ = [
     "Transfer",
     "TransferState",
     "resign",
-    "resign_member",
-    "seed_resigned_staff",
-    "set_transfer_outcome",
+    "set_outcome",
 ]
 
 ONJOB: Final = "onjob"
@@ -51,10 +44,6 @@ ONJOB_WINDOW: Final = 90 * 86400
 ONJOB_MAX_IN_WINDOW: Final = 2
 #: add_way of the relation a takeover creates ("assigned by admin/owner", endpoints.md §2.4).
 ADD_WAY_ASSIGNED: Final = 202
-#: How many resigned members a seeded corp has.
-SEEDED_RESIGNED: Final = 2
-SEEDED_RESIGNED_CUSTOMERS: Final = 3
-_RESIGNED_PREFIX: Final = "lizhi"
 
 
 @dataclass(slots=True, eq=False)
@@ -169,47 +158,8 @@ def resign(state: CorpState, userid: str, *, at: int) -> Staff:
     return staff
 
 
-def resign_member(fake: FakeWeCom, userid: str, *, at: int | None = None) -> Staff:
-    """Mark a member of ``fake`` resigned (default: now on the fake clock)."""
-    with fake.lock:
-        return resign(fake.state, userid, at=int(fake.clock.now()) if at is None else at)
-
-
-def set_transfer_outcome(fake: FakeWeCom, external_userid: str, status: int) -> None:
+def set_outcome(state: CorpState, external_userid: str, status: int) -> None:
     """Make the next transfer of a customer end as 3 (refused) or 4 (limit) when due."""
     if status not in (STATUS_REFUSED, STATUS_LIMIT):
         raise ValueError("the outcome of a failed takeover is 3 (refused) or 4 (limit)")
-    with fake.lock:
-        fake.state.ext(TransferState).outcomes[external_userid] = status
-
-
-def seed_resigned_staff(state: CorpState, rng: random.Random, now: int) -> Sequence[str]:
-    """Return the seeded resigned members, creating them (with customers) on the first call.
-
-    Both the group-chat and the transfer seeders call this, so whichever runs first
-    creates them and the data does not depend on which modules exist.
-    """
-    existing = [u for u in state.staff if u.startswith(_RESIGNED_PREFIX)]
-    if existing:
-        return existing
-    created: list[str] = []
-    for n in range(SEEDED_RESIGNED):
-        userid = f"{_RESIGNED_PREFIX}{n + 1:04d}"
-        state.add_staff(Staff(userid=userid, name=f"离职成员{n + 1}", department=[1]))
-        left = now - rng.randrange(1, 180) * 86400
-        for _ in range(SEEDED_RESIGNED_CUSTOMERS):
-            ext = state.new_id(WECHAT_PREFIX, rng)
-            state.add_customer(Customer(ext, 1, f"客户{ext[-4:]}", gender=rng.randrange(3)))
-            state.attach(
-                Follow(
-                    seq=state.next_seq(),
-                    external_userid=ext,
-                    userid=userid,
-                    createtime=left - rng.randrange(1, 720) * 86400,
-                    add_way=1,
-                    oper_userid=ext,
-                )
-            )
-        resign(state, userid, at=left)
-        created.append(userid)
-    return created
+    state.ext(TransferState).outcomes[external_userid] = status

@@ -1,7 +1,7 @@
 """Customer and moment rule groups (endpoints.md #17-#22, #53-#58, D:94883, D:94890).
 
 Both kinds are served by the same handlers, told which kind by a :class:`_Kind`; the
-records and rules are in :mod:`.strategy_state` (read its docstring for the choices made
+records and rules are in :mod:`._rule_groups_state` (read its docstring for the choices made
 where the docs are silent).
 
 Behaviour and errcodes:
@@ -34,7 +34,7 @@ from .._cursor import index_after
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_int, opt_str, opt_str_list, req_str
 from .._route import JSON, RequestContext, Route, SeedContext
-from .strategy_state import (
+from ._rule_groups_state import (
     DEPARTMENT,
     MEMBER,
     CustomerRuleGroups,

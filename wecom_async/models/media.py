@@ -7,14 +7,13 @@ https://developer.work.weixin.qq.com/document/path/90256 (uploadimg).
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 import attrs
 
 from ._base import WireEnum, WireModel
 
 __all__ = [
-    "RESPONSES",
     "AttachmentMediaType",
     "AttachmentType",
     "MediaType",
@@ -72,11 +71,3 @@ class UploadImageResult(WireModel):
     """Answer of ``media/uploadimg``: the permanent image URL."""
 
     url: str
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "media/upload_attachment": UploadResult,
-    "media/upload": UploadResult,
-    "media/uploadimg": UploadImageResult,
-}

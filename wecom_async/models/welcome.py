@@ -17,7 +17,7 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import non_empty
-from ._base import EmptyResponse, WireModel
+from ._base import WireModel
 from .attachments import (
     Attachment,
     File,
@@ -40,7 +40,6 @@ __all__ = [
     "MAX_TEMPLATE_TEXT_BYTES",
     "MAX_TEXT_BYTES",
     "NICKNAME_PLACEHOLDER",
-    "RESPONSES",
     "AddGroupWelcomeTemplateRequest",
     "AddGroupWelcomeTemplateResponse",
     "EditGroupWelcomeTemplateRequest",
@@ -272,13 +271,3 @@ class AddGroupWelcomeTemplateResponse(WireModel):
     """Answer of ``group_welcome_template/add``."""
 
     template_id: str
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/send_welcome_msg": EmptyResponse,
-    "externalcontact/group_welcome_template/add": AddGroupWelcomeTemplateResponse,
-    "externalcontact/group_welcome_template/edit": EmptyResponse,
-    "externalcontact/group_welcome_template/get": GroupWelcomeTemplate,
-    "externalcontact/group_welcome_template/del": EmptyResponse,
-}

@@ -29,7 +29,7 @@ from wecom_async.models import (
     UserBehavior,
     WireModel,
 )
-from wecom_async.models.customers import AddWay
+from wecom_async.models.external_contact import AddWay
 
 from .wire_models import fields, json_differences, model_dicts, read_models, root_models
 

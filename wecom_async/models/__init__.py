@@ -60,7 +60,7 @@ from .contact_way import (
     UpdateContactWayRequest,
     UpdateJoinWayRequest,
 )
-from .customers import (
+from .external_contact import (
     AddWay,
     BatchGetByUserResponse,
     ContactListItem,
@@ -152,17 +152,7 @@ from .moments import (
     MomentVisibleRange,
     MomentVisibleType,
 )
-from .statistics import (
-    GroupChatDayStatistic,
-    GroupChatDayStatisticResponse,
-    GroupChatStatistic,
-    GroupChatStatisticData,
-    GroupChatStatisticOrder,
-    GroupChatStatisticResponse,
-    UserBehavior,
-    UserBehaviorResponse,
-)
-from .strategy import (
+from .rule_groups import (
     CreateCustomerStrategyRequest,
     CreateMomentStrategyRequest,
     CreateStrategyResponse,
@@ -179,6 +169,16 @@ from .strategy import (
     StrategyRange,
     StrategyRangeResponse,
     StrategyRangeType,
+)
+from .statistics import (
+    GroupChatDayStatistic,
+    GroupChatDayStatisticResponse,
+    GroupChatStatistic,
+    GroupChatStatisticData,
+    GroupChatStatisticOrder,
+    GroupChatStatisticResponse,
+    UserBehavior,
+    UserBehaviorResponse,
 )
 from .tags import (
     AddCorpTagRequest,

@@ -5,7 +5,7 @@ through it spends one unit of the corp's purchased quota. Append ``customer_chan
 to the link's URL (see :func:`acquisition_channel_url` and
 :meth:`AcquisitionLink.url_with_channel`) to tell channels apart: WeCom keeps the value
 (at most 64 bytes) as the ``state`` of the new follow relation
-(:attr:`wecom_async.models.customers.FollowUser.state`), of the
+(:attr:`wecom_async.models.external_contact.FollowUser.state`), of the
 :class:`AcquisitionCustomer` record and of :class:`AcquisitionChatDetail`.
 
 Request models refuse locally what the docs document (nothing is sent): an empty or over

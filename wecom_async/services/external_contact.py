@@ -12,7 +12,7 @@ from .._core import Endpoint, Params
 from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
 from ..models._base import EmptyResponse, WireList
-from ..models.customers import (
+from ..models.external_contact import (
     BatchGetByUserResponse,
     ContactListItem,
     ContactListResponse,

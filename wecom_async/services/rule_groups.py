@@ -16,7 +16,7 @@ from .._core import Endpoint
 from .._options import RequestOptions
 from .._validation import check_range
 from ..models._base import EmptyResponse, WireInt, WireModel
-from ..models.strategy import (
+from ..models.rule_groups import (
     MAX_STRATEGY_PAGE,
     CreateCustomerStrategyRequest,
     CreateMomentStrategyRequest,

@@ -31,6 +31,7 @@ __all__ = [
     "WireModel",
     "WireStr",
     "lenient_enum",
+    "unix_seconds",
 ]
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -113,6 +114,16 @@ class EmptyResponse(WireModel):
 
 class WireEnum(enum.IntEnum):
     """Base of WeCom's integer code sets; fields typed ``Code | int`` keep unknown values."""
+
+
+def unix_seconds(value: int | str | None) -> int | None:
+    """Return a timestamp WeCom sent as an int or a numeric string as an int (None stays)."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 E = TypeVar("E", bound=WireEnum)

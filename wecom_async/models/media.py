@@ -11,7 +11,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from ._base import WireEnum, WireModel
+from ._base import WireEnum, WireModel, unix_seconds
 
 __all__ = [
     "AttachmentMediaType",
@@ -35,16 +35,6 @@ class AttachmentType(WireEnum):
     MOMENTS = 1
     #: Product album (商品图册): images only.
     PRODUCT_ALBUM = 2
-
-
-def unix_seconds(value: int | str | None) -> int | None:
-    """Return a timestamp WeCom sent as an int or a numeric string as an int (None stays)."""
-    if value is None or isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 @attrs.frozen(kw_only=True)

@@ -18,8 +18,8 @@ import attrs
 from .._exceptions import ValidationError
 from .._validation import max_items
 from ._base import WireEnum, WireModel
+from ._content import check_count, check_message_content
 from .attachments import Attachment, Image, Link, Miniprogram, Text
-from .welcome import check_count, check_message_content
 
 __all__ = [
     "CHAT_TYPES",

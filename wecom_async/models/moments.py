@@ -17,7 +17,7 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_ids
-from ._base import WireEnum, WireModel
+from ._base import WireEnum, WireModel, unix_seconds
 from .attachments import (
     Attachment,
     Image,
@@ -28,7 +28,6 @@ from .attachments import (
     Video,
     VideoAttachment,
 )
-from .media import unix_seconds
 
 __all__ = [
     "MAX_MOMENT_IMAGES",

@@ -3,9 +3,22 @@
 Import request and response models from ``wecom_async.models`` (or from their group module,
 e.g. ``wecom_async.models.contact_way``). Every model is a frozen attrs class whose field
 names are WeCom's wire names; unknown fields WeCom sends are kept in ``extra``.
+
+A method that returns a part of WeCom's answer (a list, an id, a nested model) returns it
+with the whole answer attached as ``response``: :class:`WireList`, :class:`WireStr` and
+:class:`WireInt` are a plain ``list``, ``str`` and ``int`` otherwise.
 """
 
-from ._base import EmptyResponse, JsonObject, JsonValue, WireEnum, WireModel
+from ._base import (
+    EmptyResponse,
+    JsonObject,
+    JsonValue,
+    WireEnum,
+    WireInt,
+    WireList,
+    WireModel,
+    WireStr,
+)
 from .acquisition import (
     AcquisitionChatDetail,
     AcquisitionChatInfo,
@@ -390,5 +403,8 @@ __all__ = [
     "WechatChannels",
     "WelcomeContent",
     "WireEnum",
+    "WireInt",
+    "WireList",
     "WireModel",
+    "WireStr",
 ]

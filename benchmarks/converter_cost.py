@@ -17,7 +17,7 @@ import httpx
 
 from wecom_async import RetryPolicy, WeComClient
 from wecom_async._converter import structure
-from wecom_async.models.customers import CustomerWithFollowInfo
+from wecom_async.models.external_contact import CustomerWithFollowInfo
 from wecom_async.testing import FakeWeCom
 
 

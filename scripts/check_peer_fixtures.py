@@ -5,34 +5,29 @@ Usage: python scripts/check_peer_fixtures.py PATH/TO/peer-fixtures
 The samples live outside this repository (the project never depends on them at run
 time); CI runs this script when they are present beside the checkout. For every sample
 its README marks as used, the endpoint's whole-answer model (``RESPONSES`` of
-``wecom_async.models``) must read it, and ``to_dict`` must give back exactly the sample
-(fields the models do not name are kept in ``extra``). Samples that need ``extra`` are
-listed, so that model gaps stay visible. Exit status 1 on any loss.
+``wecom_async.services``, read from each ``Endpoint``) must read it, and ``to_dict``
+must give back exactly the sample (fields the models do not name are kept in ``extra``).
+Samples that need ``extra`` are listed, so that model gaps stay visible. Exit status 1 on
+any loss.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 import sys
 from pathlib import Path
 
-import wecom_async.models
 from wecom_async import to_dict
 from wecom_async._converter import make_converter
 from wecom_async.models._base import WireModel
+from wecom_async.services import RESPONSES
 
 USED = re.compile(r"^\|\s*`(?P<file>[^`]+)`\s*\|.*\|\s*used:", re.MULTILINE)
 
 
 def response_models() -> dict[str, type[WireModel]]:
-    merged: dict[str, type[WireModel]] = {}
-    for info in pkgutil.iter_modules(wecom_async.models.__path__):
-        module = importlib.import_module(f"wecom_async.models.{info.name}")
-        merged.update(getattr(module, "RESPONSES", {}))
-    return merged
+    return dict(RESPONSES)
 
 
 def endpoint_of(file: str, models: dict[str, type[WireModel]]) -> str | None:

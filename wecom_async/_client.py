@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from .services.media import MediaService
     from .services.messages import MessagesService
     from .services.moments import MomentsService
+    from .services.rule_groups import StrategyService
     from .services.statistics import StatisticsService
-    from .services.strategy import StrategyService
     from .services.tags import TagsService
     from .services.transfer import TransferService
 
@@ -290,7 +290,7 @@ class WeComClient:
     @cached_property
     def strategy(self) -> StrategyService:
         """Customer and moment rule groups (客户联系规则组 / 客户朋友圈规则组)."""
-        from .services.strategy import StrategyService
+        from .services.rule_groups import StrategyService
 
         return StrategyService(self._core)
 

@@ -25,11 +25,12 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Final, Literal
+from typing import Final, Generic, Literal
 
 import anyio
 import attrs
 import httpx
+from typing_extensions import TypeVar
 
 from ._exceptions import (
     APITimeoutError,
@@ -55,7 +56,7 @@ from ._wire import (
     oversized,
     read_body,
 )
-from .models._base import JsonObject
+from .models._base import EmptyResponse, JsonObject, WireModel
 
 __all__ = ["Core", "Endpoint", "Exchange", "Files", "Params", "Settled", "check_deadline"]
 
@@ -63,19 +64,30 @@ Params = Mapping[str, str | int]
 #: Multipart files: field name -> (filename, content, content type).
 Files = Mapping[str, tuple[str, bytes, str]]
 Exchange = Callable[[Params], Awaitable[JsonObject]]
+#: The whole-answer model of an endpoint.
+R = TypeVar("R", bound=WireModel, covariant=True, default=WireModel)
 
 #: Keys of the envelope, stripped before a response is structured into its model.
 ENVELOPE_KEYS: Final = ("errcode", "errmsg")
 
 
 @attrs.frozen
-class Endpoint:
-    """One WeCom endpoint: verb, path under ``/cgi-bin/``, and whether it may be resent."""
+class Endpoint(Generic[R]):
+    """One WeCom endpoint: verb, path under ``/cgi-bin/``, whether it may be resent, and
+    what it answers.
+
+    ``response`` is the model of the whole answer (envelope aside): services structure
+    every answer into it, so no field WeCom sends is lost. ``key`` names the field of that
+    model a service method returns when it returns a part of the answer (the items of a
+    page, an id); ``None`` when the method returns the whole model or nothing.
+    """
 
     method: Literal["GET", "POST"]
     path: str
     retry_safe: bool
     authenticated: bool = True
+    response: type[R] = attrs.field(default=EmptyResponse, kw_only=True)  # type: ignore[assignment]
+    key: str | None = attrs.field(default=None, kw_only=True)
     #: The path as it appears in the URL, e.g. ``/cgi-bin/externalcontact/get``.
     url_path: str = attrs.field(init=False, eq=False, repr=False)
     #: ``METHOD /cgi-bin/path`` (never contains the query, so never a token).

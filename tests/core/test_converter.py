@@ -13,7 +13,7 @@ from wecom_async import StructureError, ValidationError, from_dict, to_dict
 from wecom_async._converter import make_converter, structure_request
 from wecom_async._validation import RESPONSE_BEING_READ
 from wecom_async.models.attachments import Link
-from wecom_async.models.customers import (
+from wecom_async.models.external_contact import (
     AddWay,
     CustomerDetail,
     CustomerType,

@@ -2,7 +2,7 @@
 
 "Equal" is exact here: same keys, same values, same JSON types (``1`` is not ``true``,
 ``1`` is not ``1.0``), a null sent stays a null and a key left out stays out. The
-property runs over every whole-answer model of every ``RESPONSES`` registry.
+property runs over every endpoint's whole-answer model (``wecom_async.services.RESPONSES``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from wecom_async.models import (
     UserBehavior,
     WireModel,
 )
-from wecom_async.models.customers import AddWay
+from wecom_async.models.external_contact import AddWay
 
 from .wire_models import fields, json_differences, model_dicts, read_models, root_models
 

@@ -1,15 +1,14 @@
 """Every model the SDK reads, and generators of the wire dicts WeCom could send for them.
 
-The read models are the ``RESPONSES`` registries of ``wecom_async.models`` and every model
+The read models are the whole-answer models of the services' endpoints
+(``wecom_async.services.RESPONSES``) and every model
 reachable from them through field annotations. The generators follow the annotations, so
 a model added later is covered with no change here.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
 import types
 import typing
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 from hypothesis import strategies as st
 
-import wecom_async.models
 from wecom_async.models._base import WireEnum, WireModel
 from wecom_async.models.attachments import TaggedModel
+from wecom_async.services import RESPONSES
 
 JSON_INT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 JSON_FLOAT = st.floats(allow_nan=False, allow_infinity=False)
@@ -40,12 +39,8 @@ Odd = Literal["none", "optional", "anywhere"]
 
 
 def response_models() -> dict[str, type[WireModel]]:
-    """Every ``RESPONSES`` entry of every model module, merged."""
-    merged: dict[str, type[WireModel]] = {}
-    for info in pkgutil.iter_modules(wecom_async.models.__path__):
-        module = importlib.import_module(f"wecom_async.models.{info.name}")
-        merged.update(getattr(module, "RESPONSES", {}))
-    return merged
+    """The whole-answer model of every endpoint path the services call."""
+    return dict(RESPONSES)
 
 
 def root_models() -> list[type[WireModel]]:
@@ -75,7 +70,7 @@ def _reach(tp: object, seen: set[type[WireModel]]) -> None:
 
 
 def read_models() -> list[type[WireModel]]:
-    """Every model reachable from a ``RESPONSES`` entry: what the SDK reads from WeCom."""
+    """Every model reachable from a whole-answer model: what the SDK reads from WeCom."""
     seen: set[type[WireModel]] = set()
     for root in root_models():
         _reach(root, seen)

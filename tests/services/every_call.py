@@ -223,7 +223,7 @@ class FixtureWeCom:
             raise AssertionError(f"more than {self.max_requests} requests: a paging loop")
         source = body if isinstance(body, dict) else query
         token = source.get("offset" if path == OFFSET_PATH else "cursor")
-        return httpx.Response(200, json={**_fixture(path), **self.paging(path, token)})
+        return httpx.Response(200, json={**fixture(path), **self.paging(path, token)})
 
     def client(self) -> WeComClient:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
@@ -236,7 +236,8 @@ class FixtureWeCom:
         )
 
 
-def _fixture(path: str) -> dict[str, Any]:
+def fixture(path: str) -> dict[str, Any]:
+    """The fixture answer of ``path`` (the bare envelope where there is none)."""
     file = FIXTURES / f"{path}.json"
     if not file.exists():
         return {"errcode": 0, "errmsg": "ok"}
@@ -262,6 +263,6 @@ def cycling(period: int) -> PagingFields:
 def two_pages(path: str, token: str | int | None) -> dict[str, Any]:
     """A first page that points to a second, last page."""
     if path == OFFSET_PATH:
-        items = len(_fixture(path)["items"])
+        items = len(fixture(path)["items"])
         return {"next_offset": items if not token else 2 * items, "total": 2 * items}
     return {"next_cursor": "" if token else "PAGE2"}

@@ -20,7 +20,7 @@ from wecom_async.models.acquisition import (
     UpdateAcquisitionLinkRequest,
     acquisition_channel_url,
 )
-from wecom_async.models.customers import AddWay
+from wecom_async.models.external_contact import AddWay
 from wecom_async.services.acquisition import AcquisitionService
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._acquisition_state import (

@@ -13,7 +13,7 @@ from wecom_async import (
     WeComClient,
     to_dict,
 )
-from wecom_async.models.customers import AddWay, CustomerType, FollowUser
+from wecom_async.models.external_contact import AddWay, CustomerType, FollowUser
 from wecom_async.testing import FakeWeCom, Follower
 
 BATCH = "externalcontact/batch/get_by_user"

@@ -15,7 +15,7 @@ import pytest
 import wecom_async
 from wecom_async import AsyncPaginator, ValidationError, WeComClient
 from wecom_async._core import Endpoint
-from wecom_async.models.customers import RemarkRequest
+from wecom_async.models.external_contact import RemarkRequest
 
 from .every_call import CALLS, FixtureWeCom, Sent, is_paged, method_of, two_pages
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wecom_async import APIError, SystemBusyError, ValidationError, WeComClient
-from wecom_async.models.customers import TagType
+from wecom_async.models.external_contact import TagType
 from wecom_async.models.tags import AddCorpTagRequest, AddStrategyTagRequest, CorpTagGroup, NewTag
 from wecom_async.testing import FakeWeCom, Follower
 

@@ -3,9 +3,22 @@
 Import request and response models from ``wecom_async.models`` (or from their group module,
 e.g. ``wecom_async.models.contact_way``). Every model is a frozen attrs class whose field
 names are WeCom's wire names; unknown fields WeCom sends are kept in ``extra``.
+
+A method that returns a part of WeCom's answer (a list, an id, a nested model) returns it
+with the whole answer attached as ``response``: :class:`WireList`, :class:`WireStr` and
+:class:`WireInt` are a plain ``list``, ``str`` and ``int`` otherwise.
 """
 
-from ._base import EmptyResponse, JsonObject, JsonValue, WireEnum, WireModel
+from ._base import (
+    EmptyResponse,
+    JsonObject,
+    JsonValue,
+    WireEnum,
+    WireInt,
+    WireList,
+    WireModel,
+    WireStr,
+)
 from .acquisition import (
     AcquisitionChatDetail,
     AcquisitionChatInfo,
@@ -60,7 +73,7 @@ from .contact_way import (
     UpdateContactWayRequest,
     UpdateJoinWayRequest,
 )
-from .customers import (
+from .external_contact import (
     AddWay,
     BatchGetByUserResponse,
     ContactListItem,
@@ -152,17 +165,7 @@ from .moments import (
     MomentVisibleRange,
     MomentVisibleType,
 )
-from .statistics import (
-    GroupChatDayStatistic,
-    GroupChatDayStatisticResponse,
-    GroupChatStatistic,
-    GroupChatStatisticData,
-    GroupChatStatisticOrder,
-    GroupChatStatisticResponse,
-    UserBehavior,
-    UserBehaviorResponse,
-)
-from .strategy import (
+from .rule_groups import (
     CreateCustomerStrategyRequest,
     CreateMomentStrategyRequest,
     CreateStrategyResponse,
@@ -179,6 +182,16 @@ from .strategy import (
     StrategyRange,
     StrategyRangeResponse,
     StrategyRangeType,
+)
+from .statistics import (
+    GroupChatDayStatistic,
+    GroupChatDayStatisticResponse,
+    GroupChatStatistic,
+    GroupChatStatisticData,
+    GroupChatStatisticOrder,
+    GroupChatStatisticResponse,
+    UserBehavior,
+    UserBehaviorResponse,
 )
 from .tags import (
     AddCorpTagRequest,
@@ -390,5 +403,8 @@ __all__ = [
     "WechatChannels",
     "WelcomeContent",
     "WireEnum",
+    "WireInt",
+    "WireList",
     "WireModel",
+    "WireStr",
 ]

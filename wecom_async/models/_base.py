@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -26,8 +26,12 @@ __all__ = [
     "JsonValue",
     "WireEnum",
     "WireExtra",
+    "WireInt",
+    "WireList",
     "WireModel",
+    "WireStr",
     "lenient_enum",
+    "unix_seconds",
 ]
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -49,8 +53,37 @@ class WireExtra(dict[str, JsonValue]):
         self.absent = absent
 
 
+class _PartOf:
+    """Holds the whole answer a model was read from, outside the model's attrs fields.
+
+    A slot of a plain base class, so that the converter, equality, hashing and ``repr``
+    never see it: it is not a wire field.
+    """
+
+    __slots__ = ("_whole",)
+
+    @property
+    def response(self) -> WireModel | None:
+        """The whole answer this object is a part of, when a method returned only a part.
+
+        E.g. ``client.group_chat.get()`` returns the answer's ``group_chat``; its
+        ``response`` is the whole ``GroupChatResponse``, so that fields WeCom sent beside
+        it (``response.extra`` for the ones this release does not know) stay reachable.
+        ``None`` on a whole answer, an item of a page, or a model a caller built.
+        """
+        whole: WireModel | None = getattr(self, "_whole", None)
+        return whole
+
+
+def part_of(part: M, whole: WireModel) -> M:
+    """``part`` (read from ``whole``) with ``part.response`` set to ``whole``."""
+    # Models are frozen; the whole answer is attached once, right after reading.
+    object.__setattr__(part, "_whole", whole)
+    return part
+
+
 @attrs.frozen(kw_only=True)
-class WireModel:
+class WireModel(_PartOf):
     """Base of every request and response model.
 
     ``extra`` holds every field WeCom sent that this release does not know yet, and any
@@ -83,7 +116,18 @@ class WireEnum(enum.IntEnum):
     """Base of WeCom's integer code sets; fields typed ``Code | int`` keep unknown values."""
 
 
+def unix_seconds(value: int | str | None) -> int | None:
+    """Return a timestamp WeCom sent as an int or a numeric string as an int (None stays)."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 E = TypeVar("E", bound=WireEnum)
+M = TypeVar("M", bound="WireModel")
 
 
 def lenient_enum(enum_cls: type[E], value: int) -> E | int:
@@ -92,3 +136,60 @@ def lenient_enum(enum_cls: type[E], value: int) -> E | int:
         return enum_cls(value)
     except ValueError:
         return value
+
+
+T = TypeVar("T")
+
+
+class WireList(list[T], Generic[T]):
+    """A list a service method read from one field of WeCom's answer, with the whole answer.
+
+    It is a plain ``list`` in every other respect (equality, JSON, iteration).
+    ``response`` is the endpoint's whole-answer model, so that fields WeCom sent beside
+    the list (``response.extra`` for the ones this release does not know) are not lost.
+    """
+
+    __slots__ = ("response",)
+
+    def __init__(self, items: Iterable[T], response: WireModel) -> None:
+        super().__init__(items)
+        self.response = response
+
+    def __reduce__(self) -> tuple[type[WireList[T]], tuple[list[T], WireModel]]:
+        return type(self), (list(self), self.response)
+
+
+class WireStr(str):
+    """A string (an id, a url) read from one field of WeCom's answer, with the whole answer.
+
+    A plain ``str`` in every other respect; ``response`` is the endpoint's whole-answer
+    model (its ``extra`` holds the fields this release does not know).
+    """
+
+    response: WireModel
+
+    def __new__(cls, value: str, response: WireModel) -> WireStr:
+        made = super().__new__(cls, value)
+        made.response = response
+        return made
+
+    def __reduce__(self) -> tuple[type[WireStr], tuple[str, WireModel]]:
+        return type(self), (str(self), self.response)
+
+
+class WireInt(int):
+    """An integer (an id) read from one field of WeCom's answer, with the whole answer.
+
+    A plain ``int`` in every other respect; ``response`` is the endpoint's whole-answer
+    model (its ``extra`` holds the fields this release does not know).
+    """
+
+    response: WireModel
+
+    def __new__(cls, value: int, response: WireModel) -> WireInt:
+        made = super().__new__(cls, value)
+        made.response = response
+        return made
+
+    def __reduce__(self) -> tuple[type[WireInt], tuple[int, WireModel]]:
+        return type(self), (int(self), self.response)

@@ -5,7 +5,7 @@ through it spends one unit of the corp's purchased quota. Append ``customer_chan
 to the link's URL (see :func:`acquisition_channel_url` and
 :meth:`AcquisitionLink.url_with_channel`) to tell channels apart: WeCom keeps the value
 (at most 64 bytes) as the ``state`` of the new follow relation
-(:attr:`wecom_async.models.customers.FollowUser.state`), of the
+(:attr:`wecom_async.models.external_contact.FollowUser.state`), of the
 :class:`AcquisitionCustomer` record and of :class:`AcquisitionChatDetail`.
 
 Request models refuse locally what the docs document (nothing is sent): an empty or over
@@ -29,11 +29,10 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_ids, non_empty
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel
 
 __all__ = [
     "MAX_CHANNEL_BYTES",
-    "RESPONSES",
     "AcquisitionChatDetail",
     "AcquisitionChatInfo",
     "AcquisitionChatStatus",
@@ -352,16 +351,3 @@ class AcquisitionChatInfo(WireModel):
 
 
 _BASE: Final = "externalcontact/customer_acquisition"
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    f"{_BASE}/list_link": ListAcquisitionLinksResponse,
-    f"{_BASE}/get": AcquisitionLinkDetail,
-    f"{_BASE}/create_link": CreateAcquisitionLinkResponse,
-    f"{_BASE}/update_link": EmptyResponse,
-    f"{_BASE}/delete_link": EmptyResponse,
-    f"{_BASE}/customer": ListAcquisitionCustomersResponse,
-    "externalcontact/customer_acquisition_quota": AcquisitionQuota,
-    f"{_BASE}/statistic": AcquisitionStatistic,
-    f"{_BASE}/get_chat_info": AcquisitionChatInfo,
-}

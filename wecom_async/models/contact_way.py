@@ -21,11 +21,10 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_ids, max_chars, non_empty
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel
 from .attachments import Conclusions, check_settable_conclusions
 
 __all__ = [
-    "RESPONSES",
     "AddContactWayRequest",
     "AddContactWayResult",
     "AddJoinWayRequest",
@@ -346,18 +345,3 @@ class GetJoinWayResponse(WireModel):
     """Answer of ``groupchat/get_join_way``."""
 
     join_way: JoinWay
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/add_contact_way": AddContactWayResult,
-    "externalcontact/get_contact_way": GetContactWayResponse,
-    "externalcontact/list_contact_way": ListContactWayResponse,
-    "externalcontact/update_contact_way": EmptyResponse,
-    "externalcontact/del_contact_way": EmptyResponse,
-    "externalcontact/close_temp_chat": EmptyResponse,
-    "externalcontact/groupchat/add_join_way": AddJoinWayResponse,
-    "externalcontact/groupchat/get_join_way": GetJoinWayResponse,
-    "externalcontact/groupchat/update_join_way": EmptyResponse,
-    "externalcontact/groupchat/del_join_way": EmptyResponse,
-}

@@ -7,14 +7,11 @@ https://developer.work.weixin.qq.com/document/path/94822 (opengid_to_chatid).
 
 from __future__ import annotations
 
-from typing import Final
-
 import attrs
 
 from ._base import WireEnum, WireModel
 
 __all__ = [
-    "RESPONSES",
     "GroupAdmin",
     "GroupChat",
     "GroupChatListResponse",
@@ -144,11 +141,3 @@ class OpengidToChatidResponse(WireModel):
     """Answer of ``opengid_to_chatid``."""
 
     chat_id: str
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/groupchat/list": GroupChatListResponse,
-    "externalcontact/groupchat/get": GroupChatResponse,
-    "externalcontact/opengid_to_chatid": OpengidToChatidResponse,
-}

@@ -7,14 +7,13 @@ https://developer.work.weixin.qq.com/document/path/90256 (uploadimg).
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 import attrs
 
-from ._base import WireEnum, WireModel
+from ._base import WireEnum, WireModel, unix_seconds
 
 __all__ = [
-    "RESPONSES",
     "AttachmentMediaType",
     "AttachmentType",
     "MediaType",
@@ -36,16 +35,6 @@ class AttachmentType(WireEnum):
     MOMENTS = 1
     #: Product album (商品图册): images only.
     PRODUCT_ALBUM = 2
-
-
-def unix_seconds(value: int | str | None) -> int | None:
-    """Return a timestamp WeCom sent as an int or a numeric string as an int (None stays)."""
-    if value is None or isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 @attrs.frozen(kw_only=True)
@@ -72,11 +61,3 @@ class UploadImageResult(WireModel):
     """Answer of ``media/uploadimg``: the permanent image URL."""
 
     url: str
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "media/upload_attachment": UploadResult,
-    "media/upload": UploadResult,
-    "media/uploadimg": UploadImageResult,
-}

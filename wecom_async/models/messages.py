@@ -17,16 +17,15 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import max_items
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel
+from ._content import check_count, check_message_content
 from .attachments import Attachment, Image, Link, Miniprogram, Text
-from .welcome import check_count, check_message_content
 
 __all__ = [
     "CHAT_TYPES",
     "MAX_CHAT_IDS",
     "MAX_EXTERNAL_USERIDS",
     "MAX_TAGS_PER_GROUP",
-    "RESPONSES",
     "AddMsgTemplateRequest",
     "AddMsgTemplateResult",
     "ChatType",
@@ -289,16 +288,3 @@ class GroupMsgSendResultResponse(WireModel):
 
     send_list: list[GroupMsgSendResult] = attrs.field(factory=list)
     next_cursor: str | None = None
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips
-#: (welcome messages and group welcome templates: ``models.welcome.RESPONSES``).
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/add_msg_template": AddMsgTemplateResult,
-    "externalcontact/get_groupmsg_list_v2": GroupMsgListResponse,
-    "externalcontact/get_groupmsg_task": GroupMsgTaskResponse,
-    "externalcontact/get_groupmsg_send_result": GroupMsgSendResultResponse,
-    "externalcontact/remind_groupmsg_send": EmptyResponse,
-    "externalcontact/cancel_groupmsg_send": EmptyResponse,
-    "externalcontact/get_group_msg_result": GetGroupMsgResultResponse,
-}

@@ -17,7 +17,7 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_ids
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel, unix_seconds
 from .attachments import (
     Attachment,
     Image,
@@ -28,7 +28,6 @@ from .attachments import (
     Video,
     VideoAttachment,
 )
-from .media import unix_seconds
 
 __all__ = [
     "MAX_MOMENT_IMAGES",
@@ -36,7 +35,6 @@ __all__ = [
     "MAX_MOMENT_SENDERS",
     "MAX_MOMENT_TEXT_BYTES",
     "MAX_MOMENT_TEXT_CHARS",
-    "RESPONSES",
     "AddMomentTaskRequest",
     "AddMomentTaskResponse",
     "InvalidExternalContactList",
@@ -387,16 +385,3 @@ class MomentComments(WireModel):
 
     comment_list: list[MomentInteraction] = attrs.field(factory=list)
     like_list: list[MomentInteraction] = attrs.field(factory=list)
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/add_moment_task": AddMomentTaskResponse,
-    "externalcontact/get_moment_task_result": MomentTaskResult,
-    "externalcontact/cancel_moment_task": EmptyResponse,
-    "externalcontact/get_moment_list": MomentListResponse,
-    "externalcontact/get_moment_task": MomentTaskListResponse,
-    "externalcontact/get_moment_customer_list": MomentCustomerListResponse,
-    "externalcontact/get_moment_send_result": MomentCustomerListResponse,
-    "externalcontact/get_moment_comments": MomentComments,
-}

@@ -10,14 +10,11 @@ statistic_group_by_day).
 
 from __future__ import annotations
 
-from typing import Final
-
 import attrs
 
 from ._base import WireEnum, WireModel
 
 __all__ = [
-    "RESPONSES",
     "GroupChatDayStatistic",
     "GroupChatDayStatisticResponse",
     "GroupChatStatistic",
@@ -123,11 +120,3 @@ class GroupChatDayStatisticResponse(WireModel):
     """Answer of ``groupchat/statistic_group_by_day``."""
 
     items: list[GroupChatDayStatistic] = attrs.field(factory=list)
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/get_user_behavior_data": UserBehaviorResponse,
-    "externalcontact/groupchat/statistic": GroupChatStatisticResponse,
-    "externalcontact/groupchat/statistic_group_by_day": GroupChatDayStatisticResponse,
-}

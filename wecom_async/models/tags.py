@@ -17,14 +17,13 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_id, check_range, max_chars
-from ._base import EmptyResponse, WireModel
+from ._base import WireModel
 
 __all__ = [
     "MAX_CORP_TAGS",
     "MAX_ORDER",
     "MAX_STRATEGY_ID",
     "MAX_TAG_NAME_CHARS",
-    "RESPONSES",
     "AddCorpTagRequest",
     "AddStrategyTagRequest",
     "AddTagResponse",
@@ -203,17 +202,3 @@ class AddTagResponse(WireModel):
     """Answer of ``add_corp_tag`` and ``add_strategy_tag``: the group and its new tags."""
 
     tag_group: CorpTagGroup
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/get_corp_tag_list": TagGroupListResponse,
-    "externalcontact/add_corp_tag": AddTagResponse,
-    "externalcontact/edit_corp_tag": EmptyResponse,
-    "externalcontact/del_corp_tag": EmptyResponse,
-    "externalcontact/mark_tag": EmptyResponse,
-    "externalcontact/get_strategy_tag_list": TagGroupListResponse,
-    "externalcontact/add_strategy_tag": AddTagResponse,
-    "externalcontact/edit_strategy_tag": EmptyResponse,
-    "externalcontact/del_strategy_tag": EmptyResponse,
-}

@@ -11,14 +11,11 @@ https://developer.work.weixin.qq.com/document/path/92127 (groupchat/transfer).
 
 from __future__ import annotations
 
-from typing import Final
-
 import attrs
 
 from ._base import WireEnum, WireModel
 
 __all__ = [
-    "RESPONSES",
     "FailedChat",
     "GroupChatTransferResponse",
     "TransferCustomerResponse",
@@ -130,15 +127,3 @@ class UnassignedListResponse(WireModel):
     info: list[UnassignedCustomer] = attrs.field(factory=list)
     is_last: bool | None = None
     next_cursor: str | None = None
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/transfer_customer": TransferCustomerResponse,
-    "externalcontact/transfer_result": TransferResultResponse,
-    "externalcontact/groupchat/onjob_transfer": GroupChatTransferResponse,
-    "externalcontact/get_unassigned_list": UnassignedListResponse,
-    "externalcontact/resigned/transfer_customer": TransferCustomerResponse,
-    "externalcontact/resigned/transfer_result": TransferResultResponse,
-    "externalcontact/groupchat/transfer": GroupChatTransferResponse,
-}

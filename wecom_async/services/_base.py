@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Final, TypeVar, get_origin
+from typing import Final, TypedDict, TypeVar, cast
 
-from .._converter import from_dict, structure, structure_request, to_dict
-from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params
+from typing_extensions import Unpack
+
+from .._converter import from_dict, structure_request, to_dict
+from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params, R
 from .._exceptions import ResponseError, StructureError, ValidationError
+from .._logging import logger, redact
 from .._options import RequestOptions
-from ..models._base import JsonObject, JsonValue
+from ..models._base import JsonObject, JsonValue, WireInt, WireList, WireModel, WireStr, part_of
 from ..pagination import AsyncPaginator, FailInfo, NumberedPage, Page, PageToken
 
 __all__ = ["Body", "Service", "check_options", "cursor_body", "request_body"]
 
 T = TypeVar("T")
-M = TypeVar("M")
+M = TypeVar("M", bound=WireModel)
 X = TypeVar("X")
-R = TypeVar("R")
+Q = TypeVar("Q")
+K = TypeVar("K")
 Body = Mapping[str, object]
 #: Builds (query params, JSON body) of the page that starts at a token.
 PageRequest = Callable[[PageToken], tuple[Params | None, Body | None]]
@@ -35,11 +39,24 @@ PageParser = Callable[[JsonObject, PageToken], Page[T]]
 
 _STRIPPED = frozenset({*ENVELOPE_KEYS, "next_cursor"})
 _PAGE_KEYS = frozenset({*ENVELOPE_KEYS, "next_cursor", "next_offset", "total", "fail_info"})
+
+
+class Send(TypedDict, total=False):
+    """What one request sends besides its endpoint (see :meth:`Service._send`)."""
+
+    params: Params | None
+    body: Body | None
+    files: Files | None
+    options: RequestOptions | None
+
+
+#: How much of the unknown fields of an envelope-only answer a log line shows.
+_LOGGED_CHARS: Final = 2000
 #: The keyword arguments a service method takes besides its own parameters.
 OPTION_KEYS: Final = frozenset(RequestOptions.__annotations__)
 
 
-def request_body(model: type[R], body: R | Mapping[str, object]) -> Body:
+def request_body(model: type[Q], body: Q | Mapping[str, object]) -> Body:
     """The wire dict of a request given as its model or as a mapping of wire fields.
 
     A mapping is structured strictly (unknown keys refused), so it is validated exactly
@@ -110,6 +127,7 @@ class Service:
         files: Files | None = None,
         options: RequestOptions | None = None,
     ) -> JsonObject:
+        """Send one request; the decoded answer, envelope checked."""
         options = check_options(options)
         if files is not None and options and options.get("extra_body"):
             raise ValidationError(
@@ -119,52 +137,47 @@ class Service:
             endpoint, params=params, json_body=body, files=files, options=options
         )
 
-    async def _model(
-        self,
-        endpoint: Endpoint,
-        model: type[M],
-        *,
-        key: str | None = None,
-        params: Params | None = None,
-        body: Body | None = None,
-        files: Files | None = None,
-        options: RequestOptions | None = None,
-    ) -> M:
-        """Send, then structure ``data[key]`` (or the whole answer minus the envelope)."""
-        data = await self._send(endpoint, params=params, body=body, files=files, options=options)
-        return self._structure(data, model, endpoint, key=key)
+    async def _answer(self, endpoint: Endpoint[R], **send: Unpack[Send]) -> R:
+        """Send, then structure the whole answer (envelope aside) as ``endpoint.response``."""
+        data = await self._send(endpoint, **send)
+        return _whole(data, endpoint)
 
-    @staticmethod
-    def _structure(
-        data: JsonObject, model: type[M], endpoint: Endpoint, *, key: str | None = None
-    ) -> M:
-        """Structure ``data[key]`` (or ``data`` minus envelope and cursor) as ``model``."""
-        return from_dict(model, _payload(data, key), request_line=endpoint.line)
+    async def _model_part(self, endpoint: Endpoint, model: type[M], **send: Unpack[Send]) -> M:
+        """Send; the model at ``endpoint.key``, with ``response`` set to the whole answer."""
+        whole = await self._answer(endpoint, **send)
+        return part_of(_keyed(whole, endpoint, model), whole)
 
-    async def _value(
-        self,
-        endpoint: Endpoint,
-        kind: type[M],
-        key: str,
-        *,
-        params: Params | None = None,
-        body: Body | None = None,
-        options: RequestOptions | None = None,
-    ) -> M:
-        """Send, then return the bare value ``data[key]`` checked to be a ``kind``."""
-        data = await self._send(endpoint, params=params, body=body, options=options)
-        return _structure_value(kind, data.get(key), endpoint, key)
+    async def _list_part(
+        self, endpoint: Endpoint, item: type[T], **send: Unpack[Send]
+    ) -> WireList[T]:
+        """Send; the list at ``endpoint.key`` (of ``item``), carrying the whole answer."""
+        whole = await self._answer(endpoint, **send)
+        return WireList(_items(whole, endpoint, item), whole)
 
-    async def _none(
-        self,
-        endpoint: Endpoint,
-        *,
-        params: Params | None = None,
-        body: Body | None = None,
-        options: RequestOptions | None = None,
-    ) -> None:
-        """Send a call whose answer is only the envelope."""
-        await self._send(endpoint, params=params, body=body, options=options)
+    async def _str_part(self, endpoint: Endpoint, **send: Unpack[Send]) -> WireStr:
+        """Send; the string at ``endpoint.key`` (an id, a url), carrying the whole answer."""
+        whole = await self._answer(endpoint, **send)
+        return WireStr(_keyed(whole, endpoint, str), whole)
+
+    async def _int_part(self, endpoint: Endpoint, **send: Unpack[Send]) -> WireInt:
+        """Send; the integer at ``endpoint.key`` (an id), carrying the whole answer."""
+        whole = await self._answer(endpoint, **send)
+        return WireInt(_keyed(whole, endpoint, int), whole)
+
+    async def _none(self, endpoint: Endpoint, **send: Unpack[Send]) -> None:
+        """Send a call whose answer is only the envelope.
+
+        Such a method promises ``None``, so fields WeCom adds to the answer later cannot be
+        returned: they are logged (INFO, redacted) instead of silently dropped.
+        """
+        whole = await self._answer(endpoint, **send)
+        if whole.extra:
+            unknown = json.dumps(dict(whole.extra), ensure_ascii=False)
+            logger.info(
+                "%s answered fields this release does not know: %s",
+                endpoint.line,
+                redact(unknown[:_LOGGED_CHARS]),
+            )
 
     def _pages(
         self,
@@ -192,22 +205,18 @@ class Service:
         self,
         endpoint: Endpoint,
         item_type: type[T],
-        items_key: str,
         request: PageRequest,
         *,
         start: PageToken = None,
         options: RequestOptions | None = None,
     ) -> AsyncPaginator[T]:
-        """A paginator whose pages hold ``data[items_key]`` structured as ``item_type``."""
-        return self._paginate_as(
-            endpoint, item_type, items_key, request, _same, start=start, options=options
-        )
+        """A paginator whose pages hold the ``item_type`` list at ``endpoint.key``."""
+        return self._paginate_as(endpoint, item_type, request, _same, start=start, options=options)
 
     def _paginate_as(
         self,
         endpoint: Endpoint,
         item_type: type[X],
-        items_key: str,
         request: PageRequest,
         convert: Callable[[X], T],
         *,
@@ -218,7 +227,7 @@ class Service:
         return self._pages(
             endpoint,
             request,
-            lambda data, _: _page(data, item_type, items_key, endpoint, convert),
+            lambda data, _: _page(data, item_type, endpoint, convert),
             start=start,
             options=options,
         )
@@ -227,7 +236,6 @@ class Service:
         self,
         endpoint: Endpoint,
         item_type: type[T],
-        items_key: str,
         body: Body,
         *,
         start: str | None = None,
@@ -237,7 +245,6 @@ class Service:
         return self._paginate(
             endpoint,
             item_type,
-            items_key,
             lambda token: (None, cursor_body(body, token)),
             start=start,
             options=options,
@@ -247,7 +254,6 @@ class Service:
         self,
         endpoint: Endpoint,
         item_type: type[T],
-        items_key: str,
         request: Callable[[int], tuple[Params | None, Body | None]],
         following: Callable[[int, JsonObject, int], int | None],
         *,
@@ -269,7 +275,7 @@ class Service:
             return token if isinstance(token, int) else start
 
         def parse(data: JsonObject, token: PageToken) -> Page[T]:
-            page = _page(data, item_type, items_key, endpoint, _same)
+            page = _page(data, item_type, endpoint, _same)
             return NumberedPage(
                 items=page.items,
                 extra=page.extra,
@@ -298,7 +304,7 @@ class Service:
         """
 
         def parse(data: JsonObject, _: PageToken) -> Page[M]:
-            whole = self._structure(data, model, endpoint)
+            whole = from_dict(model, _merged_part(data), request_line=endpoint.line)
             return Page(items=[whole], next_cursor=_next_cursor(data, endpoint))
 
         return merge(
@@ -310,21 +316,52 @@ def _same(item: T) -> T:
     return item
 
 
-def _payload(data: JsonObject, key: str | None) -> Mapping[str, JsonValue]:
-    if key is not None:
-        inner = data.get(key)
-        return inner if isinstance(inner, dict) else {}
+def _merged_part(data: JsonObject) -> Mapping[str, JsonValue]:
+    """The answer of one page of a merged answer, minus envelope and cursor."""
     return {k: v for k, v in data.items() if k not in _STRIPPED}
 
 
-def _structure_value(kind: type[M], value: object, endpoint: Endpoint, key: str) -> M:
+def _whole(data: JsonObject, endpoint: Endpoint[R]) -> R:
+    """The whole answer, envelope aside, as the endpoint's response model."""
+    payload = {k: v for k, v in data.items() if k not in ENVELOPE_KEYS}
+    return from_dict(endpoint.response, payload, request_line=endpoint.line)
+
+
+def _keyed(whole: WireModel, endpoint: Endpoint, kind: type[K]) -> K:
+    """The field ``endpoint.key`` of the whole answer, which must hold a ``kind``.
+
+    The lenient converter keeps a value a field cannot hold in ``extra`` and leaves the
+    field at its default; a method that promises that value must not answer with the
+    default instead, so such a value, or a missing one, is a StructureError.
+    """
+    key = endpoint.key
+    if key is None:  # a service bug, caught by the tests of every endpoint
+        raise TypeError(f"{endpoint.line} names no key to read")
+    if key in whole.extra:
+        raise StructureError(
+            f"the answer's {key!r} is not a {kind.__name__}",
+            raw=whole.extra[key],
+            request_line=endpoint.line,
+        )
+    value: object = getattr(whole, key)
+    if value is None and kind is list:
+        value = []  # WeCom leaves out empty lists
     if value is None:
-        if get_origin(kind) is list:
-            value = []  # WeCom leaves out empty lists
-        else:
-            raise StructureError(f"the answer has no {key!r}", raw=None, request_line=endpoint.line)
-    result: M = structure(value, kind, request_line=endpoint.line)
-    return result
+        raise StructureError(f"the answer has no {key!r}", raw=None, request_line=endpoint.line)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise StructureError(
+            f"the answer's {key!r} is not a {kind.__name__}", raw=value, request_line=endpoint.line
+        )
+    return value
+
+
+def _items(whole: WireModel, endpoint: Endpoint, item: type[T]) -> list[T]:
+    """The list at ``endpoint.key``, each item checked to be an ``item``."""
+    items: list[object] = _keyed(whole, endpoint, list)
+    if not all(isinstance(value, item) for value in items):
+        # The model's field and the service's promise disagree: a bug, not WeCom's fault.
+        raise TypeError(f"{endpoint.line}: {endpoint.key!r} does not hold {item.__name__}")
+    return cast(list[T], items)
 
 
 def _next_cursor(data: JsonObject, endpoint: Endpoint) -> str | None:
@@ -353,16 +390,12 @@ def _odd_paging(key: str, value: object, endpoint: Endpoint) -> ResponseError:
 def _page(
     data: JsonObject,
     item_type: type[X],
-    items_key: str,
     endpoint: Endpoint,
     convert: Callable[[X], T],
 ) -> Page[T]:
-    raw_items = data.get(items_key)
-    items: list[X] = structure(
-        [] if raw_items is None else raw_items,
-        list[item_type],  # type: ignore[valid-type]
-        request_line=endpoint.line,
-    )
+    """One page: the items at ``endpoint.key`` of the whole answer, its paging fields, and
+    every other top-level field in ``extra``."""
+    items = _items(_whole(data, endpoint), endpoint, item_type)
     fail_info = data.get("fail_info")
     kept = fail_info is None or isinstance(fail_info, dict)
     return Page(
@@ -375,6 +408,6 @@ def _page(
         extra={
             k: v
             for k, v in data.items()
-            if (k not in _PAGE_KEYS or (k == "fail_info" and not kept)) and k != items_key
+            if (k not in _PAGE_KEYS or (k == "fail_info" and not kept)) and k != endpoint.key
         },
     )

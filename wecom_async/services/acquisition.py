@@ -22,6 +22,7 @@ from .._core import Endpoint
 from .._options import RequestOptions
 from .._time import TimeArg, day_window
 from .._validation import check_id, check_range
+from ..models._base import EmptyResponse
 from ..models.acquisition import (
     AcquisitionChatInfo,
     AcquisitionCustomer,
@@ -30,6 +31,9 @@ from ..models.acquisition import (
     AcquisitionQuota,
     AcquisitionStatistic,
     CreateAcquisitionLinkRequest,
+    CreateAcquisitionLinkResponse,
+    ListAcquisitionCustomersResponse,
+    ListAcquisitionLinksResponse,
     UpdateAcquisitionLinkRequest,
 )
 from ..pagination import AsyncPaginator
@@ -41,15 +45,37 @@ __all__ = ["AcquisitionService"]
 MAX_SPAN_DAYS: Final = 30
 
 _PATH: Final = "externalcontact/customer_acquisition"
-_LIST_LINK = Endpoint("POST", f"{_PATH}/list_link", retry_safe=True)
-_GET = Endpoint("POST", f"{_PATH}/get", retry_safe=True)
-_CREATE_LINK = Endpoint("POST", f"{_PATH}/create_link", retry_safe=False)
-_UPDATE_LINK = Endpoint("POST", f"{_PATH}/update_link", retry_safe=True)
-_DELETE_LINK = Endpoint("POST", f"{_PATH}/delete_link", retry_safe=False)
-_CUSTOMER = Endpoint("POST", f"{_PATH}/customer", retry_safe=True)
-_QUOTA = Endpoint("GET", "externalcontact/customer_acquisition_quota", retry_safe=True)
-_STATISTIC = Endpoint("POST", f"{_PATH}/statistic", retry_safe=True)
-_GET_CHAT_INFO = Endpoint("POST", f"{_PATH}/get_chat_info", retry_safe=True)
+_LIST_LINK = Endpoint(
+    "POST",
+    f"{_PATH}/list_link",
+    retry_safe=True,
+    response=ListAcquisitionLinksResponse,
+    key="link_id_list",
+)
+_GET = Endpoint("POST", f"{_PATH}/get", retry_safe=True, response=AcquisitionLinkDetail)
+_CREATE_LINK = Endpoint(
+    "POST",
+    f"{_PATH}/create_link",
+    retry_safe=False,
+    response=CreateAcquisitionLinkResponse,
+    key="link",
+)
+_UPDATE_LINK = Endpoint("POST", f"{_PATH}/update_link", retry_safe=True, response=EmptyResponse)
+_DELETE_LINK = Endpoint("POST", f"{_PATH}/delete_link", retry_safe=False, response=EmptyResponse)
+_CUSTOMER = Endpoint(
+    "POST",
+    f"{_PATH}/customer",
+    retry_safe=True,
+    response=ListAcquisitionCustomersResponse,
+    key="customer_list",
+)
+_QUOTA = Endpoint(
+    "GET", "externalcontact/customer_acquisition_quota", retry_safe=True, response=AcquisitionQuota
+)
+_STATISTIC = Endpoint("POST", f"{_PATH}/statistic", retry_safe=True, response=AcquisitionStatistic)
+_GET_CHAT_INFO = Endpoint(
+    "POST", f"{_PATH}/get_chat_info", retry_safe=True, response=AcquisitionChatInfo
+)
 
 #: list_link returns at most this many link ids per page.
 MAX_LINK_LIMIT: Final = 100
@@ -90,9 +116,7 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         body = {"limit": check_range(limit, "limit", low=1, high=MAX_LINK_LIMIT)}
-        return self._cursor_paginate(
-            _LIST_LINK, str, "link_id_list", body, start=cursor, options=options
-        )
+        return self._cursor_paginate(_LIST_LINK, str, body, start=cursor, options=options)
 
     async def get(self, link_id: str, **options: Unpack[RequestOptions]) -> AcquisitionLinkDetail:
         """Get a link's settings, members and routing option.
@@ -116,7 +140,7 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         body = {"link_id": check_id(link_id, "link_id")}
-        return await self._model(_GET, AcquisitionLinkDetail, body=body, options=options)
+        return await self._answer(_GET, body=body, options=options)
 
     async def create_link(
         self,
@@ -150,9 +174,7 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/97297
         """
         request = request_body(CreateAcquisitionLinkRequest, body)
-        return await self._model(
-            _CREATE_LINK, AcquisitionLink, key="link", body=request, options=options
-        )
+        return await self._model_part(_CREATE_LINK, AcquisitionLink, body=request, options=options)
 
     async def update_link(
         self,
@@ -239,7 +261,7 @@ class AcquisitionService(Service):
             "limit": check_range(limit, "limit", low=1, high=MAX_CUSTOMER_LIMIT),
         }
         return self._cursor_paginate(
-            _CUSTOMER, AcquisitionCustomer, "customer_list", body, start=cursor, options=options
+            _CUSTOMER, AcquisitionCustomer, body, start=cursor, options=options
         )
 
     async def get_quota(self, **options: Unpack[RequestOptions]) -> AcquisitionQuota:
@@ -260,7 +282,7 @@ class AcquisitionService(Service):
 
         Docs: https://developer.work.weixin.qq.com/document/path/97375
         """
-        return await self._model(_QUOTA, AcquisitionQuota, options=options)
+        return await self._answer(_QUOTA, options=options)
 
     async def statistic(
         self,
@@ -298,7 +320,7 @@ class AcquisitionService(Service):
         check_id(link_id, "link_id")
         start, end = day_window(start_time, end_time, max_days=MAX_SPAN_DAYS)
         body = {"link_id": link_id, "start_time": start, "end_time": end}
-        return await self._model(_STATISTIC, AcquisitionStatistic, body=body, options=options)
+        return await self._answer(_STATISTIC, body=body, options=options)
 
     async def get_chat_info(
         self, chat_key: str, **options: Unpack[RequestOptions]
@@ -326,4 +348,4 @@ class AcquisitionService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/100130
         """
         body = {"chat_key": check_id(chat_key, "chat_key")}
-        return await self._model(_GET_CHAT_INFO, AcquisitionChatInfo, body=body, options=options)
+        return await self._answer(_GET_CHAT_INFO, body=body, options=options)

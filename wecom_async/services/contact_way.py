@@ -11,13 +11,18 @@ from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._time import TimeArg, to_unix
 from .._validation import check_id, check_range
+from ..models._base import EmptyResponse, WireStr
 from ..models.contact_way import (
     AddContactWayRequest,
     AddContactWayResult,
     AddJoinWayRequest,
+    AddJoinWayResponse,
     ContactWay,
     ContactWayListItem,
+    GetContactWayResponse,
+    GetJoinWayResponse,
     JoinWay,
+    ListContactWayResponse,
     UpdateContactWayRequest,
     UpdateJoinWayRequest,
 )
@@ -26,16 +31,52 @@ from ._base import Service, cursor_body, request_body
 
 __all__ = ["ContactWayService"]
 
-_ADD = Endpoint("POST", "externalcontact/add_contact_way", retry_safe=False)
-_GET = Endpoint("POST", "externalcontact/get_contact_way", retry_safe=True)
-_LIST = Endpoint("POST", "externalcontact/list_contact_way", retry_safe=True)
-_UPDATE = Endpoint("POST", "externalcontact/update_contact_way", retry_safe=True)
-_DELETE = Endpoint("POST", "externalcontact/del_contact_way", retry_safe=False)
-_CLOSE_TEMP_CHAT = Endpoint("POST", "externalcontact/close_temp_chat", retry_safe=False)
-_ADD_JOIN_WAY = Endpoint("POST", "externalcontact/groupchat/add_join_way", retry_safe=False)
-_GET_JOIN_WAY = Endpoint("POST", "externalcontact/groupchat/get_join_way", retry_safe=True)
-_UPDATE_JOIN_WAY = Endpoint("POST", "externalcontact/groupchat/update_join_way", retry_safe=True)
-_DEL_JOIN_WAY = Endpoint("POST", "externalcontact/groupchat/del_join_way", retry_safe=False)
+_ADD = Endpoint(
+    "POST", "externalcontact/add_contact_way", retry_safe=False, response=AddContactWayResult
+)
+_GET = Endpoint(
+    "POST",
+    "externalcontact/get_contact_way",
+    retry_safe=True,
+    response=GetContactWayResponse,
+    key="contact_way",
+)
+_LIST = Endpoint(
+    "POST",
+    "externalcontact/list_contact_way",
+    retry_safe=True,
+    response=ListContactWayResponse,
+    key="contact_way",
+)
+_UPDATE = Endpoint(
+    "POST", "externalcontact/update_contact_way", retry_safe=True, response=EmptyResponse
+)
+_DELETE = Endpoint(
+    "POST", "externalcontact/del_contact_way", retry_safe=False, response=EmptyResponse
+)
+_CLOSE_TEMP_CHAT = Endpoint(
+    "POST", "externalcontact/close_temp_chat", retry_safe=False, response=EmptyResponse
+)
+_ADD_JOIN_WAY = Endpoint(
+    "POST",
+    "externalcontact/groupchat/add_join_way",
+    retry_safe=False,
+    response=AddJoinWayResponse,
+    key="config_id",
+)
+_GET_JOIN_WAY = Endpoint(
+    "POST",
+    "externalcontact/groupchat/get_join_way",
+    retry_safe=True,
+    response=GetJoinWayResponse,
+    key="join_way",
+)
+_UPDATE_JOIN_WAY = Endpoint(
+    "POST", "externalcontact/groupchat/update_join_way", retry_safe=True, response=EmptyResponse
+)
+_DEL_JOIN_WAY = Endpoint(
+    "POST", "externalcontact/groupchat/del_join_way", retry_safe=False, response=EmptyResponse
+)
 
 #: list_contact_way returns at most this many config ids per page.
 MAX_LIST_LIMIT = 1000
@@ -78,7 +119,7 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         request = request_body(AddContactWayRequest, body)
-        return await self._model(_ADD, AddContactWayResult, body=request, options=options)
+        return await self._answer(_ADD, body=request, options=options)
 
     async def get(self, config_id: str, **options: Unpack[RequestOptions]) -> ContactWay:
         """Get one contact way's configuration.
@@ -100,9 +141,8 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92228
         """
         check_id(config_id, "config_id")
-        return await self._model(
-            _GET, ContactWay, key="contact_way", body={"config_id": config_id}, options=options
-        )
+        body = {"config_id": config_id}
+        return await self._model_part(_GET, ContactWay, body=body, options=options)
 
     def list(
         self,
@@ -148,7 +188,6 @@ class ContactWayService(Service):
         return self._paginate_as(
             _LIST,
             ContactWayListItem,
-            "contact_way",
             lambda token: (None, cursor_body(body, token)),
             lambda way: way.config_id,
             start=cursor,
@@ -233,7 +272,7 @@ class ContactWayService(Service):
 
     async def add_join_way(
         self, body: AddJoinWayRequest | Mapping[str, object], **options: Unpack[RequestOptions]
-    ) -> str:
+    ) -> WireStr:
         """Create a 「加入群聊」 way (QR code or mini-program plugin) for up to 5 groups.
 
         ``POST /cgi-bin/externalcontact/groupchat/add_join_way``
@@ -255,7 +294,7 @@ class ContactWayService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92229
         """
         request = request_body(AddJoinWayRequest, body)
-        return await self._value(_ADD_JOIN_WAY, str, "config_id", body=request, options=options)
+        return await self._str_part(_ADD_JOIN_WAY, body=request, options=options)
 
     async def get_join_way(self, config_id: str, **options: Unpack[RequestOptions]) -> JoinWay:
         """Get one join way's configuration, its QR code or plugin URL included.
@@ -278,7 +317,7 @@ class ContactWayService(Service):
         """
         check_id(config_id, "config_id")
         body = {"config_id": config_id}
-        return await self._model(_GET_JOIN_WAY, JoinWay, key="join_way", body=body, options=options)
+        return await self._model_part(_GET_JOIN_WAY, JoinWay, body=body, options=options)
 
     async def update_join_way(
         self, body: UpdateJoinWayRequest | Mapping[str, object], **options: Unpack[RequestOptions]

@@ -11,10 +11,16 @@ from typing_extensions import Unpack
 from .._core import Endpoint, Params
 from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
-from ..models.customers import (
+from ..models._base import EmptyResponse, WireList
+from ..models.external_contact import (
+    BatchGetByUserResponse,
     ContactListItem,
+    ContactListResponse,
     CustomerDetail,
     CustomerWithFollowInfo,
+    FollowUserListResponse,
+    GetCustomerResponse,
+    ListCustomersResponse,
     RemarkRequest,
 )
 from ..pagination import AsyncPaginator, PageToken
@@ -22,12 +28,36 @@ from ._base import Service, request_body
 
 __all__ = ["ExternalContactService"]
 
-_GET_FOLLOW_USER_LIST = Endpoint("GET", "externalcontact/get_follow_user_list", retry_safe=True)
-_LIST = Endpoint("GET", "externalcontact/list", retry_safe=True)
-_GET = Endpoint("GET", "externalcontact/get", retry_safe=True)
-_BATCH_GET_BY_USER = Endpoint("POST", "externalcontact/batch/get_by_user", retry_safe=True)
-_REMARK = Endpoint("POST", "externalcontact/remark", retry_safe=True)
-_CONTACT_LIST = Endpoint("POST", "externalcontact/contact_list", retry_safe=True)
+_GET_FOLLOW_USER_LIST = Endpoint(
+    "GET",
+    "externalcontact/get_follow_user_list",
+    retry_safe=True,
+    response=FollowUserListResponse,
+    key="follow_user",
+)
+_LIST = Endpoint(
+    "GET",
+    "externalcontact/list",
+    retry_safe=True,
+    response=ListCustomersResponse,
+    key="external_userid",
+)
+_GET = Endpoint("GET", "externalcontact/get", retry_safe=True, response=GetCustomerResponse)
+_BATCH_GET_BY_USER = Endpoint(
+    "POST",
+    "externalcontact/batch/get_by_user",
+    retry_safe=True,
+    response=BatchGetByUserResponse,
+    key="external_contact_list",
+)
+_REMARK = Endpoint("POST", "externalcontact/remark", retry_safe=True, response=EmptyResponse)
+_CONTACT_LIST = Endpoint(
+    "POST",
+    "externalcontact/contact_list",
+    retry_safe=True,
+    response=ContactListResponse,
+    key="info_list",
+)
 
 #: batch/get_by_user takes at most this many member userids per call.
 MAX_BATCH_USERIDS = 100
@@ -36,7 +66,7 @@ MAX_BATCH_USERIDS = 100
 class ExternalContactService(Service):
     """Staff with the customer-contact feature, and their customers."""
 
-    async def get_follow_user_list(self, **options: Unpack[RequestOptions]) -> list[str]:
+    async def get_follow_user_list(self, **options: Unpack[RequestOptions]) -> WireList[str]:
         """List the members who have the customer-contact feature.
 
         ``GET /cgi-bin/externalcontact/get_follow_user_list``
@@ -46,16 +76,17 @@ class ExternalContactService(Service):
                 (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
-            Their userids (only members within the app's visible range).
+            Their userids (only members within the app's visible range); the list's
+            ``response`` is the whole :class:`FollowUserListResponse`.
 
         Raises:
             PermissionDeniedError: the app may not call 客户联系 APIs (48002).
 
         Docs: https://developer.work.weixin.qq.com/document/path/92571
         """
-        return await self._value(_GET_FOLLOW_USER_LIST, list[str], "follow_user", options=options)
+        return await self._list_part(_GET_FOLLOW_USER_LIST, str, options=options)
 
-    async def list(self, userid: str, **options: Unpack[RequestOptions]) -> list[str]:
+    async def list(self, userid: str, **options: Unpack[RequestOptions]) -> WireList[str]:
         """List the external_userids of one member's customers.
 
         ``GET /cgi-bin/externalcontact/list``
@@ -66,7 +97,8 @@ class ExternalContactService(Service):
                 (``extra_body``, ``extra_query``, ``deadline``).
 
         Returns:
-            The customers' external_userids.
+            The customers' external_userids; the list's ``response`` is the whole
+            :class:`ListCustomersResponse`.
 
         Raises:
             ValidationError: ``userid`` is empty.
@@ -75,10 +107,7 @@ class ExternalContactService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92113
         """
         check_id(userid, "userid")
-        params = {"userid": userid}
-        return await self._value(
-            _LIST, list[str], "external_userid", params=params, options=options
-        )
+        return await self._list_part(_LIST, str, params={"userid": userid}, options=options)
 
     async def get(self, external_userid: str, **options: Unpack[RequestOptions]) -> CustomerDetail:
         """Get a customer and every member who follows them.
@@ -155,12 +184,7 @@ class ExternalContactService(Service):
 
         body = {"userid_list": ids, "limit": limit}
         return self._cursor_paginate(
-            _BATCH_GET_BY_USER,
-            CustomerWithFollowInfo,
-            "external_contact_list",
-            body,
-            start=cursor,
-            options=options,
+            _BATCH_GET_BY_USER, CustomerWithFollowInfo, body, start=cursor, options=options
         )
 
     async def remark(
@@ -217,5 +241,5 @@ class ExternalContactService(Service):
 
         body = {"limit": limit}
         return self._cursor_paginate(
-            _CONTACT_LIST, ContactListItem, "info_list", body, start=cursor, options=options
+            _CONTACT_LIST, ContactListItem, body, start=cursor, options=options
         )

@@ -11,9 +11,11 @@ from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
-from ..models._base import JsonObject
+from ..models._base import JsonObject, WireStr
 from ..models.group_chat import (
     GroupChat,
+    GroupChatListResponse,
+    GroupChatResponse,
     GroupChatStatusFilter,
     GroupChatSummary,
     OpengidToChatidResponse,
@@ -25,9 +27,27 @@ __all__ = ["GroupChatService"]
 
 T = TypeVar("T")
 
-_LIST = Endpoint("POST", "externalcontact/groupchat/list", retry_safe=True)
-_GET = Endpoint("POST", "externalcontact/groupchat/get", retry_safe=True)
-_OPENGID_TO_CHATID = Endpoint("POST", "externalcontact/opengid_to_chatid", retry_safe=True)
+_LIST = Endpoint(
+    "POST",
+    "externalcontact/groupchat/list",
+    retry_safe=True,
+    response=GroupChatListResponse,
+    key="group_chat_list",
+)
+_GET = Endpoint(
+    "POST",
+    "externalcontact/groupchat/get",
+    retry_safe=True,
+    response=GroupChatResponse,
+    key="group_chat",
+)
+_OPENGID_TO_CHATID = Endpoint(
+    "POST",
+    "externalcontact/opengid_to_chatid",
+    retry_safe=True,
+    response=OpengidToChatidResponse,
+    key="chat_id",
+)
 
 #: groupchat/list: at most this many owners in ``owner_filter.userid_list``.
 MAX_OWNERS: Final = 100
@@ -103,7 +123,7 @@ class GroupChatService(Service):
             base["owner_filter"] = {"userid_list": owners}
         if offset is None:
             return self._cursor_paginate(
-                _LIST, GroupChatSummary, "group_chat_list", base, start=cursor, options=options
+                _LIST, GroupChatSummary, base, start=cursor, options=options
             )
         if cursor is not None:
             raise ValidationError("give cursor or the legacy offset, not both")
@@ -117,7 +137,6 @@ class GroupChatService(Service):
         return self._paginate_numbered(
             _LIST,
             GroupChatSummary,
-            "group_chat_list",
             legacy,
             following,
             start=_check_legacy_offset(offset, limit),
@@ -151,9 +170,9 @@ class GroupChatService(Service):
         """
         check_id(chat_id, "chat_id")
         body = {"chat_id": chat_id, "need_name": 1 if need_name else 0}
-        return await self._model(_GET, GroupChat, key="group_chat", body=body, options=options)
+        return await self._model_part(_GET, GroupChat, body=body, options=options)
 
-    async def opengid_to_chatid(self, opengid: str, **options: Unpack[RequestOptions]) -> str:
+    async def opengid_to_chatid(self, opengid: str, **options: Unpack[RequestOptions]) -> WireStr:
         """Convert a mini-program group ``opengid`` into the corp's ``chat_id``.
 
         ``POST /cgi-bin/externalcontact/opengid_to_chatid``
@@ -175,7 +194,4 @@ class GroupChatService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/94822
         """
         check_id(opengid, "opengid")
-        answer = await self._model(
-            _OPENGID_TO_CHATID, OpengidToChatidResponse, body={"opengid": opengid}, options=options
-        )
-        return answer.chat_id
+        return await self._str_part(_OPENGID_TO_CHATID, body={"opengid": opengid}, options=options)

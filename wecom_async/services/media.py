@@ -25,6 +25,7 @@ from typing_extensions import Unpack
 from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._options import RequestOptions
+from ..models._base import WireStr
 from ..models.media import (
     AttachmentMediaType,
     AttachmentType,
@@ -68,9 +69,13 @@ _ATTACHMENT_KINDS: Final = frozenset({"image", "video", "file"})
 #: media/uploadimg: at most 2 MB.
 UPLOADIMG_MAX_BYTES: Final = 2 * _MB
 
-_UPLOAD_ATTACHMENT = Endpoint("POST", "media/upload_attachment", retry_safe=False)
-_UPLOAD = Endpoint("POST", "media/upload", retry_safe=False)
-_UPLOADIMG = Endpoint("POST", "media/uploadimg", retry_safe=False)
+_UPLOAD_ATTACHMENT = Endpoint(
+    "POST", "media/upload_attachment", retry_safe=False, response=UploadResult
+)
+_UPLOAD = Endpoint("POST", "media/upload", retry_safe=False, response=UploadResult)
+_UPLOADIMG = Endpoint(
+    "POST", "media/uploadimg", retry_safe=False, response=UploadImageResult, key="url"
+)
 
 #: Magic numbers of the formats WeCom takes, for a default file name and content type.
 _SIGNATURES: Final = (
@@ -134,9 +139,7 @@ class MediaService(Service):
             )
         part = await _media_part(file, filename, stem=kind, max_bytes=ATTACHMENT_MAX_BYTES)
         params: dict[str, str | int] = {"media_type": kind, "attachment_type": int(scene)}
-        return await self._model(
-            _UPLOAD_ATTACHMENT, UploadResult, params=params, files=part, options=options
-        )
+        return await self._answer(_UPLOAD_ATTACHMENT, params=params, files=part, options=options)
 
     async def upload(
         self,
@@ -175,13 +178,11 @@ class MediaService(Service):
         """
         kind = _check_choice(media_type, "media_type", UPLOAD_MAX_BYTES.keys())
         part = await _media_part(file, filename, stem=kind, max_bytes=UPLOAD_MAX_BYTES[kind])
-        return await self._model(
-            _UPLOAD, UploadResult, params={"type": kind}, files=part, options=options
-        )
+        return await self._answer(_UPLOAD, params={"type": kind}, files=part, options=options)
 
     async def upload_image(
         self, file: FileInput, *, filename: str | None = None, **options: Unpack[RequestOptions]
-    ) -> str:
+    ) -> WireStr:
         """Upload an image and get a permanent URL (for ``image.pic_url`` of messages).
 
         ``POST /cgi-bin/media/uploadimg`` (multipart)
@@ -206,8 +207,7 @@ class MediaService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/90256
         """
         part = await _media_part(file, filename, stem="image", max_bytes=UPLOADIMG_MAX_BYTES)
-        result = await self._model(_UPLOADIMG, UploadImageResult, files=part, options=options)
-        return result.url
+        return await self._str_part(_UPLOADIMG, files=part, options=options)
 
 
 def _check_choice(value: str, name: str, choices: Collection[str]) -> str:

@@ -1,9 +1,13 @@
-"""``client.messages``: mass messages, welcome messages, group welcome templates (#59-#71)."""
+"""``client.messages``: mass messages (企业群发), endpoints.md #59-#65.
+
+The welcome messages and group welcome templates it also offers live in
+``services/welcome.py`` (:class:`~wecom_async.services.welcome.WelcomeService`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, TypeVar
+from typing import Final
 
 import attrs
 from typing_extensions import Unpack
@@ -13,53 +17,73 @@ from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
-from ..models._base import WireModel
+from ..models._base import EmptyResponse
 from ..models.messages import (
     CHAT_TYPES,
     AddMsgTemplateRequest,
     AddMsgTemplateResult,
     ChatType,
+    GetGroupMsgResultResponse,
     GroupMsg,
+    GroupMsgListResponse,
     GroupMsgResult,
     GroupMsgSendResult,
+    GroupMsgSendResultResponse,
     GroupMsgTask,
-)
-from ..models.welcome import (
-    AddGroupWelcomeTemplateRequest,
-    EditGroupWelcomeTemplateRequest,
-    GroupWelcomeTemplate,
-    SendWelcomeMsgRequest,
+    GroupMsgTaskResponse,
 )
 from ..pagination import AsyncPaginator
-from ._base import Service, cursor_body, request_body
+from ._base import cursor_body, request_body
+from .welcome import WelcomeService
 
 __all__ = ["MAX_GROUPMSG_LIST_SPAN", "MessagesService"]
 
-_ADD_MSG_TEMPLATE = Endpoint("POST", "externalcontact/add_msg_template", retry_safe=False)
-_GET_GROUPMSG_LIST = Endpoint("POST", "externalcontact/get_groupmsg_list_v2", retry_safe=True)
-_GET_GROUPMSG_TASK = Endpoint("POST", "externalcontact/get_groupmsg_task", retry_safe=True)
-_GET_GROUPMSG_SEND_RESULT = Endpoint(
-    "POST", "externalcontact/get_groupmsg_send_result", retry_safe=True
+_ADD_MSG_TEMPLATE = Endpoint(
+    "POST", "externalcontact/add_msg_template", retry_safe=False, response=AddMsgTemplateResult
 )
-_REMIND = Endpoint("POST", "externalcontact/remind_groupmsg_send", retry_safe=False)
-_CANCEL = Endpoint("POST", "externalcontact/cancel_groupmsg_send", retry_safe=False)
-_GET_GROUP_MSG_RESULT = Endpoint("POST", "externalcontact/get_group_msg_result", retry_safe=True)
-_SEND_WELCOME = Endpoint("POST", "externalcontact/send_welcome_msg", retry_safe=False)
-_TEMPLATE_ADD = Endpoint("POST", "externalcontact/group_welcome_template/add", retry_safe=False)
-_TEMPLATE_EDIT = Endpoint("POST", "externalcontact/group_welcome_template/edit", retry_safe=True)
-_TEMPLATE_GET = Endpoint("POST", "externalcontact/group_welcome_template/get", retry_safe=True)
-_TEMPLATE_DEL = Endpoint("POST", "externalcontact/group_welcome_template/del", retry_safe=False)
+_GET_GROUPMSG_LIST = Endpoint(
+    "POST",
+    "externalcontact/get_groupmsg_list_v2",
+    retry_safe=True,
+    response=GroupMsgListResponse,
+    key="group_msg_list",
+)
+_GET_GROUPMSG_TASK = Endpoint(
+    "POST",
+    "externalcontact/get_groupmsg_task",
+    retry_safe=True,
+    response=GroupMsgTaskResponse,
+    key="task_list",
+)
+_GET_GROUPMSG_SEND_RESULT = Endpoint(
+    "POST",
+    "externalcontact/get_groupmsg_send_result",
+    retry_safe=True,
+    response=GroupMsgSendResultResponse,
+    key="send_list",
+)
+_REMIND = Endpoint(
+    "POST", "externalcontact/remind_groupmsg_send", retry_safe=False, response=EmptyResponse
+)
+_CANCEL = Endpoint(
+    "POST", "externalcontact/cancel_groupmsg_send", retry_safe=False, response=EmptyResponse
+)
+_GET_GROUP_MSG_RESULT = Endpoint(
+    "POST",
+    "externalcontact/get_group_msg_result",
+    retry_safe=True,
+    response=GetGroupMsgResultResponse,
+)
 
 #: get_groupmsg_list_v2: end_time - start_time may be at most one month (31 days).
 MAX_GROUPMSG_LIST_SPAN: Final = 31 * 86400
 _MAX_LIST_LIMIT: Final = 100
 _MAX_TASK_LIMIT: Final = 1000
 
-R = TypeVar("R", bound=WireModel)
 
-
-class MessagesService(Service):
-    """Corp mass messages (企业群发), welcome messages and group welcome templates."""
+class MessagesService(WelcomeService):
+    """Corp mass messages (企业群发); welcome messages and group welcome templates come
+    from :class:`WelcomeService`."""
 
     async def add_msg_template(
         self,
@@ -91,9 +115,7 @@ class MessagesService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/92135
         """
         request = request_body(AddMsgTemplateRequest, body)
-        return await self._model(
-            _ADD_MSG_TEMPLATE, AddMsgTemplateResult, body=request, options=options
-        )
+        return await self._answer(_ADD_MSG_TEMPLATE, body=request, options=options)
 
     def get_groupmsg_list(
         self,
@@ -145,7 +167,7 @@ class MessagesService(Service):
             "limit": limit,
         }
         return self._cursor_paginate(
-            _GET_GROUPMSG_LIST, GroupMsg, "group_msg_list", body, start=cursor, options=options
+            _GET_GROUPMSG_LIST, GroupMsg, body, start=cursor, options=options
         )
 
     def get_groupmsg_task(
@@ -183,7 +205,7 @@ class MessagesService(Service):
         check_range(limit, "limit", low=1, high=_MAX_TASK_LIMIT)
         body = {"msgid": msgid, "limit": limit}
         return self._cursor_paginate(
-            _GET_GROUPMSG_TASK, GroupMsgTask, "task_list", body, start=cursor, options=options
+            _GET_GROUPMSG_TASK, GroupMsgTask, body, start=cursor, options=options
         )
 
     def get_groupmsg_send_result(
@@ -226,7 +248,6 @@ class MessagesService(Service):
         return self._cursor_paginate(
             _GET_GROUPMSG_SEND_RESULT,
             GroupMsgSendResult,
-            "send_list",
             body,
             start=cursor,
             options=options,
@@ -311,131 +332,3 @@ class MessagesService(Service):
             merge,
             options=options,
         )
-
-    async def send_welcome_msg(
-        self, body: SendWelcomeMsgRequest | Mapping[str, object], **options: Unpack[RequestOptions]
-    ) -> None:
-        """Send the welcome message to a customer who just added a member.
-
-        ``POST /cgi-bin/externalcontact/send_welcome_msg``
-
-        The ``welcome_code`` of the add_external_contact event is valid for 20 seconds and
-        usable once, so this call is never resent after an ambiguous failure.
-
-        Args:
-            body: a :class:`SendWelcomeMsgRequest` or a mapping of its wire fields.
-                ``attachments[]`` is the current shape; the legacy top-level
-                ``image`` / ``link`` / ``miniprogram`` shape is sent as given.
-            **options: per-call :class:`~wecom_async.RequestOptions`
-                (``extra_body``, ``extra_query``, ``deadline``).
-
-        Raises:
-            ValidationError: no welcome_code, no content, text over 4000 bytes, more than
-                9 attachments or an incomplete one (nothing sent).
-            APIError: 41050 invalid or expired code, 41051 the chat already started (do
-                not retry), 41096 another app is sending it.
-
-        Docs: https://developer.work.weixin.qq.com/document/path/92137
-        """
-        await self._none(
-            _SEND_WELCOME, body=request_body(SendWelcomeMsgRequest, body), options=options
-        )
-
-    async def add_group_welcome_template(
-        self,
-        body: AddGroupWelcomeTemplateRequest | Mapping[str, object],
-        **options: Unpack[RequestOptions],
-    ) -> str:
-        """Create a group welcome template (入群欢迎语素材).
-
-        ``POST /cgi-bin/externalcontact/group_welcome_template/add``
-
-        Args:
-            body: an :class:`AddGroupWelcomeTemplateRequest` or a mapping of its wire
-                fields; text may contain ``%NICKNAME%``.
-            **options: per-call :class:`~wecom_async.RequestOptions`
-                (``extra_body``, ``extra_query``, ``deadline``).
-
-        Returns:
-            The new ``template_id``.
-
-        Raises:
-            ValidationError: no content, text over 3000 bytes or an incomplete object.
-            APIError: 41055 the corp already has 100 templates.
-
-        Docs: https://developer.work.weixin.qq.com/document/path/92366
-        """
-        request = request_body(AddGroupWelcomeTemplateRequest, body)
-        return await self._value(_TEMPLATE_ADD, str, "template_id", body=request, options=options)
-
-    async def edit_group_welcome_template(
-        self,
-        body: EditGroupWelcomeTemplateRequest | Mapping[str, object],
-        **options: Unpack[RequestOptions],
-    ) -> None:
-        """Change a group welcome template created by this app.
-
-        ``POST /cgi-bin/externalcontact/group_welcome_template/edit``
-
-        Args:
-            body: an :class:`EditGroupWelcomeTemplateRequest` or a mapping of its wire
-                fields (``template_id`` and the content to set).
-            **options: per-call :class:`~wecom_async.RequestOptions`
-                (``extra_body``, ``extra_query``, ``deadline``).
-
-        Raises:
-            ValidationError: no template_id, text over 3000 bytes or an incomplete object.
-            APIError: 41058 the template belongs to another app.
-
-        Docs: https://developer.work.weixin.qq.com/document/path/92366
-        """
-        await self._none(
-            _TEMPLATE_EDIT,
-            body=request_body(EditGroupWelcomeTemplateRequest, body),
-            options=options,
-        )
-
-    async def get_group_welcome_template(
-        self, template_id: str, **options: Unpack[RequestOptions]
-    ) -> GroupWelcomeTemplate:
-        """Get a group welcome template (its image comes back as ``pic_url`` only).
-
-        ``POST /cgi-bin/externalcontact/group_welcome_template/get``
-
-        Args:
-            template_id: the template id.
-            **options: per-call :class:`~wecom_async.RequestOptions`
-                (``extra_body``, ``extra_query``, ``deadline``).
-
-        Returns:
-            The template's content objects.
-
-        Raises:
-            ValidationError: ``template_id`` is empty.
-            APIError: the template does not exist.
-
-        Docs: https://developer.work.weixin.qq.com/document/path/92366
-        """
-        body = {"template_id": check_id(template_id, "template_id")}
-        return await self._model(_TEMPLATE_GET, GroupWelcomeTemplate, body=body, options=options)
-
-    async def delete_group_welcome_template(
-        self, template_id: str, **options: Unpack[RequestOptions]
-    ) -> None:
-        """Delete a group welcome template created by this app.
-
-        ``POST /cgi-bin/externalcontact/group_welcome_template/del``
-
-        Args:
-            template_id: the template id.
-            **options: per-call :class:`~wecom_async.RequestOptions`
-                (``extra_body``, ``extra_query``, ``deadline``).
-
-        Raises:
-            ValidationError: ``template_id`` is empty.
-            APIError: 41058 the template belongs to another app, or it does not exist.
-
-        Docs: https://developer.work.weixin.qq.com/document/path/92366
-        """
-        body = {"template_id": check_id(template_id, "template_id")}
-        await self._none(_TEMPLATE_DEL, body=body, options=options)

@@ -11,14 +11,18 @@ from .._core import Endpoint
 from .._options import RequestOptions
 from .._time import TimeArg, time_window
 from .._validation import check_id, check_range
+from ..models._base import EmptyResponse, WireStr
 from ..models.moments import (
     AddMomentTaskRequest,
     AddMomentTaskResponse,
     Moment,
     MomentComments,
     MomentCustomer,
+    MomentCustomerListResponse,
     MomentFilterType,
+    MomentListResponse,
     MomentTask,
+    MomentTaskListResponse,
     MomentTaskResult,
 )
 from ..pagination import AsyncPaginator
@@ -28,18 +32,50 @@ __all__ = ["MAX_MOMENT_LIST_SPAN", "MomentsService"]
 
 T = TypeVar("T")
 
-_ADD_MOMENT_TASK = Endpoint("POST", "externalcontact/add_moment_task", retry_safe=False)
-_GET_MOMENT_TASK_RESULT = Endpoint("GET", "externalcontact/get_moment_task_result", retry_safe=True)
-_CANCEL_MOMENT_TASK = Endpoint("POST", "externalcontact/cancel_moment_task", retry_safe=False)
-_GET_MOMENT_LIST = Endpoint("POST", "externalcontact/get_moment_list", retry_safe=True)
-_GET_MOMENT_TASK = Endpoint("POST", "externalcontact/get_moment_task", retry_safe=True)
+_ADD_MOMENT_TASK = Endpoint(
+    "POST",
+    "externalcontact/add_moment_task",
+    retry_safe=False,
+    response=AddMomentTaskResponse,
+    key="jobid",
+)
+_GET_MOMENT_TASK_RESULT = Endpoint(
+    "GET", "externalcontact/get_moment_task_result", retry_safe=True, response=MomentTaskResult
+)
+_CANCEL_MOMENT_TASK = Endpoint(
+    "POST", "externalcontact/cancel_moment_task", retry_safe=False, response=EmptyResponse
+)
+_GET_MOMENT_LIST = Endpoint(
+    "POST",
+    "externalcontact/get_moment_list",
+    retry_safe=True,
+    response=MomentListResponse,
+    key="moment_list",
+)
+_GET_MOMENT_TASK = Endpoint(
+    "POST",
+    "externalcontact/get_moment_task",
+    retry_safe=True,
+    response=MomentTaskListResponse,
+    key="task_list",
+)
 _GET_MOMENT_CUSTOMER_LIST = Endpoint(
-    "POST", "externalcontact/get_moment_customer_list", retry_safe=True
+    "POST",
+    "externalcontact/get_moment_customer_list",
+    retry_safe=True,
+    response=MomentCustomerListResponse,
+    key="customer_list",
 )
 _GET_MOMENT_SEND_RESULT = Endpoint(
-    "POST", "externalcontact/get_moment_send_result", retry_safe=True
+    "POST",
+    "externalcontact/get_moment_send_result",
+    retry_safe=True,
+    response=MomentCustomerListResponse,
+    key="customer_list",
 )
-_GET_MOMENT_COMMENTS = Endpoint("POST", "externalcontact/get_moment_comments", retry_safe=True)
+_GET_MOMENT_COMMENTS = Endpoint(
+    "POST", "externalcontact/get_moment_comments", retry_safe=True, response=MomentComments
+)
 
 #: get_moment_list: at most 30 days between start_time and end_time.
 MAX_MOMENT_LIST_SPAN: Final = 30 * 86400
@@ -54,7 +90,7 @@ class MomentsService(Service):
 
     async def add_moment_task(
         self, body: AddMomentTaskRequest | Mapping[str, object], **options: Unpack[RequestOptions]
-    ) -> str:
+    ) -> WireStr:
         """Start an asynchronous job that publishes a corp moment through its executors.
 
         ``POST /cgi-bin/externalcontact/add_moment_task``
@@ -83,10 +119,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/95094
         """
         request = request_body(AddMomentTaskRequest, body)
-        answer = await self._model(
-            _ADD_MOMENT_TASK, AddMomentTaskResponse, body=request, options=options
-        )
-        return answer.jobid
+        return await self._str_part(_ADD_MOMENT_TASK, body=request, options=options)
 
     async def get_moment_task_result(
         self, jobid: str, **options: Unpack[RequestOptions]
@@ -114,9 +147,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/95094
         """
         check_id(jobid, "jobid")
-        return await self._model(
-            _GET_MOMENT_TASK_RESULT, MomentTaskResult, params={"jobid": jobid}, options=options
-        )
+        return await self._answer(_GET_MOMENT_TASK_RESULT, params={"jobid": jobid}, options=options)
 
     async def cancel_moment_task(self, moment_id: str, **options: Unpack[RequestOptions]) -> None:
         """Stop a corp moment from going out to executors who have not published it yet.
@@ -188,9 +219,7 @@ class MomentsService(Service):
         }
         if creator is not None:
             body["creator"] = check_id(creator, "creator")
-        return self._cursor_paginate(
-            _GET_MOMENT_LIST, Moment, "moment_list", body, start=cursor, options=options
-        )
+        return self._cursor_paginate(_GET_MOMENT_LIST, Moment, body, start=cursor, options=options)
 
     def get_moment_task(
         self,
@@ -224,7 +253,7 @@ class MomentsService(Service):
         """
         body = self._ids_body({"moment_id": moment_id}, limit, _MAX_TASK_LIMIT)
         return self._cursor_paginate(
-            _GET_MOMENT_TASK, MomentTask, "task_list", body, start=cursor, options=options
+            _GET_MOMENT_TASK, MomentTask, body, start=cursor, options=options
         )
 
     def get_moment_customer_list(
@@ -266,7 +295,6 @@ class MomentsService(Service):
         return self._cursor_paginate(
             _GET_MOMENT_CUSTOMER_LIST,
             MomentCustomer,
-            "customer_list",
             body,
             start=cursor,
             options=options,
@@ -311,7 +339,6 @@ class MomentsService(Service):
         return self._cursor_paginate(
             _GET_MOMENT_SEND_RESULT,
             MomentCustomer,
-            "customer_list",
             body,
             start=cursor,
             options=options,
@@ -342,7 +369,7 @@ class MomentsService(Service):
         Docs: https://developer.work.weixin.qq.com/document/path/93333
         """
         body = self._ids_body({"moment_id": moment_id, "userid": userid})
-        return await self._model(_GET_MOMENT_COMMENTS, MomentComments, body=body, options=options)
+        return await self._answer(_GET_MOMENT_COMMENTS, body=body, options=options)
 
     @staticmethod
     def _ids_body(

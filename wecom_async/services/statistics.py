@@ -18,11 +18,15 @@ from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._time import TimeArg, day_window, to_unix
 from .._validation import check_ids, check_range
+from ..models._base import WireList
 from ..models.statistics import (
     GroupChatDayStatistic,
+    GroupChatDayStatisticResponse,
     GroupChatStatistic,
     GroupChatStatisticOrder,
+    GroupChatStatisticResponse,
     UserBehavior,
+    UserBehaviorResponse,
 )
 from ..pagination import AsyncPaginator, PageToken
 from ._base import Service
@@ -30,11 +34,25 @@ from ._base import Service
 __all__ = ["MAX_SPAN_DAYS", "StatisticsService"]
 
 _GET_USER_BEHAVIOR_DATA = Endpoint(
-    "POST", "externalcontact/get_user_behavior_data", retry_safe=True
+    "POST",
+    "externalcontact/get_user_behavior_data",
+    retry_safe=True,
+    response=UserBehaviorResponse,
+    key="behavior_data",
 )
-_GROUPCHAT_STATISTIC = Endpoint("POST", "externalcontact/groupchat/statistic", retry_safe=True)
+_GROUPCHAT_STATISTIC = Endpoint(
+    "POST",
+    "externalcontact/groupchat/statistic",
+    retry_safe=True,
+    response=GroupChatStatisticResponse,
+    key="items",
+)
 _GROUPCHAT_STATISTIC_BY_DAY = Endpoint(
-    "POST", "externalcontact/groupchat/statistic_group_by_day", retry_safe=True
+    "POST",
+    "externalcontact/groupchat/statistic_group_by_day",
+    retry_safe=True,
+    response=GroupChatDayStatisticResponse,
+    key="items",
 )
 
 #: At most this many days between the first and the last day asked for.
@@ -67,7 +85,7 @@ class StatisticsService(Service):
         userid: Sequence[str] | None = None,
         partyid: Sequence[int] | None = None,
         **options: Unpack[RequestOptions],
-    ) -> list[UserBehavior]:
+    ) -> WireList[UserBehavior]:
         """Get day-by-day contact statistics of members, summed over the members given.
 
         ``POST /cgi-bin/externalcontact/get_user_behavior_data``
@@ -102,8 +120,8 @@ class StatisticsService(Service):
             "start_time": start,
             "end_time": end,
         }
-        return await self._value(
-            _GET_USER_BEHAVIOR_DATA, list[UserBehavior], "behavior_data", body=body, options=options
+        return await self._list_part(
+            _GET_USER_BEHAVIOR_DATA, UserBehavior, body=body, options=options
         )
 
     def group_chat_statistic(
@@ -178,7 +196,6 @@ class StatisticsService(Service):
         return self._paginate(
             _GROUPCHAT_STATISTIC,
             GroupChatStatistic,
-            "items",
             request,
             start=offset,
             options=options,
@@ -190,7 +207,7 @@ class StatisticsService(Service):
         day_end_time: TimeArg,
         owner_userid_list: Sequence[str],
         **options: Unpack[RequestOptions],
-    ) -> list[GroupChatDayStatistic]:
+    ) -> WireList[GroupChatDayStatistic]:
         """Get customer-group counters day by day, summed over the owners given.
 
         ``POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day``
@@ -224,10 +241,6 @@ class StatisticsService(Service):
             "day_end_time": end,
             "owner_filter": _owner_filter(owner_userid_list),
         }
-        return await self._value(
-            _GROUPCHAT_STATISTIC_BY_DAY,
-            list[GroupChatDayStatistic],
-            "items",
-            body=body,
-            options=options,
+        return await self._list_part(
+            _GROUPCHAT_STATISTIC_BY_DAY, GroupChatDayStatistic, body=body, options=options
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 
 from typing_extensions import Unpack
@@ -12,28 +11,62 @@ from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
-from ..models._base import WireModel
+from ..models._base import EmptyResponse, WireList, WireModel
 from ..models.tags import (
     MAX_CORP_TAGS,
     MAX_STRATEGY_ID,
     AddCorpTagRequest,
     AddStrategyTagRequest,
+    AddTagResponse,
     CorpTagGroup,
     EditTagRequest,
+    TagGroupListResponse,
 )
 from ._base import Body, Service, request_body
 
 __all__ = ["MAX_TAGS_PER_CUSTOMER", "TagsService"]
 
-_GET_CORP_TAG_LIST = Endpoint("POST", "externalcontact/get_corp_tag_list", retry_safe=True)
-_ADD_CORP_TAG = Endpoint("POST", "externalcontact/add_corp_tag", retry_safe=False)
-_EDIT_CORP_TAG = Endpoint("POST", "externalcontact/edit_corp_tag", retry_safe=True)
-_DEL_CORP_TAG = Endpoint("POST", "externalcontact/del_corp_tag", retry_safe=False)
-_MARK_TAG = Endpoint("POST", "externalcontact/mark_tag", retry_safe=True)
-_GET_STRATEGY_TAG_LIST = Endpoint("POST", "externalcontact/get_strategy_tag_list", retry_safe=True)
-_ADD_STRATEGY_TAG = Endpoint("POST", "externalcontact/add_strategy_tag", retry_safe=False)
-_EDIT_STRATEGY_TAG = Endpoint("POST", "externalcontact/edit_strategy_tag", retry_safe=True)
-_DEL_STRATEGY_TAG = Endpoint("POST", "externalcontact/del_strategy_tag", retry_safe=False)
+_GET_CORP_TAG_LIST = Endpoint(
+    "POST",
+    "externalcontact/get_corp_tag_list",
+    retry_safe=True,
+    response=TagGroupListResponse,
+    key="tag_group",
+)
+_ADD_CORP_TAG = Endpoint(
+    "POST",
+    "externalcontact/add_corp_tag",
+    retry_safe=False,
+    response=AddTagResponse,
+    key="tag_group",
+)
+_EDIT_CORP_TAG = Endpoint(
+    "POST", "externalcontact/edit_corp_tag", retry_safe=True, response=EmptyResponse
+)
+_DEL_CORP_TAG = Endpoint(
+    "POST", "externalcontact/del_corp_tag", retry_safe=False, response=EmptyResponse
+)
+_MARK_TAG = Endpoint("POST", "externalcontact/mark_tag", retry_safe=True, response=EmptyResponse)
+_GET_STRATEGY_TAG_LIST = Endpoint(
+    "POST",
+    "externalcontact/get_strategy_tag_list",
+    retry_safe=True,
+    response=TagGroupListResponse,
+    key="tag_group",
+)
+_ADD_STRATEGY_TAG = Endpoint(
+    "POST",
+    "externalcontact/add_strategy_tag",
+    retry_safe=False,
+    response=AddTagResponse,
+    key="tag_group",
+)
+_EDIT_STRATEGY_TAG = Endpoint(
+    "POST", "externalcontact/edit_strategy_tag", retry_safe=True, response=EmptyResponse
+)
+_DEL_STRATEGY_TAG = Endpoint(
+    "POST", "externalcontact/del_strategy_tag", retry_safe=False, response=EmptyResponse
+)
 
 #: A member may put at most this many tags on one customer (mark_tag, 40144 beyond).
 MAX_TAGS_PER_CUSTOMER = 3000
@@ -62,10 +95,8 @@ class TagsService(Service):
 
     async def _list(
         self, endpoint: Endpoint, body: Body, options: RequestOptions
-    ) -> list[CorpTagGroup]:
-        return await self._value(
-            endpoint, list[CorpTagGroup], "tag_group", body=body, options=options
-        )
+    ) -> WireList[CorpTagGroup]:
+        return await self._list_part(endpoint, CorpTagGroup, body=body, options=options)
 
     async def _add(
         self,
@@ -75,9 +106,7 @@ class TagsService(Service):
         options: RequestOptions,
     ) -> CorpTagGroup:
         request = request_body(request_type, body)
-        return await self._model(
-            endpoint, CorpTagGroup, key="tag_group", body=request, options=options
-        )
+        return await self._model_part(endpoint, CorpTagGroup, body=request, options=options)
 
     async def _edit(
         self,
@@ -97,7 +126,7 @@ class TagsService(Service):
         tag_id: Sequence[str] | None = None,
         group_id: Sequence[str] | None = None,
         **options: Unpack[RequestOptions],
-    ) -> list[CorpTagGroup]:
+    ) -> WireList[CorpTagGroup]:
         """List the corp's tag groups and tags, all of them or those asked for.
 
         ``POST /cgi-bin/externalcontact/get_corp_tag_list``
@@ -267,7 +296,7 @@ class TagsService(Service):
         tag_id: Sequence[str] | None = None,
         group_id: Sequence[str] | None = None,
         **options: Unpack[RequestOptions],
-    ) -> builtins.list[CorpTagGroup]:
+    ) -> WireList[CorpTagGroup]:
         """List the strategy (rule-group) tags this app created, optionally of one rule group.
 
         ``POST /cgi-bin/externalcontact/get_strategy_tag_list``

@@ -17,31 +17,71 @@ from .._core import Endpoint
 from .._exceptions import ValidationError
 from .._options import RequestOptions
 from .._validation import check_id, check_ids, check_range
-from ..models._base import JsonObject
+from ..models._base import JsonObject, WireList
 from ..models.transfer import (
     FailedChat,
     GroupChatTransferResponse,
     TransferCustomerResponse,
     TransferItemResult,
+    TransferResultResponse,
     TransferStatus,
     UnassignedCustomer,
+    UnassignedListResponse,
 )
 from ..pagination import AsyncPaginator
 from ._base import Body, Service
 
 __all__ = ["TransferService"]
 
-_TRANSFER_CUSTOMER = Endpoint("POST", "externalcontact/transfer_customer", retry_safe=False)
-_TRANSFER_RESULT = Endpoint("POST", "externalcontact/transfer_result", retry_safe=True)
-_ONJOB_TRANSFER = Endpoint("POST", "externalcontact/groupchat/onjob_transfer", retry_safe=False)
-_GET_UNASSIGNED_LIST = Endpoint("POST", "externalcontact/get_unassigned_list", retry_safe=True)
+_TRANSFER_CUSTOMER = Endpoint(
+    "POST",
+    "externalcontact/transfer_customer",
+    retry_safe=False,
+    response=TransferCustomerResponse,
+    key="customer",
+)
+_TRANSFER_RESULT = Endpoint(
+    "POST",
+    "externalcontact/transfer_result",
+    retry_safe=True,
+    response=TransferResultResponse,
+    key="customer",
+)
+_ONJOB_TRANSFER = Endpoint(
+    "POST",
+    "externalcontact/groupchat/onjob_transfer",
+    retry_safe=False,
+    response=GroupChatTransferResponse,
+    key="failed_chat_list",
+)
+_GET_UNASSIGNED_LIST = Endpoint(
+    "POST",
+    "externalcontact/get_unassigned_list",
+    retry_safe=True,
+    response=UnassignedListResponse,
+    key="info",
+)
 _RESIGNED_TRANSFER_CUSTOMER = Endpoint(
-    "POST", "externalcontact/resigned/transfer_customer", retry_safe=False
+    "POST",
+    "externalcontact/resigned/transfer_customer",
+    retry_safe=False,
+    response=TransferCustomerResponse,
+    key="customer",
 )
 _RESIGNED_TRANSFER_RESULT = Endpoint(
-    "POST", "externalcontact/resigned/transfer_result", retry_safe=True
+    "POST",
+    "externalcontact/resigned/transfer_result",
+    retry_safe=True,
+    response=TransferResultResponse,
+    key="customer",
 )
-_GROUPCHAT_TRANSFER = Endpoint("POST", "externalcontact/groupchat/transfer", retry_safe=False)
+_GROUPCHAT_TRANSFER = Endpoint(
+    "POST",
+    "externalcontact/groupchat/transfer",
+    retry_safe=False,
+    response=GroupChatTransferResponse,
+    key="failed_chat_list",
+)
 
 #: Customers per transfer call (both kinds).
 MAX_CUSTOMERS: Final = 100
@@ -99,7 +139,7 @@ class TransferService(Service):
         *,
         transfer_success_msg: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> list[TransferItemResult]:
+    ) -> WireList[TransferItemResult]:
         """Start handing customers of an on-job member over to another member (在职继承).
 
         ``POST /cgi-bin/externalcontact/transfer_customer``
@@ -181,7 +221,7 @@ class TransferService(Service):
         chat_id_list: Sequence[str],
         new_owner: str,
         **options: Unpack[RequestOptions],
-    ) -> list[FailedChat]:
+    ) -> WireList[FailedChat]:
         """Hand customer groups of on-job owners over to a new owner at once.
 
         ``POST /cgi-bin/externalcontact/groupchat/onjob_transfer``
@@ -249,7 +289,6 @@ class TransferService(Service):
             return self._cursor_paginate(
                 _GET_UNASSIGNED_LIST,
                 UnassignedCustomer,
-                "info",
                 body,
                 start=cursor,
                 options=options,
@@ -268,7 +307,6 @@ class TransferService(Service):
         return self._paginate_numbered(
             _GET_UNASSIGNED_LIST,
             UnassignedCustomer,
-            "info",
             legacy,
             following,
             start=_check_page_id(page_id, page_size),
@@ -281,7 +319,7 @@ class TransferService(Service):
         takeover_userid: str,
         external_userid: Sequence[str],
         **options: Unpack[RequestOptions],
-    ) -> list[TransferItemResult]:
+    ) -> WireList[TransferItemResult]:
         """Start handing customers of a resigned member over to another member (离职继承).
 
         ``POST /cgi-bin/externalcontact/resigned/transfer_customer``
@@ -347,7 +385,7 @@ class TransferService(Service):
         chat_id_list: Sequence[str],
         new_owner: str,
         **options: Unpack[RequestOptions],
-    ) -> list[FailedChat]:
+    ) -> WireList[FailedChat]:
         """Hand customer groups of resigned owners over to a new owner (离职继承).
 
         ``POST /cgi-bin/externalcontact/groupchat/transfer``
@@ -376,9 +414,8 @@ class TransferService(Service):
 
     async def _transfer(
         self, endpoint: Endpoint, body: Body, options: RequestOptions
-    ) -> list[TransferItemResult]:
-        answer = await self._model(endpoint, TransferCustomerResponse, body=body, options=options)
-        return answer.customer
+    ) -> WireList[TransferItemResult]:
+        return await self._list_part(endpoint, TransferItemResult, body=body, options=options)
 
     async def _transfer_groups(
         self,
@@ -386,10 +423,9 @@ class TransferService(Service):
         chat_id_list: Sequence[str],
         new_owner: str,
         options: RequestOptions,
-    ) -> list[FailedChat]:
+    ) -> WireList[FailedChat]:
         body = _group_body(chat_id_list, new_owner)
-        answer = await self._model(endpoint, GroupChatTransferResponse, body=body, options=options)
-        return answer.failed_chat_list
+        return await self._list_part(endpoint, FailedChat, body=body, options=options)
 
     def _results(
         self,
@@ -403,6 +439,4 @@ class TransferService(Service):
             "handover_userid": check_id(handover_userid, "handover_userid"),
             "takeover_userid": check_id(takeover_userid, "takeover_userid"),
         }
-        return self._cursor_paginate(
-            endpoint, TransferStatus, "customer", ids, start=cursor, options=options
-        )
+        return self._cursor_paginate(endpoint, TransferStatus, ids, start=cursor, options=options)

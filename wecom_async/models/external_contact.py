@@ -7,17 +7,14 @@ https://developer.work.weixin.qq.com/document/path/92115 (remark).
 
 from __future__ import annotations
 
-from typing import Final
-
 import attrs
 
 from .._exceptions import ValidationError
 from .._validation import max_chars, non_empty
 from ..pagination import FailInfo
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel
 
 __all__ = [
-    "RESPONSES",
     "AddWay",
     "BatchGetByUserResponse",
     "ContactListItem",
@@ -323,14 +320,3 @@ class ContactListResponse(WireModel):
 
     info_list: list[ContactListItem] = attrs.field(factory=list)
     next_cursor: str | None = None
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/get_follow_user_list": FollowUserListResponse,
-    "externalcontact/list": ListCustomersResponse,
-    "externalcontact/get": GetCustomerResponse,
-    "externalcontact/batch/get_by_user": BatchGetByUserResponse,
-    "externalcontact/remark": EmptyResponse,
-    "externalcontact/contact_list": ContactListResponse,
-}

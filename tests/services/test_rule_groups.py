@@ -22,7 +22,7 @@ from wecom_async import (
     from_dict,
     to_dict,
 )
-from wecom_async.models.strategy import (
+from wecom_async.models.rule_groups import (
     CreateCustomerStrategyRequest,
     CreateMomentStrategyRequest,
     CustomerStrategy,
@@ -31,7 +31,7 @@ from wecom_async.models.strategy import (
     StrategyRange,
     StrategyRangeType,
 )
-from wecom_async.services.strategy import StrategyService
+from wecom_async.services.rule_groups import StrategyService
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._rule_groups_state import (
     CustomerRuleGroups,

@@ -15,35 +15,96 @@ from typing_extensions import Unpack
 from .._core import Endpoint
 from .._options import RequestOptions
 from .._validation import check_range
-from ..models._base import WireModel
-from ..models.strategy import (
+from ..models._base import EmptyResponse, WireInt, WireModel
+from ..models.rule_groups import (
     MAX_STRATEGY_PAGE,
     CreateCustomerStrategyRequest,
     CreateMomentStrategyRequest,
+    CreateStrategyResponse,
     CustomerStrategy,
     EditCustomerStrategyRequest,
     EditMomentStrategyRequest,
+    GetCustomerStrategyResponse,
+    GetMomentStrategyResponse,
     MomentStrategy,
     StrategyListItem,
+    StrategyListResponse,
     StrategyRange,
+    StrategyRangeResponse,
 )
 from ..pagination import AsyncPaginator
 from ._base import Service, cursor_body, request_body
 
 __all__ = ["StrategyService"]
 
-_CUSTOMER_LIST = Endpoint("POST", "externalcontact/customer_strategy/list", retry_safe=True)
-_CUSTOMER_GET = Endpoint("POST", "externalcontact/customer_strategy/get", retry_safe=True)
-_CUSTOMER_RANGE = Endpoint("POST", "externalcontact/customer_strategy/get_range", retry_safe=True)
-_CUSTOMER_CREATE = Endpoint("POST", "externalcontact/customer_strategy/create", retry_safe=False)
-_CUSTOMER_EDIT = Endpoint("POST", "externalcontact/customer_strategy/edit", retry_safe=True)
-_CUSTOMER_DEL = Endpoint("POST", "externalcontact/customer_strategy/del", retry_safe=False)
-_MOMENT_LIST = Endpoint("POST", "externalcontact/moment_strategy/list", retry_safe=True)
-_MOMENT_GET = Endpoint("POST", "externalcontact/moment_strategy/get", retry_safe=True)
-_MOMENT_RANGE = Endpoint("POST", "externalcontact/moment_strategy/get_range", retry_safe=True)
-_MOMENT_CREATE = Endpoint("POST", "externalcontact/moment_strategy/create", retry_safe=False)
-_MOMENT_EDIT = Endpoint("POST", "externalcontact/moment_strategy/edit", retry_safe=True)
-_MOMENT_DEL = Endpoint("POST", "externalcontact/moment_strategy/del", retry_safe=False)
+_CUSTOMER_LIST = Endpoint(
+    "POST",
+    "externalcontact/customer_strategy/list",
+    retry_safe=True,
+    response=StrategyListResponse,
+    key="strategy",
+)
+_CUSTOMER_GET = Endpoint(
+    "POST",
+    "externalcontact/customer_strategy/get",
+    retry_safe=True,
+    response=GetCustomerStrategyResponse,
+    key="strategy",
+)
+_CUSTOMER_RANGE = Endpoint(
+    "POST",
+    "externalcontact/customer_strategy/get_range",
+    retry_safe=True,
+    response=StrategyRangeResponse,
+    key="range",
+)
+_CUSTOMER_CREATE = Endpoint(
+    "POST",
+    "externalcontact/customer_strategy/create",
+    retry_safe=False,
+    response=CreateStrategyResponse,
+    key="strategy_id",
+)
+_CUSTOMER_EDIT = Endpoint(
+    "POST", "externalcontact/customer_strategy/edit", retry_safe=True, response=EmptyResponse
+)
+_CUSTOMER_DEL = Endpoint(
+    "POST", "externalcontact/customer_strategy/del", retry_safe=False, response=EmptyResponse
+)
+_MOMENT_LIST = Endpoint(
+    "POST",
+    "externalcontact/moment_strategy/list",
+    retry_safe=True,
+    response=StrategyListResponse,
+    key="strategy",
+)
+_MOMENT_GET = Endpoint(
+    "POST",
+    "externalcontact/moment_strategy/get",
+    retry_safe=True,
+    response=GetMomentStrategyResponse,
+    key="strategy",
+)
+_MOMENT_RANGE = Endpoint(
+    "POST",
+    "externalcontact/moment_strategy/get_range",
+    retry_safe=True,
+    response=StrategyRangeResponse,
+    key="range",
+)
+_MOMENT_CREATE = Endpoint(
+    "POST",
+    "externalcontact/moment_strategy/create",
+    retry_safe=False,
+    response=CreateStrategyResponse,
+    key="strategy_id",
+)
+_MOMENT_EDIT = Endpoint(
+    "POST", "externalcontact/moment_strategy/edit", retry_safe=True, response=EmptyResponse
+)
+_MOMENT_DEL = Endpoint(
+    "POST", "externalcontact/moment_strategy/del", retry_safe=False, response=EmptyResponse
+)
 
 _MAX_ID = 2**63 - 1
 
@@ -117,7 +178,6 @@ class StrategyService(Service):
         return self._paginate_as(
             kind.list,
             StrategyListItem,
-            "strategy",
             lambda token: (None, cursor_body(body, token)),
             lambda item: item.strategy_id,
             start=cursor,
@@ -126,9 +186,7 @@ class StrategyService(Service):
 
     async def _get(self, kind: _Kind[S, C, E], strategy_id: int, options: RequestOptions) -> S:
         body = _id_body(strategy_id)
-        return await self._model(
-            kind.get, kind.strategy, key="strategy", body=body, options=options
-        )
+        return await self._model_part(kind.get, kind.strategy, body=body, options=options)
 
     def _get_range(
         self,
@@ -140,14 +198,14 @@ class StrategyService(Service):
     ) -> AsyncPaginator[StrategyRange]:
         body = {**_id_body(strategy_id), **_page_body(limit)}
         return self._cursor_paginate(
-            kind.get_range, StrategyRange, "range", body, start=cursor, options=options
+            kind.get_range, StrategyRange, body, start=cursor, options=options
         )
 
     async def _create(
         self, kind: _Kind[S, C, E], body: C | Mapping[str, object], options: RequestOptions
-    ) -> int:
+    ) -> WireInt:
         request = request_body(kind.create_request, body)
-        return await self._value(kind.create, int, "strategy_id", body=request, options=options)
+        return await self._int_part(kind.create, body=request, options=options)
 
     async def _edit(
         self, kind: _Kind[S, C, E], body: E | Mapping[str, object], options: RequestOptions
@@ -251,7 +309,7 @@ class StrategyService(Service):
         self,
         body: CreateCustomerStrategyRequest | Mapping[str, object],
         **options: Unpack[RequestOptions],
-    ) -> int:
+    ) -> WireInt:
         """Create a customer rule group, top-level or the child of ``parent_id``.
 
         ``POST /cgi-bin/externalcontact/customer_strategy/create``
@@ -421,7 +479,7 @@ class StrategyService(Service):
         self,
         body: CreateMomentStrategyRequest | Mapping[str, object],
         **options: Unpack[RequestOptions],
-    ) -> int:
+    ) -> WireInt:
         """Create a moment rule group, top-level or the child of ``parent_id``.
 
         ``POST /cgi-bin/externalcontact/moment_strategy/create``

@@ -24,13 +24,12 @@ import attrs
 
 from .._exceptions import ValidationError
 from .._validation import check_id, check_ids, check_range
-from ._base import EmptyResponse, WireEnum, WireModel
+from ._base import WireEnum, WireModel
 
 __all__ = [
     "MAX_RANGE_NODES",
     "MAX_STRATEGY_ADMINS",
     "MAX_STRATEGY_PAGE",
-    "RESPONSES",
     "CreateCustomerStrategyRequest",
     "CreateMomentStrategyRequest",
     "CreateStrategyResponse",
@@ -325,20 +324,3 @@ class CreateStrategyResponse(WireModel):
     """Answer of ``customer_strategy/create`` and ``moment_strategy/create``."""
 
     strategy_id: int
-
-
-#: Whole-answer models per endpoint path (envelope stripped), for fixture round-trips.
-RESPONSES: Final[dict[str, type[WireModel]]] = {
-    "externalcontact/customer_strategy/list": StrategyListResponse,
-    "externalcontact/customer_strategy/get": GetCustomerStrategyResponse,
-    "externalcontact/customer_strategy/get_range": StrategyRangeResponse,
-    "externalcontact/customer_strategy/create": CreateStrategyResponse,
-    "externalcontact/customer_strategy/edit": EmptyResponse,
-    "externalcontact/customer_strategy/del": EmptyResponse,
-    "externalcontact/moment_strategy/list": StrategyListResponse,
-    "externalcontact/moment_strategy/get": GetMomentStrategyResponse,
-    "externalcontact/moment_strategy/get_range": StrategyRangeResponse,
-    "externalcontact/moment_strategy/create": CreateStrategyResponse,
-    "externalcontact/moment_strategy/edit": EmptyResponse,
-    "externalcontact/moment_strategy/del": EmptyResponse,
-}

@@ -37,6 +37,7 @@ def main() -> None:
     app.include_router(callback_router(receiver, PATH))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen()  # before the port is printed: a client may connect before uvicorn runs
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
     # uvicorn re-raises the SIGINT it handled once it has shut down.

@@ -89,6 +89,7 @@ if "WECOM_TEST_REDIS_URL" in os.environ:  # a process of the tests, not the test
 def main() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen()  # before the port is printed: a client may connect before uvicorn runs
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(web_app(sink), lifespan="on", log_level="warning", access_log=False)
     with contextlib.suppress(KeyboardInterrupt):

@@ -11,6 +11,7 @@ import threading
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -742,3 +743,90 @@ async def test_a_retry_arriving_while_the_first_delivery_is_handed_over_is_asked
     again = build_event_request(crypto, event)
     assert await receiver.handle_post(again.params, again.body) == ""
     assert [e.external_userid for e in stored] == [event.external_userid]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_receiver_runs_on_asyncio_and_trio_alike(
+    crypto: CallbackCrypto, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=1, shutdown_timeout=0)
+    calls: list[tuple[str, int]] = []
+
+    @receiver.on(AddExternalContact)
+    async def first(event: AddExternalContact) -> None:
+        await anyio.lowlevel.checkpoint()  # max_concurrency=1: the next event waits meanwhile
+        calls.append(("first", event.create_time))
+
+    @receiver.on(ExternalContactEvent)
+    async def second(event: ExternalContactEvent) -> None:
+        if event.create_time % 10 == 9:
+            await anyio.sleep_forever()  # never done: cut off by the shutdown deadline
+        calls.append(("second", event.create_time))
+
+    async def session(first_n: int) -> None:
+        sent = [new_customer(n) for n in range(first_n, first_n + 3)]
+        for event in sent:
+            assert await deliver(receiver, event) == ""
+        await receiver.drain()
+        assert calls[-6:] == [
+            (name, event.create_time) for event in sent for name in ("first", "second")
+        ]
+        assert await deliver(receiver, new_customer(first_n + 9)) == ""
+        await anyio.wait_all_tasks_blocked()  # its first handler ran, the second waits
+        await receiver.aclose()
+        assert receiver.running == 0
+        with pytest.raises(ReceiverBusyError):  # closed: WeCom retries later
+            await deliver(receiver, new_customer(first_n + 8))
+
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        anyio.run(session, 0, backend=backend)
+        anyio.run(session, 10, backend=backend)  # a second event loop: a queue of its own
+    assert len(calls) == 6 * 2 + 2  # the stuck events ran their first handler
+    unfinished = [r.getMessage() for r in caplog.records if "shutdown deadline" in r.getMessage()]
+    assert len(unfinished) == 2
+    for n, line in zip((9, 19), unfinished, strict=True):
+        assert new_customer(n).external_userid in line
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_event_loop_ending_with_events_unfinished_logs_each_one(
+    crypto: CallbackCrypto, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = CallbackReceiver(crypto, max_concurrency=1)
+
+    @receiver.on(AddExternalContact)
+    async def never_done(event: AddExternalContact) -> None:
+        await anyio.sleep_forever()
+
+    async def session() -> None:  # no aclose(): the loop just ends
+        for n in range(2):  # one running, one waiting for the concurrency limit
+            await deliver(receiver, new_customer(n))
+        await anyio.wait_all_tasks_blocked()
+
+    with caplog.at_level(logging.ERROR, logger="wecom_async"):
+        anyio.run(session, backend=backend)
+    lost = [r.getMessage() for r in caplog.records if "event loop ended" in r.getMessage()]
+    prefix = "callback event lost: its event loop ended before it finished: "
+    assert sorted(lost) == [prefix + _receiver.describe(new_customer(n)) for n in range(2)]
+    assert receiver.running == 0
+
+
+async def test_a_task_cancelled_while_dispatching_stays_cancelled(
+    receiver: CallbackReceiver,
+) -> None:
+    """A worker cancelling ``dispatch`` (a durable sink's timeout) is not taken for a
+    handler raising CancelledError: the next handlers do not run."""
+    started, seen = anyio.Event(), Recorder()
+
+    @receiver.on(AddExternalContact)
+    async def slow(event: AddExternalContact) -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    receiver.on(AddExternalContact)(seen)
+    task = asyncio.get_running_loop().create_task(receiver.dispatch(new_customer(1)))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen.events == []

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import heapq
 import inspect
 import time
 import weakref
@@ -14,10 +12,13 @@ from typing import Final, Protocol, TypeVar, overload
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 
-from wecom_async._logging import logger, redact
+from wecom_async._logging import logger
+from wecom_async.callback._backend import cancel_requested
 from wecom_async.callback._codec import is_malformed, parse_event
 from wecom_async.callback._crypto import CallbackCrypto
+from wecom_async.callback._deliveries import Deliveries
 from wecom_async.callback._errors import (
     BodyTooLargeError,
     CallbackError,
@@ -26,16 +27,12 @@ from wecom_async.callback._errors import (
     SlowBodyError,
     StaleRequestError,
 )
-from wecom_async.callback._xml import XmlValue, check_size
-from wecom_async.callback.events import (
-    Event,
-    ExternalChatEvent,
-    ExternalContactEvent,
-    ExternalTagEvent,
-    GenericEvent,
-)
+from wecom_async.callback._queue import LoopQueue
+from wecom_async.callback._report import RefusalLog, describe
+from wecom_async.callback._xml import check_size
+from wecom_async.callback.events import Event
 
-__all__ = ["CallbackReceiver", "EventSink", "Handler"]
+__all__ = ["CallbackReceiver", "EventSink", "Handler", "describe"]
 
 
 E = TypeVar("E", bound=Event)
@@ -65,11 +62,6 @@ DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
 DEFAULT_BODY_TIMEOUT: Final = 10.0
 #: Decrypted messages longer than this are parsed in a worker thread, off the event loop.
 INLINE_PARSE_CHARS: Final = 8 * 1024
-#: At most this many refusal lines per interval; then one summary line.
-REFUSAL_LOG_BURST: Final = 10
-REFUSAL_LOG_INTERVAL: Final = 60.0
-#: Seconds a cancelled handler gets to unwind at shutdown before it is abandoned.
-_CANCEL_GRACE: Final = 1.0
 
 _Key = type[Event] | tuple[str, str | None]
 
@@ -187,11 +179,13 @@ class CallbackReceiver:
         self.sink = sink
         self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []
-        self._seen = _Deliveries()
+        self._seen = Deliveries()
         #: Digests of deliveries being accepted right now (a retry of one gets a 503).
         self._handing_over: set[bytes] = set()
-        self._refusals = _RefusalLog(clock)
-        self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
+        self._refusals = RefusalLog(clock)
+        # The queue of each event loop (anyio primitives belong to the loop they ran on).
+        self._queue_var: RunVar[LoopQueue | None] = RunVar("wecom_async_callback_queue", None)
+        self._queues: weakref.WeakSet[LoopQueue] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         return (
@@ -405,8 +399,8 @@ class CallbackReceiver:
         for handler in self.handlers_for(event):
             try:
                 await handler(event)
-            except asyncio.CancelledError:
-                if _being_cancelled():
+            except anyio.get_cancelled_exc_class():
+                if cancel_requested():
                     raise  # whoever cancels this task reports it (the shutdown deadline does)
                 logger.error(
                     "callback handler %s was cancelled for %s",
@@ -426,13 +420,13 @@ class CallbackReceiver:
     def running(self) -> int:
         """How many accepted events are unfinished in the in-process queue (waiting ones
         included)."""
-        return sum(len(queue.tasks) for queue in self._queues.values())
+        return sum(queue.unfinished for queue in self._queues)
 
     async def drain(self) -> None:
         """Wait until every accepted event of this event loop has finished."""
-        queue = self._queues.get(asyncio.get_running_loop())
-        while queue is not None and queue.tasks:
-            await asyncio.wait(list(queue.tasks))
+        queue = self._queue_var.get()
+        if queue is not None:
+            await queue.drain()
 
     async def aclose(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Stop accepting events and wait for the unfinished ones of this event loop.
@@ -441,24 +435,9 @@ class CallbackReceiver:
         ``timeout`` seconds (``shutdown_timeout`` when None), each event still unfinished
         is logged at ERROR with its ids, then cancelled.
         """
-        deadline = self.shutdown_timeout if timeout is None else timeout
-        queue = self._queues.get(asyncio.get_running_loop())
+        queue = self._queue_var.get()
         if queue is not None:
-            queue.closed = True
-            if queue.tasks:
-                await asyncio.wait(list(queue.tasks), timeout=deadline)
-            unfinished = dict(queue.tasks)
-            for task, event in unfinished.items():
-                logger.error(
-                    "callback event not finished by the shutdown deadline (%g s), "
-                    "cancelled after WeCom was answered 200: %s",
-                    deadline,
-                    describe(event),
-                )
-                _CANCELLED_BY_US.add(task)
-                task.cancel()
-            if unfinished:
-                await asyncio.wait(list(unfinished), timeout=_CANCEL_GRACE)
+            await queue.close(self.shutdown_timeout if timeout is None else timeout)
         self._refusals.flush()
 
     async def __aenter__(self) -> CallbackReceiver:
@@ -517,7 +496,7 @@ class CallbackReceiver:
 
     async def _accept(self, event: Event) -> None:
         if self.sink is None:
-            self._queue().start(event, self._process)
+            self._queue().start(event)
             return
         try:
             await self.sink.put(event)
@@ -527,147 +506,19 @@ class CallbackReceiver:
             logger.exception("the event sink did not store %s", describe(event))
             raise ReceiverBusyError("the event sink did not store the event") from None
 
-    async def _process(self, queue: _LoopQueue, event: Event) -> None:
-        async with queue.semaphore:
-            await self.dispatch(event)
-
-    def _queue(self) -> _LoopQueue:
-        """The in-process queue of the running event loop, created on first use.
-
-        asyncio primitives belong to one loop: a second ``asyncio.run`` or a second
-        test-client session gets a queue of its own instead of a broken semaphore.
-        """
-        loop = asyncio.get_running_loop()
-        queue = self._queues.get(loop)
+    def _queue(self) -> LoopQueue:
+        """The in-process queue of the running event loop, created on first use."""
+        queue = self._queue_var.get()
         if queue is None:
-            self._forget_closed_loops()
-            queue = self._queues[loop] = _LoopQueue(self.max_concurrency, self.max_pending)
+            queue = LoopQueue(self.max_concurrency, self.max_pending, self.dispatch)
+            self._queue_var.set(queue)
+            self._queues.add(queue)
         return queue
 
     def _reopen(self) -> None:
-        queue = self._queues.get(asyncio.get_running_loop())
+        queue = self._queue_var.get()
         if queue is not None:
             queue.closed = False
-
-    def _forget_closed_loops(self) -> None:
-        for loop, queue in list(self._queues.items()):
-            if loop.is_closed():
-                for event in queue.tasks.values():
-                    logger.error(
-                        "callback event lost: its event loop closed before it finished: %s",
-                        describe(event),
-                    )
-                del self._queues[loop]
-
-
-class _LoopQueue:
-    """The in-process queue of one event loop: one task per accepted event."""
-
-    def __init__(self, max_concurrency: int, max_pending: int) -> None:
-        self.semaphore = asyncio.Semaphore(max_concurrency)
-        self.max_pending = max_pending
-        self.tasks: dict[asyncio.Task[None], Event] = {}
-        self.closed = False
-
-    def start(self, event: Event, process: Callable[[_LoopQueue, Event], Awaitable[None]]) -> None:
-        if self.closed:
-            raise ReceiverBusyError("the receiver is shutting down")
-        if len(self.tasks) >= self.max_pending:
-            raise ReceiverBusyError(f"{len(self.tasks)} events are already waiting")
-        task = asyncio.get_running_loop().create_task(_run(process(self, event)))
-        self.tasks[task] = event
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self.tasks.pop(task, None)
-
-
-async def _run(work: Awaitable[None]) -> None:
-    try:
-        await work
-    except asyncio.CancelledError:
-        if asyncio.current_task() not in _CANCELLED_BY_US:
-            raise
-        # Cancelled at the shutdown deadline: already logged with the event's ids.
-
-
-class _Deliveries:
-    """Digests of accepted messages, each with the wall-clock time it may be forgotten."""
-
-    def __init__(self) -> None:
-        self._until: dict[bytes, float] = {}
-        self._heap: list[tuple[float, bytes]] = []
-
-    def __contains__(self, digest: bytes) -> bool:
-        return digest in self._until
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def remember(self, digest: bytes, until: float) -> None:
-        if self._until.get(digest, until - 1) < until:
-            self._until[digest] = until
-            heapq.heappush(self._heap, (until, digest))
-
-    def forget(self, digest: bytes) -> None:
-        self._until.pop(digest, None)
-
-    def forget_expired(self, now: float) -> None:
-        heap = self._heap
-        while heap and heap[0][0] < now:
-            until, digest = heapq.heappop(heap)
-            if self._until.get(digest) == until:
-                del self._until[digest]
-
-
-class _RefusalLog:
-    """Refusal log lines: at most REFUSAL_LOG_BURST per interval, then one summary."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._start = float("-inf")
-        self._logged = 0
-        self._suppressed = 0
-
-    def record(self, method: str, exc: CallbackError) -> None:
-        now = self._clock()
-        if now - self._start >= REFUSAL_LOG_INTERVAL:
-            self.flush()
-            self._start, self._logged = now, 0
-        if self._logged >= REFUSAL_LOG_BURST:
-            self._suppressed += 1
-            return
-        self._logged += 1
-        logger.warning(
-            "refused a WeCom callback %s: %s [%d] %s",
-            _bounded(method, 8),
-            type(exc).__name__,
-            exc.code,
-            _bounded(str(exc), 160),
-        )
-
-    def flush(self) -> None:
-        if self._suppressed:
-            logger.warning(
-                "refused %d more WeCom callbacks in the last %g s (not logged one by one)",
-                self._suppressed,
-                REFUSAL_LOG_INTERVAL,
-            )
-            self._suppressed = 0
-
-
-#: Tasks the receiver cancelled itself (Python 3.10 has no Task.cancelling()).
-_CANCELLED_BY_US: Final[weakref.WeakSet[asyncio.Task[None]]] = weakref.WeakSet()
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    if task is None:
-        return False
-    cancelling = getattr(task, "cancelling", None)
-    if cancelling is not None:
-        return bool(cancelling())
-    return task in _CANCELLED_BY_US
 
 
 def _is_async(handler: object) -> bool:
@@ -682,37 +533,6 @@ def _name(handler: object) -> str:
 
 def _matches(event: Event, key: tuple[str, str | None]) -> bool:
     return event.event == key[0] and (key[1] is None or event.change_type == key[1])
-
-
-def describe(event: Event) -> str:
-    """One bounded, redacted line naming an event and the ids an operator needs to repair
-    it: the member (``userid``), the customer (``external_userid``), the group or tag."""
-    name = f"{event.event or event.msg_type or 'unnamed'}/{event.change_type}"
-    ids = [f"{tag}={_bounded(value, 64)}" for tag, value in _ids(event) if value]
-    return redact(f"{_bounded(name, 80)} event of {event.create_time} ({', '.join(ids)})")
-
-
-def _ids(event: Event) -> list[tuple[str, str]]:
-    if isinstance(event, ExternalContactEvent):
-        return [("userid", event.userid), ("external_userid", event.external_userid)]
-    if isinstance(event, ExternalChatEvent):
-        return [("chat_id", event.chat_id)]
-    if isinstance(event, ExternalTagEvent):
-        return [("id", event.id)]
-    if isinstance(event, GenericEvent):
-        tags = ("UserID", "ExternalUserID", "ChatId", "Id", "AuthCorpId")
-        return [(tag, _text(event.fields.get(tag))) for tag in tags]
-    return []
-
-
-def _text(value: XmlValue | None) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _bounded(text: str, limit: int) -> str:
-    """``text`` with non-printable characters escaped, cut to ``limit`` characters."""
-    safe = text if text.isascii() and text.isprintable() else ascii(text)[1:-1]
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def _params(query: Mapping[str, str], *names: str) -> list[str]:

@@ -69,7 +69,9 @@ class _PartOf:
         E.g. ``client.group_chat.get()`` returns the answer's ``group_chat``; its
         ``response`` is the whole ``GroupChatResponse``, so that fields WeCom sent beside
         it (``response.extra`` for the ones this release does not know) stay reachable.
-        ``None`` on a whole answer, an item of a page, or a model a caller built.
+        ``None`` on a whole answer, an item of a page, or a model a caller built, and
+        on a ``copy``, ``deepcopy`` or pickle of a part (it is not a wire field; keep
+        the ``response`` itself if you need it later).
         """
         whole: WireModel | None = getattr(self, "_whole", None)
         return whole

@@ -40,7 +40,7 @@ from ._exceptions import (
     error_for_errcode,
 )
 from ._logging import logger, redact, request_line
-from ._options import RequestOptions
+from ._options import RequestOptions, check_options
 from ._retry import DEFAULT_DEADLINE, RetryPolicy, decide
 from ._wire import (
     EXCHANGE_LIMIT,
@@ -216,7 +216,7 @@ class Core:
             TransportError: the exchange failed and no retry was allowed or left.
             ResponseError: the answer was not a WeCom envelope.
         """
-        params, json_body = _apply_options(endpoint, params, json_body, options)
+        params, json_body = _apply_options(endpoint, params, json_body, files, options)
         seconds = (
             check_deadline(options["deadline"])
             if options and "deadline" in options
@@ -422,9 +422,15 @@ def _apply_options(
     endpoint: Endpoint,
     params: Params | None,
     json_body: Mapping[str, object] | None,
+    files: Files | None,
     options: RequestOptions | None,
 ) -> tuple[Params | None, Mapping[str, object] | None]:
-    """Merge ``extra_query`` / ``extra_body`` into what is sent, refusing what cannot apply."""
+    """Merge ``extra_query`` / ``extra_body`` into what is sent, refusing what cannot apply.
+
+    The one place options are checked and applied, for service methods and
+    ``WeComClient.request`` alike.
+    """
+    options = check_options(options)
     if not options:
         return params, json_body
     extra_query = options.get("extra_query")
@@ -436,6 +442,10 @@ def _apply_options(
     if extra_body:
         if endpoint.method != "POST":
             raise ValidationError(f"extra_body needs a POST endpoint; {endpoint.line} is a GET")
+        if files is not None:
+            raise ValidationError(
+                f"extra_body needs a JSON body; {endpoint.line} is a multipart upload"
+            )
         json_body = {**(json_body or {}), **extra_body}
     return params, json_body
 

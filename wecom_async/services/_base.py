@@ -18,13 +18,13 @@ from typing_extensions import Unpack
 
 from .._converter import from_dict, structure_request, to_dict
 from .._core import ENVELOPE_KEYS, Core, Endpoint, Files, Params, R
-from .._exceptions import ResponseError, StructureError, ValidationError
+from .._exceptions import ResponseError, StructureError
 from .._logging import logger, redact
-from .._options import RequestOptions
+from .._options import RequestOptions, check_options
 from ..models._base import JsonObject, JsonValue, WireInt, WireList, WireModel, WireStr, part_of
 from ..pagination import AsyncPaginator, FailInfo, NumberedPage, Page, PageToken
 
-__all__ = ["Body", "Service", "check_options", "cursor_body", "request_body"]
+__all__ = ["Body", "Service", "cursor_body", "request_body"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=WireModel)
@@ -52,8 +52,6 @@ class Send(TypedDict, total=False):
 
 #: How much of the unknown fields of an envelope-only answer a log line shows.
 _LOGGED_CHARS: Final = 2000
-#: The keyword arguments a service method takes besides its own parameters.
-OPTION_KEYS: Final = frozenset(RequestOptions.__annotations__)
 
 
 def request_body(model: type[Q], body: Q | Mapping[str, object]) -> Body:
@@ -68,45 +66,6 @@ def request_body(model: type[Q], body: Q | Mapping[str, object]) -> Body:
 def cursor_body(body: Body, token: PageToken) -> Body:
     """``body`` plus the page's ``cursor`` (none on the first page)."""
     return {**body, "cursor": token} if token else dict(body)
-
-
-def check_options(options: RequestOptions | None) -> RequestOptions | None:
-    """Refuse per-call options that are misspelt or of the wrong shape, before sending.
-
-    A service method gathers its unknown keyword arguments into ``options``, so a typo in
-    a parameter name lands here and is refused instead of silently dropped.
-
-    Raises:
-        ValidationError: an unknown option, or ``extra_body`` / ``extra_query`` that is
-            not a mapping of string keys to JSON (query: str or int) values.
-    """
-    if not options:
-        return None
-    unknown = sorted(set(options) - OPTION_KEYS)
-    if unknown:
-        raise ValidationError(
-            f"unexpected keyword argument(s) {unknown}; the per-call options are "
-            f"{sorted(OPTION_KEYS)}"
-        )
-    extra_body: object = options.get("extra_body")
-    if extra_body is not None:
-        _check_string_keys(extra_body, "extra_body")
-        try:
-            json.dumps(extra_body)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"extra_body is not JSON-serialisable: {exc}") from None
-    extra_query: object = options.get("extra_query")
-    if extra_query is not None:
-        for key, value in _check_string_keys(extra_query, "extra_query").items():
-            if not isinstance(value, str | int):
-                raise ValidationError(f"extra_query[{key!r}] must be a str or int, got {value!r}")
-    return options
-
-
-def _check_string_keys(value: object, name: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
-        raise ValidationError(f"{name} must be a mapping with string keys, got {value!r}")
-    return value
 
 
 class Service:
@@ -128,11 +87,6 @@ class Service:
         options: RequestOptions | None = None,
     ) -> JsonObject:
         """Send one request; the decoded answer, envelope checked."""
-        options = check_options(options)
-        if files is not None and options and options.get("extra_body"):
-            raise ValidationError(
-                f"extra_body needs a JSON body; {endpoint.line} is a multipart upload"
-            )
         return await self._core.call(
             endpoint, params=params, json_body=body, files=files, options=options
         )

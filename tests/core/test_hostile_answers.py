@@ -212,3 +212,40 @@ def test_a_proxy_httpx_cannot_use_is_a_validation_error_without_its_password() -
         with pytest.raises(ValidationError) as caught:
             WeComClient(CORP_ID, SECRET, proxy=url)
         assert "proxy-pw-1" not in str(caught.value)
+
+
+def test_a_deadline_that_passes_while_waiting_in_the_rate_budget_sends_nothing() -> None:
+    server = ScriptedWeCom()
+
+    class FullBudget:
+        async def acquire(self, key: str) -> None:
+            if key.endswith(PATH):
+                await anyio.sleep(3600)  # the hour's window is spent
+
+    async def main() -> BaseException:
+        async with server.client(rate_budget=FullBudget()) as client:
+            with pytest.raises(APITimeoutError) as caught:
+                await client.external_contact.get_follow_user_list(deadline=5)
+            return caught.value
+
+    error = run_virtual(main)
+    assert isinstance(error, APITimeoutError)
+    assert error.sent is False  # it never left the budget
+    assert server.calls[PATH] == 0
+
+
+async def test_a_caller_cancelled_while_waiting_in_the_rate_budget_sends_nothing() -> None:
+    server = ScriptedWeCom()
+    waiting = anyio.Event()
+
+    class SlowBudget:
+        async def acquire(self, key: str) -> None:
+            if key.endswith(PATH):
+                waiting.set()
+                await anyio.sleep_forever()
+
+    async with server.client(rate_budget=SlowBudget()) as client, anyio.create_task_group() as tg:
+        tg.start_soon(client.external_contact.get_follow_user_list)
+        await waiting.wait()
+        tg.cancel_scope.cancel()
+    assert server.calls[PATH] == 0

@@ -225,7 +225,7 @@ class IdConvertService(Service):
         2022 migration; the customers' followers must be in the app's visible range. The
         official page and SKIT/EasyWeChat use this path; WxJava's third-party service
         sends ``/cgi-bin/service/externalcontact/get_new_external_userid`` instead
-        (endpoints.md discrepancy #22). Ids WeCom cannot translate are left out.
+        (endpoints.md discrepancy #30). Ids WeCom cannot translate are left out.
 
         Args:
             external_userid_list: 1 to 1000 old external_userids.
@@ -367,7 +367,7 @@ class IdConvertService(Service):
         changes nothing, so it is retry-safe. Peers disagree on the path: SKIT and the
         official migration page name this ``/service/`` one, WxJava's third-party service
         and EasyWeChat's Work client ``/cgi-bin/externalcontact/...`` (endpoints.md
-        discrepancy #22).
+        discrepancy #31).
 
         Args:
             corpid: the authorized corp whose migration is finished.

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .services.contact_way import ContactWayService
     from .services.external_contact import ExternalContactService
     from .services.group_chat import GroupChatService
+    from .services.id_convert import IdConvertService
+    from .services.infra import InfraService
     from .services.media import MediaService
     from .services.messages import MessagesService
     from .services.moments import MomentsService
@@ -307,3 +309,17 @@ class WeComClient:
         from .services.media import MediaService
 
         return MediaService(self._core)
+
+    @cached_property
+    def id_convert(self) -> IdConvertService:
+        """Customer id conversions: old and new, corp and provider, unionid and openid."""
+        from .services.id_convert import IdConvertService
+
+        return IdConvertService(self._core)
+
+    @cached_property
+    def infra(self) -> InfraService:
+        """WeCom's own infrastructure (``getcallbackip``)."""
+        from .services.infra import InfraService
+
+        return InfraService(self._core)

@@ -21,10 +21,14 @@ from wecom_async.testing import (
     FakeWeCom,
 )
 from wecom_async.testing.routes._moments_state import MomentsState
+from wecom_async.testing.routes.id_convert import service_id
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 DAY = 86400
 OPENGID = "oChaosGroupOpenGid000000000001"
+#: The provider-level id conversions carry their own token kind, given by the caller.
+SUITE_TOKEN = "chaos-suite-token-0123456789"
+PROVIDER_TOKEN = "chaos-provider-token-0123456789"
 
 
 @dataclass
@@ -223,6 +227,7 @@ CASES: list[Case] = [
     read("transfer", "get_unassigned_list", lambda c: _a(page_size=2)),
     read("transfer", "transfer_result", lambda c: _a(c.staff[0], c.staff[1])),
     read("transfer", "resigned_transfer_result", lambda c: _a(c.resigned, c.staff[4])),
+    read("transfer", "get_transfer_result", lambda c: _a(c.customer, c.staff[0], c.staff[3])),
     # group_chat
     read("group_chat", "list", lambda c: _a(limit=2)),
     read("group_chat", "get", lambda c: _a(c.chats[0], need_name=True)),
@@ -235,6 +240,11 @@ CASES: list[Case] = [
     read(
         "messages",
         "get_groupmsg_list",
+        lambda c: _a("single", c.now - 2 * DAY, c.now + DAY, limit=1),
+    ),
+    read(
+        "messages",
+        "get_groupmsg_list_v1",
         lambda c: _a("single", c.now - 2 * DAY, c.now + DAY, limit=1),
     ),
     read("messages", "get_groupmsg_task", lambda c: _a(c.msgids[0], limit=1)),
@@ -282,6 +292,33 @@ CASES: list[Case] = [
     read("acquisition", "get_quota"),
     read("acquisition", "statistic", lambda c: _a(c.link_id, c.now - 2 * DAY, c.now + DAY)),
     read("acquisition", "get_chat_info", lambda c: _a(c.chat_key)),
+    # id_convert (the temp customer is a WeChat user: it has an openid)
+    read("id_convert", "unionid_to_external_userid", lambda c: _a("ozChaosUnion", "oChaosOpen")),
+    read(
+        "id_convert",
+        "unionid_to_external_userid_3rd",
+        lambda c: _a("ozChaosUnion", "oChaosOpen", suite_access_token=SUITE_TOKEN),
+    ),
+    read("id_convert", "get_new_external_userid", lambda c: _a([c.customer, c.temp_customer])),
+    read(
+        "id_convert",
+        "get_new_group_chat_external_userid",
+        lambda c: _a(c.chats[0], [c.customer]),
+    ),
+    read("id_convert", "to_service_external_userid", lambda c: _a(c.temp_customer)),
+    read(
+        "id_convert",
+        "from_service_external_userid",
+        lambda c: _a(service_id(c.temp_customer), 1000002),
+    ),
+    read("id_convert", "convert_to_openid", lambda c: _a(c.temp_customer)),
+    read(
+        "id_convert",
+        "finish_external_userid_migration",
+        lambda c: _a(c.fake.corp_id, provider_access_token=PROVIDER_TOKEN),
+    ),
+    # infra
+    read("infra", "get_callback_ip"),
     # -- writes ----------------------------------------------------------------------------
     write(
         "external_contact",
@@ -302,6 +339,7 @@ CASES: list[Case] = [
         "transfer_customer",
         lambda c: _a(c.staff[0], c.staff[1], c.movable[1:3]),
     ),
+    write("transfer", "transfer", lambda c: _a(c.customer, c.staff[0], c.staff[2])),
     write("transfer", "group_chat_onjob_transfer", lambda c: _a([c.chats[-1]], c.staff[2])),
     write(
         "transfer",

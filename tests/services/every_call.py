@@ -27,6 +27,9 @@ from wecom_async.services._base import Service
 CORP_ID = "wweverycall"
 SECRET = "core-test-secret-Zq81xv"
 TOKEN = "TOKEN-1-f3b9c2d1e8a7"
+#: What the provider-level calls are given (they carry their own token kind).
+SUITE_TOKEN = "SUITE-TOKEN-7c1e09b2d4"
+PROVIDER_TOKEN = "PROVIDER-TOKEN-5a8d3f60e1"
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: The one offset-paged endpoint: its page token is the body's ``offset``.
 OFFSET_PATH = "externalcontact/groupchat/statistic"
@@ -66,6 +69,8 @@ CALLS: dict[str, Invoke] = {
         "a", "b", ["wmA"], **o),
     "transfer.resigned_transfer_result": lambda s, o: s.resigned_transfer_result("a", "b", **o),
     "transfer.group_chat_transfer": lambda s, o: s.group_chat_transfer(["wrA"], "b", **o),
+    "transfer.transfer": lambda s, o: s.transfer("wmA", "a", "b", **o),
+    "transfer.get_transfer_result": lambda s, o: s.get_transfer_result("wmA", "a", "b", **o),
     "group_chat.list": lambda s, o: s.list(**o),
     "group_chat.get": lambda s, o: s.get("wrA", **o),
     "group_chat.opengid_to_chatid": lambda s, o: s.opengid_to_chatid("opengid", **o),
@@ -91,6 +96,8 @@ CALLS: dict[str, Invoke] = {
     "messages.remind_groupmsg_send": lambda s, o: s.remind_groupmsg_send("msg1", **o),
     "messages.cancel_groupmsg_send": lambda s, o: s.cancel_groupmsg_send("msg1", **o),
     "messages.get_group_msg_result": lambda s, o: s.get_group_msg_result("msg1", **o),
+    "messages.get_groupmsg_list_v1": lambda s, o: s.get_groupmsg_list_v1(
+        "single", START, START + DAY, **o),
     "messages.send_welcome_msg": lambda s, o: s.send_welcome_msg(
         {"welcome_code": "code", "text": {"content": "hi"}}, **o),
     "messages.add_group_welcome_template": lambda s, o: s.add_group_welcome_template(
@@ -146,6 +153,21 @@ CALLS: dict[str, Invoke] = {
         FILE, media_type="image", attachment_type=1, **o),
     "media.upload": lambda s, o: s.upload(FILE, media_type="image", **o),
     "media.upload_image": lambda s, o: s.upload_image(FILE, **o),
+    "id_convert.unionid_to_external_userid": lambda s, o: s.unionid_to_external_userid(
+        "ozUnion", "oOpen", **o),
+    "id_convert.unionid_to_external_userid_3rd": lambda s, o: s.unionid_to_external_userid_3rd(
+        "ozUnion", "oOpen", suite_access_token=SUITE_TOKEN, **o),
+    "id_convert.get_new_external_userid": lambda s, o: s.get_new_external_userid(["wmA"], **o),
+    "id_convert.get_new_group_chat_external_userid": lambda s, o: (
+        s.get_new_group_chat_external_userid("wrA", ["wmA"], **o)),
+    "id_convert.to_service_external_userid": lambda s, o: s.to_service_external_userid(
+        "wmA", **o),
+    "id_convert.from_service_external_userid": lambda s, o: s.from_service_external_userid(
+        "wmA", 1000001, **o),
+    "id_convert.finish_external_userid_migration": lambda s, o: (
+        s.finish_external_userid_migration("wwCorp", provider_access_token=PROVIDER_TOKEN, **o)),
+    "id_convert.convert_to_openid": lambda s, o: s.convert_to_openid("wmA", **o),
+    "infra.get_callback_ip": lambda s, o: s.get_callback_ip(**o),
 }
 # fmt: on
 

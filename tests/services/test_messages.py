@@ -561,3 +561,80 @@ async def test_allow_select_lets_the_member_send_to_a_subset(
     other = await add(wecom_client, external_userid=["wmA"])
     with pytest.raises(ValueError, match="choose"):
         corp.confirm_groupmsg(other, "zhangsan", recipients=["wmA"])
+
+
+# -- get_groupmsg_list v1 (legacy, #66) --------------------------------------------------
+
+LIST_V1 = "externalcontact/get_groupmsg_list"
+LINK: dict[str, Any] = {"title": "t", "url": "https://example.org"}
+
+
+async def test_list_v1_reports_one_top_level_attachment_per_message(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    with_attachments = await add(
+        wecom_client, attachments=[IMAGE, {"msgtype": "link", "link": LINK}]
+    )
+    legacy_shape = await add(wecom_client, link=LINK)
+    now = int(corp.clock.now())
+    page = await wecom_client.messages.get_groupmsg_list_v1(
+        "single", now - DAY, now, creator=None, limit=10
+    )
+    assert sent(corp, LIST_V1) == (
+        "POST",
+        {
+            "chat_type": "single",
+            "start_time": now - DAY,
+            "end_time": now,
+            "filter_type": 2,
+            "limit": 10,
+        },
+    )
+    by_id = {m.msgid: m for m in page.items}
+    assert set(by_id) == {with_attachments, legacy_shape}
+    first = by_id[with_attachments]
+    assert first.text == Text(content="hi")
+    assert first.image == Image(media_id="MEDIA")
+    assert first.link is None  # v1 shows the first attachment only
+    assert "attachments" not in first.extra
+    assert by_id[legacy_shape].link == Link(**LINK)
+    assert by_id[legacy_shape].image is None
+    v2 = (await wecom_client.messages.get_groupmsg_list("single", now - DAY, now)).items
+    assert {m.msgid for m in v2} == set(by_id)
+
+
+async def test_list_v1_pages_by_cursor(corp: FakeWeCom, wecom_client: WeComClient) -> None:
+    ids = [await add(wecom_client) for _ in range(3)]
+    now = int(corp.clock.now())
+    listed = [
+        m.msgid
+        async for m in wecom_client.messages.get_groupmsg_list_v1("single", now, now, limit=2)
+    ]
+    assert sorted(listed) == sorted(ids)
+    assert corp.calls(LIST_V1) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"limit": 101}, {"filter_type": 3}, {"creator": ""}, {"end_time": 1_700_000_000 + 32 * DAY}],
+)
+async def test_list_v1_refuses_what_v2_refuses(
+    corp: FakeWeCom, wecom_client: WeComClient, kwargs: dict[str, Any]
+) -> None:
+    call: dict[str, Any] = {"end_time": 1_700_000_000, **kwargs}
+    with pytest.raises(ValidationError):
+        await wecom_client.messages.get_groupmsg_list_v1("single", 1_700_000_000, **call)
+    with pytest.raises(ValidationError):
+        await wecom_client.messages.get_groupmsg_list("single", 1_700_000_000, **call)
+    assert corp.calls(LIST_V1) == corp.calls(LIST) == 0
+
+
+async def test_list_v1_is_resent_after_system_busy(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    await add(wecom_client)
+    now = int(corp.clock.now())
+    corp.inject(LIST_V1, errcode=-1, times=2)
+    page = await wecom_client.messages.get_groupmsg_list_v1("single", now, now)
+    assert len(page.items) == 1
+    assert corp.calls(LIST_V1) == 3

@@ -32,6 +32,8 @@ UNASSIGNED = "externalcontact/get_unassigned_list"
 RESIGNED_TRANSFER = "externalcontact/resigned/transfer_customer"
 RESIGNED_RESULT = "externalcontact/resigned/transfer_result"
 RESIGNED_GROUPS = "externalcontact/groupchat/transfer"
+LEGACY_TRANSFER = "externalcontact/transfer"
+LEGACY_RESULT = "externalcontact/get_transfer_result"
 DAY = 24 * 3600
 
 
@@ -463,15 +465,28 @@ async def _resigned_groups(client: WeComClient, fake: FakeWeCom) -> object:
     return await client.transfer.group_chat_transfer([group], "lisi")
 
 
+async def _legacy_transfer(client: WeComClient, fake: FakeWeCom) -> object:
+    # It answers None: what it started is read back (a list, like the other writes).
+    await client.transfer.transfer(fake.customers_of("zhangsan")[0], "zhangsan", "lisi")
+    return (await client.transfer.transfer_result("zhangsan", "lisi")).items
+
+
 WRITES = pytest.mark.parametrize(
     ("path", "call"),
     [
         (TRANSFER, _transfer),
+        (LEGACY_TRANSFER, _legacy_transfer),
         (RESIGNED_TRANSFER, _resigned),
         (ONJOB_GROUPS, _onjob_groups),
         (RESIGNED_GROUPS, _resigned_groups),
     ],
-    ids=["transfer_customer", "resigned_transfer_customer", "onjob_groups", "resigned_groups"],
+    ids=[
+        "transfer_customer",
+        "legacy_transfer",
+        "resigned_transfer_customer",
+        "onjob_groups",
+        "resigned_groups",
+    ],
 )
 
 
@@ -562,3 +577,98 @@ async def test_the_read_endpoints_are_resent_after_system_busy(
     }
     await calls[path]()
     assert corp.calls(path) == 2
+
+
+# -- legacy transfer and get_transfer_result (#30-#31) -----------------------------------
+
+
+async def test_legacy_transfer_hands_one_customer_over_and_its_result_follows(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    customer = corp.customers_of("zhangsan")[0]
+    before = await wecom_client.transfer.get_transfer_result(customer, "zhangsan", "lisi")
+    assert (before.status, before.takeover_time) == (TransferStatusCode.NO_RECORD, 0)
+    started = _now(corp)
+    assert (
+        await wecom_client.transfer.transfer(
+            customer, "zhangsan", "lisi", transfer_success_msg="您好"
+        )
+        is None
+    )
+    request = corp.requests[-1]
+    assert (request.method, request.path) == ("POST", LEGACY_TRANSFER)
+    assert request.json == {
+        "external_userid": customer,
+        "handover_userid": "zhangsan",
+        "takeover_userid": "lisi",
+        "transfer_success_msg": "您好",
+    }
+    waiting = await wecom_client.transfer.get_transfer_result(customer, "zhangsan", "lisi")
+    assert waiting.status == TransferStatusCode.WAITING
+    assert waiting.takeover_time == started + DAY
+    assert corp.requests[-1].json == {
+        "external_userid": customer,
+        "handover_userid": "zhangsan",
+        "takeover_userid": "lisi",
+    }
+    corp.clock.advance(DAY)
+    done = await wecom_client.transfer.get_transfer_result(customer, "zhangsan", "lisi")
+    assert done.status == TransferStatusCode.DONE
+    assert corp.follow(customer, "lisi") is not None
+    assert corp.follow(customer, "zhangsan") is None
+
+
+async def test_legacy_transfer_of_a_resigned_members_customer(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    customer = corp.add_customer(followers=["gone"])
+    await wecom_client.transfer.transfer(customer, "gone", "lisi")
+    statuses = await wecom_client.transfer.resigned_transfer_result("gone", "lisi")
+    assert [(s.external_userid, s.status) for s in statuses.items] == [
+        (customer, TransferStatusCode.WAITING)
+    ]
+
+
+async def test_legacy_transfer_maps_a_customer_of_someone_else_to_40096(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    stranger = corp.add_customer(followers=["wangwu"])
+    with pytest.raises(APIError) as caught:
+        await wecom_client.transfer.transfer(stranger, "zhangsan", "lisi")
+    assert caught.value.errcode == 40096
+    result = await wecom_client.transfer.get_transfer_result(stranger, "zhangsan", "lisi")
+    assert result.status == TransferStatusCode.NO_RECORD
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        (("", "zhangsan", "lisi"), {}, "external_userid"),
+        (("wmA", "zhangsan", "zhangsan"), {}, "same member"),
+        (("wmA", "", "lisi"), {}, "handover_userid"),
+        (("wmA", "zhangsan", "lisi"), {"transfer_success_msg": "x" * 201}, "200"),
+    ],
+    ids=["no-customer", "same-member", "no-handover", "long-message"],
+)
+async def test_legacy_transfer_refuses_bad_arguments_locally(
+    corp: FakeWeCom,
+    wecom_client: WeComClient,
+    args: tuple[str, str, str],
+    kwargs: dict[str, Any],
+    match: str,
+) -> None:
+    with pytest.raises(ValidationError, match=match):
+        await wecom_client.transfer.transfer(*args, **kwargs)
+    if not kwargs:  # the same ids are refused by get_transfer_result
+        with pytest.raises(ValidationError, match=match):
+            await wecom_client.transfer.get_transfer_result(*args)
+    assert corp.calls(LEGACY_TRANSFER) == corp.calls(LEGACY_RESULT) == 0
+
+
+async def test_get_transfer_result_is_resent_after_system_busy(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    corp.inject(LEGACY_RESULT, errcode=-1, times=2)
+    result = await wecom_client.transfer.get_transfer_result("wmX", "zhangsan", "lisi")
+    assert result.status == TransferStatusCode.NO_RECORD
+    assert corp.calls(LEGACY_RESULT) == 3

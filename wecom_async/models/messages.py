@@ -19,7 +19,7 @@ from .._exceptions import ValidationError
 from .._validation import max_items
 from ._base import WireEnum, WireModel
 from ._content import check_count, check_message_content
-from .attachments import Attachment, Image, Link, Miniprogram, Text
+from .attachments import Attachment, Image, Link, Miniprogram, Text, Video
 
 __all__ = [
     "CHAT_TYPES",
@@ -43,6 +43,8 @@ __all__ = [
     "GroupMsgTask",
     "GroupMsgTaskResponse",
     "GroupMsgTaskStatus",
+    "LegacyGroupMsg",
+    "LegacyGroupMsgListResponse",
     "TagFilter",
     "TagFilterGroup",
 ]
@@ -223,6 +225,25 @@ class GroupMsg(WireModel):
 
 
 @attrs.frozen(kw_only=True)
+class LegacyGroupMsg(WireModel):
+    """One ``group_msg_list[]`` record of the legacy get_groupmsg_list (v1).
+
+    Like :class:`GroupMsg`, but the content is the pre-``attachments`` shape: ``text`` and
+    at most one of ``image`` / ``link`` / ``miniprogram`` / ``video`` at the top level.
+    """
+
+    msgid: str
+    creator: str | None = None
+    create_time: int | str | None = None
+    create_type: GroupMsgCreateType | int | None = None
+    text: Text | None = None
+    image: Image | None = None
+    link: Link | None = None
+    miniprogram: Miniprogram | None = None
+    video: Video | None = None
+
+
+@attrs.frozen(kw_only=True)
 class GroupMsgTask(WireModel):
     """One ``task_list[]`` item: a member's send task; ``send_time`` only once sent."""
 
@@ -271,6 +292,14 @@ class GroupMsgListResponse(WireModel):
     """One page of ``get_groupmsg_list_v2``."""
 
     group_msg_list: list[GroupMsg] = attrs.field(factory=list)
+    next_cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LegacyGroupMsgListResponse(WireModel):
+    """One page of the legacy ``get_groupmsg_list`` (v1)."""
+
+    group_msg_list: list[LegacyGroupMsg] = attrs.field(factory=list)
     next_cursor: str | None = None
 
 

@@ -6,7 +6,9 @@ https://developer.work.weixin.qq.com/document/path/95703 (groupchat/onjob_transf
 https://developer.work.weixin.qq.com/document/path/92124 (get_unassigned_list),
 https://developer.work.weixin.qq.com/document/path/94081 (resigned/transfer_customer),
 https://developer.work.weixin.qq.com/document/path/94082 (resigned/transfer_result),
-https://developer.work.weixin.qq.com/document/path/92127 (groupchat/transfer).
+https://developer.work.weixin.qq.com/document/path/92127 (groupchat/transfer),
+https://developer.work.weixin.qq.com/document/path/92125 (the legacy transfer and
+get_transfer_result, #30-#31, replaced by the calls above).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ._base import WireEnum, WireModel
 __all__ = [
     "FailedChat",
     "GroupChatTransferResponse",
+    "LegacyTransferResult",
     "TransferCustomerResponse",
     "TransferItemResult",
     "TransferResultResponse",
@@ -127,3 +130,15 @@ class UnassignedListResponse(WireModel):
     info: list[UnassignedCustomer] = attrs.field(factory=list)
     is_last: bool | None = None
     next_cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LegacyTransferResult(WireModel):
+    """Answer of the legacy ``get_transfer_result``: one customer's hand-over status.
+
+    The shape comes from peer SDKs only (the official page is gone): ``status`` as in
+    :class:`TransferStatus` (5 = no transfer on record), ``takeover_time`` in Unix seconds.
+    """
+
+    status: TransferStatusCode | int | None = None
+    takeover_time: int | None = None

@@ -31,6 +31,8 @@ from ..models.messages import (
     GroupMsgSendResultResponse,
     GroupMsgTask,
     GroupMsgTaskResponse,
+    LegacyGroupMsg,
+    LegacyGroupMsgListResponse,
 )
 from ..pagination import AsyncPaginator
 from ._base import cursor_body, request_body
@@ -46,6 +48,13 @@ _GET_GROUPMSG_LIST = Endpoint(
     "externalcontact/get_groupmsg_list_v2",
     retry_safe=True,
     response=GroupMsgListResponse,
+    key="group_msg_list",
+)
+_GET_GROUPMSG_LIST_V1 = Endpoint(
+    "POST",
+    "externalcontact/get_groupmsg_list",
+    retry_safe=True,
+    response=LegacyGroupMsgListResponse,
     key="group_msg_list",
 )
 _GET_GROUPMSG_TASK = Endpoint(
@@ -79,6 +88,30 @@ _GET_GROUP_MSG_RESULT = Endpoint(
 MAX_GROUPMSG_LIST_SPAN: Final = 31 * 86400
 _MAX_LIST_LIMIT: Final = 100
 _MAX_TASK_LIMIT: Final = 1000
+
+
+def _groupmsg_list_body(
+    chat_type: ChatType,
+    start_time: TimeArg,
+    end_time: TimeArg,
+    creator: str | None,
+    filter_type: int,
+    limit: int,
+) -> dict[str, object]:
+    """The checked body of get_groupmsg_list (v1 and v2 send the same request)."""
+    if chat_type not in CHAT_TYPES:
+        raise ValidationError(f"chat_type must be 'single' or 'group', got {chat_type!r}")
+    start, end = time_window(start_time, end_time, max_seconds=MAX_GROUPMSG_LIST_SPAN)
+    check_range(filter_type, "filter_type", low=0, high=2)
+    check_range(limit, "limit", low=1, high=_MAX_LIST_LIMIT)
+    return {
+        "chat_type": chat_type,
+        "start_time": start,
+        "end_time": end,
+        **({"creator": check_id(creator, "creator")} if creator is not None else {}),
+        "filter_type": filter_type,
+        "limit": limit,
+    }
 
 
 class MessagesService(WelcomeService):
@@ -153,21 +186,54 @@ class MessagesService(WelcomeService):
 
         Docs: https://developer.work.weixin.qq.com/document/path/93338
         """
-        if chat_type not in CHAT_TYPES:
-            raise ValidationError(f"chat_type must be 'single' or 'group', got {chat_type!r}")
-        start, end = time_window(start_time, end_time, max_seconds=MAX_GROUPMSG_LIST_SPAN)
-        check_range(filter_type, "filter_type", low=0, high=2)
-        check_range(limit, "limit", low=1, high=_MAX_LIST_LIMIT)
-        body: dict[str, object] = {
-            "chat_type": chat_type,
-            "start_time": start,
-            "end_time": end,
-            **({"creator": check_id(creator, "creator")} if creator is not None else {}),
-            "filter_type": filter_type,
-            "limit": limit,
-        }
+        body = _groupmsg_list_body(chat_type, start_time, end_time, creator, filter_type, limit)
         return self._cursor_paginate(
             _GET_GROUPMSG_LIST, GroupMsg, body, start=cursor, options=options
+        )
+
+    def get_groupmsg_list_v1(
+        self,
+        chat_type: ChatType,
+        start_time: TimeArg,
+        end_time: TimeArg,
+        *,
+        creator: str | None = None,
+        filter_type: int = 2,
+        limit: int = 100,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPaginator[LegacyGroupMsg]:
+        """Page through mass messages in the legacy v1 shape (deprecated).
+
+        ``POST /cgi-bin/externalcontact/get_groupmsg_list``
+
+        Deprecated: use :meth:`get_groupmsg_list` (``get_groupmsg_list_v2``), whose
+        records carry every attachment. This v1 call reports the content of clients
+        before 3.1.6: ``text`` plus at most one top-level image, link, mini program or
+        video. Same request, limits and paging as v2.
+
+        Args:
+            chat_type: "single" (to customers) or "group" (to customer groups).
+            start_time: window start, Unix seconds or an aware datetime.
+            end_time: window end, at most 31 days after ``start_time``.
+            creator: only messages created by this member.
+            filter_type: 0 corp messages, 1 personal messages, 2 all (default).
+            limit: records per page, 1 to 100.
+            cursor: resume from this ``next_cursor``.
+            **options: per-call :class:`~wecom_async.RequestOptions`
+                (``extra_body``, ``extra_query``, ``deadline``).
+
+        Returns:
+            An :class:`AsyncPaginator` of :class:`LegacyGroupMsg`.
+
+        Raises:
+            ValidationError: as for :meth:`get_groupmsg_list` (nothing is sent).
+
+        Docs: https://developer.work.weixin.qq.com/document/path/93338
+        """
+        body = _groupmsg_list_body(chat_type, start_time, end_time, creator, filter_type, limit)
+        return self._cursor_paginate(
+            _GET_GROUPMSG_LIST_V1, LegacyGroupMsg, body, start=cursor, options=options
         )
 
     def get_groupmsg_task(

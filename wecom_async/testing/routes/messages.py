@@ -16,7 +16,7 @@ through the API have ``create_type`` 0 and no ``creator``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from .._cursor import CursorCodec, digest
@@ -219,8 +219,10 @@ def _render_msg(message: GroupMessage) -> JSON:
     }
 
 
-def get_groupmsg_list_v2(ctx: RequestContext) -> JSON:
-    """POST externalcontact/get_groupmsg_list_v2: mass messages created in a window."""
+def _listed_messages(
+    ctx: RequestContext, kind: str, render: Callable[[GroupMessage], JSON]
+) -> JSON:
+    """One page of the mass messages created in the request's window (v1 and v2)."""
     body = ctx.body
     chat_type = req_str(body, "chat_type")
     if chat_type not in ("single", "group"):
@@ -243,13 +245,34 @@ def get_groupmsg_list_v2(ctx: RequestContext) -> JSON:
     ]
     key = digest(chat_type, str(start), str(end), creator or "", str(filter_type))
     page, following = _page(
-        ctx,
-        "groupmsg_list",
-        key,
-        [_render_msg(m) for m in found],
-        _limit(body, LIST_LIMITS, clamp=False),
+        ctx, kind, key, [render(m) for m in found], _limit(body, LIST_LIMITS, clamp=False)
     )
     return {"group_msg_list": list(page), "next_cursor": following}
+
+
+def get_groupmsg_list_v2(ctx: RequestContext) -> JSON:
+    """POST externalcontact/get_groupmsg_list_v2: mass messages created in a window."""
+    return _listed_messages(ctx, "groupmsg_list", _render_msg)
+
+
+def _render_v1(message: GroupMessage) -> JSON:
+    """A message in the v1 shape: ``text`` and at most one top-level attachment.
+
+    A message sent with ``attachments`` shows its first one (pre-3.1.6 clients showed one).
+    """
+    out = _render_msg(message)
+    attachments = out.pop("attachments", None)
+    if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
+        first = attachments[0]
+        msgtype = first.get("msgtype")
+        if isinstance(msgtype, str) and msgtype in first:
+            out[msgtype] = first[msgtype]
+    return out
+
+
+def get_groupmsg_list(ctx: RequestContext) -> JSON:
+    """POST externalcontact/get_groupmsg_list (legacy v1): the same list, v1 content."""
+    return _listed_messages(ctx, "groupmsg_list_v1", _render_v1)
 
 
 def _render_task(task: MemberTask) -> JSON:
@@ -330,6 +353,7 @@ def cancel_groupmsg_send(ctx: RequestContext) -> JSON:
 ROUTES = [
     Route("POST", "externalcontact/add_msg_template", add_msg_template),
     Route("POST", "externalcontact/get_groupmsg_list_v2", get_groupmsg_list_v2),
+    Route("POST", "externalcontact/get_groupmsg_list", get_groupmsg_list),
     Route("POST", "externalcontact/get_groupmsg_task", get_groupmsg_task),
     Route("POST", "externalcontact/get_groupmsg_send_result", get_groupmsg_send_result),
     Route("POST", "externalcontact/remind_groupmsg_send", remind_groupmsg_send),

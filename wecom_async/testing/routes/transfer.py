@@ -40,6 +40,8 @@ MAX_PAGE_SIZE: Final = 1000
 LEGACY_PAGE_CAP: Final = 50_000
 INVALID_USERID: Final = 40003
 NOT_RESIGNED: Final = 40097
+#: get_transfer_result (legacy): no transfer on record (older docs and peer SDKs).
+NO_RECORD: Final = 5
 #: Texts of the per-group failures (90500 and 90501 as in the official examples).
 GROUP_ERRMSG: Final[dict[int, str]] = {
     90500: "the owner of this chat is not resigned",
@@ -119,6 +121,48 @@ def transfer_customer(ctx: RequestContext) -> JSON:
 def resigned_transfer_customer(ctx: RequestContext) -> JSON:
     """POST externalcontact/resigned/transfer_customer: start resigned hand-overs."""
     return _start_all(ctx, RESIGNED)
+
+
+def legacy_transfer(ctx: RequestContext) -> JSON:
+    """POST externalcontact/transfer (legacy): one customer, on-job or resigned member.
+
+    The kind follows the handover member (resigned or not); refusals are the errcodes
+    transfer_customer reports per customer, raised for the whole call.
+    """
+    body, state = ctx.body, ctx.state
+    ext = req_str(body, "external_userid")
+    handover = req_str(body, "handover_userid")
+    takeover = req_str(body, "takeover_userid")
+    opt_str(body, "transfer_success_msg", max_chars=MAX_SUCCESS_MSG)
+    kind = RESIGNED if _member(state, handover, active=False).resigned else ONJOB
+    _member(state, takeover)
+    now = int(ctx.clock.now())
+    code = _refusal(state, _settled(ctx), kind, handover, takeover, ext, now)
+    if code:
+        raise WeComFault(code, f"cannot transfer {ext}")
+    _settled(ctx).start(state, kind, handover, takeover, ext, now)
+    return {}
+
+
+def get_transfer_result(ctx: RequestContext) -> JSON:
+    """POST externalcontact/get_transfer_result (legacy): one customer's latest status.
+
+    5 (no record) when no transfer of the customer between the two members exists; the
+    shape is from peer SDKs only (unverified against an official page).
+    """
+    ext = req_str(ctx.body, "external_userid")
+    handover = req_str(ctx.body, "handover_userid")
+    takeover = req_str(ctx.body, "takeover_userid")
+    found = [
+        t
+        for kind in (ONJOB, RESIGNED)
+        for t in _settled(ctx).latest_between(kind, handover, takeover)
+        if t.external_userid == ext
+    ]
+    if not found:
+        return {"status": NO_RECORD, "takeover_time": 0}
+    latest = max(found, key=lambda t: t.seq)
+    return {"status": latest.status, "takeover_time": latest.takeover_time}
 
 
 def _results(ctx: RequestContext, kind: str) -> JSON:
@@ -296,6 +340,8 @@ ROUTES = [
     Route("POST", "externalcontact/resigned/transfer_customer", resigned_transfer_customer),
     Route("POST", "externalcontact/resigned/transfer_result", resigned_transfer_result),
     Route("POST", "externalcontact/groupchat/transfer", group_chat_transfer),
+    Route("POST", "externalcontact/transfer", legacy_transfer),
+    Route("POST", "externalcontact/get_transfer_result", get_transfer_result),
 ]
 SEEDERS = [seed_resigned]
 

@@ -142,6 +142,8 @@ def test_the_table_is_read_whole() -> None:
         "media",
         "strategy",
         "acquisition",
+        "intercept_rules",
+        "product_albums",
     }
 
 

@@ -233,13 +233,35 @@ async def test_update_refuses_locally(
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])
-@pytest.mark.parametrize("rule_id", ["", "  ", 7, None])
+@pytest.mark.parametrize("rule_id", ["", "  ", -1, True, None, 1.5, ["r"]])
 async def test_rule_ids_are_checked_locally(
     corp: FakeWeCom, wecom_client: WeComClient, method: str, rule_id: Any
 ) -> None:
     with pytest.raises(ValidationError, match="rule_id"):
         await getattr(wecom_client.intercept_rules, method)(rule_id)
     assert calls(corp) == 0
+
+
+async def test_integer_rule_ids_are_read_and_sent_back_as_given(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    """The official get example shows an integer rule_id: such a list stays readable and
+    its ids work as arguments, sent unchanged."""
+    rule_id = await wecom_client.intercept_rules.add(body())
+    corp.inject(
+        PATHS["list"], rewrite=lambda data: {"rule_list": [{"rule_id": 1, "rule_name": "r"}]}
+    )
+    (summary,) = await wecom_client.intercept_rules.list()
+    assert summary.rule_id == 1
+    with pytest.raises(APIError) as raised:
+        await wecom_client.intercept_rules.get(summary.rule_id)
+    assert raised.value.errcode == 40058  # the fake's ids are strings
+    assert corp.requests[-1].json == {"rule_id": 1}
+    await wecom_client.intercept_rules.update(
+        UpdateInterceptRuleRequest(rule_id=rule_id, rule_name="n")
+    )
+    with pytest.raises(ValidationError, match="rule_id"):
+        UpdateInterceptRuleRequest(rule_id=-5)
 
 
 # -- server-side rules -------------------------------------------------------------------

@@ -51,6 +51,7 @@ __all__ = [
     "InterceptSemantics",
     "InterceptType",
     "UpdateInterceptRuleRequest",
+    "check_rule_id",
 ]
 
 #: ``rule_name``: 1 to this many characters.
@@ -108,9 +109,17 @@ def _check_rule_name(_: object, attribute: attrs.Attribute[_Name], value: _Name)
         )
 
 
+def check_rule_id(value: str | int, name: str = "rule_id") -> str | int:
+    """Return a rule id as given: a non-empty string, or a non-negative integer (the
+    official get example shows one); anything else raises ValidationError."""
+    if isinstance(value, str):
+        return check_id(value, name)
+    return check_range(value, name, low=0, high=_MAX_ID)  # refuses bools and other types
+
+
 @request_check
-def _check_rule_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    check_id(value, attribute.name)
+def _check_rule_id(_: object, attribute: attrs.Attribute[str | int], value: str | int) -> None:
+    check_rule_id(value, attribute.name)
 
 
 @request_check
@@ -238,7 +247,7 @@ class UpdateInterceptRuleRequest(WireModel):
     and remove members and departments (each at most 1,000 of either per call).
     """
 
-    rule_id: str = attrs.field(validator=_check_rule_id)
+    rule_id: str | int = attrs.field(validator=_check_rule_id)
     rule_name: str | None = attrs.field(default=None, validator=_check_rule_name)
     word_list: list[str] | None = attrs.field(default=None, validator=_check_words)
     extra_rule: InterceptExtraRule | None = attrs.field(default=None, validator=_check_extra_rule)
@@ -258,9 +267,14 @@ class UpdateInterceptRuleRequest(WireModel):
 
 @attrs.frozen(kw_only=True)
 class InterceptRuleSummary(WireModel):
-    """An item of ``rule_list`` in ``get_intercept_rule_list``."""
+    """An item of ``rule_list`` in ``get_intercept_rule_list``.
 
-    rule_id: str
+    ``rule_id`` is a string in the official example; an integer (as in the get example)
+    is read as sent rather than failing the whole list, and is accepted back by
+    ``get`` / ``update`` / ``delete``.
+    """
+
+    rule_id: str | int
     rule_name: str | None = None
     create_time: int | None = None
 

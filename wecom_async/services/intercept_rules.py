@@ -14,7 +14,6 @@ from typing_extensions import Unpack
 
 from .._core import Endpoint
 from .._options import RequestOptions
-from .._validation import check_id
 from ..models._base import EmptyResponse, WireList, WireStr
 from ..models.intercept_rules import (
     AddInterceptRuleRequest,
@@ -24,6 +23,7 @@ from ..models.intercept_rules import (
     InterceptRuleListResponse,
     InterceptRuleSummary,
     UpdateInterceptRuleRequest,
+    check_rule_id,
 )
 from ._base import Service, request_body
 
@@ -57,8 +57,8 @@ _UPDATE = Endpoint(
 _DELETE = Endpoint("POST", f"{_PATH}/del_intercept_rule", retry_safe=False, response=EmptyResponse)
 
 
-def _rule_body(rule_id: str) -> dict[str, object]:
-    return {"rule_id": check_id(rule_id, "rule_id")}
+def _rule_body(rule_id: str | int) -> dict[str, object]:
+    return {"rule_id": check_rule_id(rule_id)}
 
 
 class InterceptRulesService(Service):
@@ -127,13 +127,13 @@ class InterceptRulesService(Service):
         """
         return await self._list_part(_LIST, InterceptRuleSummary, options=options)
 
-    async def get(self, rule_id: str, **options: Unpack[RequestOptions]) -> InterceptRule:
+    async def get(self, rule_id: str | int, **options: Unpack[RequestOptions]) -> InterceptRule:
         """Get an intercept rule: its words, kinds of content, intercept type and range.
 
         ``POST /cgi-bin/externalcontact/get_intercept_rule``
 
         Args:
-            rule_id: the rule's id (from :meth:`add` or :meth:`list`).
+            rule_id: the rule's id (from :meth:`add` or :meth:`list`), sent as given.
             **options: per-call :class:`~wecom_async.RequestOptions`
                 (``extra_body``, ``extra_query``, ``deadline``).
 
@@ -143,7 +143,8 @@ class InterceptRulesService(Service):
             or an integer as in the official example).
 
         Raises:
-            ValidationError: ``rule_id`` is empty.
+            ValidationError: ``rule_id`` is an empty string, a negative integer or of
+                another type.
             APIError: 40058 (by meaning) an unknown or deleted rule.
 
         Docs: https://developer.work.weixin.qq.com/document/path/95097
@@ -181,7 +182,7 @@ class InterceptRulesService(Service):
         request = request_body(UpdateInterceptRuleRequest, body)
         await self._none(_UPDATE, body=request, options=options)
 
-    async def delete(self, rule_id: str, **options: Unpack[RequestOptions]) -> None:
+    async def delete(self, rule_id: str | int, **options: Unpack[RequestOptions]) -> None:
         """Delete an intercept rule.
 
         ``POST /cgi-bin/externalcontact/del_intercept_rule``
@@ -195,7 +196,8 @@ class InterceptRulesService(Service):
                 (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
-            ValidationError: ``rule_id`` is empty.
+            ValidationError: ``rule_id`` is an empty string, a negative integer or of
+                another type.
             APIError: 40058 (by meaning) an unknown or already deleted rule.
             PermissionDeniedError: 48002 (by meaning) a rule another app or the admin
                 created.

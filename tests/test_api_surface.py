@@ -144,6 +144,8 @@ def test_the_table_is_read_whole() -> None:
         "acquisition",
         "id_convert",
         "infra",
+        "intercept_rules",
+        "product_albums",
     }
 
 

@@ -105,6 +105,7 @@ SIBLING_IMPORTS = {
     ("wecom_async.models.contact_way", "wecom_async.models.attachments"),
     ("wecom_async.models.messages", "wecom_async.models.attachments"),
     ("wecom_async.models.moments", "wecom_async.models.attachments"),
+    ("wecom_async.models.product_albums", "wecom_async.models.attachments"),
     ("wecom_async.models.welcome", "wecom_async.models.attachments"),
     ("wecom_async.services.messages", "wecom_async.services.welcome"),
 }

@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from .services.group_chat import GroupChatService
     from .services.id_convert import IdConvertService
     from .services.infra import InfraService
+    from .services.intercept_rules import InterceptRulesService
     from .services.media import MediaService
     from .services.messages import MessagesService
     from .services.moments import MomentsService
+    from .services.product_albums import ProductAlbumsService
     from .services.rule_groups import StrategyService
     from .services.statistics import StatisticsService
     from .services.tags import TagsService
@@ -302,6 +304,20 @@ class WeComClient:
         from .services.acquisition import AcquisitionService
 
         return AcquisitionService(self._core)
+
+    @cached_property
+    def intercept_rules(self) -> InterceptRulesService:
+        """Chat intercept rules (管理聊天敏感词)."""
+        from .services.intercept_rules import InterceptRulesService
+
+        return InterceptRulesService(self._core)
+
+    @cached_property
+    def product_albums(self) -> ProductAlbumsService:
+        """The product album (商品图册)."""
+        from .services.product_albums import ProductAlbumsService
+
+        return ProductAlbumsService(self._core)
 
     @cached_property
     def media(self) -> MediaService:

@@ -62,6 +62,9 @@ class Corp:
     resigned: str
     orphans: list[str]
     resigned_chat: str
+    intercept_rules: list[str]
+    album_image: str
+    products: list[str]
 
 
 def _customers_only_of(fake: FakeWeCom, owner: str, other: str) -> list[str]:
@@ -142,6 +145,24 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
     via_link = fake.add_via_acquisition_link(link_id)
     chat_key = fake.issue_acquisition_chat_key(link_id, via_link)
 
+    rule = {
+        "word_list": ["加微信"],
+        "intercept_type": 1,
+        "applicable_range": {"user_list": staff[:1]},
+    }
+    intercept_rules = [
+        await client.intercept_rules.add({"rule_name": f"规则{n}", **rule}) for n in range(2)
+    ]
+    album_image = (
+        await client.media.upload_attachment(PNG, media_type="image", attachment_type=2)
+    ).media_id
+    products = [
+        await client.product_albums.add(
+            {"description": f"商品{n}", "price": 100, "attachments": _album_images(album_image)}
+        )
+        for n in range(2)
+    ]
+
     return Corp(
         fake=fake,
         now=now,
@@ -168,6 +189,9 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
         resigned=resigned,
         orphans=orphans,
         resigned_chat=resigned_chat,
+        intercept_rules=intercept_rules,
+        album_image=album_image,
+        products=products,
     )
 
 
@@ -198,6 +222,10 @@ class Case:
 
 
 _ROWS = {(row[0], row[1]): (str(row[3]), bool(row[4])) for row in API}
+
+
+def _album_images(media_id: str) -> list[dict[str, object]]:
+    return [{"type": "image", "image": {"media_id": media_id}}]
 
 
 def _a(*args: object, **kwargs: object) -> Args:
@@ -319,6 +347,11 @@ CASES: list[Case] = [
     ),
     # infra
     read("infra", "get_callback_ip"),
+    # intercept rules and the product album
+    read("intercept_rules", "list"),
+    read("intercept_rules", "get", lambda c: _a(c.intercept_rules[0])),
+    read("product_albums", "get", lambda c: _a(c.products[0])),
+    read("product_albums", "list", lambda c: _a(limit=1)),
     # -- writes ----------------------------------------------------------------------------
     write(
         "external_contact",
@@ -404,6 +437,31 @@ CASES: list[Case] = [
         lambda c: _a({"link_name": "混沌", "range": {"user_list": c.staff[:1]}}),
     ),
     write("acquisition", "update_link", lambda c: _a({"link_id": c.link_id, "link_name": "改名"})),
+    write(
+        "intercept_rules",
+        "add",
+        lambda c: _a(
+            {
+                "rule_name": "混沌",
+                "word_list": ["混沌"],
+                "intercept_type": 2,
+                "applicable_range": {"department_list": [1]},
+            }
+        ),
+    ),
+    write(
+        "intercept_rules",
+        "update",
+        lambda c: _a({"rule_id": c.intercept_rules[0], "word_list": ["改词"]}),
+    ),
+    write(
+        "product_albums",
+        "add",
+        lambda c: _a(
+            {"description": "混沌", "price": 1, "attachments": _album_images(c.album_image)}
+        ),
+    ),
+    write("product_albums", "update", lambda c: _a({"product_id": c.products[0], "price": 2})),
     write("media", "upload", lambda c: _a(b"%PDF-1.7 chaos", media_type="file", filename="a.pdf")),
     write(
         "media",
@@ -422,6 +480,8 @@ CASES: list[Case] = [
     write("strategy", "delete", lambda c: _a(c.customer_strategy_child)),
     write("strategy", "delete_moment", lambda c: _a(c.moment_strategy_spare)),
     write("acquisition", "delete_link", lambda c: _a(c.spare_link)),
+    write("intercept_rules", "delete", lambda c: _a(c.intercept_rules[1])),
+    write("product_albums", "delete", lambda c: _a(c.products[1])),
 ]
 
 _HI: dict[str, Any] = {"text": {"content": "hi"}}

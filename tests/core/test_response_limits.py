@@ -73,6 +73,8 @@ def oversized(tp: Any) -> Any:
     simple: dict[Any, Any] = {str: "x", int: 7, float: 1.5, bool: True}
     if tp in simple:
         return simple[tp]
+    if isinstance(tp, type) and issubclass(tp, int):  # a WireEnum code, e.g. in a list
+        return simple[int]
     if get_origin(tp) is Literal:
         return get_args(tp)[0]
     if get_origin(tp) is list:

@@ -38,6 +38,7 @@ START = 1_700_000_000
 DAY = 86_400
 FILE = b"\x89PNG\r\n\x1a\n" + b"0" * 32
 STRATEGY_RANGE = [{"type": 1, "userid": "zhangsan"}]
+ALBUM_IMAGES = [{"type": "image", "image": {"media_id": "MEDIA_ID"}}]
 
 Invoke = Callable[[Any, dict[str, Any]], Any]
 
@@ -149,6 +150,19 @@ CALLS: dict[str, Invoke] = {
     "acquisition.get_quota": lambda s, o: s.get_quota(**o),
     "acquisition.statistic": lambda s, o: s.statistic("ca1", START, START + DAY, **o),
     "acquisition.get_chat_info": lambda s, o: s.get_chat_info("key", **o),
+    "intercept_rules.add": lambda s, o: s.add(
+        {"rule_name": "r", "word_list": ["w"], "intercept_type": 1,
+         "applicable_range": {"user_list": ["zhangsan"]}}, **o),
+    "intercept_rules.list": lambda s, o: s.list(**o),
+    "intercept_rules.get": lambda s, o: s.get("xxx", **o),
+    "intercept_rules.update": lambda s, o: s.update({"rule_id": "xxx", "rule_name": "r"}, **o),
+    "intercept_rules.delete": lambda s, o: s.delete("xxx", **o),
+    "product_albums.add": lambda s, o: s.add(
+        {"description": "d", "price": 1, "attachments": ALBUM_IMAGES}, **o),
+    "product_albums.get": lambda s, o: s.get("pd1", **o),
+    "product_albums.list": lambda s, o: s.list(**o),
+    "product_albums.update": lambda s, o: s.update({"product_id": "pd1", "price": 2}, **o),
+    "product_albums.delete": lambda s, o: s.delete("pd1", **o),
     "media.upload_attachment": lambda s, o: s.upload_attachment(
         FILE, media_type="image", attachment_type=1, **o),
     "media.upload": lambda s, o: s.upload(FILE, media_type="image", **o),

@@ -181,9 +181,10 @@ class NotAuthorizedError(WeComError):
     """Raised before any request when the permanent-code store holds no code for a corp:
     it never authorized the provider's app, or it cancelled and the code was dropped."""
 
-    def __init__(self, corp_id: str) -> None:
-        self.corp_id = corp_id
-        super().__init__(f"corp {corp_id!r} has not authorized this app (no permanent code)")
+    def __init__(self, message: str, *, corp_id: str = "") -> None:
+        #: The corp that has no permanent code.
+        self.corp_id = redact(corp_id)
+        super().__init__(message)
 
 
 #: errcode -> error class for business calls; anything not listed is a plain APIError.

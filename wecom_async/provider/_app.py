@@ -328,7 +328,9 @@ class ProviderApp:
         """
         code = await self.permanent_codes.get(check_id(corp_id, "corp_id"))
         if not code:
-            raise NotAuthorizedError(corp_id)
+            raise NotAuthorizedError(
+                f"corp {corp_id!r} has not authorized this app (no permanent code)", corp_id=corp_id
+            )
         return await self._authorization.get_auth_info(corp_id, code, **options)
 
     async def authorize(self, auth_code: str) -> PermanentCodeInfo:

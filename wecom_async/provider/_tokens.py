@@ -75,7 +75,9 @@ async def fetch_suite_token(
 async def _permanent_code(codes: PermanentCodeStore, corp_id: str) -> str:
     code = await codes.get(corp_id)
     if not code:
-        raise NotAuthorizedError(corp_id)
+        raise NotAuthorizedError(
+            f"corp {corp_id!r} has not authorized this app (no permanent code)", corp_id=corp_id
+        )
     register_secret(code)
     return Secret(code)
 

@@ -261,7 +261,8 @@ async def test_provider_level_calls_carry_the_provider_token(
         data = await client.request("POST", "service/corpid_to_opencorpid", json={"corpid": A})
         assert data["open_corpid"] == "wpXXXX"
     assert fake.calls("service/get_provider_token") == 1
-    assert len(set(seen)) == 1 and seen[0]
+    assert len(set(seen)) == 1
+    assert seen[0]
     assert all(r.query.get("provider_access_token") == "***" for r in fake.requests[1:])
 
 
@@ -269,7 +270,8 @@ async def test_provider_credentials_never_show(fake: FakeWeCom, app: ProviderApp
     await _authorized(fake, app, A)
     code = await app.permanent_codes.get(A)
     ticket = await app.tickets.get(SUITE)
-    assert code and ticket
+    assert code
+    assert ticket
     shown = repr(app) + repr(fake.requests) + repr(parse_event(fake.push_suite_ticket(SUITE)))
     shown += repr(parse_event(fake.authorize_corp(SUITE, B)))
     for secret in (code, ticket, SUITE_SECRET):

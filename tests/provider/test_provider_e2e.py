@@ -48,9 +48,9 @@ async def fastapi_receiver(receiver: CallbackReceiver) -> AsyncIterator[httpx.As
 async def aiohttp_receiver(receiver: CallbackReceiver) -> AsyncIterator[httpx.AsyncClient]:
     app = web.Application()
     add_callback_routes(app, receiver, PATH)
-    async with TestServer(app, host="127.0.0.1") as server:
-        async with httpx.AsyncClient(base_url=str(server.make_url(""))) as http:
-            yield http
+    server = TestServer(app, host="127.0.0.1")
+    async with server, httpx.AsyncClient(base_url=str(server.make_url(""))) as http:
+        yield http
 
 
 @pytest.mark.parametrize("serve", [fastapi_receiver, aiohttp_receiver], ids=["fastapi", "aiohttp"])

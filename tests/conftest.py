@@ -47,7 +47,11 @@ SECRETS = (
     "second-app-secret",
     "T0kenForTests",
     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "Suite-Secret-Vq83zK",
+    "Provider-Secret-Lm51xR",
 )
+# The fake's suite tickets, auth codes and permanent codes (testing/routes/_provider_state.py).
+FAKE_PROVIDER_CREDENTIAL = re.compile(r"fake-(?:ticket|authcode|pc)-[0-9a-f]{24}")
 # ScriptedWeCom's tokens have a shape of their own.
 SCRIPTED_TOKEN = re.compile(r"TOKEN-\d+-f3b9c2d1e8a7")
 # The fake WeCom's tokens are 128 url-safe base64 characters; the guard records each one it
@@ -60,6 +64,7 @@ def leaked(text: str, extra_secrets: tuple[str, ...] = ()) -> list[str]:
     """Return the secrets and tokens found in ``text``."""
     found = [s for s in (*SECRETS, *extra_secrets) if s and s in text]
     found += SCRIPTED_TOKEN.findall(text)
+    found += FAKE_PROVIDER_CREDENTIAL.findall(text)
     for run in _TOKEN_RUN.findall(text):
         found += [run] if run in ISSUED else [token for token in ISSUED if token in run]
     return found

@@ -93,6 +93,7 @@ PUBLIC_MODULES = {
     "wecom_async.callback.starlette": "callback.md",
     "wecom_async.callback.aiohttp": "callback.md",
     "wecom_async.export": "export.md",
+    "wecom_async.provider": "provider.md",
 }
 
 

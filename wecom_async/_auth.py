@@ -11,6 +11,7 @@ needed the token; when it fails, the call fails with its error (see ``Settled``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from ._core import Auth, Core, Endpoint, Exchange, Params, Settled
@@ -28,7 +29,7 @@ from ._token import IssuedToken, TokenManager
 from ._wire import errcode_of
 from .models._base import JsonObject
 
-__all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_token"]
+__all__ = ["GETTOKEN", "TOKEN_ERRCODES", "TokenAuth", "fetch_credential", "fetch_token"]
 
 #: Longest token lifetime taken from gettoken (WeCom answers 7200).
 MAX_EXPIRES_IN: Final = 86_400
@@ -37,22 +38,27 @@ GETTOKEN: Final = Endpoint("GET", "gettoken", retry_safe=True, authenticated=Fal
 
 
 class TokenAuth(Auth):
-    """Adds ``access_token`` to the query and replaces a refused token once."""
+    """Adds ``access_token`` to the query and replaces a refused token once.
 
-    def __init__(self, tokens: TokenManager) -> None:
+    ``param`` names the query parameter: ``suite_access_token`` and
+    ``provider_access_token`` for a service provider's own calls.
+    """
+
+    def __init__(self, tokens: TokenManager, *, param: str = "access_token") -> None:
         self._tokens = tokens
+        self._param = param
 
     async def call(self, endpoint: Endpoint, params: Params, exchange: Exchange) -> JsonObject:
         """Send with the current token; on a token errcode, refresh and resend once."""
         if not endpoint.authenticated:
             return await exchange(params)
         token = await self._token()
-        data = await exchange({**params, "access_token": Secret(token.value)})
+        data = await exchange({**params, self._param: Secret(token.value)})
         if errcode_of(endpoint.line, data) not in TOKEN_ERRCODES:
             return data
         await self._tokens.invalidate(token)
         token = await self._token()
-        data = await exchange({**params, "access_token": Secret(token.value)})
+        data = await exchange({**params, self._param: Secret(token.value)})
         errcode = errcode_of(endpoint.line, data)
         if errcode in TOKEN_ERRCODES:
             errmsg = data.get("errmsg")
@@ -82,27 +88,51 @@ async def fetch_token(core: Core, corp_id: str, secret: str) -> tuple[str, int]:
             41004); raised at once, never retried.
         APIError: any other errcode, after the retries allowed for gettoken.
     """
+    return await fetch_credential(
+        core, GETTOKEN, key="access_token", params={"corpid": corp_id, "corpsecret": secret}
+    )
+
+
+async def fetch_credential(
+    core: Core,
+    endpoint: Endpoint,
+    *,
+    key: str,
+    params: Params | None = None,
+    json_body: Mapping[str, object] | None = None,
+    config_errcodes: frozenset[int] = GETTOKEN_CONFIG_ERRCODES,
+) -> tuple[str, int]:
+    """Call a token endpoint and return ``(its token at key, expires_in)``.
+
+    gettoken, and a provider's get_suite_token, get_corp_token and get_provider_token.
+
+    Raises:
+        ConfigurationError: an errcode of ``config_errcodes`` (a credential refused);
+            raised at once, never retried.
+        APIError: any other errcode, after the retries allowed for the endpoint.
+        ResponseError: no token, or an ``expires_in`` that is not 1 to 86,400 seconds.
+    """
     try:
-        data = await core.call(GETTOKEN, params={"corpid": corp_id, "corpsecret": secret})
+        data = await core.call(endpoint, params=params, json_body=json_body)
     except APIError as exc:
-        # On gettoken 40001 means "bad secret", not "bad token": the table maps it to
-        # TokenError for business calls, so the gettoken codes are re-classed here.
-        if exc.errcode not in GETTOKEN_CONFIG_ERRCODES or isinstance(exc, ConfigurationError):
+        # On a token endpoint 40001 means "bad secret", not "bad token": the table maps
+        # it to TokenError for business calls, so these codes are re-classed here.
+        if exc.errcode not in config_errcodes or isinstance(exc, ConfigurationError):
             raise
         refused = exc
     else:
-        return _issued(data)
+        return _issued(data, key, endpoint)
     raise ConfigurationError(refused.errcode, refused.errmsg, request_line=refused.request_line)
 
 
-def _issued(data: JsonObject) -> tuple[str, int]:
-    token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+def _issued(data: JsonObject, key: str, endpoint: Endpoint) -> tuple[str, int]:
+    token, expires_in = data.get(key), data.get("expires_in", 7200)
     if not isinstance(token, str) or not token:
-        raise ResponseError("gettoken answered without an access_token", request_line=GETTOKEN.line)
+        raise ResponseError(f"{endpoint.path} answered without {key}", request_line=endpoint.line)
     if type(expires_in) is not int or not 0 < expires_in <= MAX_EXPIRES_IN:
         # WeCom says 7200; a lifetime of none, or of years, is no answer to build a cache on.
         raise ResponseError(
-            "gettoken answered an expires_in that is not 1 to 86,400 seconds",
-            request_line=GETTOKEN.line,
+            f"{endpoint.path} answered an expires_in that is not 1 to 86,400 seconds",
+            request_line=endpoint.line,
         )
     return Secret(token), expires_in

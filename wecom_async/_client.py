@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import httpx
 
 from ._auth import TokenAuth, fetch_token
-from ._core import Core, Endpoint, Params, check_deadline
+from ._core import Auth, Core, Endpoint, Params, check_deadline
 from ._exceptions import ClientClosedError, ValidationError
 from ._logging import Secret, register_secret
 from ._options import RequestOptions
@@ -135,7 +135,7 @@ class WeComClient:
             raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
         check_deadline(deadline)
         self.corp_id = corp_id
-        self._owns_http = http_client is None
+        owns_http = http_client is None
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         if http_client is None:
@@ -144,8 +144,6 @@ class WeComClient:
         elif timeout is None and _unbounded(http_client.timeout):
             # A given client without timeouts would let one stuck request hang a caller.
             timeout = DEFAULT_TIMEOUT
-        self._http = http_client
-        self._state = _State.UNOPENED
         store = token_store or MemoryTokenStore()
 
         def token_auth(core: Core) -> TokenAuth:
@@ -156,16 +154,83 @@ class WeComClient:
             )
             return TokenAuth(self._tokens)
 
+        self._setup(
+            http_client,
+            owns_http=owns_http,
+            auth=token_auth,
+            base_url=base_url,
+            retry=retry,
+            max_in_flight=None if owns_http else max_in_flight,
+            timeout=timeout,
+            deadline=deadline,
+            rate_budget=rate_budget,
+        )
+
+    def _setup(
+        self,
+        http_client: httpx.AsyncClient,
+        *,
+        owns_http: bool,
+        auth: Callable[[Core], Auth],
+        base_url: str,
+        retry: RetryPolicy | None,
+        max_in_flight: int | None,
+        timeout: httpx.Timeout | None,
+        deadline: float,
+        rate_budget: RateBudget | None,
+    ) -> None:
+        self._owns_http = owns_http
+        self._http = http_client
+        self._state = _State.UNOPENED
         self._core = Core(
             http_client,
             base_url=base_url,
             retry=retry or RetryPolicy(),
-            max_in_flight=None if self._owns_http else max_in_flight,
+            max_in_flight=max_in_flight,
             timeout=timeout,
             deadline=deadline,
             rate_budget=rate_budget,
-            auth=token_auth,
+            auth=auth,
         )
+
+    @classmethod
+    def _authenticated_by(
+        cls,
+        corp_id: str,
+        tokens: Callable[[Core], TokenManager],
+        http_client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout | None,
+        deadline: float,
+        rate_budget: RateBudget | None,
+        param: str = "access_token",
+    ) -> WeComClient:
+        """A client on a shared HTTP client it never closes, whose tokens come from
+        ``tokens(core)`` (a service provider's corp, suite or provider tokens).
+
+        The shared client's transport caps connections, so no per-client cap is added.
+        """
+        client = cls.__new__(cls)
+        client.corp_id = corp_id
+
+        def auth(core: Core) -> TokenAuth:
+            client._tokens = tokens(core)
+            return TokenAuth(client._tokens, param=param)
+
+        client._setup(
+            http_client,
+            owns_http=False,
+            auth=auth,
+            base_url=base_url,
+            retry=retry,
+            max_in_flight=None,
+            timeout=timeout,
+            deadline=deadline,
+            rate_budget=rate_budget,
+        )
+        return client
 
     def __repr__(self) -> str:
         return f"WeComClient(corp_id={self.corp_id!r}, state={self._state.value})"

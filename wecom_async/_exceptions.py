@@ -16,6 +16,8 @@ Every error is a :class:`WeComError`; nothing else escapes the SDK by design::
     │   ├── RateLimitError       45009 / 45033 / 45036: frequency or concurrency limit hit
     │   ├── SystemBusyError      errcode -1: WeCom is busy
     │   └── ConflictError        45035 / 6000: a concurrent change to the same record
+    ├── SuiteTicketError         (provider) no suite_ticket has arrived yet; nothing was sent
+    ├── NotAuthorizedError       (provider) no permanent code for the corp; nothing was sent
     └── CallbackError            (wecom_async.callback) a pushed event failed verification
 
 Messages and reprs never contain an access token or a secret: every error redacts its
@@ -37,10 +39,12 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "NotAuthorizedError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseError",
     "StructureError",
+    "SuiteTicketError",
     "SystemBusyError",
     "TokenError",
     "TransportError",
@@ -168,6 +172,21 @@ class ConflictError(APIError):
     """Raised when a concurrent change to the same record is refused (45035, 6000)."""
 
 
+class SuiteTicketError(WeComError):
+    """Raised before any request when a provider app needs its suite token and no
+    ``suite_ticket`` has arrived (or the last one is older than its 30 minutes)."""
+
+
+class NotAuthorizedError(WeComError):
+    """Raised before any request when the permanent-code store holds no code for a corp:
+    it never authorized the provider's app, or it cancelled and the code was dropped."""
+
+    def __init__(self, message: str, *, corp_id: str = "") -> None:
+        #: The corp that has no permanent code.
+        self.corp_id = redact(corp_id)
+        super().__init__(message)
+
+
 #: errcode -> error class for business calls; anything not listed is a plain APIError.
 ERRCODE_CLASSES: Final[dict[int, type[APIError]]] = {
     -1: SystemBusyError,
@@ -176,6 +195,9 @@ ERRCODE_CLASSES: Final[dict[int, type[APIError]]] = {
     40001: TokenError,
     40014: TokenError,
     42001: TokenError,
+    # A provider's suite_access_token: 40082 invalid, 42009 expired (D:90313).
+    40082: TokenError,
+    42009: TokenError,
     40013: ConfigurationError,
     41002: ConfigurationError,
     41004: ConfigurationError,
@@ -202,6 +224,13 @@ TOKEN_ERRCODES: Final[frozenset[int]] = frozenset(
 
 #: errcodes that gettoken answers when the corp id or secret is wrong or missing.
 GETTOKEN_CONFIG_ERRCODES: Final[frozenset[int]] = frozenset({40001, 40013, 41002, 41004})
+
+#: errcodes a provider's token calls answer when a credential is wrong: the gettoken ones,
+#: 40083 invalid suite_id, 40084 invalid permanent_code, 40085 invalid suite_ticket,
+#: 40086 invalid third-party app id (D:90313; which endpoint answers which is unverified).
+PROVIDER_CONFIG_ERRCODES: Final[frozenset[int]] = GETTOKEN_CONFIG_ERRCODES | frozenset(
+    {40083, 40084, 40085, 40086}
+)
 
 
 def error_for_errcode(errcode: int, errmsg: str, *, request_line: str = "") -> APIError:

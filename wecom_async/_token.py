@@ -42,10 +42,16 @@ __all__ = ["IssuedToken", "Lease", "MemoryTokenStore", "TokenManager", "TokenSto
 DEFAULT_REFRESH_MARGIN = 300.0
 
 
-def token_key(corp_id: str, secret: str) -> str:
-    """Return the store key for (corp_id, secret); the raw secret never appears in it."""
+def token_key(corp_id: str, secret: str, *, kind: str = "token") -> str:
+    """Return the store key for (corp_id, secret); the raw secret never appears in it.
+
+    ``kind`` keeps the token kinds of one store apart: ``"token"`` for a corp access
+    token, ``"suite_token"`` for a provider's suite access token (keyed by suite id and
+    secret), ``"corp_token"`` for a corp token fetched by a provider app (keyed by corp id
+    and suite id), ``"provider_token"`` for the provider access token.
+    """
     digest = hashlib.sha256(f"{corp_id}\x00{secret}".encode()).hexdigest()[:24]
-    return f"wecom_async:token:{corp_id}:{digest}"
+    return f"wecom_async:{kind}:{corp_id}:{digest}"
 
 
 @attrs.frozen

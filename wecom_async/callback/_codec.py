@@ -15,7 +15,13 @@ from wecom_async.callback._xml import (
     parse_xml,
     to_xml,
 )
-from wecom_async.callback.events import EVENT_CLASSES, Event, GenericEvent, InfoEvent
+from wecom_async.callback.events import (
+    EVENT_CLASSES,
+    INFO_CLASSES,
+    Event,
+    GenericEvent,
+    InfoEvent,
+)
 
 __all__ = ["event_to_xml", "parse_event"]
 
@@ -78,8 +84,9 @@ def parse_event(xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) ->
 
     Returns:
         The class registered for the ``Event`` / ``ChangeType`` pair (e.g.
-        :class:`AddExternalContact`); an :class:`InfoEvent` for a third-party push named
-        by ``InfoType``; a :class:`GenericEvent` for anything else, including a known
+        :class:`AddExternalContact`); for a third-party push named by ``InfoType``, the
+        class of :data:`INFO_CLASSES` (:class:`SuiteTicket`, :class:`CreateAuth`, ...) or
+        else an :class:`InfoEvent`; a :class:`GenericEvent` for anything else, including a known
         event that lacks a required tag or has a non-integer where an int belongs (so a
         signed push is never lost to a shape this release did not expect).  Tags the
         class does not model are kept in ``extra``.
@@ -91,8 +98,9 @@ def parse_event(xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) ->
     """
     fields = element_to_mapping(parse_xml(xml, max_bytes=max_bytes))
     event, change_type = fields.get("Event"), fields.get("ChangeType")
-    if event is None and isinstance(fields.get("InfoType"), str):
-        return InfoEvent(fields=fields)
+    info_type = fields.get("InfoType")
+    if event is None and isinstance(info_type, str):
+        return INFO_CLASSES.get(info_type, InfoEvent)(fields=fields)
     if not isinstance(event, str) or not isinstance(change_type, str):
         return GenericEvent(fields=fields)
     cls = _CLASSES.get((event, change_type))

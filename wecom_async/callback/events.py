@@ -25,8 +25,12 @@ from wecom_async.callback._xml import XmlValue
 
 __all__ = [
     "EVENT_CLASSES",
+    "INFO_CLASSES",
     "AddExternalContact",
     "AddHalfExternalContact",
+    "CancelAuth",
+    "ChangeAuth",
+    "CreateAuth",
     "DelExternalContact",
     "DelFollowUser",
     "EditExternalContact",
@@ -43,6 +47,8 @@ __all__ = [
     "ExternalTagUpdate",
     "GenericEvent",
     "InfoEvent",
+    "ResetPermanentCode",
+    "SuiteTicket",
     "TransferFail",
     "XmlValue",
 ]
@@ -145,6 +151,95 @@ class InfoEvent(GenericEvent):
     create_time: int = attrs.field(
         init=False, default=attrs.Factory(lambda s: _int(s.fields, "TimeStamp"), takes_self=True)
     )
+
+
+# -- a service provider's instruction callbacks (指令回调) ---------------------------------
+
+
+def _masked_repr(self: InfoEvent) -> str:
+    # The ticket and the auth code are credentials: the repr names the push, never them.
+    return (
+        f"{type(self).__name__}(suite_id={self.suite_id!r}, auth_corp_id={self.auth_corp_id!r}, "
+        f"create_time={self.create_time!r})"
+    )
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class SuiteTicket(InfoEvent):
+    """WeCom's ``suite_ticket`` push (every ten minutes; a ticket is valid 30 minutes).
+
+    ``suite_ticket`` is a credential: it is not in the repr.
+
+    Docs: https://developer.work.weixin.qq.com/document/path/90628.
+    """
+
+    suite_ticket: str = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda s: _text(s.fields, "SuiteTicket"), takes_self=True),
+    )
+    __repr__ = _masked_repr
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class CreateAuth(InfoEvent):
+    """A corp authorized (installed) the app (``create_auth``).
+
+    ``auth_code`` (valid 10 minutes, single use) is exchanged for the permanent code with
+    ``ProviderApp.authorize``; it is not in the repr.  ``state`` is the one given in the
+    authorization link.
+
+    Docs: https://developer.work.weixin.qq.com/document/path/90642.
+    """
+
+    auth_code: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "AuthCode"), takes_self=True)
+    )
+    state: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "State"), takes_self=True)
+    )
+    __repr__ = _masked_repr
+
+
+@attrs.frozen(kw_only=True)
+class ChangeAuth(InfoEvent):
+    """A corp changed the app's authorization (visible range, permissions, disabled or
+    re-enabled a 代开发 app) (``change_auth``): read it again with ``get_auth_info``.
+
+    Docs: https://developer.work.weixin.qq.com/document/path/90642.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class CancelAuth(InfoEvent):
+    """A corp cancelled its authorization (``cancel_auth``): its permanent code is void,
+    and WeCom asks the provider to delete the corp's data.
+
+    Docs: https://developer.work.weixin.qq.com/document/path/90642.
+    """
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ResetPermanentCode(InfoEvent):
+    """A 代开发 app's secret was reset in the provider console (``reset_permanent_code``):
+    exchange ``auth_code`` for the new permanent code (``ProviderApp.authorize``).
+
+    Docs: https://developer.work.weixin.qq.com/document/path/97175.
+    """
+
+    auth_code: str = attrs.field(
+        init=False, default=attrs.Factory(lambda s: _text(s.fields, "AuthCode"), takes_self=True)
+    )
+    __repr__ = _masked_repr
+
+
+#: ``InfoType`` -> class, for the provider pushes this release models.
+INFO_CLASSES: Final[dict[str, type[InfoEvent]]] = {
+    "suite_ticket": SuiteTicket,
+    "create_auth": CreateAuth,
+    "change_auth": ChangeAuth,
+    "cancel_auth": CancelAuth,
+    "reset_permanent_code": ResetPermanentCode,
+}
 
 
 def _frozen(value: XmlValue | Mapping[str, XmlValue]) -> object:

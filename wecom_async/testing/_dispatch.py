@@ -60,7 +60,11 @@ __all__ = [
 
 #: Every WeCom API path starts with this.
 PREFIX: Final = "/cgi-bin/"
-_REDACTED: Final = ("access_token", "corpsecret")
+_REDACTED: Final = ("access_token", "corpsecret", "suite_access_token", "provider_access_token")
+#: Credentials a provider's token calls carry in their JSON body.
+_REDACTED_BODY: Final = frozenset(
+    {"suite_secret", "suite_ticket", "permanent_code", "provider_secret", "auth_code"}
+)
 _JSON_TYPE: Final = "application/json; charset=UTF-8"
 _HTML_TYPE: Final = "text/html; charset=utf-8"
 _WRONG_JSON: Final = "Warning: wrong json format."
@@ -149,6 +153,18 @@ class Backend:
     rate: RateLimiter
     concurrency: ConcurrencyLimiter
     faults: FaultBook
+    #: Every corp by id (``state`` among them) when the fake serves several; a business
+    #: call is answered from the corp whose token it carries.
+    corps: Mapping[str, CorpState] | None = None
+
+    def state_for(self, access_token: str | None) -> CorpState:
+        """The corp that issued ``access_token`` (``state`` when none did)."""
+        if self.corps is None or not access_token or self.state.tokens.knows(access_token):
+            return self.state
+        for corp in self.corps.values():
+            if corp.tokens.knows(access_token):
+                return corp
+        return self.state
 
 
 class _BadJSON:
@@ -258,9 +274,10 @@ class Dispatcher:
             message = f"Warning: wrong request method, {path} requires {route.method}"
             return self._error(request, 40058, message), None
         now = backend.clock.now()
+        state = backend.state_for(query.get("access_token")) if route.auth else backend.state
         try:
             if route.auth:
-                backend.state.tokens.check(query.get("access_token"), now)
+                state.tokens.check(query.get("access_token"), now)
             if not backend.rate.allow(path, now):
                 raise WeComFault(45009)
             if not backend.concurrency.enter(path):
@@ -271,9 +288,9 @@ class Dispatcher:
             if isinstance(body, _BadJSON):
                 raise WeComFault(40058, _WRONG_JSON)
             for tick in self._tickers:
-                tick(backend.state, now)
+                tick(state, now)
             ctx = RequestContext(
-                state=backend.state,
+                state=state,
                 clock=backend.clock,
                 cursors=backend.cursors,
                 method=request.method,
@@ -310,6 +327,8 @@ class Dispatcher:
     ) -> None:
         shown = {k: ("***" if k in _REDACTED else v) for k, v in query.items()}
         parsed = None if isinstance(body, _BadJSON) else body
+        if parsed is not None and not _REDACTED_BODY.isdisjoint(parsed):
+            parsed = {k: ("***" if k in _REDACTED_BODY else v) for k, v in parsed.items()}
         self.records.append(RecordedRequest(method, path, shown, parsed))
         self.counts[path] = self.counts.get(path, 0) + 1
 

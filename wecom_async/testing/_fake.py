@@ -1,10 +1,11 @@
-"""``FakeWeCom``: one in-memory WeCom corp, served in-process or over ASGI."""
+"""``FakeWeCom``: an in-memory WeCom corp (and, for a service provider, more corps), served
+in-process or over ASGI."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import Final
 
 import anyio
@@ -13,16 +14,17 @@ from ._actions import ClientActions
 from ._asgi import FakeASGIApp
 from ._chaos import DEFAULT_KINDS, Chaos, ChaosKind
 from ._clock import FakeClock
+from ._corp import CorpData, FakeCorp
 from ._cursor import CursorCodec
 from ._dispatch import Backend, Dispatcher, FakeRequest, FakeResponse, RecordedRequest
 from ._faults import Fault, FaultBook
 from ._limits import ConcurrencyLimiter, RateLimiter
+from ._provider_actions import ProviderActions
 from ._route import JSON, Route
-from ._seed import SeedReport, seed_corp
-from ._setup import Follower, new_customer, new_follow, new_staff
-from ._state import CorpState, Customer, Follow, Staff
+from ._state import CorpState
 from ._transport import FakeTransport
 from .routes import discover
+from .routes._provider_state import ProviderState
 
 __all__ = ["FakeWeCom"]
 
@@ -40,7 +42,7 @@ def _cursor_key(corp_id: str, generation: int) -> bytes:
     return hashlib.sha256(f"cursor\x1f{corp_id}{suffix}".encode()).digest()
 
 
-class FakeWeCom(ClientActions):
+class FakeWeCom(CorpData, ClientActions, ProviderActions):
     """A stateful fake of one WeCom corp that speaks the real wire format.
 
     Serve it in-process with ``httpx.AsyncClient(transport=fake.transport())`` or over a
@@ -57,6 +59,12 @@ class FakeWeCom(ClientActions):
     Besides the API, its methods play what happens outside it (a member confirming a
     mass message, a customer adding a member, a member resigning, ...): see
     :meth:`confirm_groupmsg` and its neighbours.
+
+    For a service provider's tests it serves more corps, each with its own records and
+    tokens (:meth:`add_corp`, :meth:`corp`), and plays the provider flow: suites
+    (:meth:`add_suite`), suite-ticket pushes, authorizing and cancelling corps (see
+    :class:`~wecom_async.testing._provider_actions.ProviderActions`). The data methods
+    of the fake itself act on its first corp, ``corp_id``.
     """
 
     def __init__(
@@ -81,6 +89,8 @@ class FakeWeCom(ClientActions):
         self.lock = threading.RLock()
         self.state = CorpState(corp_id)
         self.state.tokens.add_secret(secret)
+        self._corps: dict[str, CorpState] = {corp_id: self.state}
+        self.state.ext(ProviderState).corps = self._corps
         #: The corp's app secrets and issued tokens (the same object as ``state.tokens``).
         self.tokens = self.state.tokens
         self.rate = RateLimiter(rate_limit_per_minute)
@@ -97,6 +107,7 @@ class FakeWeCom(ClientActions):
             rate=self.rate,
             concurrency=self.concurrency,
             faults=self.faults,
+            corps=self._corps,
         )
         self._dispatcher = Dispatcher(
             backend, routes, tickers, record_limit=record_limit, chaos=chaos
@@ -140,133 +151,22 @@ class FakeWeCom(ClientActions):
         with self.lock:
             self._dispatcher.routes[_api_path(route.path)] = route
 
-    # -- data ---------------------------------------------------------------------------
+    # -- corps --------------------------------------------------------------------------
 
-    def seed(
-        self,
-        *,
-        staff: int = 20,
-        customers_per_staff: int = 50,
-        seed: int = 0,
-        shared_ratio: float = 0.1,
-        wecom_ratio: float = 0.2,
-        big_customer_followers: int = 0,
-        non_customers_per_staff: int = 2,
-        unlicensed_staff: int = 0,
-    ) -> SeedReport:
-        """Build a deterministic demo corp on this fresh fake and report what it holds.
-
-        ``staff`` members each own ``customers_per_staff`` customers (a ``wecom_ratio``
-        share of WeCom users, the rest WeChat users); a ``shared_ratio`` share of customers
-        is followed by up to three more members.  ``big_customer_followers`` > 0 adds one
-        customer followed by that many members (the staff is enlarged to that size when
-        needed), so that ``get`` pages its followers.  The last ``unlicensed_staff``
-        members have no interop license.  Tags, non-customer contacts and the data of
-        every route module's ``SEEDERS`` are added too.
-        """
+    def add_corp(self, corp_id: str) -> FakeCorp:
+        """Add another, empty corp (a corp that authorizes a provider's app) and return it;
+        build its data with its own ``seed`` / ``add_staff`` / ``add_customer``."""
         with self.lock:
-            return seed_corp(
-                self.state,
-                now=self.clock.now(),
-                staff=staff,
-                customers_per_staff=customers_per_staff,
-                seed=seed,
-                shared_ratio=shared_ratio,
-                wecom_ratio=wecom_ratio,
-                big_customer_followers=big_customer_followers,
-                non_customers_per_staff=non_customers_per_staff,
-                unlicensed_staff=unlicensed_staff,
-                seeders=self._seeders,
-            )
+            if corp_id in self._corps:
+                raise ValueError(f"corp {corp_id!r} exists")
+            self._corps[corp_id] = CorpState(corp_id)
+            return self.corp(corp_id)
 
-    def add_staff(
-        self,
-        userid: str,
-        *,
-        name: str | None = None,
-        department: Sequence[int] = (1,),
-        customer_contact: bool = True,
-        licensed: bool = True,
-        resigned: bool = False,
-    ) -> Staff:
-        """Add a member; ``customer_contact`` (the 客户联系 feature) and ``licensed``
-        (an interop license) default to True."""
+    def corp(self, corp_id: str) -> FakeCorp:
+        """The corp ``corp_id`` of this fake (its first one included); KeyError if none."""
         with self.lock:
-            return new_staff(
-                self.state,
-                userid,
-                name=name,
-                department=department,
-                customer_contact=customer_contact,
-                licensed=licensed,
-                resigned=resigned,
-            )
-
-    def add_customer(
-        self,
-        *,
-        type: int = 1,
-        followers: Sequence[str | Follower] = (),
-        external_userid: str | None = None,
-        name: str | None = None,
-        avatar: str | None = None,
-        gender: int = 0,
-        unionid: str | None = None,
-        position: str | None = None,
-        corp_name: str | None = None,
-        corp_full_name: str | None = None,
-        external_profile: Mapping[str, object] | None = None,
-    ) -> str:
-        """Add a customer followed by ``followers`` (userids or :class:`Follower` specs).
-
-        ``type`` 1 is a WeChat user (``wm…`` id; may have ``unionid``), 2 a WeCom user
-        (``wo…`` id; position, corp names and ``external_profile``).  Returns the
-        external_userid.  Impossible combinations raise ValueError.
-        """
-        with self.lock:
-            customer = new_customer(
-                self.state,
-                type=type,
-                external_userid=external_userid,
-                name=name,
-                avatar=avatar,
-                gender=gender,
-                unionid=unionid,
-                position=position,
-                corp_name=corp_name,
-                corp_full_name=corp_full_name,
-                external_profile=external_profile,
-            )
-            for follower in followers:
-                self.add_follow(customer.external_userid, follower)
-            return customer.external_userid
-
-    def add_follow(self, external_userid: str, follower: str | Follower) -> Follow:
-        """Make a member follow an existing customer and return the relation."""
-        spec = Follower(userid=follower) if isinstance(follower, str) else follower
-        with self.lock:
-            customer = self.state.customers[external_userid]
-            return new_follow(self.state, customer, spec, now=int(self.clock.now()))
-
-    def remove_follow(self, external_userid: str, userid: str) -> Follow:
-        """End a relation (as if the member deleted the customer) and return it."""
-        with self.lock:
-            return self.state.detach(external_userid, userid)
-
-    def customers_of(self, userid: str) -> list[str]:
-        """Return the external_userids a member follows, in the order ``list`` returns."""
-        with self.lock:
-            return [f.external_userid for f in self.state.follows_of(userid)]
-
-    def customer(self, external_userid: str) -> Customer:
-        """Return a customer record (KeyError when unknown)."""
-        with self.lock:
-            return self.state.customers[external_userid]
-
-    def follow(self, external_userid: str, userid: str) -> Follow | None:
-        """Return the relation between a customer and a member, if any."""
-        with self.lock:
-            return self.state.follow(external_userid, userid)
+            state = self._corps[corp_id]
+        return FakeCorp(state, lock=self.lock, clock=self.clock, seeders=self._seeders)
 
     # -- observation --------------------------------------------------------------------
 

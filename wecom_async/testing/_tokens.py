@@ -52,6 +52,19 @@ class TokenRegistry:
         """Accept another app secret of the corp (it gets its own tokens)."""
         self._secrets.add(secret)
 
+    def remove_secret(self, secret: str) -> None:
+        """Refuse ``secret`` from now on (40001) and revoke its tokens (40014), as when a
+        provider's permanent code is reset or its authorization cancelled."""
+        self._secrets.discard(secret)
+        self._current.pop(secret, None)
+        for token in self._tokens.values():
+            if token.secret == secret:
+                token.revoked = True
+
+    def knows(self, access_token: str) -> bool:
+        """Whether ``access_token`` was issued by this registry (valid or not)."""
+        return access_token in self._tokens
+
     def issue(self, corpid: str | None, corpsecret: str | None, now: float) -> tuple[str, int]:
         """Answer ``gettoken``: return (access_token, expires_in) or raise its errcode."""
         if not corpid:

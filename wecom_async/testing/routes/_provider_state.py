@@ -1,0 +1,159 @@
+"""A service provider's side of the fake: suites, tickets, auth codes, permanent codes.
+
+Rules (D:90628, D:90642, D:100776, D:90605, D:97175; errcodes by name from D:90313,
+**unverified** per endpoint):
+
+* ``get_suite_token`` takes the suite id, secret and a ticket pushed in the last 30
+  minutes: 40083 unknown suite, 40001 wrong secret, 40085 unknown or expired ticket.
+  Suite tokens live 7200 s; a business call with a bad one answers 40082, an expired
+  one 42009, none 41001.
+* Authorizing a corp (``authorize``) makes its permanent code and a one-time auth code
+  (10 minutes) that ``v2/get_permanent_code`` exchanges (else 40078).
+* ``get_corp_token`` with the corp's current permanent code issues the corp's token
+  (else 40084); for a 代开发 suite the code is also an app secret of the corp, so
+  ``gettoken`` accepts it. Cancelling or resetting revokes the code and its tokens.
+* ``get_provider_token`` takes the provider corp id and provider secret (40013 / 40001).
+
+Pushes are returned as the plaintext XML WeCom would send to the command callback URL;
+``wecom_async.testing.push.push_event`` encrypts and delivers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Final
+
+from .._errors import WeComFault
+from .._state import CorpState
+from .._tokens import TokenRegistry
+
+__all__ = [
+    "Authorization",
+    "ProviderState",
+    "Suite",
+    "authorize",
+    "corp_secret",
+    "exchange",
+    "push_xml",
+    "revoke",
+]
+
+#: Seconds a suite ticket is accepted after its push.
+TICKET_LIFETIME: Final = 1800
+#: Seconds an auth code may be exchanged.
+AUTH_CODE_LIFETIME: Final = 600
+_TOKEN_ERRCODES: Final = {40014: 40082, 42001: 42009}
+
+
+@dataclass(slots=True)
+class Authorization:
+    """One corp's authorization of one suite."""
+
+    corp_id: str
+    permanent_code: str
+    state: str = ""
+
+
+@dataclass(slots=True)
+class Suite:
+    """A provider's suite (third-party app or 代开发 template)."""
+
+    suite_id: str
+    secret: str
+    custom: bool
+    tokens: TokenRegistry
+    #: ticket -> accepted until (fake clock).
+    tickets: dict[str, float] = field(default_factory=dict)
+    #: auth code -> (corp id, valid until).
+    auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: corp id -> its current authorization.
+    authorized: dict[str, Authorization] = field(default_factory=dict)
+
+
+class ProviderState:
+    """Every suite of the fake, and the corps they may be authorized by."""
+
+    def __init__(self) -> None:
+        """Empty; the fake hands over its corps (``corps``) when it creates this."""
+        self.suites: dict[str, Suite] = {}
+        #: Every corp of the fake by corp id (the fake's own dict).
+        self.corps: dict[str, CorpState] = {}
+        #: The provider's own corp id -> its provider-token registry.
+        self.providers: dict[str, TokenRegistry] = {}
+        self._serial = 0
+
+    def credential(self, kind: str) -> str:
+        """A fresh, unguessable-looking credential: ``fake-<kind>-<24 hex>``."""
+        self._serial += 1
+        digest = hashlib.sha256(f"{kind}\x1f{self._serial}".encode()).hexdigest()[:24]
+        return f"fake-{kind}-{digest}"
+
+    def suite(self, suite_id: str) -> Suite:
+        """The suite ``suite_id`` (KeyError when the fake has none)."""
+        return self.suites[suite_id]
+
+    def suite_of_token(self, token: str | None, now: float) -> Suite:
+        """The suite whose ``suite_access_token`` this is; 41001 / 40082 / 42009."""
+        if not token:
+            raise WeComFault(41001)
+        for suite in self.suites.values():
+            if suite.tokens.knows(token):
+                try:
+                    suite.tokens.check(token, now)
+                except WeComFault as fault:
+                    raise WeComFault(_TOKEN_ERRCODES.get(fault.errcode, fault.errcode)) from None
+                return suite
+        raise WeComFault(40082)
+
+    def corp_tokens(self, corp_id: str) -> TokenRegistry:
+        """The token registry of corp ``corp_id``; 40013 when the fake has no such corp."""
+        corp = self.corps.get(corp_id)
+        if corp is None:
+            raise WeComFault(40013)
+        return corp.tokens
+
+
+def authorize(provider: ProviderState, suite: Suite, corp_id: str, now: float, state: str) -> str:
+    """Authorize ``suite`` in ``corp_id`` (replacing an earlier authorization) and return
+    the auth code to exchange."""
+    revoke(provider, suite, corp_id)
+    code = provider.credential("pc")
+    suite.authorized[corp_id] = Authorization(corp_id, code, state)
+    provider.corp_tokens(corp_id).add_secret(corp_secret(suite, code))
+    auth_code = provider.credential("authcode")
+    suite.auth_codes[auth_code] = (corp_id, now + AUTH_CODE_LIFETIME)
+    return auth_code
+
+
+def revoke(provider: ProviderState, suite: Suite, corp_id: str) -> None:
+    """End ``corp_id``'s authorization of ``suite``: its code and tokens stop working."""
+    old = suite.authorized.pop(corp_id, None)
+    if old is not None:
+        provider.corp_tokens(corp_id).remove_secret(corp_secret(suite, old.permanent_code))
+
+
+def corp_secret(suite: Suite, permanent_code: str) -> str:
+    """The corp app secret a permanent code stands for in the corp's token registry: the
+    code itself for a 代开发 app (``gettoken`` accepts it), else a name no caller sends."""
+    return permanent_code if suite.custom else f"{suite.suite_id}\x1f{permanent_code}"
+
+
+def exchange(suite: Suite, auth_code: str | None, now: float) -> Authorization:
+    """Spend an auth code; 40078 when unknown, used or expired."""
+    corp_id, until = suite.auth_codes.pop(auth_code or "", ("", 0.0))
+    authorization = suite.authorized.get(corp_id)
+    if authorization is None or now >= until:
+        raise WeComFault(40078)
+    return authorization
+
+
+def push_xml(*pairs: tuple[str, str | int]) -> str:
+    """The plaintext XML of a command callback push (strings as CDATA)."""
+    body = "".join(
+        f"<{tag}>{value}</{tag}>"
+        if isinstance(value, int)
+        else f"<{tag}><![CDATA[{value}]]></{tag}>"
+        for tag, value in pairs
+    )
+    return f"<xml>{body}</xml>"

@@ -75,7 +75,8 @@ async def test_unionid_3rd_sends_the_suite_token_and_never_the_corp_token(
     )
     assert found == [CorpExternalUserid(corpid=corp.corp_id, external_userid=customer)]
     request = _sent(corp, UNIONID_3RD)
-    assert dict(request.query) == {"suite_access_token": SUITE_TOKEN}
+    # Sent under its own name, and masked in the fake's own request log like every credential.
+    assert dict(request.query) == {"suite_access_token": "***"}
     assert request.json == {"unionid": "ozUnionB", "openid": "oOpenB"}
     assert corp.calls("gettoken") == 0  # no corp token is fetched for it
     assert SUITE_TOKEN not in caplog.text
@@ -204,7 +205,7 @@ async def test_finish_migration_sends_the_provider_token(
         is None
     )
     request = _sent(corp, FINISH)
-    assert dict(request.query) == {"provider_access_token": PROVIDER_TOKEN}
+    assert dict(request.query) == {"provider_access_token": "***"}
     assert request.json == {"corpid": corp.corp_id}
     assert corp.calls("gettoken") == 0
     assert PROVIDER_TOKEN not in caplog.text

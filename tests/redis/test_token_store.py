@@ -7,6 +7,7 @@ test_token_processes.py repeats the fleet scenarios with real OS processes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 
 import anyio
@@ -15,11 +16,21 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.redis_server import RedisServer
-from wecom_async import IssuedToken, Lease, RetryPolicy, TokenManager, WeComClient
+from wecom_async import (
+    IssuedToken,
+    Lease,
+    RetryPolicy,
+    TokenManager,
+    ValidationError,
+    WeComClient,
+)
+from wecom_async._logging import redact
 from wecom_async.redis import RedisTokenStore
 from wecom_async.testing import FakeWeCom
 
 KEY = "wecom_async:token:wwfake:0123abcd"
+#: The stores' Redis timeout in these tests: only a real outage falls back.
+SLOW = 10.0
 
 
 class Clock:
@@ -32,7 +43,9 @@ class Clock:
 
 @pytest.fixture
 async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, socket_timeout=1, socket_connect_timeout=1)
+    # Generous timeouts: on a loaded CI machine a slow connect must not pass for an
+    # outage (the fallback would fetch more tokens than the test counts).
+    client = Redis.from_url(redis_server.url, socket_timeout=10, socket_connect_timeout=10)
     try:
         yield client
     finally:
@@ -47,7 +60,7 @@ async def evalsha_calls(redis: Redis) -> int:
 
 async def test_concurrent_get_or_lease_on_a_cold_key_grants_one_lease(redis: Redis) -> None:
     # One caller per store, as behind a TokenManager (its single flight), 50 "processes".
-    stores = [RedisTokenStore(redis) for _ in range(50)]
+    stores = [RedisTokenStore(redis, timeout=SLOW) for _ in range(50)]
     leases: list[Lease] = []
     tokens: list[IssuedToken] = []
 
@@ -73,7 +86,10 @@ async def test_concurrent_get_or_lease_on_a_cold_key_grants_one_lease(redis: Red
 async def test_put_is_fenced_an_expired_lease_cannot_overwrite_a_newer_token(
     redis: Redis,
 ) -> None:
-    slow, fast = RedisTokenStore(redis, lease_ttl=0.05), RedisTokenStore(redis)
+    slow, fast = (
+        RedisTokenStore(redis, lease_ttl=0.05, timeout=SLOW),
+        RedisTokenStore(redis, timeout=SLOW),
+    )
     old = await slow.get_or_lease(KEY)
     assert isinstance(old, Lease)
     # The lease expires on Redis' clock; the next caller waits for that, then fetches.
@@ -86,14 +102,14 @@ async def test_put_is_fenced_an_expired_lease_cannot_overwrite_a_newer_token(
         f"{new.fence}:the-newer-token-yyyyyyyyyyyy".encode()
     )
     # A stale release does not free someone else's lease either.
-    again = await RedisTokenStore(redis).get_or_lease(KEY + "-other")
+    again = await RedisTokenStore(redis, timeout=SLOW).get_or_lease(KEY + "-other")
     assert isinstance(again, Lease)
     await slow.release(Lease(again.key, again.fence - 1))
     assert await redis.exists(f"wecom_async:{{{again.key}}}:lease") == 1
 
 
 async def test_a_lease_expires_after_lease_ttl_and_a_released_one_at_once(redis: Redis) -> None:
-    store = RedisTokenStore(redis, lease_ttl=0.2)
+    store = RedisTokenStore(redis, lease_ttl=0.2, timeout=SLOW)
     lease = await store.get_or_lease(KEY)
     assert isinstance(lease, Lease)
     assert 0 < await redis.pttl(f"wecom_async:{{{KEY}}}:lease") <= 200
@@ -105,7 +121,7 @@ async def test_a_lease_expires_after_lease_ttl_and_a_released_one_at_once(redis:
 
 
 async def test_invalidate_is_compare_and_delete_on_value_and_fence(redis: Redis) -> None:
-    store, other = RedisTokenStore(redis), RedisTokenStore(redis)
+    store, other = RedisTokenStore(redis, timeout=SLOW), RedisTokenStore(redis, timeout=SLOW)
     first = await store.get_or_lease(KEY)
     assert isinstance(first, Lease)
     await store.put(first, "same-string-both-times-aaaaaaa", 600)
@@ -123,7 +139,7 @@ async def test_invalidate_is_compare_and_delete_on_value_and_fence(redis: Redis)
 
 
 async def test_a_refused_token_is_replaced_once_for_every_process(redis: Redis) -> None:
-    stores = [RedisTokenStore(redis) for _ in range(8)]
+    stores = [RedisTokenStore(redis, timeout=SLOW) for _ in range(8)]
     lease = await stores[0].get_or_lease(KEY)
     assert isinstance(lease, Lease)
     await stores[0].put(lease, "revoked-token-bbbbbbbbbbbbbbbb", 600)
@@ -160,7 +176,7 @@ async def test_a_refused_token_is_replaced_once_for_every_process(redis: Redis) 
 
 async def test_the_hot_path_makes_no_round_trip_while_the_copy_is_fresh(redis: Redis) -> None:
     clock = Clock()
-    store = RedisTokenStore(redis, clock=clock)
+    store = RedisTokenStore(redis, clock=clock, timeout=SLOW)
     fetches = 0
 
     async def fetch() -> tuple[str, int]:
@@ -204,7 +220,7 @@ async def test_scripts_are_reloaded_after_script_flush_and_a_restart(
 
 async def test_garbage_under_the_token_key_counts_as_no_token(redis: Redis) -> None:
     await redis.set(f"wecom_async:{{{KEY}}}:token", "not a fenced token")
-    store = RedisTokenStore(redis)
+    store = RedisTokenStore(redis, timeout=SLOW)
     assert isinstance(await store.get_or_lease(KEY), Lease)
 
 
@@ -253,6 +269,19 @@ async def test_from_url_masks_the_password_and_owns_its_client(
     await wrong.aclose()
     assert any("unreachable" in r.getMessage() for r in caplog.records)
     assert not any(password in r.getMessage() for r in caplog.records)
+    # Registered as a secret: wherever the SDK writes a message, the password is masked.
+    assert password not in redact(f"AUTH failed for {url}")
+    other = "another-redis-password-in-the-query"
+    await RedisTokenStore.from_url(f"{redis_server.url}?password={other}").aclose()
+    assert other not in redact(f"AUTH {other}")
+
+
+@pytest.mark.parametrize("lease_ttl", [0.0, -1.0, 0.0001, math.inf, math.nan])
+async def test_a_lease_ttl_that_cannot_bound_a_wait_is_refused(
+    redis: Redis, lease_ttl: float
+) -> None:
+    with pytest.raises(ValidationError):
+        RedisTokenStore(redis, lease_ttl=lease_ttl)
 
 
 async def test_eight_clients_with_fifty_callers_each_make_one_gettoken(redis: Redis) -> None:
@@ -263,7 +292,7 @@ async def test_eight_clients_with_fifty_callers_each_make_one_gettoken(redis: Re
             fake.secret,
             http_client=httpx.AsyncClient(transport=fake.transport()),
             base_url=fake.base_url,
-            token_store=RedisTokenStore(redis),
+            token_store=RedisTokenStore(redis, timeout=SLOW),
             retry=RetryPolicy.no_delay(),
         )
         for _ in range(8)

@@ -68,8 +68,9 @@ async def serve(
     conn: Connection, base_url: str, redis_url: str, lease_ttl: float, stall: bool
 ) -> None:
     # retry_after=0: every operation tries Redis again (a refused connection fails at
-    # once), so the test sees the fleet share again as soon as Redis is back.
-    store = RedisTokenStore.from_url(redis_url, lease_ttl=lease_ttl, retry_after=0.0)
+    # once), so the test sees the fleet share again as soon as Redis is back. A long
+    # timeout: on a loaded machine a slow answer must not pass for an outage.
+    store = RedisTokenStore.from_url(redis_url, lease_ttl=lease_ttl, timeout=10.0, retry_after=0.0)
     client = WeComClient(
         CORP_ID,
         SECRET,

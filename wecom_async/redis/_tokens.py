@@ -24,18 +24,20 @@ fence of the process fetching it with ``lease_ttl``, and ``:fence`` counts lease
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Final
-from urllib.parse import unquote, urlsplit
 
 import anyio
 import attrs
 from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
+from .._exceptions import ValidationError
 from .._logging import register_secret
 from .._token import IssuedToken, Lease, MemoryTokenStore
 from ._guard import Outage
@@ -122,6 +124,9 @@ class RedisTokenStore:
         retry_after: seconds an outage lasts at least before Redis is tried again.
         clock: a monotonic clock (injectable for tests).
 
+    Raises:
+        ValidationError: ``lease_ttl`` is under a millisecond, infinite or not a number.
+
     While Redis is unreachable each process uses its own tokens (one warning per outage)
     and shares again once Redis answers; see :class:`~wecom_async.redis.Outage`.
     """
@@ -136,8 +141,8 @@ class RedisTokenStore:
         retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not lease_ttl > 0.001:
-            raise ValueError("lease_ttl must be more than a millisecond")
+        if not 0.001 <= lease_ttl < math.inf:
+            raise ValidationError("lease_ttl must be at least a millisecond, and finite")
         self._redis = redis
         self._owns_redis = False
         self._prefix = prefix
@@ -182,9 +187,9 @@ class RedisTokenStore:
         Returns:
             A store that owns its Redis client.
         """
-        password = urlsplit(url).password
-        if password:
-            register_secret(unquote(password))
+        password = parse_url(url).get("password")
+        if isinstance(password, str):
+            register_secret(password)  # in the userinfo or as ?password=
         # One immediate retry on a new connection: after a Redis restart the pooled
         # connections are dead, and that alone is no outage.
         redis = Redis.from_url(

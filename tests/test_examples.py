@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.redis_server import RedisServer, _free_port
 from wecom_async.callback import AddExternalContact, CallbackCrypto
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.push import push_event, push_url_check
@@ -138,3 +140,55 @@ def test_nightly_export_writes_every_customer_of_the_corp(fake: FakeWeCom, tmp_p
     assert len(exported) == len(expected) == 12
     assert set(exported) == expected
     assert f"{len(expected)} records in {output}" in run.stdout
+
+
+def test_four_uvicorn_workers_share_one_token_through_redis(
+    fake: FakeWeCom, redis_server: RedisServer
+) -> None:
+    fake.add_staff("zhangsan")
+    port = _free_port()
+    # Started the way the example says, as its own process tree (a supervisor and four
+    # workers); PYTHONPATH makes the workers import this checkout's package.
+    command = [sys.executable, "-m", "uvicorn", "fastapi_redis_workers:app"]
+    command += ["--app-dir", str(EXAMPLES), "--workers", "4", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--log-level", "warning"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": redis_server.url}
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_served(server, f"{base}/openapi.json")
+        workers: set[int] = set()
+        sent = 0
+        # A fresh connection per request, so that the kernel spreads them over the workers.
+        for _ in range(20):
+            answers = [httpx.get(f"{base}/follow-users", timeout=30) for _ in range(10)]
+            assert [a.status_code for a in answers] == [200] * 10
+            assert all(a.json()["follow_user"] == ["zhangsan"] for a in answers)
+            workers |= {a.json()["worker"] for a in answers}
+            sent += len(answers)
+            if len(workers) >= 2:
+                break
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, stderr = server.communicate(timeout=30)
+        finally:
+            server.kill()
+    assert len(workers) >= 2, "every request reached the same worker"
+    assert fake.calls("gettoken") == 1
+    assert fake.calls("externalcontact/get_follow_user_list") == sent
+    assert server.returncode == 0, stderr
+
+
+def wait_until_served(server: subprocess.Popen[str], url: str) -> None:
+    """Poll ``url`` until it answers 200 (uvicorn has no readiness signal to wait on)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.communicate()[1]
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the example did not start within 60 s")

@@ -75,9 +75,7 @@ class MomentsJob(WindowedJob):
         ``get_moment_task`` and, per member, ``get_moment_customer_list``,
         ``get_moment_send_result`` and ``get_moment_comments`` (all ``POST``)."""
         start, end = self.asked(spec)
-        page = await client.moments.get_moment_list(
-            start, end, limit=MOMENT_PAGE, cursor=cursor
-        )
+        page = await client.moments.get_moment_list(start, end, limit=MOMENT_PAGE, cursor=cursor)
         moments = {m.moment_id: m for m in page.items if inside(m.create_time, spec)}
 
         async def read(moment_id: str) -> JsonObject:

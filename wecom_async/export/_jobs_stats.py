@@ -44,7 +44,7 @@ from ..models._base import JsonObject, JsonValue
 from ..services.statistics import MAX_IDS, MAX_SPAN_DAYS
 from ._job import Batch, Unit, fetch_each
 from ._members import halves, userids
-from ._range import DAY, TimeRange, day_windows, window_of
+from ._range import DAY, TimeRange, covered, day_windows, window_of
 from ._windowed import WindowedJob, wire_list
 
 __all__ = ["HISTORY_DAYS", "BehaviorStatsJob"]
@@ -100,11 +100,13 @@ class BehaviorStatsJob(WindowedJob):
         span = self.range()
         members = await client.external_contact.get_follow_user_list()
         chunks = [members[i : i + MAX_IDS] for i in range(0, len(members), MAX_IDS)]
-        return [
+        units = [
             Unit({"userids": list[JsonValue](chunk), "since": first, "until": last}, len(chunk))
             for first, last in day_windows(span.since, span.until, STATS_WINDOW_DAYS)
             for chunk in chunks
         ]
+        self.covered = covered(u.spec for u in units)
+        return units
 
     def ids(self, spec: JsonObject) -> tuple[str, ...]:
         """The chunk's userids."""

@@ -64,9 +64,7 @@ def read_pairs(path: Path) -> list[Pair]:
             if not any(cells) or cells[0].startswith("#"):
                 continue
             if len(cells) != 2 or not all(cells):
-                raise ValueError(
-                    f"{path}, line {number}: expected handover_userid,takeover_userid"
-                )
+                raise ValueError(f"{path}, line {number}: expected handover_userid,takeover_userid")
             pairs[(cells[0], cells[1])] = None
     return list(pairs)
 

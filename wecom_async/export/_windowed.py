@@ -23,7 +23,7 @@ from .._converter import to_dict
 from .._exceptions import WeComError
 from ..models._base import JsonObject, JsonValue, WireModel, unix_seconds
 from ._job import Job, Unit
-from ._range import DAY, TimeRange, window_of, windows
+from ._range import DAY, TimeRange, covered, window_of, windows
 
 __all__ = ["WindowedJob", "gather", "inside", "wire_list"]
 
@@ -92,6 +92,8 @@ class WindowedJob(Job):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._since, self._until, self._clock = since, until, clock
+        #: The range the plan covers, once planned (None before).
+        self.covered: TimeRange | None = None
 
     def range(self) -> TimeRange:
         """The range a fresh export covers (its defaults resolved now).
@@ -111,11 +113,13 @@ class WindowedJob(Job):
         """One unit per list and window; a window asked for with one second more on
         each side (see the module docstring) stays within :attr:`max_span`."""
         span = self.range()
-        return [
+        units = [
             Unit({**extra, "since": first, "until": last})
             for first, last in windows(span.since, span.until, self.max_span - 2)
             for extra in self.lists()
         ]
+        self.covered = covered(u.spec for u in units)
+        return units
 
     @staticmethod
     def asked(spec: JsonObject) -> tuple[int, int]:

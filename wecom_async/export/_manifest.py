@@ -1,13 +1,15 @@
 """The manifest of a completed export: what it holds, so that the next run can go on from it.
 
-When an export completes, ``<output>.manifest.json`` is written beside its output (after
-the output is in place, atomically, like the checkpoint)::
+When an export of a time-ranged kind (group-messages, moments, behavior-stats) completes,
+``<output>.manifest.json`` is written beside its output (after the output is in place,
+atomically, like the checkpoint)::
 
     {"version": 1, "kind": "group-messages", "corp_id": "ww...",
      "since": 1709222400, "until": 1711900799,   # the range covered, both included
      "records": 1234, "finished_at": 1711900900}
 
-``since`` / ``until`` are null for a kind without a time range. ``--since last`` reads the
+``since`` / ``until`` are the range the plan covered (whole days for behavior-stats).
+``--since last`` reads the
 manifest of the output it is given and starts one second after its ``until``: a nightly
 run exports what is new since the previous one. The manifest is written after the output
 is renamed into place; a crash between the two leaves the previous manifest, so the next

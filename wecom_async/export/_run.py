@@ -234,8 +234,9 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error
             else:
-                covered = planned or (job.covered if isinstance(job, WindowedJob) else None)
-                _save_manifest(settings.output, outcome.result, client.corp_id, covered)
+                if isinstance(job, WindowedJob):
+                    span = planned or job.covered
+                    _save_manifest(settings.output, outcome.result, client.corp_id, span)
         watchers.cancel_scope.cancel()
     outcome.requests = dict(transport.sent)
     outcome.refusals = transport.refusals
@@ -266,7 +267,8 @@ def _planned_range(output: Path) -> TimeRange | None:
 def _save_manifest(
     output: Path, result: ExportResult, corp_id: str, span: TimeRange | None
 ) -> None:
-    """Record the completed export beside its output, for ``--since last``.
+    """Record the completed export of a time-ranged kind beside its output, for
+    ``--since last``.
 
     The export itself is complete and in place: a manifest that cannot be written costs
     only the next ``--since last``, so it is a warning, not a failed export.

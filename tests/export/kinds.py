@@ -91,7 +91,8 @@ async def _moments(world: World, client: WeComClient) -> None:
         )
         world.fake.clock.advance(10)
         result = await client.moments.get_moment_task_result(jobid)
-        assert result.result is not None and result.result.moment_id
+        assert result.result is not None
+        assert result.result.moment_id
         world.corp_moments.append(result.result.moment_id)
         world.fake.clock.advance(700)  # the first executor publishes after 600 s
 

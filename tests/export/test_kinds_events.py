@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from pathlib import Path
 
@@ -151,7 +152,7 @@ async def test_moments_csv_counts_each_moment(
     job = MomentsJob(since=world.since, until=world.until)
     await run_export(job, wecom_client, out, format="csv", options=FAST)
 
-    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))
     store = world.fake.state.ext(MomentsState)
     now = world.fake.clock.now()
     for row in rows:

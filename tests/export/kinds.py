@@ -133,3 +133,23 @@ def records(path: Path) -> list[dict[str, object]]:
 def sorted_lines(path: Path) -> list[str]:
     """The output's lines, sorted: records of different units interleave."""
     return sorted(read_lines(path))
+
+
+class CancelAfter:
+    """A progress display that runs ``action`` once ``items`` records are written (an
+    interruption at a known point)."""
+
+    def __init__(self, items: int, action: Callable[[], None]) -> None:
+        self.items, self.action, self.fired = items, action, False
+
+    def start(self, *, title: str, unit_label: str, total: int, done: int, items: int) -> None:
+        """Nothing to show."""
+
+    def update(self, *, done: int, items: int, pages: int) -> None:
+        """Fire once the records are written."""
+        if not self.fired and items >= self.items:
+            self.fired = True
+            self.action()
+
+    def close(self) -> None:
+        """Nothing to close."""

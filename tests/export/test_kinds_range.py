@@ -100,7 +100,8 @@ def test_day_windows_are_whole_beijing_days_covering_every_day_touched(
 @given(
     since=st.integers(1, 3_000_000_000),
     length=st.integers(0, 200 * DAY),
-    times=st.lists(st.integers(0, 200 * DAY), max_size=30),
+    times=st.lists(st.integers(-2, 200 * DAY), max_size=20),
+    edges=st.lists(st.tuples(st.integers(0, 8), st.integers(-2, 2)), max_size=20),
     strict=st.booleans(),
 )
 def test_each_record_of_the_range_is_kept_by_exactly_one_window(
@@ -109,6 +110,7 @@ def test_each_record_of_the_range_is_kept_by_exactly_one_window(
     since: int,
     length: int,
     times: list[int],
+    edges: list[tuple[int, int]],
     strict: bool,
 ) -> None:
     """Whether WeCom lists [start, end] or only (start, end), every record created in
@@ -116,7 +118,9 @@ def test_each_record_of_the_range_is_kept_by_exactly_one_window(
     until = since + length
     units = anyio.run(job(since=since, until=until).plan, None)  # type: ignore[arg-type]
     kept: Counter[int] = Counter()
-    created = [since - 1 + t for t in times]  # some before the range, some after
+    window = job.max_span - 2
+    # Anywhere (before the range, in it, after it), and on or beside the windows' edges.
+    created = [since + t for t in times] + [since + k * window + d for k, d in edges]
     for unit in units:
         start, end = job.asked(unit.spec)
         time_window(start, end, max_seconds=min(limit, 30 * DAY), allow_equal=False)

@@ -11,9 +11,7 @@ import pytest
 
 from tests.export.kinds import DAY, FAST, World, build_world, records
 from wecom_async import WeComClient, to_dict
-from wecom_async.export import run_export
-from wecom_async.export._jobs_messages import GroupMessagesJob
-from wecom_async.export._jobs_moments import MomentsJob
+from wecom_async.export import GroupMessagesJob, MomentsJob, run_export
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._messages_state import SEND_NOT_SENT
 from wecom_async.testing.routes._moments_state import MomentsState

@@ -11,9 +11,8 @@ import pytest
 
 from tests.export.kinds import FAST, World, build_world, records
 from wecom_async import WeComClient
-from wecom_async.export import Unit, run_export
-from wecom_async.export._jobs_acquisition import AcquisitionJob
-from wecom_async.export._jobs_transfers import TransfersJob, read_pairs
+from wecom_async.export import AcquisitionJob, TransfersJob, Unit, run_export
+from wecom_async.export._jobs_transfers import read_pairs
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._transfer_state import TransferState
 

@@ -22,8 +22,7 @@ from tests.export.helpers import serve
 from tests.export.kinds import DAY, World, build_world, records
 from wecom_async import RetryPolicy, WeComClient
 from wecom_async._time import china_day, time_window
-from wecom_async.export._jobs_messages import GroupMessagesJob
-from wecom_async.export._jobs_moments import MomentsJob
+from wecom_async.export import GroupMessagesJob, MomentsJob
 from wecom_async.export._manifest import manifest_path
 from wecom_async.export._range import day_windows, parse_bound, windows
 from wecom_async.export._windowed import WindowedJob, inside

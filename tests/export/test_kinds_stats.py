@@ -10,8 +10,7 @@ import pytest
 from tests.export.kinds import DAY, FAST, records
 from wecom_async import WeComClient
 from wecom_async._time import china_day
-from wecom_async.export import Unit, run_export
-from wecom_async.export._jobs_stats import BehaviorStatsJob
+from wecom_async.export import BehaviorStatsJob, Unit, run_export
 from wecom_async.testing import FakeWeCom
 from wecom_async.testing.routes._group_chat_state import GroupChatState
 

@@ -3,10 +3,11 @@ refused before any request, and --since last going on from the previous run's ma
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.export.helpers import serve
-from tests.export.kinds import DAY, World, build_world, records
+from tests.export.helpers import part_of, serve
+from tests.export.kinds import DAY, CancelAfter, World, build_world, records
 from wecom_async import RetryPolicy, WeComClient
 from wecom_async._time import china_day, time_window
-from wecom_async.export import GroupMessagesJob, MomentsJob
+from wecom_async.export import EngineOptions, GroupMessagesJob, MomentsJob, make_job, run_export
 from wecom_async.export._manifest import manifest_path
 from wecom_async.export._range import day_windows, parse_bound, windows
 from wecom_async.export._windowed import WindowedJob, inside
@@ -138,21 +139,27 @@ class Corp:
     url: str
 
 
+@contextlib.asynccontextmanager
+async def _client(fake: FakeWeCom) -> AsyncIterator[WeComClient]:
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        WeComClient(
+            fake.corp_id,
+            fake.secret,
+            http_client=http,
+            base_url=fake.base_url,
+            retry=RetryPolicy.no_delay(),
+        ) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
 def corp(wecom_fake: FakeWeCom) -> Iterator[Corp]:
     """The world's corp served on 127.0.0.1 (the command talks to it over HTTP)."""
 
     async def build() -> World:
-        async with (
-            httpx.AsyncClient(transport=wecom_fake.transport()) as http,
-            WeComClient(
-                wecom_fake.corp_id,
-                wecom_fake.secret,
-                http_client=http,
-                base_url=wecom_fake.base_url,
-                retry=RetryPolicy.no_delay(),
-            ) as client,
-        ):
+        async with _client(wecom_fake) as client:
             return await build_world(wecom_fake, client)
 
     world = anyio.run(build)
@@ -183,7 +190,7 @@ def export(
         (["behavior-stats", "--since", "2099-01-01"], "after the kind's default end"),
         (["customers", "--since", "2024-03-01"], "customers has no time range"),
         (["group-messages", "--since", "last"], "no previous export"),
-        (["group-messages", "--resume", "--since", "2024-03-01"], "cannot change on --resume"),
+        (["transfers", "--resume", "--transfer-pairs", "p.csv"], "cannot change on --resume"),
         (["tags", "--transfer-pairs", "pairs.csv"], "applies to transfers only"),
         (["transfers", "--transfer-pairs", "missing.csv"], "cannot read --transfer-pairs"),
     ],
@@ -244,3 +251,30 @@ def test_since_last_goes_on_where_the_previous_run_ended(
 
 def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def test_a_resume_takes_the_same_range_and_refuses_another(
+    corp: Corp, export: Callable[..., tuple[int, str]], tmp_path: Path
+) -> None:
+    world, out = corp.world, tmp_path / "stats.jsonl"
+    today = china_day(int(world.fake.clock.now()))
+    job = make_job("behavior-stats", since=today - 40 * DAY, until=today - 1)
+
+    async def interrupted() -> None:
+        async with _client(world.fake) as client, anyio.create_task_group() as group:
+            hook = CancelAfter(1, group.cancel_scope.cancel)
+            options = EngineOptions(concurrency=1, checkpoint_interval=0)
+            await run_export(job, client, out, progress=hook, options=options)
+
+    anyio.run(interrupted)
+    assert part_of(out).exists()
+    # The days as given at the start, in another form: the same plan.
+    same = ["--since", _iso(today - 40 * DAY + 3600), "--until", _iso(today - 1)]
+    other = ["--since", _iso(today - 41 * DAY), "--until", _iso(today - 1)]
+    status, err = export("behavior-stats", *other, "-o", str(out), "--resume")
+    assert status == ExitStatus.USAGE
+    assert "not the range the interrupted export started with" in err
+    status, err = export("behavior-stats", *same, "-o", str(out), "--resume")
+    assert status == ExitStatus.OK, err
+    days = {r["data"]["stat_time"] for r in records(out) if r["stat"] == "user_behavior"}
+    assert days == set(range(today - 40 * DAY, today, DAY))

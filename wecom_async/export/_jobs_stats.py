@@ -94,6 +94,11 @@ class BehaviorStatsJob(WindowedJob):
         since = self._since if self._since is not None else today - HISTORY_DAYS * DAY
         return TimeRange(since, until)
 
+    def planned(self) -> TimeRange:
+        """The range the plan covers: whole Beijing days."""
+        span = self.range()
+        return TimeRange(china_day(span.since), china_day(span.until) + DAY - 1)
+
     async def plan(self, client: WeComClient) -> list[Unit]:
         """Chunks of the follow-users (``GET /cgi-bin/externalcontact/get_follow_user_list``)
         times windows of 30 days."""

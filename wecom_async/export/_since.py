@@ -4,9 +4,10 @@ any request, so that a bad range costs nothing.
 Refused, with a message naming the problem: a bound that is neither a date nor an
 aware datetime (a naive one included), ``--since`` after ``--until`` (the kind's default
 bound included), a range given to a kind without one, ``--since last`` without a
-completed previous export to the same output (of the same kind and corp), a range or
-pairs on ``--resume`` (the plan was fixed when the export started), and a pairs file
-that cannot be read.
+completed previous export to the same output (of the same kind and corp), and a pairs
+file that cannot be read. On ``--resume`` the plan is the checkpoint's: a range given
+again must be the one it started with (so the same command line resumes, ``--since
+last`` included), and pairs may not be given.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ._checkpoint import Checkpoint, CheckpointError
 from ._job import Job
 from ._jobs import JOBS, make_job, ranged
 from ._jobs_transfers import TransfersJob, read_pairs
 from ._manifest import Manifest, ManifestError
-from ._range import BEIJING, parse_bound
+from ._range import BEIJING, covered, parse_bound
 from ._windowed import WindowedJob
 
 __all__ = ["LAST", "JobRequest", "resolve_job"]
@@ -68,10 +70,10 @@ def resolve_job(
         return f"{kind} has no time range: --since / --until apply to {ranged()}"
     if pairs and job is not TransfersJob:
         return "--transfer-pairs applies to transfers only"
-    if resume and (since or until or pairs):
+    if resume and pairs:
         return (
-            "--since, --until and --transfer-pairs cannot change on --resume: the plan was "
-            "fixed when the export started (drop them)"
+            "--transfer-pairs cannot change on --resume: the plan was fixed when the export "
+            "started (drop it)"
         )
     try:
         request = JobRequest(
@@ -87,6 +89,29 @@ def resolve_job(
         request.build(kind, chunk_size=None, concurrency=1)
     except ValueError as error:  # the range is reversed: the only error left
         return _reversed(request) or str(error)
+    return _same_plan(kind, request, output) if resume else request
+
+
+def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str:
+    """On ``--resume``, a range given again must be the one the export started with
+    (the same command line, ``--since last`` included, resumes; another range does not)."""
+    try:
+        checkpoint = Checkpoint.load(Checkpoint.path_for(output))
+    except CheckpointError:
+        return request  # the engine says why there is nothing to resume
+    fixed = covered(checkpoint.units)
+    if fixed is None or checkpoint.kind != kind or (request.since, request.until) == (None, None):
+        return request  # nothing to compare (the engine refuses another kind's export)
+    since = fixed.since if request.since is None else request.since
+    until = fixed.until if request.until is None else request.until
+    job = make_job(kind, since=since, until=until)
+    asked = job.planned() if isinstance(job, WindowedJob) else fixed
+    if asked != fixed:
+        return (
+            f"--since / --until ({_shown(asked.since)} .. {_shown(asked.until)}) are not the "
+            f"range the interrupted export started with ({_shown(fixed.since)} .. "
+            f"{_shown(fixed.until)}): resume without them, or start over without --resume"
+        )
     return request
 
 

@@ -105,6 +105,10 @@ class WindowedJob(Job):
         since = self._since if self._since is not None else until - self.default_days * DAY + 1
         return TimeRange(max(0, since), until)
 
+    def planned(self) -> TimeRange:
+        """The range the plan covers: :meth:`range`, as its windows cut it."""
+        return self.range()
+
     def lists(self) -> list[JsonObject]:
         """The lists walked in every window (e.g. each ``chat_type``); one by default."""
         return [{}]

@@ -247,6 +247,13 @@ def test_since_last_goes_on_where_the_previous_run_ended(
     status, err = export("moments", "--since", "last", "-o", str(out), "--force")
     assert status == ExitStatus.USAGE
     assert "was group-messages of corp wwfake, not moments" in err
+    # Another kind replaces the output: the manifest no longer describes it and goes.
+    status, err = export("tags", "-o", str(out), "--force")
+    assert status == ExitStatus.OK, err
+    assert not manifest_path(out).exists()
+    status, err = export("group-messages", "--since", "last", "-o", str(out), "--force")
+    assert status == ExitStatus.USAGE
+    assert "no previous export" in err
 
 
 def _iso(seconds: int) -> str:

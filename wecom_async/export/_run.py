@@ -27,7 +27,7 @@ from .._retry import RetryPolicy
 from .._transport import ShardedTransport
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
-from ._manifest import completed
+from ._manifest import completed, manifest_path
 from ._progress import make_progress
 from ._range import TimeRange, covered
 from ._ratelimit import CountingTransport, RateBudget, Refusals, wecom_windows
@@ -234,9 +234,8 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error
             else:
-                if isinstance(job, WindowedJob):
-                    span = planned or job.covered
-                    _save_manifest(settings.output, outcome.result, client.corp_id, span)
+                span = (planned or job.covered) if isinstance(job, WindowedJob) else None
+                _save_manifest(settings.output, outcome.result, client.corp_id, span)
         watchers.cancel_scope.cancel()
     outcome.requests = dict(transport.sent)
     outcome.refusals = transport.refusals
@@ -268,13 +267,17 @@ def _save_manifest(
     output: Path, result: ExportResult, corp_id: str, span: TimeRange | None
 ) -> None:
     """Record the completed export of a time-ranged kind beside its output, for
-    ``--since last``.
+    ``--since last``; after another kind, remove a manifest that no longer describes the
+    output (a ``--since last`` would start from it).
 
     The export itself is complete and in place: a manifest that cannot be written costs
     only the next ``--since last``, so it is a warning, not a failed export.
     """
     try:
-        completed(result.kind, corp_id, span, result.items).save(output)
+        if span is None:
+            manifest_path(output).unlink(missing_ok=True)
+        else:
+            completed(result.kind, corp_id, span, result.items).save(output)
     except OSError as error:
         logger.warning("the manifest of %s was not written (%s)", output, error)
 

@@ -97,9 +97,9 @@ a whole day of Beijing time (UTC+8) included whole (--until 2024-03-31 ends at
 (2024-03-01T08:30:00+08:00, or Z for UTC); a datetime without an offset is refused.
 Defaults: --until now (behavior-stats: the end of yesterday), --since 90 days before
 it (behavior-stats: 180 days before today, all WeCom keeps). A completed export of
-these kinds writes <output>.manifest.json with the range it covered; --since last starts one
-second after the range of the previous completed export to the same output (same
-kind and corp), for nightly runs: add --force to replace that output.
+these kinds writes <output>.manifest.json with the range it covered; --since last
+starts one second after the range of the previous completed export to the same
+output (same kind and corp), for nightly runs: add --force to replace that output.
 
 JSON Lines output holds one wire-format object per line (wecom_async.to_dict: WeCom's
 field names, fields unknown to this release included). Records go to <output>.part

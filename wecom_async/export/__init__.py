@@ -14,7 +14,14 @@ from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
+from ._jobs_acquisition import AcquisitionJob
+from ._jobs_messages import GroupMessagesJob
+from ._jobs_moments import MomentsJob
+from ._jobs_stats import BehaviorStatsJob
+from ._jobs_transfers import TransfersJob
+from ._manifest import Manifest, ManifestError
 from ._output import OutputBusyError, OutputError, OutputExistsError
+from ._range import TimeRange
 from ._ratelimit import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
@@ -32,7 +39,9 @@ __all__ = [
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_WINDOWS",
     "JOBS",
+    "AcquisitionJob",
     "Batch",
+    "BehaviorStatsJob",
     "Checkpoint",
     "CheckpointError",
     "ContactWaysJob",
@@ -42,13 +51,19 @@ __all__ = [
     "ExportResult",
     "Failure",
     "GroupChatsJob",
+    "GroupMessagesJob",
     "Job",
+    "Manifest",
+    "ManifestError",
+    "MomentsJob",
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
     "RateBudget",
     "TableOptions",
     "TagsJob",
+    "TimeRange",
+    "TransfersJob",
     "Unit",
     "Window",
     "make_job",

@@ -18,16 +18,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from .._client import WeComClient
 from .._converter import to_dict
-from .._exceptions import APIError, WeComError
+from .._exceptions import WeComError
 from ..models._base import JsonObject, JsonValue
 from ..services.external_contact import MAX_BATCH_USERIDS
 from ._checkpoint import Failure
 from ._job import Batch, Job, Unit, fetch_each
+from ._jobs_acquisition import AcquisitionJob
+from ._jobs_messages import GroupMessagesJob
+from ._jobs_moments import MomentsJob
+from ._jobs_stats import BehaviorStatsJob
+from ._jobs_transfers import TransfersJob
+from ._members import halves, userids
+from ._windowed import WindowedJob
 
 __all__ = [
     "JOBS",
@@ -37,6 +44,7 @@ __all__ = [
     "TagsJob",
     "auto_chunk_size",
     "make_job",
+    "ranged",
 ]
 
 #: batch/get_by_user page size: WeCom's maximum (endpoints.md #5).
@@ -63,17 +71,6 @@ def auto_chunk_size(members: int, concurrency: int) -> int:
     return max(1, min(MAX_BATCH_USERIDS, math.ceil(members / (2 * max(1, concurrency)))))
 
 
-def _userids(spec: JsonObject) -> list[str]:
-    ids = spec.get("userids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise ValueError("a unit spec lost its userids")
-    return [str(i) for i in ids]
-
-
-#: errcodes with which WeCom refuses a whole member chunk for one bad userid.
-_BAD_MEMBER_ERRCODES: Final = frozenset({40003, 60111})
-
-
 class _MemberChunksJob(Job):
     """A job whose units are chunks of the follow-users (``get_follow_user_list``)."""
 
@@ -94,7 +91,7 @@ class _MemberChunksJob(Job):
 
     def ids(self, spec: JsonObject) -> tuple[str, ...]:
         """The chunk's userids."""
-        return tuple(_userids(spec))
+        return tuple(userids(spec))
 
     def split(self, spec: JsonObject, error: WeComError) -> list[Unit]:
         """Halves of a chunk refused for one bad member (60111 unknown, 40003 invalid).
@@ -103,16 +100,7 @@ class _MemberChunksJob(Job):
         is no longer valid, e.g. a member who left after the plan was made; halving until
         the bad member stands alone exports everyone else.
         """
-        userids = _userids(spec)
-        if not isinstance(error, APIError) or error.errcode not in _BAD_MEMBER_ERRCODES:
-            return []
-        if len(userids) < 2:
-            return []
-        half = len(userids) // 2
-        return [
-            Unit({"userids": list[JsonValue](part)}, len(part))
-            for part in (userids[:half], userids[half:])
-        ]
+        return halves(spec, error)
 
 
 def _columns(record: JsonObject, columns: Sequence[str]) -> list[JsonValue]:
@@ -146,7 +134,7 @@ class CustomersJob(_MemberChunksJob):
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
         """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk."""
         page = await client.external_contact.batch_get_by_user(
-            _userids(spec), limit=CUSTOMER_PAGE, cursor=cursor
+            userids(spec), limit=CUSTOMER_PAGE, cursor=cursor
         )
         unlicensed = page.fail_info.unlicensed_userid_list if page.fail_info else None
         failures = [Failure(UNLICENSED, tuple(unlicensed), UNLICENSED_DETAIL)] if unlicensed else []
@@ -174,7 +162,7 @@ class GroupChatsJob(_MemberChunksJob):
         """``POST /cgi-bin/externalcontact/groupchat/list`` (owners = the chunk), then
         ``POST /cgi-bin/externalcontact/groupchat/get`` (with member names) per group."""
         page = await client.group_chat.list(
-            owner_userid_list=_userids(spec), limit=GROUP_PAGE, cursor=cursor
+            owner_userid_list=userids(spec), limit=GROUP_PAGE, cursor=cursor
         )
         records, failures = await fetch_each(
             [summary.chat_id for summary in page.items],
@@ -271,18 +259,61 @@ class ContactWaysJob(Job):
 
 #: The export kinds by command-line name.
 JOBS: Final[dict[str, type[Job]]] = {
-    job.name: job for job in (CustomersJob, GroupChatsJob, TagsJob, ContactWaysJob)
+    job.name: job
+    for job in (
+        CustomersJob,
+        GroupChatsJob,
+        TagsJob,
+        ContactWaysJob,
+        GroupMessagesJob,
+        MomentsJob,
+        BehaviorStatsJob,
+        TransfersJob,
+        AcquisitionJob,
+    )
 }
 
 
-def make_job(name: str, *, chunk_size: int | None = None, concurrency: int = 16) -> Job:
-    """Build the export kind ``name``; ``chunk_size`` applies to follow-user chunked kinds.
+def make_job(
+    name: str,
+    *,
+    chunk_size: int | None = None,
+    concurrency: int = 16,
+    since: int | None = None,
+    until: int | None = None,
+    pairs: Iterable[tuple[str, str]] = (),
+) -> Job:
+    """Build the export kind ``name``.
+
+    Args:
+        name: a key of :data:`JOBS`.
+        chunk_size: follow-users per unit, for the follow-user chunked kinds.
+        concurrency: the engine's, which sizes automatic chunks.
+        since: first second of the range, for the time-ranged kinds (``ranged``).
+        until: last second of the range, included.
+        pairs: (handover, takeover) pairs, for ``transfers``.
 
     Raises:
         KeyError: no such kind.
-        ValueError: ``chunk_size`` outside 1-100.
+        ValueError: ``chunk_size`` outside 1-100, ``since`` after ``until``, or a range
+            or pairs given to a kind that takes none.
     """
     job = JOBS[name]
+    if (since is not None or until is not None) and not issubclass(job, WindowedJob):
+        raise ValueError(f"{name} has no time range: --since / --until apply to {ranged()}")
+    if pairs and job is not TransfersJob:
+        raise ValueError(f"{name} takes no transfer pairs")
     if issubclass(job, _MemberChunksJob):
         return job(chunk_size=chunk_size, concurrency=concurrency)
+    if issubclass(job, WindowedJob):
+        windowed = job(since=since, until=until)
+        windowed.range()  # a reversed range is refused now, before any request
+        return windowed
+    if job is TransfersJob:
+        return TransfersJob(pairs=pairs)
     return job()
+
+
+def ranged() -> str:
+    """The kinds that take ``--since`` / ``--until``, for messages."""
+    return ", ".join(name for name, job in JOBS.items() if issubclass(job, WindowedJob))

@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 import anyio
 import httpx
@@ -27,9 +27,12 @@ from .._retry import RetryPolicy
 from .._transport import ShardedTransport
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
-from ._jobs import make_job
+from ._manifest import completed, manifest_path
 from ._progress import make_progress
+from ._range import TimeRange, covered
 from ._ratelimit import CountingTransport, RateBudget, Refusals, wecom_windows
+from ._since import JobRequest
+from ._windowed import WindowedJob
 from ._writer import Format, TableOptions
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "retry_policy",
     "run_command",
 ]
+
+logger: Final = logging.getLogger("wecom_async.export")
 
 #: Secrets shorter than this are not searched for in output (they would mangle it).
 _MIN_SECRET_LENGTH = 4
@@ -72,6 +77,8 @@ class ExportSettings:
     #: How CSV is written for people (BOM, formulas, local-time zone).
     table: TableOptions
     quiet: bool
+    #: The kind's range (``--since`` / ``--until``) and transfer pairs, read and checked.
+    request: JobRequest = field(default_factory=JobRequest)
 
 
 @dataclass
@@ -187,7 +194,11 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
         inner = fake.transport()
     transport = build_transport(settings, inner)
     options = EngineOptions(concurrency=settings.concurrency)
-    job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
+    job = settings.request.build(
+        settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency
+    )
+    # A resumed plan's range is in its checkpoint, which is gone once the export completes.
+    planned = _planned_range(settings.output) if settings.resume else None
     progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
     async with (
         build_http_client(settings, transport, network=inner is None) as http,
@@ -222,6 +233,9 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
                 )
             except Exception as error:  # mapped to an exit status by the caller
                 outcome.error = error
+            else:
+                span = (planned or job.covered) if isinstance(job, WindowedJob) else None
+                _save_manifest(settings.output, outcome.result, client.corp_id, span)
         watchers.cancel_scope.cancel()
     outcome.requests = dict(transport.sent)
     outcome.refusals = transport.refusals
@@ -239,6 +253,33 @@ async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
                 scope.cancel()
     except NotImplementedError:  # pragma: no cover - no signal handlers on this platform
         return
+
+
+def _planned_range(output: Path) -> TimeRange | None:
+    """The range of the plan an export to ``output`` would resume (None: none)."""
+    try:
+        return covered(Checkpoint.load(Checkpoint.path_for(output)).units)
+    except CheckpointError:
+        return None
+
+
+def _save_manifest(
+    output: Path, result: ExportResult, corp_id: str, span: TimeRange | None
+) -> None:
+    """Record the completed export of a time-ranged kind beside its output, for
+    ``--since last``; after another kind, remove a manifest that no longer describes the
+    output (a ``--since last`` would start from it).
+
+    The export itself is complete and in place: a manifest that cannot be written costs
+    only the next ``--since last``, so it is a warning, not a failed export.
+    """
+    try:
+        if span is None:
+            manifest_path(output).unlink(missing_ok=True)
+        else:
+            completed(result.kind, corp_id, span, result.items).save(output)
+    except OSError as error:
+        logger.warning("the manifest of %s was not written (%s)", output, error)
 
 
 def _saved_items(output: Path) -> int | None:

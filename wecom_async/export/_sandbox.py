@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SANDBOX_CUSTOMERS",
+    "SANDBOX_CORP_ID",
     "SANDBOX_SEED",
     "sandbox_fake",
     "serve_fake",
@@ -29,6 +30,8 @@ __all__ = [
 DEFAULT_SANDBOX_CUSTOMERS: Final = 10_000
 #: The sandbox corp's seed: the same corp, ids included, on every run.
 SANDBOX_SEED: Final = 20_240_101
+#: The sandbox corp's id (a manifest of a sandbox export names it).
+SANDBOX_CORP_ID: Final = "wwfake"
 #: Customers each sandbox member owns (some are shared with other members).
 CUSTOMERS_PER_MEMBER: Final = 100
 
@@ -36,7 +39,7 @@ CUSTOMERS_PER_MEMBER: Final = 100
 def sandbox_fake(
     customers: int = DEFAULT_SANDBOX_CUSTOMERS,
     *,
-    corp_id: str = "wwfake",
+    corp_id: str = SANDBOX_CORP_ID,
     secret: str = "fake-secret",
     latency: float = 0.0,
     rate_limit: int | None = 10_000,

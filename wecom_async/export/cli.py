@@ -37,7 +37,8 @@ from ._ratelimit import (
     WECOM_RATE_LIMIT,
 )
 from ._run import ExportSettings, Outcome, Redactor, run_command
-from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
+from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_CORP_ID, SANDBOX_SEED
+from ._since import resolve_job
 from ._status import (
     EXIT_HELP,
     ExitStatus,
@@ -76,6 +77,29 @@ Export every record of one kind to a file, streaming pages as they arrive.
   tags          every corp tag group, then every strategy tag group, with tags
   contact-ways  every contact way (list_contact_way in 90-day windows since
                 2021-07-10, then get_contact_way)
+  group-messages  every mass message of the range, to customers and to groups, with
+                its member tasks and send results (get_groupmsg_list_v2 in 30-day
+                windows, get_groupmsg_task, get_groupmsg_send_result)
+  moments       every moment of the range, with its members' target customers, send
+                results, comments and likes (get_moment_list in 30-day windows)
+  behavior-stats  per member and day: get_user_behavior_data; per owner and day:
+                groupchat/statistic; per owner chunk and day: statistic_group_by_day
+                (30-day windows; default: the last 180 days up to yesterday)
+  transfers     customers of resigned members awaiting a new member
+                (get_unassigned_list), and the on-job and resigned transfer results
+                of each pair in --transfer-pairs (WeCom lists no transfers by itself)
+  acquisition   every acquisition link with its settings and every customer it
+                brought (list_link, get, customer)
+
+--since / --until (group-messages, moments, behavior-stats) take a date, YYYY-MM-DD,
+a whole day of Beijing time (UTC+8) included whole (--until 2024-03-31 ends at
+23:59:59 of that day), or an ISO 8601 datetime with its offset
+(2024-03-01T08:30:00+08:00, or Z for UTC); a datetime without an offset is refused.
+Defaults: --until now (behavior-stats: the end of yesterday), --since 90 days before
+it (behavior-stats: 180 days before today, all WeCom keeps). A completed export of
+these kinds writes <output>.manifest.json with the range it covered; --since last
+starts one second after the range of the previous completed export to the same
+output (same kind and corp), for nightly runs: add --force to replace that output.
 
 JSON Lines output holds one wire-format object per line (wecom_async.to_dict: WeCom's
 field names, fields unknown to this release included). Records go to <output>.part
@@ -139,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     export = commands.add_parser(
         "export",
-        help="export customers, group chats, tags or contact ways",
+        help="export customers, group chats, tags, contact ways, mass messages, moments, "
+        "statistics, transfers or acquisition links",
         description=EXPORT_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -234,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no UTF-8 byte order mark at the start of a CSV file (Excel needs it)",
     )
+    ranges = export.add_argument_group("time range and pairs (see above)")
+    ranges.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="first day (YYYY-MM-DD, Beijing time) or aware datetime; 'last': where the "
+        "previous export to this output ended",
+    )
+    ranges.add_argument(
+        "--until", metavar="WHEN", help="last day (included whole) or aware datetime"
+    )
+    ranges.add_argument(
+        "--transfer-pairs",
+        type=Path,
+        metavar="FILE",
+        help="transfers: a file of handover_userid,takeover_userid lines whose results to read",
+    )
     run = export.add_argument_group("run")
     run.add_argument("--resume", action="store_true", help="continue an interrupted export")
     run.add_argument(
@@ -295,6 +336,17 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
             "missing credentials: pass --corp-id and --secret, or set WECOM_CORP_ID and "
             "WECOM_SECRET (or try --sandbox)"
         )
+    request = resolve_job(
+        args.kind,
+        since=args.since,
+        until=args.until,
+        pairs=args.transfer_pairs,
+        resume=args.resume,
+        output=output,
+        corp_id=SANDBOX_CORP_ID if args.sandbox else corp_id,
+    )
+    if isinstance(request, str):
+        return request
     return ExportSettings(
         kind=args.kind,
         output=output,
@@ -315,6 +367,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
             timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
         ),
         quiet=args.quiet,
+        request=request,
     )
 
 

@@ -1,0 +1,135 @@
+"""The manifest of a completed export: what it holds, so that the next run can go on from it.
+
+When an export of a time-ranged kind (group-messages, moments, behavior-stats) completes,
+``<output>.manifest.json`` is written beside its output (after the output is in place,
+atomically, like the checkpoint)::
+
+    {"version": 1, "kind": "group-messages", "corp_id": "ww...",
+     "since": 1709222400, "until": 1711900799,   # the range covered, both included
+     "records": 1234, "finished_at": 1711900900}
+
+``since`` / ``until`` are the range the plan covered (whole days for behavior-stats).
+``--since last`` reads the
+manifest of the output it is given and starts one second after its ``until``: a nightly
+run exports what is new since the previous one. The manifest is written after the output
+is renamed into place; a crash between the two leaves the previous manifest, so the next
+``--since last`` repeats that run's range (records twice across the two files), never
+skips one. It holds the corp id, never a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from .._jsontext import json_text
+from ._checkpoint import write_atomic
+from ._range import TimeRange
+
+__all__ = ["MANIFEST_SUFFIX", "Manifest", "ManifestError", "completed", "manifest_path"]
+
+MANIFEST_SUFFIX: Final = ".manifest.json"
+MANIFEST_VERSION: Final = 1
+
+
+class ManifestError(ValueError):
+    """Raised when the manifest ``--since last`` needs is missing, damaged or another's."""
+
+
+def manifest_path(output: Path) -> Path:
+    """The manifest beside ``output``."""
+    return output.with_name(output.name + MANIFEST_SUFFIX)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """What a completed export holds (see the module docstring)."""
+
+    kind: str
+    corp_id: str
+    covered: TimeRange | None
+    records: int
+    finished_at: int
+
+    def save(self, output: Path) -> None:
+        """Write the manifest beside ``output`` (atomically)."""
+        document = {
+            "version": MANIFEST_VERSION,
+            "kind": self.kind,
+            "corp_id": self.corp_id,
+            "since": self.covered.since if self.covered else None,
+            "until": self.covered.until if self.covered else None,
+            "records": self.records,
+            "finished_at": self.finished_at,
+        }
+        write_atomic(manifest_path(output), (json_text(document, indent=2) + "\n").encode())
+
+    @classmethod
+    def load(cls, output: Path) -> Manifest:
+        """Read the manifest of the export written to ``output``.
+
+        Raises:
+            ManifestError: there is none (no completed run to that output), or it cannot
+                be read.
+        """
+        path = manifest_path(output)
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise ManifestError(
+                f"--since last: no previous export to {output} (no {path}); run it once "
+                "with --since DATE (or the kind's default range) first"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ManifestError(f"cannot read {path}: {error}") from None
+        try:
+            if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+                raise TypeError("not a version 1 manifest")
+            since, until = data["since"], data["until"]
+            covered = None if since is None else TimeRange(_int(since), _int(until))
+            return cls(
+                kind=_str(data["kind"]),
+                corp_id=_str(data["corp_id"]),
+                covered=covered,
+                records=_int(data["records"]),
+                finished_at=_int(data["finished_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ManifestError(f"{path} is damaged ({error})") from None
+
+    def next_since(self, kind: str, corp_id: str) -> int:
+        """Where ``--since last`` starts: one second after this run's range.
+
+        Raises:
+            ManifestError: the manifest is of another kind or corp, or has no range.
+        """
+        if (self.kind, self.corp_id) != (kind, corp_id):
+            raise ManifestError(
+                f"--since last: the previous export to this output was {self.kind} of "
+                f"corp {self.corp_id}, not {kind} of corp {corp_id}"
+            )
+        if self.covered is None:
+            raise ManifestError(f"--since last: the previous {kind} export had no time range")
+        return self.covered.until + 1
+
+
+def completed(kind: str, corp_id: str, covered: TimeRange | None, records: int) -> Manifest:
+    """The manifest of an export completed now."""
+    return Manifest(
+        kind=kind, corp_id=corp_id, covered=covered, records=records, finished_at=int(time.time())
+    )
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value

@@ -1,0 +1,125 @@
+"""The time range of an export (``--since`` / ``--until``) and its split into WeCom's windows.
+
+A range is two Unix seconds, both *included*: every instant ``since <= t <= until``
+belongs to it. On the command line each bound is either
+
+* a date, ``YYYY-MM-DD``: a whole day of Beijing time (UTC+8, WeCom's day), included
+  whole: ``--since 2024-03-01`` starts at 00:00:00, ``--until 2024-03-31`` ends at
+  23:59:59 of that day;
+* or an ISO 8601 datetime with its offset, ``2024-03-01T08:30:00+08:00`` (``Z`` for
+  UTC). A datetime without an offset is refused: its zone would be a guess.
+
+WeCom lists by windows of a bounded span (30 days for moments, a month for mass
+messages, 30 days for statistics). :func:`windows` cuts a range into consecutive
+windows that cover each second exactly once, and :func:`day_windows` into whole Beijing
+days. Each unit of a windowed export stores its window as ``since`` / ``until`` in its
+spec, so :func:`covered` reads the range an export covered back from its plan.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Final
+
+from .._time import china_day
+from ..models._base import JsonObject
+
+__all__ = [
+    "BEIJING",
+    "DAY",
+    "TimeRange",
+    "covered",
+    "day_windows",
+    "parse_bound",
+    "window_of",
+    "windows",
+]
+
+#: WeCom's days are days of China Standard Time.
+BEIJING: Final = timezone(timedelta(hours=8), "UTC+08:00")
+DAY: Final = 86_400
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Unix seconds ``since`` to ``until``, both included."""
+
+    since: int
+    until: int
+
+    def __post_init__(self) -> None:
+        if self.since < 0 or self.until < self.since:
+            raise ValueError(f"not a time range: {self.since}..{self.until}")
+
+
+def parse_bound(text: str, *, end: bool) -> int:
+    """Read one bound of ``--since`` / ``--until`` as Unix seconds.
+
+    Args:
+        text: ``YYYY-MM-DD`` (a Beijing day) or an ISO 8601 datetime with an offset.
+        end: whether it is the range's end: a date then means the day's last second.
+
+    Raises:
+        ValueError: neither form, or a datetime without an offset (message for people).
+    """
+    text = text.strip()
+    if _DATE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a valid date") from None
+        start = datetime(day.year, day.month, day.day, tzinfo=BEIJING)
+        return int(start.timestamp()) + (DAY - 1 if end else 0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither a date (YYYY-MM-DD, Beijing time) nor an ISO 8601 "
+            "datetime with an offset (2024-03-01T08:30:00+08:00)"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{text!r} has no UTC offset, so its zone would be a guess: add one "
+            "(+08:00 for Beijing time, Z for UTC) or give a date"
+        )
+    seconds = moment.timestamp()
+    if seconds < 0:
+        raise ValueError(f"{text!r} is before 1970")
+    # WeCom's times are whole seconds: those from ``since`` on, up to ``until``.
+    return math.floor(seconds) if end else math.ceil(seconds)
+
+
+def windows(since: int, until: int, length: int) -> list[tuple[int, int]]:
+    """Consecutive windows ``(first, last)`` (both included) of at most ``length``
+    seconds each, covering every second of ``since..until`` exactly once."""
+    if length < 1:
+        raise ValueError("a window holds at least one second")
+    return [(s, min(s + length - 1, until)) for s in range(since, until + 1, length)]
+
+
+def day_windows(since: int, until: int, days: int) -> list[tuple[int, int]]:
+    """Windows of at most ``days`` whole Beijing days covering every day that
+    ``since..until`` touches, each as ``(00:00 of its first day, 23:59:59 of its last)``."""
+    first, last = china_day(since), china_day(until)
+    return [(s, min(s + days * DAY, last + DAY) - 1) for s in range(first, last + 1, days * DAY)]
+
+
+def window_of(spec: JsonObject) -> tuple[int, int]:
+    """The ``(since, until)`` a unit spec stores."""
+    since, until = spec.get("since"), spec.get("until")
+    if not isinstance(since, int) or not isinstance(until, int):
+        raise ValueError("a unit spec lost its window")
+    return since, until
+
+
+def covered(specs: Iterable[JsonObject]) -> TimeRange | None:
+    """The range the windowed units ``specs`` cover together (None: no windowed unit)."""
+    bounds = [window_of(spec) for spec in specs if "since" in spec]
+    if not bounds:
+        return None
+    return TimeRange(min(b[0] for b in bounds), max(b[1] for b in bounds))

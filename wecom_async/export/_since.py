@@ -1,0 +1,135 @@
+"""The command's ``--since`` / ``--until`` / ``--transfer-pairs``: read and checked before
+any request, so that a bad range costs nothing.
+
+Refused, with a message naming the problem: a bound that is neither a date nor an
+aware datetime (a naive one included), ``--since`` after ``--until`` (the kind's default
+bound included), a range given to a kind without one, ``--since last`` without a
+completed previous export to the same output (of the same kind and corp), and a pairs
+file that cannot be read. On ``--resume`` the plan is the checkpoint's: a range given
+again must be the one it started with (so the same command line resumes, ``--since
+last`` included), and pairs may not be given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ._checkpoint import Checkpoint, CheckpointError
+from ._job import Job
+from ._jobs import JOBS, make_job, ranged
+from ._jobs_transfers import TransfersJob, read_pairs
+from ._manifest import Manifest, ManifestError
+from ._range import BEIJING, covered, parse_bound
+from ._windowed import WindowedJob
+
+__all__ = ["LAST", "JobRequest", "resolve_job"]
+
+#: ``--since last``: where the previous export to the same output ended.
+LAST = "last"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What the command asked of the kind: its range and pairs, read and checked."""
+
+    since: int | None = None
+    until: int | None = None
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def build(self, kind: str, *, chunk_size: int | None, concurrency: int) -> Job:
+        """The export kind, with this range and these pairs."""
+        return make_job(
+            kind,
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            since=self.since,
+            until=self.until,
+            pairs=self.pairs,
+        )
+
+
+def _shown(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, BEIJING).isoformat()
+
+
+def resolve_job(
+    kind: str,
+    *,
+    since: str | None,
+    until: str | None,
+    pairs: Path | None,
+    resume: bool,
+    output: Path,
+    corp_id: str,
+) -> JobRequest | str:
+    """Read the range and pairs options of ``kind``; return them, or the usage error."""
+    job = JOBS[kind]
+    if (since or until) and not issubclass(job, WindowedJob):
+        return f"{kind} has no time range: --since / --until apply to {ranged()}"
+    if pairs and job is not TransfersJob:
+        return "--transfer-pairs applies to transfers only"
+    if resume and pairs:
+        return (
+            "--transfer-pairs cannot change on --resume: the plan was fixed when the export "
+            "started (drop it)"
+        )
+    try:
+        request = JobRequest(
+            since=_since(since, kind, output, corp_id) if since else None,
+            until=parse_bound(until, end=True) if until else None,
+            pairs=tuple(read_pairs(pairs)) if pairs else (),
+        )
+    except (ValueError, ManifestError) as error:
+        return str(error)
+    except OSError as error:
+        return f"cannot read --transfer-pairs {pairs}: {error.strerror or error}"
+    try:
+        request.build(kind, chunk_size=None, concurrency=1)
+    except ValueError as error:  # the range is reversed: the only error left
+        return _reversed(request) or str(error)
+    return _same_plan(kind, request, output) if resume else request
+
+
+def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str:
+    """On ``--resume``, a range given again must be the one the export started with
+    (the same command line, ``--since last`` included, resumes; another range does not)."""
+    try:
+        checkpoint = Checkpoint.load(Checkpoint.path_for(output))
+    except CheckpointError:
+        return request  # the engine says why there is nothing to resume
+    fixed = covered(checkpoint.units)
+    if fixed is None or checkpoint.kind != kind or (request.since, request.until) == (None, None):
+        return request  # nothing to compare (the engine refuses another kind's export)
+    since = fixed.since if request.since is None else request.since
+    until = fixed.until if request.until is None else request.until
+    job = make_job(kind, since=since, until=until)
+    asked = job.planned() if isinstance(job, WindowedJob) else fixed
+    if asked != fixed:
+        return (
+            f"--since / --until ({_shown(asked.since)} .. {_shown(asked.until)}) are not the "
+            f"range the interrupted export started with ({_shown(fixed.since)} .. "
+            f"{_shown(fixed.until)}): resume without them, or start over without --resume"
+        )
+    return request
+
+
+def _since(text: str, kind: str, output: Path, corp_id: str) -> int:
+    if text.strip().lower() == LAST:
+        return Manifest.load(output).next_since(kind, corp_id)
+    return parse_bound(text, end=False)
+
+
+def _reversed(request: JobRequest) -> str | None:
+    if request.since is not None and request.until is not None and request.since > request.until:
+        return (
+            f"--since ({_shown(request.since)}) is after --until ({_shown(request.until)}): "
+            "nothing to export"
+        )
+    if request.since is not None:
+        return (
+            f"--since ({_shown(request.since)}) is after the kind's default end: give --until, "
+            "or wait until there is something new"
+        )
+    return None

@@ -76,20 +76,25 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(
     slow_fake.latency = 0.4  # the first run lasts a few seconds
     first = start(url, out, cwd=tmp_path)
     wait_for_lines((out, part_of(out)), 100, first)
-
-    others = [
-        subprocess.Popen(
-            cli_args(*export_args(url, out, *PACE, *more)),
-            cwd=tmp_path,
-            env=secret_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for more in ((), ("--force",), ("--resume",))
-    ]
-    refusals = [other.communicate(timeout=60)[1] for other in others]
-    assert first.poll() is None, "the first run ended before the others were refused"
+    # Frozen, the first run still holds the output's lock, however slowly the others start
+    # on a loaded machine; it resumes once they have been refused.
+    first.send_signal(signal.SIGSTOP)
+    try:
+        others = [
+            subprocess.Popen(
+                cli_args(*export_args(url, out, *PACE, *more)),
+                cwd=tmp_path,
+                env=secret_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for more in ((), ("--force",), ("--resume",))
+        ]
+        refusals = [other.communicate(timeout=60)[1] for other in others]
+        assert first.poll() is None, "the first run ended before the others were refused"
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, first_err = first.communicate(timeout=60)
 
     for other, stderr in zip(others, refusals, strict=True):

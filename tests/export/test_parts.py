@@ -392,10 +392,12 @@ def test_output_file_reopens_at_the_recorded_length(tmp_path: Path) -> None:
 
 def test_encoders() -> None:
     records: list[dict[str, object]] = [{"name": '张三, "老"\n客户', "tags": ["a"], "n": None}]
-    assert (
-        JsonlEncoder().encode(records).decode()
-        == json.dumps(records[0], ensure_ascii=False, separators=(",", ":")) + "\n"
-    )
+    line = json.dumps(records[0], ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert JsonlEncoder().encode(records).decode() == line + "\n"
+    # Keys are sorted at every depth: the order they arrived in does not change the bytes.
+    shuffled = [{"n": None, "tags": ["a"], "name": '张三, "老"\n客户'}]
+    assert JsonlEncoder().encode(shuffled) == JsonlEncoder().encode(records)
+    assert JsonlEncoder().encode([]) == b""
     table = Table(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
     encoder = CsvEncoder(table, TableOptions(bom=False))
     text = (encoder.header() + encoder.encode(records)).decode()
@@ -403,7 +405,11 @@ def test_encoders() -> None:
         ["name", "tags", "n"],
         ['张三, "老"\n客户', '["a"]', ""],
     ]
-    assert [cell(True), cell(3), cell({"k": 1})] == ["true", "3", '{"k":1}']
+    assert [cell(True), cell(3), cell({"k": 1, "a": [{"z": 0, "b": 1}]})] == [
+        "true",
+        "3",
+        '{"a":[{"b":1,"z":0}],"k":1}',
+    ]
     assert [cell("a\ud800"), cell(["\ud800"])] == ["a\ufffd", '["\\ud800"]']
 
 

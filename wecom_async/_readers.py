@@ -212,11 +212,12 @@ def make_reader(
         body += _field_lines(index, read, namespace)
     body += [
         # Every key not taken (unknown, or a value a field cannot hold) goes to extra.
-        "if n != len(data) or absent:",
-        "    items = [(k, x) for k, x in data.items() if k not in known or k in kept]",
-        "    extra = WireExtra(items, frozenset(absent)) if absent else dict(items)",
-        "else:",
+        "if n == len(data) and not absent:",
         "    extra = {}",
+        "else:",
+        "    extra = {k: x for k, x in data.items() if k not in known or k in kept}",
+        "    if absent:",
+        "        extra = WireExtra(extra.items(), frozenset(absent))",
         *_construction(cls, [read.field.name for read in fields], namespace),
     ]
     name = f"read_{cls.__name__}"

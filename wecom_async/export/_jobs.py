@@ -1,9 +1,11 @@
 """The export kinds: customers, group chats, tags and contact ways, each a small :class:`Job`.
 
 Every record written is ``wecom_async.to_dict`` of the model the public service method
-returned: WeCom's wire names, fields added by WeCom after this release included. The CSV
-columns of each kind are its ``columns`` (listed in ``wecom-async export --help``); list
-and object cells hold compact JSON.
+returned: WeCom's wire names, fields added by WeCom after this release included. Customers,
+the bulk of most exports, are written straight from the wire dicts once their models have
+read them (the same values; see :meth:`CustomersJob.fetch`). The CSV columns of each kind
+are its ``columns`` (listed in ``wecom-async export --help``); list and object cells hold
+compact JSON, keys sorted.
 
 Docs: https://developer.work.weixin.qq.com/document/path/92571 (get_follow_user_list),
 https://developer.work.weixin.qq.com/document/path/92994 (batch/get_by_user),

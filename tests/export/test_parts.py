@@ -36,6 +36,7 @@ from wecom_async import (
     ValidationError,
     WeComClient,
 )
+from wecom_async._jsontext import json_text
 from wecom_async._transport import ShardedTransport
 from wecom_async.export import (
     JOBS,
@@ -354,6 +355,24 @@ def test_a_checkpoint_of_the_earlier_format_still_loads(tmp_path: Path) -> None:
     write_atomic(path, json.dumps(document).encode())
     loaded = Checkpoint.load(path)
     assert (loaded.cursors, loaded.starts, loaded.restarted) == ({0: "C"}, {}, set())
+
+
+def test_a_checkpoint_written_again_after_a_split_holds_every_unit() -> None:
+    """The units' text is encoded once and reused; a split (units appended, the split
+    unit's size zeroed) must still be written whole, exactly as a fresh encoding."""
+    ckpt = Checkpoint("k", "jsonl", "ww", [{"userids": ["a", "b"]}], [2])
+    first = json.loads(ckpt.to_bytes())
+    assert (first["units"], first["sizes"]) == ([{"userids": ["a", "b"]}], [2])
+    ckpt.units.extend([{"userids": ["a"]}, {"userids": ["b\u2028"]}])
+    ckpt.sizes.extend([1, 1])
+    ckpt.sizes[0] = 0
+    ckpt.done.add(0)
+    again = json.loads(ckpt.to_bytes())
+    assert again["units"] == ckpt.units
+    assert (again["sizes"], again["done"]) == ([0, 1, 1], [0])
+    assert list(again) == list(first)  # the same document, "units" still last
+    plain = {k: again[k] for k in again}
+    assert ckpt.to_bytes() == json_text(plain).encode()
 
 
 @pytest.mark.parametrize("field", ["done", "restarted"])

@@ -373,6 +373,8 @@ def test_a_checkpoint_written_again_after_a_split_holds_every_unit() -> None:
     assert list(again) == list(first)  # the same document, "units" still last
     plain = {k: again[k] for k in again}
     assert ckpt.to_bytes() == json_text(plain).encode()
+    ckpt.units = [{"userids": ["c"]}, {"userids": ["d"]}, {"userids": ["e"]}]  # same count
+    assert json.loads(ckpt.to_bytes())["units"] == ckpt.units
 
 
 @pytest.mark.parametrize("field", ["done", "restarted"])

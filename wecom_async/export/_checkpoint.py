@@ -125,10 +125,13 @@ class Checkpoint:
     table: JsonObject = field(default_factory=dict)
     items: int = 0
     pages: int = 0
-    #: The JSON text of ``units`` and how many it held: units are only ever appended
-    #: (a split adds its parts), and their specs never change, so a commit encodes the
-    #: plan's ids (50,000 follow-users: half a megabyte) once, not ten times a second.
-    _units_text: tuple[int, str] = field(default=(-1, ""), init=False, repr=False, compare=False)
+    #: The JSON text of ``units``, with the list and the count it was made from: units
+    #: are only ever appended (a split adds its parts) and their specs never change, so
+    #: a commit encodes the plan's ids (50,000 follow-users: half a megabyte) once, not
+    #: ten times a second.
+    _units_text: tuple[object, int, str] = field(
+        default=(None, -1, ""), init=False, repr=False, compare=False
+    )
 
     @staticmethod
     def path_for(output: Path) -> Path:
@@ -167,10 +170,10 @@ class Checkpoint:
         return (json_text(document)[:-1] + ',"units":' + self._units_json() + "}").encode()
 
     def _units_json(self) -> str:
-        count, text = self._units_text
-        if count != len(self.units):
+        units, count, text = self._units_text
+        if units is not self.units or count != len(self.units):
             text = json_text(self.units)
-            self._units_text = (len(self.units), text)
+            self._units_text = (self.units, len(self.units), text)
         return text
 
     def save(self, path: Path) -> None:

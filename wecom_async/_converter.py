@@ -35,10 +35,9 @@ for "not given", and the request limits run.
 
 from __future__ import annotations
 
-import functools
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Final, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -46,6 +45,7 @@ from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._exceptions import StructureError, ValidationError
+from ._readers import Inline, ReadField, make_reader, model_fields
 from ._validation import RESPONSE_BEING_READ
 from .models._base import JsonObject, JsonValue, WireEnum, WireExtra, WireModel
 
@@ -93,12 +93,53 @@ def _is_list(tp: Any) -> bool:
 # -- scalars -----------------------------------------------------------------------------
 
 
+def _accepted(kinds: frozenset[type]) -> frozenset[type]:
+    """The classes a field of scalar ``kinds`` takes: ``float`` also takes an integer."""
+    return kinds | {int} if float in kinds else kinds
+
+
+def _scalar_kinds(tp: Any) -> frozenset[type] | None:
+    """The scalar kinds of annotation ``tp`` (``str``, ``int | str | None``), else None."""
+    if tp in _SCALARS:
+        return frozenset({tp})
+    rest = frozenset(a for a in get_args(tp) if a is not _NONE) if _is_union(tp) else None
+    return rest if rest and rest <= _SCALARS else None
+
+
+def _code_set(tp: Any) -> type[WireEnum] | None:
+    """The code set of a ``Code | int [| None]`` annotation, else None."""
+    if not _is_union(tp):
+        return None
+    rest = tuple(a for a in get_args(tp) if a is not _NONE)
+    enums = [a for a in rest if isinstance(a, type) and issubclass(a, WireEnum)]
+    return enums[0] if len(rest) == 2 and int in rest and len(enums) == 1 else None
+
+
+def _members(enum_cls: type[WireEnum]) -> dict[int, WireEnum]:
+    return {member.value: member for member in enum_cls}
+
+
+def _inline(tp: Any) -> Inline:
+    """What the fast reader may take without calling the hook of ``tp`` (see ``_readers``).
+
+    Exactly what the hook itself returns as is: the classes of ``_scalar_hook``, the
+    members of ``_lenient_enum_hook``.
+    """
+    if _is_raw_json(tp):
+        return None
+    kinds = _scalar_kinds(tp)
+    if kinds is not None:
+        return _accepted(kinds)
+    code_set = _code_set(tp)
+    return _members(code_set) if code_set is not None else None
+
+
 def _scalar_hook(kinds: frozenset[type], *, none_ok: bool) -> Hook:
     """A hook that returns a value of one of ``kinds`` as is and refuses anything else.
 
     ``float`` also takes an integer (kept as an integer); ``bool`` is never an integer.
     """
-    accepted = set(kinds) | ({int} if float in kinds else set())
+    accepted = _accepted(kinds)
     expected = " or ".join(sorted(_JSON_KINDS[k] for k in accepted))
     exact = frozenset(accepted | ({_NONE} if none_ok else set()))
     subclasses = tuple(accepted)
@@ -117,7 +158,7 @@ def _scalar_hook(kinds: frozenset[type], *, none_ok: bool) -> Hook:
 
 def _lenient_enum_hook(enum_cls: type[WireEnum], *, none_ok: bool) -> Hook:
     """Hook of ``E | int [| None]``: an integer code as ``E``, or as the int when unknown."""
-    members: dict[int, WireEnum] = {member.value: member for member in enum_cls}
+    members = _members(enum_cls)
 
     def structure(value: Any, _: Any) -> WireEnum | int | None:
         if value.__class__ is int:
@@ -183,11 +224,12 @@ def _union_factory(converter: cattrs.Converter, *, strict: bool) -> Callable[[An
         args = get_args(tp)
         none_ok = strict and _NONE in args
         rest = tuple(a for a in args if a is not _NONE)
-        if set(rest) <= _SCALARS:
-            return _scalar_hook(frozenset(rest), none_ok=none_ok)
-        enums = [a for a in rest if isinstance(a, type) and issubclass(a, WireEnum)]
-        if len(rest) == 2 and int in rest and len(enums) == 1:
-            return _lenient_enum_hook(enums[0], none_ok=none_ok)
+        kinds = _scalar_kinds(tp)
+        if kinds is not None:
+            return _scalar_hook(kinds, none_ok=none_ok)
+        code_set = _code_set(tp)
+        if code_set is not None:
+            return _lenient_enum_hook(code_set, none_ok=none_ok)
         if _tagged_members(rest):
             inner: Any = Union[rest]  # noqa: UP007 (a tuple of members, built at run time)
             hook = _tagged_union_hook(converter, rest)
@@ -223,7 +265,21 @@ def _list_factory(converter: cattrs.Converter) -> Callable[[Any], Hook]:
                 raise TypeError(f"expected an array, got {_kind(value)}")
             return [item(e, elem) for e in value]
 
-        return structure_fast
+        kinds = _scalar_kinds(elem)
+        if kinds is None:
+            return structure_fast
+        exact = _accepted(kinds)
+
+        def structure_scalars(value: Any, _: Any) -> list[Any]:
+            # A list of ids: checked item by item here, the item hook only for an odd one.
+            if value.__class__ is list:
+                for e in value:
+                    if e.__class__ not in exact:
+                        return structure_fast(value, _)
+                return value[:]
+            return structure_fast(value, _)
+
+        return structure_scalars
 
     return factory
 
@@ -231,45 +287,31 @@ def _list_factory(converter: cattrs.Converter) -> Callable[[Any], Hook]:
 # -- models ------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _Field:
-    """What the model hooks need to know of one attrs field."""
+def _reader_factory(converter: cattrs.Converter) -> Callable[[type[Any]], Hook]:
+    """The fast converter's model hooks: one generated reader per model (``_readers``)."""
 
-    name: str
-    type: Any
-    #: ``"none"`` (optional), ``"defaulted"`` (a factory or a constant) or ``"required"``.
-    default: Literal["none", "defaulted", "required"]
-    make_default: Callable[[], Any] | None
+    def factory(cls: type[Any]) -> Hook:
+        fields = [
+            ReadField(f, converter.get_structure_hook(f.type), _inline(f.type))
+            for f in model_fields(cls)
+        ]
+        return make_reader(cls, fields, _kind)
 
-
-def _same(value: T) -> T:
-    return value
-
-
-def _fields(cls: type[Any]) -> list[_Field]:
-    result = []
-    for a in attrs.fields(attrs.resolve_types(cls)):
-        if a.name == "extra":
-            continue
-        if a.default is None:
-            result.append(_Field(a.name, a.type, "none", None))
-        elif isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
-            result.append(_Field(a.name, a.type, "defaulted", a.default.factory))
-        elif a.default is attrs.NOTHING:
-            result.append(_Field(a.name, a.type, "required", None))
-        else:
-            result.append(_Field(a.name, a.type, "defaulted", functools.partial(_same, a.default)))
-    return result
+    return factory
 
 
 def _model_structure_factory(
     converter: cattrs.Converter, *, strict: bool
 ) -> Callable[[type[Any]], Hook]:
+    """The detailed and strict converters' model hooks: cattrs' generated function (its
+    errors name the field paths), then, reading a response, a field-by-field pass that
+    keeps what the fields cannot hold."""
+
     def factory(cls: type[Any]) -> Hook:
         generated = make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=strict, extra=override(omit=True)
         )
-        fields = _fields(cls)
+        fields = model_fields(cls)
         known = frozenset(f.name for f in fields)
         defaulted = frozenset(f.name for f in fields if f.default == "defaulted")
         required = frozenset(f.name for f in fields if f.default == "required")
@@ -327,7 +369,7 @@ def _model_unstructure_factory(
     converter: cattrs.Converter,
 ) -> Callable[[type[Any]], Callable[[Any], dict[str, Any]]]:
     def factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        fields = _fields(cls)
+        fields = model_fields(cls)
         overrides: dict[str, Any] = {
             f.name: override(omit_if_default=True) for f in fields if f.default == "none"
         }
@@ -396,9 +438,12 @@ def configure_converter(converter: cattrs.Converter, *, forbid_extra_keys: bool 
     converter.register_structure_hook_factory(_is_union, _union_factory(converter, strict=strict))
     converter.register_structure_hook_factory(_is_list, _list_factory(converter))
     converter.register_structure_hook_func(_is_raw_json, _passthrough)
-    converter.register_structure_hook_factory(
-        _is_wire_model, _model_structure_factory(converter, strict=strict)
+    models = (
+        _reader_factory(converter)
+        if not strict and not converter.detailed_validation
+        else _model_structure_factory(converter, strict=strict)
     )
+    converter.register_structure_hook_factory(_is_wire_model, models)
     converter.register_unstructure_hook_factory(
         _is_wire_model, _model_unstructure_factory(converter)
     )

@@ -12,26 +12,60 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["json_text"]
+__all__ = ["json_lines", "json_text"]
 
 #: What ``ensure_ascii=False`` would write raw but a UTF-8 line reader cannot take.
 _UNSAFE: Final = re.compile("[\ud800-\udfff\u2028\u2029\u0085]")
+#: The line breaks of ``_UNSAFE``; the others (lone surrogates) make ``str.encode`` fail.
+_BREAKS: Final = ("\u2028", "\u2029", "\u0085")
+#: Keys sorted: equal values give equal text, whatever order the keys arrived in.
+_CANONICAL: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
-def json_text(value: object, *, indent: int | None = None) -> str:
+def _safe(text: str) -> str:
+    # Outside strings JSON is ASCII, so every match is inside a string, where the
+    # escape means the same character.
+    return _UNSAFE.sub(_escape, text)
+
+
+def json_text(value: object, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """Return ``value`` as JSON: compact (or indented), UTF-8-safe, on one line if compact.
+
+    Args:
+        value: the JSON value.
+        indent: indent nested values by this many spaces (None: compact, one line).
+        sort_keys: write the keys of every object in sorted order (canonical text).
 
     Raises:
         TypeError, ValueError: ``value`` is not JSON (as :func:`json.dumps`).
     """
     separators = (",", ":") if indent is None else (",", ": ")
-    text = json.dumps(value, ensure_ascii=False, separators=separators, indent=indent)
-    # Outside strings JSON is ASCII, so every match is inside a string, where the
-    # escape means the same character.
-    return _UNSAFE.sub(_escape, text)
+    text = json.dumps(
+        value, ensure_ascii=False, separators=separators, indent=indent, sort_keys=sort_keys
+    )
+    return _safe(text)
+
+
+def json_lines(values: Iterable[object]) -> bytes:
+    """Return one canonical JSON line per value, as UTF-8: compact, keys sorted, safe.
+
+    The same text as ``json_text(value, sort_keys=True)`` for each value, built in one
+    pass: one encoder for all, one scan for the unsafe characters.
+
+    Raises:
+        TypeError, ValueError: a value is not JSON (as :func:`json.dumps`).
+    """
+    text = "".join([line + "\n" for line in map(_CANONICAL.encode, values)])
+    if any(brk in text for brk in _BREAKS):
+        text = _safe(text)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: escaped, it encodes
+        return _safe(text).encode()

@@ -36,6 +36,7 @@ from wecom_async import (
     ValidationError,
     WeComClient,
 )
+from wecom_async._jsontext import json_text
 from wecom_async._transport import ShardedTransport
 from wecom_async.export import (
     JOBS,
@@ -356,6 +357,26 @@ def test_a_checkpoint_of_the_earlier_format_still_loads(tmp_path: Path) -> None:
     assert (loaded.cursors, loaded.starts, loaded.restarted) == ({0: "C"}, {}, set())
 
 
+def test_a_checkpoint_written_again_after_a_split_holds_every_unit() -> None:
+    """The units' text is encoded once and reused; a split (units appended, the split
+    unit's size zeroed) must still be written whole, exactly as a fresh encoding."""
+    ckpt = Checkpoint("k", "jsonl", "ww", [{"userids": ["a", "b"]}], [2])
+    first = json.loads(ckpt.to_bytes())
+    assert (first["units"], first["sizes"]) == ([{"userids": ["a", "b"]}], [2])
+    ckpt.units.extend([{"userids": ["a"]}, {"userids": ["b\u2028"]}])
+    ckpt.sizes.extend([1, 1])
+    ckpt.sizes[0] = 0
+    ckpt.done.add(0)
+    again = json.loads(ckpt.to_bytes())
+    assert again["units"] == ckpt.units
+    assert (again["sizes"], again["done"]) == ([0, 1, 1], [0])
+    assert list(again) == list(first)  # the same document, "units" still last
+    plain = {k: again[k] for k in again}
+    assert ckpt.to_bytes() == json_text(plain).encode()
+    ckpt.units = [{"userids": ["c"]}, {"userids": ["d"]}, {"userids": ["e"]}]  # same count
+    assert json.loads(ckpt.to_bytes())["units"] == ckpt.units
+
+
 @pytest.mark.parametrize("field", ["done", "restarted"])
 def test_a_checkpoint_with_wrong_unit_indexes_is_refused(tmp_path: Path, field: str) -> None:
     document = json.loads(Checkpoint("k", "jsonl", "ww", [{}], [1]).to_bytes())
@@ -392,10 +413,12 @@ def test_output_file_reopens_at_the_recorded_length(tmp_path: Path) -> None:
 
 def test_encoders() -> None:
     records: list[dict[str, object]] = [{"name": '张三, "老"\n客户', "tags": ["a"], "n": None}]
-    assert (
-        JsonlEncoder().encode(records).decode()
-        == json.dumps(records[0], ensure_ascii=False, separators=(",", ":")) + "\n"
-    )
+    line = json.dumps(records[0], ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert JsonlEncoder().encode(records).decode() == line + "\n"
+    # Keys are sorted at every depth: the order they arrived in does not change the bytes.
+    shuffled = [{"n": None, "tags": ["a"], "name": '张三, "老"\n客户'}]
+    assert JsonlEncoder().encode(shuffled) == JsonlEncoder().encode(records)
+    assert JsonlEncoder().encode([]) == b""
     table = Table(("name", "tags", "n"), lambda r: [[r["name"], r["tags"], r["n"]]])
     encoder = CsvEncoder(table, TableOptions(bom=False))
     text = (encoder.header() + encoder.encode(records)).decode()
@@ -403,7 +426,11 @@ def test_encoders() -> None:
         ["name", "tags", "n"],
         ['张三, "老"\n客户', '["a"]', ""],
     ]
-    assert [cell(True), cell(3), cell({"k": 1})] == ["true", "3", '{"k":1}']
+    assert [cell(True), cell(3), cell({"k": 1, "a": [{"z": 0, "b": 1}]})] == [
+        "true",
+        "3",
+        '{"a":[{"b":1,"z":0}],"k":1}',
+    ]
     assert [cell("a\ud800"), cell(["\ud800"])] == ["a\ufffd", '["\\ud800"]']
 
 

@@ -1,9 +1,11 @@
 """The export kinds: customers, group chats, tags and contact ways, each a small :class:`Job`.
 
 Every record written is ``wecom_async.to_dict`` of the model the public service method
-returned: WeCom's wire names, fields added by WeCom after this release included. The CSV
-columns of each kind are its ``columns`` (listed in ``wecom-async export --help``); list
-and object cells hold compact JSON.
+returned: WeCom's wire names, fields added by WeCom after this release included. Customers,
+the bulk of most exports, are written straight from the wire dicts once their models have
+read them (the same values; see :meth:`CustomersJob.fetch`). The CSV columns of each kind
+are its ``columns`` (listed in ``wecom-async export --help``); list and object cells hold
+compact JSON, keys sorted.
 
 Docs: https://developer.work.weixin.qq.com/document/path/92571 (get_follow_user_list),
 https://developer.work.weixin.qq.com/document/path/92994 (batch/get_by_user),
@@ -19,12 +21,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Final, cast
 
 from .._client import WeComClient
 from .._converter import to_dict
+from .._core import Endpoint
 from .._exceptions import WeComError
-from ..models._base import JsonObject, JsonValue
+from .._validation import check_ids
+from ..models import CustomerWithFollowInfo
+from ..models._base import JsonObject, JsonValue, WireModel
+from ..pagination import Page
+from ..services import ENDPOINTS
+from ..services._base import Body, cursor_body
+from ..services._base import _page as read_page
 from ..services.external_contact import MAX_BATCH_USERIDS
 from ._checkpoint import Failure
 from ._job import Batch, Job, Unit, fetch_each
@@ -103,6 +112,33 @@ class _MemberChunksJob(Job):
         return halves(spec, error)
 
 
+#: batch/get_by_user as its service declares it: path, retry safety, answer model, key.
+_GET_BY_USER: Final = ENDPOINTS["externalcontact/batch/get_by_user"]
+
+
+async def _wire_page(
+    client: WeComClient, endpoint: Endpoint, item: type[WireModel], body: Body
+) -> tuple[Page[WireModel], list[JsonObject]]:
+    """One page read as the service reads it, and its items as WeCom sent them.
+
+    The page is what the paginator of the endpoint's service method returns for the same
+    answer (its items are validated models; a mismatch is a StructureError); the list
+    is the wire dicts of those items, in the same order.
+    """
+    data = await client.request(
+        endpoint.method, endpoint.path, json=body, retry_safe=endpoint.retry_safe
+    )
+    page = read_page(data, item, endpoint, _same)
+    # read_page checked the key: a list of objects that each read as an ``item``, or left
+    # out (WeCom leaves out empty lists).
+    records = cast(list[JsonObject], data.get(endpoint.key or "", []))
+    return page, records
+
+
+def _same(value: WireModel) -> WireModel:
+    return value
+
+
 def _columns(record: JsonObject, columns: Sequence[str]) -> list[JsonValue]:
     return [record.get(column) for column in columns]
 
@@ -132,13 +168,20 @@ class CustomersJob(_MemberChunksJob):
     times = ("createtime",)
 
     async def fetch(self, client: WeComClient, spec: JsonObject, cursor: str | None) -> Batch:
-        """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk."""
-        page = await client.external_contact.batch_get_by_user(
-            userids(spec), limit=CUSTOMER_PAGE, cursor=cursor
-        )
+        """``POST /cgi-bin/externalcontact/batch/get_by_user``, one page of the chunk.
+
+        Sent and read as ``client.external_contact.batch_get_by_user`` does (the same
+        declared endpoint, body and checks; the whole answer structured into its model,
+        so every record is validated), but the records written are the wire dicts WeCom
+        sent rather than ``to_dict`` of the models: the same values (the converter gives
+        back what it read), without building them a second time.
+        """
+        ids = check_ids(userids(spec), "userid_list", max_count=MAX_BATCH_USERIDS)
+        body = cursor_body({"userid_list": ids, "limit": CUSTOMER_PAGE}, cursor)
+        page, records = await _wire_page(client, _GET_BY_USER, CustomerWithFollowInfo, body)
         unlicensed = page.fail_info.unlicensed_userid_list if page.fail_info else None
         failures = [Failure(UNLICENSED, tuple(unlicensed), UNLICENSED_DETAIL)] if unlicensed else []
-        return Batch([to_dict(item) for item in page.items], page.next_cursor or None, failures)
+        return Batch(records, page.next_cursor or None, failures)
 
     def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
         """One row per pair."""

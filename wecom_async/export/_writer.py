@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from .._jsontext import json_text
+from .._jsontext import json_lines, json_text
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import CheckpointError
 
@@ -89,7 +89,7 @@ class Encoder(Protocol):
 
 
 class JsonlEncoder:
-    """One JSON object per line, UTF-8, exactly the wire dict (nothing dropped).
+    """One JSON object per line, UTF-8, exactly the wire dict (nothing dropped), keys sorted.
 
     Args:
         keys: the identities of a record (the job's :meth:`~._job.Job.keys`).
@@ -103,13 +103,15 @@ class JsonlEncoder:
         return b""
 
     def encode(self, records: Sequence[JsonObject]) -> bytes:
-        """Return one compact JSON line per record.
+        """Return one compact JSON line per record, the keys of every object sorted.
 
+        Sorted keys make the line depend on the values alone: the wire dict WeCom sent
+        and ``to_dict`` of the model read from it give the same bytes.
         Lone surrogates (a customer's cut emoji) and U+2028, U+2029, U+0085 are written
         as ``\\u`` escapes: the line is valid UTF-8, ``str.splitlines`` keeps it whole,
         and it decodes to exactly the value WeCom sent.
         """
-        return "".join(json_text(record) + "\n" for record in records).encode()
+        return json_lines(records)
 
     def keys(self, record: JsonObject) -> list[Key]:
         """The record's identities (none without a ``keys`` function)."""
@@ -126,7 +128,7 @@ _SURROGATES: Final = re.compile("[\ud800-\udfff]")
 
 
 def cell(value: JsonValue) -> str:
-    """Format one table cell: empty for absent, JSON text for lists and objects.
+    """Format one table cell: empty for absent, JSON text (keys sorted) for lists and objects.
 
     A lone surrogate (half an emoji) cannot be written in UTF-8: in a text cell it
     becomes U+FFFD; inside JSON text it is escaped (``\\ud83d``), losing nothing.
@@ -136,7 +138,7 @@ def cell(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):
-        return json_text(value)
+        return json_text(value, sort_keys=True)
     return _SURROGATES.sub("\ufffd", str(value))
 
 

@@ -10,27 +10,19 @@ usable from Python too, with any :class:`~wecom_async.WeComClient`::
 
 from __future__ import annotations
 
+from .._budget import DEFAULT_HOURLY_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
 from ._output import OutputBusyError, OutputError, OutputExistsError
-from ._ratelimit import (
-    DEFAULT_HOURLY_RATE_LIMIT,
-    DEFAULT_RATE_LIMIT,
-    DEFAULT_WINDOWS,
-    CountingTransport,
-    RateBudget,
-    Window,
-    wecom_windows,
-)
+from ._ratelimit import CountingTransport
 from ._writer import TableOptions
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_HOURLY_RATE_LIMIT",
     "DEFAULT_RATE_LIMIT",
-    "DEFAULT_WINDOWS",
     "JOBS",
     "Batch",
     "Checkpoint",
@@ -46,12 +38,9 @@ __all__ = [
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
-    "RateBudget",
     "TableOptions",
     "TagsJob",
     "Unit",
-    "Window",
     "make_job",
     "run_export",
-    "wecom_windows",
 ]

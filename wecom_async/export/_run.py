@@ -9,10 +9,11 @@ SIGINT / SIGTERM cancel.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -20,16 +21,19 @@ from typing import TextIO
 import anyio
 import httpx
 
+from .._budget import MemoryRateBudget, wecom_limits
 from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
 from .._logging import redact
 from .._proxy import proxy_mounts
 from .._retry import RetryPolicy
+from .._token import TokenStore
 from .._transport import ShardedTransport
+from .._wire import RateBudget
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._jobs import make_job
 from ._progress import make_progress
-from ._ratelimit import CountingTransport, RateBudget, Refusals, wecom_windows
+from ._ratelimit import CountingTransport, Refusals
 from ._writer import Format, TableOptions
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "Redactor",
     "build_budget",
     "build_http_client",
+    "build_token_store",
     "build_transport",
     "retry_policy",
     "run_command",
@@ -72,6 +77,9 @@ class ExportSettings:
     #: How CSV is written for people (BOM, formulas, local-time zone).
     table: TableOptions
     quiet: bool
+    #: Redis to share the rate budget (and tokens) with the corp's other processes; its
+    #: password must never be shown.
+    redis_url: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -139,8 +147,23 @@ def build_transport(
 
 
 def build_budget(settings: ExportSettings) -> RateBudget:
-    """The command's pacing: every window of ``--rate-limit`` / ``--hourly-rate-limit``."""
-    return RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
+    """The command's pacing: every window of ``--rate-limit`` / ``--hourly-rate-limit``,
+    shared through Redis with ``--redis-url`` (a :class:`RedisRateBudget`)."""
+    limits = wecom_limits(settings.rate_limit, settings.hourly_rate_limit)
+    if settings.redis_url is None:
+        return MemoryRateBudget(limits)
+    from ..redis import RedisRateBudget
+
+    return RedisRateBudget.from_url(settings.redis_url, limits=limits)
+
+
+def build_token_store(settings: ExportSettings) -> TokenStore | None:
+    """Where the command keeps its token: shared through Redis with ``--redis-url``."""
+    if settings.redis_url is None:
+        return None
+    # MERGE HOOK (s3-13a): return RedisTokenStore.from_url(settings.redis_url) from
+    # wecom_async.redis once it exists; until then the token stays per process.
+    return None
 
 
 def build_http_client(
@@ -189,16 +212,19 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     options = EngineOptions(concurrency=settings.concurrency)
     job = make_job(settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency)
     progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
+    budget = build_budget(settings)
     async with (
+        _closing(budget),
         build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
             corp_id,
             secret,
             http_client=http,
             base_url=base_url or DEFAULT_BASE_URL,
+            token_store=build_token_store(settings),
             retry=retry_policy(settings),
             max_in_flight=settings.concurrency,
-            rate_budget=build_budget(settings),
+            rate_budget=budget,
             # A page may wait its turn in the rate budget for up to an hour's window, which
             # a deadline would turn into a failure. Each exchange stays bounded on its own
             # (the core's exchange limit), and so does the number of attempts.
@@ -228,6 +254,18 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     if outcome.result is None:
         outcome.written = _saved_items(settings.output)
     return outcome
+
+
+@contextlib.asynccontextmanager
+async def _closing(resource: object) -> AsyncIterator[None]:
+    """Close ``resource`` at the end if it has ``aclose`` (a Redis budget's connection)."""
+    try:
+        yield
+    finally:
+        aclose = getattr(resource, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
 
 
 async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:

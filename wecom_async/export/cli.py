@@ -26,16 +26,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import anyio
 
 from .. import __version__
-from .._jsontext import json_text
-from ._engine import DEFAULT_CONCURRENCY
-from ._jobs import JOBS, make_job
-from ._output import part_path
-from ._ratelimit import (
+from .._budget import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
+from .._jsontext import json_text
+from ._engine import DEFAULT_CONCURRENCY
+from ._jobs import JOBS, make_job
+from ._output import part_path
 from ._run import ExportSettings, Outcome, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_SEED
 from ._status import (
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"{WECOM_HOURLY_RATE_LIMIT:,} per corp and blocks the API for an hour past it)",
     )
     pacing.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share the rate budget with the corp's other processes through Redis "
+        "(redis://[:password@]host:port/db; default $WECOM_REDIS_URL, which keeps the "
+        "password out of the process list; needs the 'redis' extra)",
+    )
+    pacing.add_argument(
         "--rate-limit-delay",
         type=_seconds,
         default=60.0,
@@ -315,6 +322,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
             timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
         ),
         quiet=args.quiet,
+        redis_url=args.redis_url or os.environ.get("WECOM_REDIS_URL") or None,
     )
 
 

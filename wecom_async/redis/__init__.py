@@ -8,6 +8,7 @@ per outage, and resumes shared operation when Redis answers again (see :class:`O
 
 from __future__ import annotations
 
+from ._budget import RedisRateBudget
 from ._guard import Outage
 
-__all__ = ["Outage"]
+__all__ = ["Outage", "RedisRateBudget"]

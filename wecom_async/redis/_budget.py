@@ -189,16 +189,27 @@ class RedisRateBudget:
         burst: int | None = None,
         prefix: str = DEFAULT_PREFIX,
         fallback: MemoryRateBudget | None = None,
+        timeout: float = 2.0,
+        retry_after: float = 5.0,
     ) -> RedisRateBudget:
         """A budget on a Redis client of its own for ``url`` (``redis://[:password@]host:port/db``,
-        ``rediss://`` for TLS, ``unix://``); :meth:`aclose` closes it.
+        ``rediss://`` for TLS, ``unix://``); :meth:`aclose` closes it. The other
+        arguments are as for the class.
 
         Raises:
             ValueError: the URL or the limits cannot be used.
         """
         _register_url_password(url)
-        redis = Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
-        budget = cls(redis, limits=limits, burst=burst, prefix=prefix, fallback=fallback)
+        redis = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        budget = cls(
+            redis,
+            limits=limits,
+            burst=burst,
+            prefix=prefix,
+            fallback=fallback,
+            timeout=timeout,
+            retry_after=retry_after,
+        )
         budget._owns_redis = True
         return budget
 

@@ -275,3 +275,61 @@ async def test_redis_killed_and_restarted_under_load(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("RedisRateBudget: Redis is unreachable" in m for m in messages) == 1
     assert sum("RedisRateBudget: Redis answers again" in m for m in messages) == 1
+
+
+# -- the export command --------------------------------------------------------------------
+
+
+def test_the_export_command_shares_the_budget_through_redis_url(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """``wecom-async export --redis-url`` paces through Redis (the budget's keys for the
+    export's API appear there) and exports every pair."""
+    from tests.export.helpers import CORP_ID, SECRET, cli_env, expected_pairs, read_pairs, run_cli
+
+    fake = FakeWeCom(CORP_ID, SECRET, clock=FakeClock(real_time=True))
+    fake.seed(staff=3, customers_per_staff=5, seed=4)
+    out = tmp_path / "customers.jsonl"
+    with serve(fake) as base_url:
+        result = run_cli(
+            "export",
+            "customers",
+            "--base-url",
+            base_url,
+            "--corp-id",
+            CORP_ID,
+            "--secret",
+            SECRET,
+            "-o",
+            str(out),
+            "--redis-url",
+            password_url,
+            "--quiet",
+            cwd=tmp_path,
+            env={**cli_env(), "PYTHONPATH": str(REPO)},
+        )
+    assert result.returncode == 0, result.stderr
+    assert set(read_pairs(out)) == expected_pairs(fake)
+
+    async def keys() -> list[bytes]:
+        async with Redis.from_url(redis_server.url) as redis:
+            return sorted(await redis.keys("wecom:rate:*"))
+
+    stored = anyio.run(keys)
+    assert f"wecom:rate:{{{CORP_ID}:/cgi-bin/externalcontact/batch/get_by_user}}".encode() in stored
+
+
+def test_a_bad_redis_url_is_a_usage_error_that_does_not_repeat_it(tmp_path: Path) -> None:
+    from tests.export.helpers import run_cli
+
+    result = run_cli(
+        "export",
+        "tags",
+        "--sandbox",
+        "--redis-url",
+        "http://:Pw-in-url-9Kq27xZ0vLm@host/0",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "--redis-url is not a Redis URL" in result.stderr
+    assert "Pw-in-url" not in result.stderr + result.stdout

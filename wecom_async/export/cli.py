@@ -292,6 +292,9 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
     output = args.output or Path(f"{args.kind}.{fmt}")
     if problem := _output_problem(output, args.summary_json):
         return problem
+    redis_url = args.redis_url or os.environ.get("WECOM_REDIS_URL") or None
+    if redis_url is not None and (problem := _redis_problem(redis_url)):
+        return problem
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
     if args.sandbox:
@@ -322,7 +325,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
             timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
         ),
         quiet=args.quiet,
-        redis_url=args.redis_url or os.environ.get("WECOM_REDIS_URL") or None,
+        redis_url=redis_url,
     )
 
 
@@ -345,6 +348,24 @@ def _logging_to(err: TextIO, *, verbose: bool, redactor: Redactor) -> Iterator[N
         sdk.removeHandler(handler)
         for logger, level in zip([sdk, *noisy], levels, strict=True):
             logger.setLevel(level)
+
+
+def _redis_problem(url: str) -> str | None:
+    """Why ``--redis-url`` cannot be used (no redis extra, a malformed URL), or None.
+
+    The URL itself is never repeated: it may hold the Redis password.
+    """
+    try:
+        from redis.asyncio.connection import parse_url
+    except ImportError:
+        return "--redis-url needs the 'redis' extra: pip install 'wecom-async[redis]'"
+    try:
+        parse_url(url)
+    except (ValueError, TypeError):
+        return (
+            "--redis-url is not a Redis URL (redis://[:password@]host:port/db, rediss://, unix://)"
+        )
+    return None
 
 
 def _output_problem(output: Path, summary: Path | None) -> str | None:

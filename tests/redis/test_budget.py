@@ -303,7 +303,7 @@ def test_the_export_command_shares_the_budget_through_redis_url(
             "-o",
             str(out),
             "--redis-url",
-            password_url,
+            redis_server.url,
             "--quiet",
             cwd=tmp_path,
             env={**cli_env(), "PYTHONPATH": str(REPO)},

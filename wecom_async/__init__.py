@@ -1,5 +1,6 @@
 """wecom_async: the asyncio-native, typed SDK for the WeCom (企业微信) 客户联系 APIs."""
 
+from ._budget import MemoryRateBudget
 from ._client import DEFAULT_BASE_URL, WeComClient
 from ._converter import from_dict, to_dict
 from ._exceptions import (
@@ -24,6 +25,7 @@ from ._options import RequestOptions
 from ._retry import RetryPolicy
 from ._token import IssuedToken, Lease, MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ShardedTransport
+from ._wire import RateBudget
 from .pagination import AsyncPaginator, FailInfo, Page
 
 __version__ = "0.1.0.dev0"
@@ -39,10 +41,12 @@ __all__ = [
     "FailInfo",
     "IssuedToken",
     "Lease",
+    "MemoryRateBudget",
     "MemoryTokenStore",
     "NotAuthorizedError",
     "Page",
     "PermissionDeniedError",
+    "RateBudget",
     "RateLimitError",
     "RequestOptions",
     "ResponseError",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import httpx
 
 from ._auth import TokenAuth, fetch_token
+from ._budget import MemoryRateBudget
 from ._core import Auth, Core, Endpoint, Params, check_deadline
 from ._exceptions import ClientClosedError, ValidationError
 from ._logging import Secret, register_secret
@@ -97,10 +98,14 @@ class WeComClient:
             not read. With ``http_client``, configure the proxy on that client instead.
         trust_env: read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` for
             the owned HTTP client, as httpx does (default True).
-        rate_budget: paces every HTTP exchange (token fetches and retries included) by its
-            API path: anything with ``async acquire(path)``, such as the export's
-            ``RateBudget``. Default: no pacing. Waiting one's turn counts towards a call's
-            deadline but not towards the exchange limit.
+        rate_budget: paces every HTTP exchange (token fetches and retries included) below
+            WeCom's limits, per corp and per API path, and blocks an API for every caller
+            it serves once WeCom answers 45009 (the retry then waits for the block).
+            Default: a :class:`MemoryRateBudget` of this client (9,000 calls a minute and
+            135,000 an hour per API). Clients of one process that share a corp should
+            share one ``MemoryRateBudget``; processes share a
+            ``wecom_async.redis.RedisRateBudget``. Waiting one's turn counts towards a
+            call's deadline but not towards the exchange limit.
 
     Whatever the deadline (even ``math.inf``), one HTTP exchange never takes longer than
     300 s in all (sending to the last body byte: a server dripping its answer is cut off),
@@ -189,7 +194,8 @@ class WeComClient:
             max_in_flight=max_in_flight,
             timeout=timeout,
             deadline=deadline,
-            rate_budget=rate_budget,
+            rate_budget=rate_budget if rate_budget is not None else MemoryRateBudget(),
+            rate_scope=self.corp_id,
             auth=auth,
         )
 

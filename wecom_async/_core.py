@@ -32,9 +32,11 @@ import attrs
 import httpx
 from typing_extensions import TypeVar
 
+from ._budget import budget_key
 from ._exceptions import (
     APITimeoutError,
     ClientClosedError,
+    RateLimitError,
     ValidationError,
     WeComError,
     error_for_errcode,
@@ -172,12 +174,15 @@ class Core:
         timeout: httpx.Timeout | None,
         deadline: float = DEFAULT_DEADLINE,
         rate_budget: RateBudget | None = None,
+        rate_scope: str = "",
         exchange_limit: float = EXCHANGE_LIMIT,
         max_body_bytes: int = MAX_BODY_BYTES,
         auth: Callable[[Core], Auth] = lambda core: Auth(),
     ) -> None:
         self._http = http
         self._rate_budget = rate_budget
+        #: What this core's budget keys start with (the corp id): WeCom counts per corp.
+        self._rate_scope = rate_scope
         self._exchange_limit = exchange_limit
         self._max_body_bytes = max_body_bytes
         self._base_url = base_url.rstrip("/")
@@ -257,6 +262,8 @@ class Core:
                 delay = decide(
                     error, budget.attempt, retry_safe=endpoint.retry_safe, policy=budget.policy
                 )
+                if self._rate_budget is not None and _frequency_limited(error):
+                    delay = await self._blocked(endpoint, budget.policy, delay)
             # Raised outside the except clauses, so that Settled never becomes its context.
             if delay is None:
                 raise error
@@ -278,6 +285,16 @@ class Core:
             )
             await anyio.sleep(delay)
             budget.attempt += 1
+
+    async def _blocked(
+        self, endpoint: Endpoint, policy: RetryPolicy, delay: float | None
+    ) -> float | None:
+        """45009: block the API in the rate budget for every caller (and process) sharing
+        it, even when this call retries no more; a retry waits as long as the block."""
+        assert self._rate_budget is not None
+        key = budget_key(self._rate_scope, endpoint.url_path)
+        blocked = await self._rate_budget.refused(key, policy.rate_limit_delay)
+        return None if delay is None else blocked
 
     async def _attempt(self, request: _Request, budget: _Budget) -> JsonObject:
         async def exchange(query: Params) -> JsonObject:
@@ -306,7 +323,7 @@ class Core:
         if self._rate_budget is not None:
             # Paced before the exchange's own time limit starts: waiting one's turn is not
             # WeCom being slow (the call's deadline still covers it).
-            await self._rate_budget.acquire(endpoint.url_path)
+            await self._rate_budget.acquire(budget_key(self._rate_scope, endpoint.url_path))
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         # The built request is never a local of this frame: its URL holds the token, and
         # the errors raised here carry this frame in their traceback.
@@ -392,6 +409,11 @@ class Core:
             raise
         await response.aclose()
         return answer
+
+
+def _frequency_limited(error: WeComError) -> bool:
+    """WeCom's frequency limit (45009): the minute's and the hour's, one errcode for both."""
+    return isinstance(error, RateLimitError) and error.errcode == 45009
 
 
 def _closed_error(endpoint: Endpoint) -> ClientClosedError:

@@ -45,14 +45,22 @@ MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 
 
 class RateBudget(Protocol):
-    """Paces requests: ``acquire(key)`` returns when one more request of ``key`` may go.
+    """Paces requests below WeCom's limits; shared by every client (and process) it serves.
 
-    The core acquires once per HTTP exchange (token fetches and retries included), keyed
-    by the URL path, before the exchange's own time limit starts.
+    ``MemoryRateBudget`` (the client's default) and ``wecom_async.redis.RedisRateBudget``
+    implement it. Keys are ``"<corp id>:<URL path>"``: WeCom's limits hold per corp and per
+    API. The core acquires once per HTTP exchange (token fetches and retries included),
+    before the exchange's own time limit starts, and reports each 45009 answer.
     """
 
     async def acquire(self, key: str) -> None:
-        """Wait until a request of ``key`` (an API path) may be sent."""
+        """Wait until a request of ``key`` may be sent, and count it."""
+        ...
+
+    async def refused(self, key: str, seconds: float) -> float:
+        """WeCom answered a request of ``key`` 45009: block ``key`` for every caller for
+        ``seconds`` (a longer block already in place stays); return the seconds until
+        ``key`` is open again, which the caller waits before its retry."""
         ...
 
 

@@ -83,7 +83,7 @@ def test_waiting_in_the_rate_budget_does_not_count_towards_the_exchange_limit() 
     assert follow == ["zhangsan"]
     assert elapsed == pytest.approx(EXCHANGE_LIMIT * 4, abs=1.0)
     # Every exchange is paced, the token fetch too, keyed by its path.
-    assert waits == ["/cgi-bin/gettoken", f"/cgi-bin/{PATH}"]
+    assert waits == [f"{CORP_ID}:/cgi-bin/gettoken", f"{CORP_ID}:/cgi-bin/{PATH}"]
 
 
 async def test_the_rate_budget_paces_retries_too() -> None:
@@ -97,7 +97,7 @@ async def test_the_rate_budget_paces_retries_too() -> None:
 
     async with server.client(rate_budget=Recorder()) as client:
         assert await client.external_contact.get_follow_user_list() == ["zhangsan"]
-    assert keys.count(f"/cgi-bin/{PATH}") == 3 == server.calls[PATH]
+    assert keys.count(f"{CORP_ID}:/cgi-bin/{PATH}") == 3 == server.calls[PATH]
 
 
 @pytest.mark.parametrize("errcode", [[], {}, [40014], "0", "40014", None, True, 1.5])

@@ -60,13 +60,13 @@ FAILURES = {
         BACKOFFS,
     ),
     "garbage body": (lambda: _garbage, ResponseError, 200, 4, BACKOFFS),
-    # 45009 waits 60 s + 0.5 s; a second wait would pass the default 120 s deadline.
+    # 45009 waits for the rate budget's 60 s block; a second would pass the 120 s deadline.
     "45009": (
         lambda: {"errcode": 45009, "errmsg": "api freq out of limit"},
         RateLimitError,
         45009,
         2,
-        60.5,
+        60.0,
     ),
 }
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.export.helpers import BATCH, expected_pairs, part_of, read_lines, read_pairs
-from wecom_async import RateLimitError, RetryPolicy, WeComClient, WeComError
+from wecom_async import MemoryRateBudget, RateLimitError, RetryPolicy, WeComClient, WeComError
 from wecom_async._retry import decide
 from wecom_async.export import (
     Checkpoint,
@@ -73,11 +73,23 @@ POLICY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, rate_limit_d
 
 @contextlib.asynccontextmanager
 async def client_with(fake: FakeWeCom, policy: RetryPolicy) -> AsyncIterator[WeComClient]:
-    """A client of ``fake`` (in-process) with the retry ``policy``."""
+    """A client of ``fake`` (in-process) with the retry ``policy``, whose rate budget runs
+    on the fake's clock and waits through ``anyio.sleep`` as the retry pauses do (the
+    storm tests replace it with :class:`Sleeps`): a 45009 block ends when the fake's does."""
+
+    async def sleep(seconds: float) -> None:
+        await anyio.sleep(seconds)  # looked up per call: the tests' stand-in when patched
+
+    budget = MemoryRateBudget(clock=fake.clock.now, sleep=sleep)
     async with (
         httpx.AsyncClient(transport=fake.transport()) as http,
         WeComClient(
-            fake.corp_id, fake.secret, http_client=http, base_url=fake.base_url, retry=policy
+            fake.corp_id,
+            fake.secret,
+            http_client=http,
+            base_url=fake.base_url,
+            retry=policy,
+            rate_budget=budget,
         ) as client,
     ):
         yield client
@@ -149,7 +161,7 @@ async def test_a_page_that_keeps_failing_costs_exactly_the_clients_retries(
 ) -> None:
     """One retry layer: the client's. A page failing for good makes ``max_attempts``
     requests and sleeps what the policy says, then the export stops, resumable."""
-    sleeps = Sleeps()
+    sleeps = Sleeps(corp)  # the rate budget runs on the fake's clock
     monkeypatch.setattr(anyio, "sleep", sleeps)
     out = tmp_path / "c.jsonl"
     async with client_with(corp, POLICY) as client:
@@ -163,11 +175,14 @@ async def test_a_page_that_keeps_failing_costs_exactly_the_clients_retries(
         decide(caught.value, attempt, retry_safe=True, policy=POLICY)
         for attempt in range(1, POLICY.max_attempts)
     ]
+    if fault == "45009":
+        # The wait after a 45009 is the rate budget's block, WeCom's 60 s.
+        expected = [POLICY.rate_limit_delay] * (POLICY.max_attempts - 1)
     assert sleeps.delays == expected
     if fault == "45009":
         assert isinstance(caught.value, RateLimitError)
         assert caught.value.errcode == 45009
-        assert sum(sleeps.delays) == 3 * 60.5  # not the ~19 minutes of two stacked layers
+        assert sum(sleeps.delays) == 3 * 60.0  # not the ~19 minutes of two stacked layers
     saved = Checkpoint.load(Checkpoint.path_for(out))
     assert (saved.pending(), saved.items, saved.failures) == ([0], 0, [])
 
@@ -175,7 +190,7 @@ async def test_a_page_that_keeps_failing_costs_exactly_the_clients_retries(
 async def test_a_storm_the_client_absorbs_completes_the_export(
     corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sleeps = Sleeps()
+    sleeps = Sleeps(corp)  # the rate budget runs on the fake's clock
     monkeypatch.setattr(anyio, "sleep", sleeps)
     storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=POLICY.max_attempts - 1))
     options = EngineOptions(concurrency=1, checkpoint_interval=0)
@@ -190,13 +205,14 @@ async def test_a_storm_the_client_absorbs_completes_the_export(
     assert len(pairs) == len(set(pairs)) == len(expected_pairs(corp))
     assert set(pairs) == expected_pairs(corp)
     assert corp.calls(BATCH) == result.pages + POLICY.max_attempts - 1
-    assert sleeps.delays == [60.5] * (POLICY.max_attempts - 1)  # the client's waits only
+    # The client's waits only: each the rate budget's 60 s block.
+    assert sleeps.delays == [60.0] * (POLICY.max_attempts - 1)
 
 
 async def test_a_storm_past_the_client_retries_stops_and_resumes_exactly(
     corp: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(anyio, "sleep", Sleeps())
+    monkeypatch.setattr(anyio, "sleep", Sleeps(corp))  # the budget runs on the fake's clock
     storm = Hook(2, lambda: corp.inject(BATCH, errcode=45009, times=20))
     options = EngineOptions(concurrency=4, checkpoint_interval=0)
     out = tmp_path / "c.jsonl"

@@ -8,7 +8,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from wecom_async import (
     APIError,
     ConfigurationError,
     ConflictError,
+    MemoryRateBudget,
     PermissionDeniedError,
     RateLimitError,
     ResponseError,
@@ -46,11 +47,9 @@ from wecom_async.export import (
     CustomersJob,
     EngineOptions,
     Failure,
-    RateBudget,
     TagsJob,
     make_job,
     run_export,
-    wecom_windows,
 )
 from wecom_async.export._checkpoint import merge_failures, write_atomic
 from wecom_async.export._job import classify
@@ -96,171 +95,9 @@ class FakeTime:
         self.now += seconds
 
 
-async def test_budget_spaces_calls_per_path() -> None:
-    time = FakeTime()
-    budget = RateBudget([(600, 60.0)], burst=1, clock=time, sleep=time.sleep)  # one per 0.1 s
-    for _ in range(4):
-        await budget.acquire("/cgi-bin/a")
-    await budget.acquire("/cgi-bin/b")  # another API has its own budget
-
-    assert time.slept == pytest.approx([0.1, 0.1, 0.1])
-    assert time.now == pytest.approx(0.3)
-
-
-async def test_budget_lets_a_burst_catch_up_unused_slots() -> None:
-    time = FakeTime()
-    budget = RateBudget([(9_000, 60.0)], clock=time, sleep=time.sleep)
-    assert budget.burst == 30
-    for _ in range(30):
-        await budget.acquire("/cgi-bin/a")
-    assert time.slept == []  # a full bucket at the start
-    await budget.acquire("/cgi-bin/a")
-    assert time.slept == pytest.approx([budget.interval])
-    time.now += 1.0  # nobody called for a second: the slots are saved, up to the burst
-    for _ in range(30):
-        await budget.acquire("/cgi-bin/a")
-    assert len(time.slept) == 1
-    await budget.acquire("/cgi-bin/a")
-    assert len(time.slept) == 2
-
-
-@pytest.mark.parametrize(("per_minute", "idle_every"), [(100, 7), (3_000, 40), (9_000, 500)])
-async def test_budget_never_puts_more_than_n_calls_in_any_minute(
-    per_minute: int, idle_every: int
-) -> None:
-    time = FakeTime()
-    budget = RateBudget([(per_minute, 60.0)], clock=time, sleep=time.sleep)
-    sent = []
-    for i in range(3 * per_minute + 50):
-        if i % idle_every == 0:
-            time.now += 0.5  # callers pause now and then, saving slots for a burst
-        await budget.acquire("/cgi-bin/x")
-        sent.append(time.now)
-
-    window = [sent[i + per_minute] - sent[i] for i in range(len(sent) - per_minute)]
-    assert min(window) >= 60 - 1e-6  # any N + 1 calls span a minute at least
-
-
-async def test_a_busy_caller_gets_the_whole_budget() -> None:
-    time = FakeTime()
-    budget = RateBudget([(9_000, 60.0)], clock=time, sleep=time.sleep)
-    for _ in range(18_000):
-        await budget.acquire("/cgi-bin/x")
-    # (N + 1 - burst) per minute after the first burst: the price of the window guarantee.
-    assert time.now == pytest.approx((18_000 - 30) * 60 / (9_000 + 1 - 30))
-    assert 18_000 / time.now * 60 > 0.995 * 9_000
-
-
-@pytest.mark.parametrize(
-    ("windows", "burst"),
-    [([], None), ([(0, 60.0)], None), ([(5, 0.0)], None), ([(5, -1.0)], None), ([(5, 1.0)], 6)],
-)
-def test_budget_refuses_nonsense(windows: list[tuple[int, float]], burst: int | None) -> None:
-    with pytest.raises(ValueError):
-        RateBudget(windows, burst=burst)
-
-
-def test_the_default_budget_is_below_both_wecom_windows() -> None:
-    """WeCom allows 10,000 calls a minute and 150,000 an hour; the default keeps 10% spare."""
-    budget = RateBudget()
-    assert budget.windows == ((9_000, 60.0), (135_000, 3600.0))
-    assert budget.windows == wecom_windows()
-
-
-def _breaches(sent: list[float], windows: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
-    """The windows that some stretch of the send times breaks: for ``(calls, seconds)``,
-    ``calls + 1`` sends less than ``seconds`` apart (the stretch from the first to the
-    last of them is a window holding ``calls + 1``)."""
-    ordered = sorted(sent)
-    return [
-        (calls, seconds)
-        for calls, seconds in windows
-        if any(
-            ordered[i + calls] - ordered[i] < seconds - 1e-9 for i in range(len(ordered) - calls)
-        )
-    ]
-
-
-async def _busy(budget: RateBudget, time: FakeTime, calls: int) -> list[float]:
-    """One caller that sends as fast as the budget lets it; the send times."""
-    sent = []
-    for _ in range(calls):
-        await budget.acquire("/cgi-bin/x")
-        sent.append(time.now)
-    return sent
-
-
-SMALL_WINDOWS = [(50, 1.0), (200, 10.0)]  # a minute and an hour, scaled down
-
-
-async def test_a_long_run_respects_every_window_at_the_tighter_pace() -> None:
-    time = FakeTime()
-    sent = await _busy(RateBudget(SMALL_WINDOWS, clock=time, sleep=time.sleep), time, 4_000)
-
-    assert _breaches(sent, SMALL_WINDOWS) == []
-    # Not more careful than needed: each 10 s holds its 200 calls, sent at the short
-    # window's pace (50 a second, 4 s), so 4,000 calls end just after 19 x 10 + 4 s:
-    # 20 calls a second on average, the longer window's limit.
-    assert sent[-1] == pytest.approx(19 * 10 + 199 / 50)
-    assert len(sent) / sent[-1] > 20
-    # The same caller under the short window alone breaks the long one: what the budget
-    # did before it knew the hour.
-    alone = FakeTime()
-    unaware = await _busy(
-        RateBudget(SMALL_WINDOWS[:1], clock=alone, sleep=alone.sleep), alone, 4_000
-    )
-    assert _breaches(unaware, SMALL_WINDOWS) == [(200, 10.0)]
-
-
-async def test_a_short_run_goes_at_the_short_windows_pace() -> None:
-    """150 calls fit the long window: they are paced by the short one only (50 a second),
-    not spread over the long window's average (20 a second)."""
-    time = FakeTime()
-    sent = await _busy(RateBudget(SMALL_WINDOWS, clock=time, sleep=time.sleep), time, 150)
-    assert sent[-1] == pytest.approx(149 / 50)
-
-
-async def test_concurrent_callers_reserve_slots_in_order() -> None:
-    """Callers arriving at one instant each reserve the next slot before sleeping."""
-    time = FakeTime()  # the clock stands still: every caller computes its wait at once
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    budget = RateBudget(SMALL_WINDOWS, clock=time, sleep=record)
-    async with anyio.create_task_group() as group:
-        for _ in range(600):
-            group.start_soon(budget.acquire, "/cgi-bin/x")
-    sent = [0.0] * (600 - len(waits)) + waits
-
-    assert _breaches(sent, SMALL_WINDOWS) == []
-    assert max(sent) == pytest.approx(2 * 10 + 199 / 50)
-
-
-@settings(max_examples=60)
-@given(
-    windows=st.lists(st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)), min_size=1, max_size=3),
-    gaps=st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.3, 2.0, 15.0]), min_size=1, max_size=300),
-)
-async def test_no_window_is_ever_broken(
-    windows: list[tuple[int, float]], gaps: list[float]
-) -> None:
-    time = FakeTime()
-    budget = RateBudget(windows, clock=time, sleep=time.sleep)
-    sent = []
-    for gap in gaps:
-        time.now += gap  # callers pause now and then, saving slots for a burst
-        await budget.acquire("/cgi-bin/x")
-        sent.append(time.now)
-
-    assert _breaches(sent, windows) == []
-    assert sent == sorted(sent)
-
-
 async def _export_under_budget(fake: FakeWeCom, per_minute: int, out: Path) -> None:
     """Export with a budget on the fake's clock and no retries: any 45009 would raise."""
-    budget = RateBudget([(per_minute, 60.0)], clock=fake.clock.now, sleep=_advance(fake))
+    budget = MemoryRateBudget([(per_minute, 60.0)], clock=fake.clock.now, sleep=_advance(fake))
     transport = CountingTransport(fake.transport())
     async with httpx.AsyncClient(transport=transport) as http:
         client = WeComClient(
@@ -579,7 +416,7 @@ def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> 
 
     assert isinstance(transport.inner, ShardedTransport)
     assert repr(transport.inner) == "ShardedTransport(shards=3)"  # one per request in flight
-    assert build_budget(settings).windows == ((100, 60.0), (1000, 3600.0))
+    assert build_budget(settings).limits == ((100, 60.0), (1000, 3600.0))
     assert retry_policy(settings) == RetryPolicy(base_delay=0.25, rate_limit_delay=30.0)
     sandbox = FakeWeCom().transport()
     assert build_transport(settings, sandbox).inner is sandbox  # in-process, no network
@@ -588,7 +425,7 @@ def test_the_command_sends_through_a_sharded_transport_behind_both_windows() -> 
 def test_the_default_budget_of_the_command() -> None:
     settings = _settings(build_parser().parse_args(["export", "tags", "--sandbox"]))
     assert isinstance(settings, ExportSettings)
-    assert build_budget(settings).windows == ((9_000, 60.0), (135_000, 3600.0))
+    assert build_budget(settings).limits == ((9_000, 60.0), (135_000, 3600.0))
 
 
 @pytest.mark.parametrize("format", ["jsonl", "csv"])

@@ -88,3 +88,44 @@ async def test_concurrency_cap_answers_45033_while_requests_are_in_flight(
     assert (await api.get(FOLLOW_LIST))["errcode"] == 0
     fake.set_concurrency_limit(FOLLOW_LIST, None)
     assert fake.concurrency.in_flight(FOLLOW_LIST) == 0
+
+
+def test_windows_each_block_for_their_own_length() -> None:
+    """WeCom's minute and hour, scaled down: over the short window blocks for its length,
+    over the long one blocks for the long one's."""
+    fake = FakeWeCom(rate_limits=[(3, 1.0), (5, 10.0)])
+    limiter = fake.rate
+    path = "externalcontact/get"
+    answers = [limiter.allow(path, t) for t in (0.0, 0.1, 0.2, 0.3)]
+    assert answers == [True, True, True, False]  # the 4th in a second: blocked for 1 s
+    assert not limiter.allow(path, 1.2)
+    assert [limiter.allow(path, t) for t in (1.3, 1.4, 1.5)] == [True, True, True]
+    assert [limiter.allow(path, t) for t in (2.4, 2.5)] == [True, True]
+    # 5 counted in the fresh 10 s window (from 1.3): the 6th blocks the API for 10 s.
+    assert not limiter.allow(path, 2.6)
+    assert not limiter.allow(path, 12.5)
+    assert limiter.allow(path, 12.7)
+
+
+def test_the_request_log_tells_when_each_request_arrived() -> None:
+    fake = FakeWeCom(rate_limits=[(1, 60.0)])
+    fake.set_rate_limits("gettoken", None)
+
+    async def main() -> None:
+        import httpx
+
+        from wecom_async import RateLimitError, RetryPolicy, WeComClient
+
+        http = httpx.AsyncClient(transport=fake.transport())
+        client = WeComClient(
+            fake.corp_id, fake.secret, http_client=http, retry=RetryPolicy.no_delay(max_attempts=1)
+        )
+        async with client:
+            await client.external_contact.get_follow_user_list()
+            fake.clock.advance(5)
+            with pytest.raises(RateLimitError):
+                await client.external_contact.get_follow_user_list()
+
+    anyio.run(main)
+    follow = [r.at for r in fake.requests if r.path.endswith("follow_user_list")]
+    assert follow == [fake.clock.now() - 5, fake.clock.now()]

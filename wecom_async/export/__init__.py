@@ -10,6 +10,7 @@ usable from Python too, with any :class:`~wecom_async.WeComClient`::
 
 from __future__ import annotations
 
+from .._budget import DEFAULT_HOURLY_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from ._checkpoint import Checkpoint, CheckpointError, Failure
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
@@ -22,22 +23,13 @@ from ._jobs_transfers import TransfersJob
 from ._manifest import Manifest, ManifestError
 from ._output import OutputBusyError, OutputError, OutputExistsError
 from ._range import TimeRange
-from ._ratelimit import (
-    DEFAULT_HOURLY_RATE_LIMIT,
-    DEFAULT_RATE_LIMIT,
-    DEFAULT_WINDOWS,
-    CountingTransport,
-    RateBudget,
-    Window,
-    wecom_windows,
-)
+from ._ratelimit import CountingTransport
 from ._writer import TableOptions
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_HOURLY_RATE_LIMIT",
     "DEFAULT_RATE_LIMIT",
-    "DEFAULT_WINDOWS",
     "JOBS",
     "AcquisitionJob",
     "Batch",
@@ -59,14 +51,11 @@ __all__ = [
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
-    "RateBudget",
     "TableOptions",
     "TagsJob",
     "TimeRange",
     "TransfersJob",
     "Unit",
-    "Window",
     "make_job",
     "run_export",
-    "wecom_windows",
 ]

@@ -1,176 +1,23 @@
-"""The client-side rate budget: requests to each WeCom API are paced below its limits.
+"""What the export reports of WeCom's rate limits: requests sent and 45009 refusals.
 
-WeCom limits each API per corp to 10,000 calls a minute and to 150,000 calls an hour, and
-blocks the API for the rest of the window after the call that goes over (45009, endpoints.md
-§5.3): an hour-long block for the hourly limit. The budget is therefore a list of windows
-``(calls, seconds)`` that all hold at once, per API path: no stretch of ``seconds``
-seconds, aligned anywhere, ever holds more than ``calls`` requests of one path.
-
-* The shortest window is paced with GCRA (a token bucket kept as one timestamp):
-  requests are spaced ``T`` apart on average, and a small burst of ``B`` requests may
-  catch up slots that went unused (a busy event loop, a slow response). ``T`` is chosen
-  so that any ``calls + 1`` requests span at least ``(calls + 1 - B) * T = seconds``.
-  Pacing evenly, rather than spending the minute's budget at once and then waiting it
-  out, keeps the rate flat for the server and keeps a latency-bound job busy.
-* Every longer window is a sliding log of the last ``calls`` send times: a request waits
-  until the ``calls``-th latest send is ``seconds`` old. That is exact, so the pace is
-  never slower than the windows require: a short export runs at the minute's pace, and a
-  long one spends the hour's budget at that pace, then waits for the oldest sends of the
-  hour to age out, which keeps its average at the hourly limit. The log costs 8 bytes per
-  call of the window, for each busy path (about 1 MB for 135,000 calls an hour).
-
-The budget sits in an httpx transport, below the SDK's retry loop, so retries and token
-fetches are paced too and nothing can bypass it.
+The pacing itself is the client's rate budget (``wecom_async._budget``; the command gives
+its client a :class:`~wecom_async.MemoryRateBudget`, or a ``RedisRateBudget`` with
+``--redis-url``), which waits its turn before an exchange's time limit starts. The
+transport here only counts, so the progress line and the summary can say what the
+export sent and what WeCom refused.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import time
-from array import array
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-import anyio
 import httpx
 
-__all__ = [
-    "DEFAULT_HOURLY_RATE_LIMIT",
-    "DEFAULT_RATE_LIMIT",
-    "DEFAULT_WINDOWS",
-    "MAX_BURST",
-    "WECOM_HOURLY_RATE_LIMIT",
-    "WECOM_RATE_LIMIT",
-    "CountingTransport",
-    "RateBudget",
-    "Refusals",
-    "Window",
-    "wecom_windows",
-]
-
-#: ``(calls, seconds)``: at most ``calls`` requests of one key in any ``seconds`` seconds.
-Window = tuple[int, float]
-
-#: WeCom's documented budget: calls per minute per corp to one API (endpoints.md §5.3, D:90312).
-WECOM_RATE_LIMIT: Final = 10_000
-#: WeCom's documented budget: calls per hour per corp to one API (same page).
-WECOM_HOURLY_RATE_LIMIT: Final = 150_000
-#: The exporter's default budgets, 10% below WeCom's so that a little other traffic fits.
-DEFAULT_RATE_LIMIT: Final = 9_000
-DEFAULT_HOURLY_RATE_LIMIT: Final = 135_000
-#: Calls per (minute, hour) of one API by default.
-DEFAULT_WINDOWS: Final[tuple[Window, ...]] = (
-    (DEFAULT_RATE_LIMIT, 60.0),
-    (DEFAULT_HOURLY_RATE_LIMIT, 3600.0),
-)
-#: Most requests that may catch up unused slots at once (fewer for small budgets).
-MAX_BURST: Final = 32
-
-
-def wecom_windows(
-    per_minute: int = DEFAULT_RATE_LIMIT, per_hour: int = DEFAULT_HOURLY_RATE_LIMIT
-) -> tuple[Window, ...]:
-    """WeCom's two windows with the given budgets: ``per_minute`` a minute, ``per_hour`` an hour."""
-    return ((per_minute, 60.0), (per_hour, 3600.0))
-
-
-class _SendLog:
-    """The last ``size`` send times of one key, oldest first, in a compact ring."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._times = array("d")
-        self._next = 0  # where the next time goes once the ring is full
-
-    def oldest_of_last(self) -> float:
-        """The ``size``-th latest send time, or -inf while fewer were sent."""
-        if len(self._times) < self._size:
-            return -math.inf
-        return self._times[self._next]
-
-    def add(self, when: float) -> None:
-        """Record a send at ``when`` (never earlier than the sends recorded before)."""
-        if len(self._times) < self._size:
-            self._times.append(when)
-        else:
-            self._times[self._next] = when
-            self._next = (self._next + 1) % self._size
-
-
-class RateBudget:
-    """Paces calls per key (an API path) so that every window of ``windows`` holds.
-
-    See the module docstring: the shortest window is paced evenly (GCRA), each longer one
-    is enforced exactly over the last ``calls`` sends. Kept in this process's memory.
-
-    Args:
-        windows: ``(calls, seconds)`` pairs, each at least one call over a positive span
-            (default :data:`DEFAULT_WINDOWS`: 9,000 a minute and 135,000 an hour).
-        burst: calls that may catch up unused slots of the shortest window at once
-            (default: its ``calls // 300``, between 1 and :data:`MAX_BURST`; 1 means
-            strictly even spacing).
-        clock: a monotonic clock in seconds; default the event loop's, the clock that
-            ``sleep`` waits on (tests pass a fake one).
-        sleep: how to wait (``anyio.sleep``; tests pass a recorder).
-
-    Raises:
-        ValueError: no window, a window of no call or no time, or a burst out of range.
-    """
-
-    def __init__(
-        self,
-        windows: Sequence[Window] = DEFAULT_WINDOWS,
-        *,
-        burst: int | None = None,
-        clock: Callable[[], float] = anyio.current_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-    ) -> None:
-        if not windows:
-            raise ValueError("a rate budget needs at least one window")
-        if any(calls < 1 or not seconds > 0 for calls, seconds in windows):
-            raise ValueError("each window needs at least 1 call over more than 0 seconds")
-        ordered = sorted(windows, key=lambda window: window[1])
-        self.windows: tuple[Window, ...] = tuple(ordered)
-        calls, seconds = ordered[0]
-        self.burst = burst if burst is not None else max(1, min(MAX_BURST, calls // 300))
-        if not 1 <= self.burst <= calls:
-            raise ValueError("burst must be between 1 and the shortest window's calls")
-        #: Average seconds between two requests of one key, in the shortest window.
-        self.interval = seconds / (calls + 1 - self.burst)
-        self._tolerance = (self.burst - 1) * self.interval
-        self._longer = self.windows[1:]
-        self._clock = clock
-        self._sleep = sleep
-        self._tat: dict[str, float] = {}
-        self._last: dict[str, float] = {}
-        self._logs: dict[str, list[_SendLog]] = {}
-
-    def __repr__(self) -> str:
-        return f"RateBudget(windows={list(self.windows)}, burst={self.burst})"
-
-    async def acquire(self, key: str) -> None:
-        """Wait until a request to ``key`` fits every window, and count it.
-
-        The slot is reserved before waiting, so concurrent callers queue in order (each
-        sends no earlier than the one before); a caller cancelled while waiting leaves
-        its slot counted, which only makes the pace a little more careful.
-        """
-        now = self._clock()
-        logs = self._logs.get(key)
-        if logs is None:
-            logs = self._logs[key] = [_SendLog(calls) for calls, _ in self._longer]
-        theoretical = max(self._tat.get(key, now), now)
-        send_at = max(now, theoretical - self._tolerance, self._last.get(key, now))
-        for log, (_, seconds) in zip(logs, self._longer, strict=True):
-            send_at = max(send_at, log.oldest_of_last() + seconds)
-        self._tat[key] = max(theoretical, send_at) + self.interval
-        self._last[key] = send_at
-        for log in logs:
-            log.add(send_at)
-        if send_at > now:
-            await self._sleep(send_at - now)
+__all__ = ["CountingTransport", "Refusals"]
 
 
 @dataclass

@@ -9,10 +9,11 @@ SIGINT / SIGTERM cancel.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
@@ -20,17 +21,20 @@ from typing import Final, TextIO
 import anyio
 import httpx
 
+from .._budget import MemoryRateBudget, wecom_limits
 from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
 from .._logging import redact
 from .._proxy import proxy_mounts
 from .._retry import RetryPolicy
+from .._token import TokenStore
 from .._transport import ShardedTransport
+from .._wire import RateBudget
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._manifest import completed, manifest_path
 from ._progress import make_progress
 from ._range import TimeRange, covered
-from ._ratelimit import CountingTransport, RateBudget, Refusals, wecom_windows
+from ._ratelimit import CountingTransport, Refusals
 from ._since import JobRequest
 from ._windowed import WindowedJob
 from ._writer import Format, TableOptions
@@ -41,6 +45,7 @@ __all__ = [
     "Redactor",
     "build_budget",
     "build_http_client",
+    "build_token_store",
     "build_transport",
     "retry_policy",
     "run_command",
@@ -79,6 +84,9 @@ class ExportSettings:
     quiet: bool
     #: The kind's range (``--since`` / ``--until``) and transfer pairs, read and checked.
     request: JobRequest = field(default_factory=JobRequest)
+    #: Redis to share the rate budget (and tokens) with the corp's other processes; its
+    #: password must never be shown.
+    redis_url: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -146,8 +154,23 @@ def build_transport(
 
 
 def build_budget(settings: ExportSettings) -> RateBudget:
-    """The command's pacing: every window of ``--rate-limit`` / ``--hourly-rate-limit``."""
-    return RateBudget(wecom_windows(settings.rate_limit, settings.hourly_rate_limit))
+    """The command's pacing: every window of ``--rate-limit`` / ``--hourly-rate-limit``,
+    shared through Redis with ``--redis-url`` (a :class:`RedisRateBudget`)."""
+    limits = wecom_limits(settings.rate_limit, settings.hourly_rate_limit)
+    if settings.redis_url is None:
+        return MemoryRateBudget(limits)
+    from ..redis import RedisRateBudget
+
+    return RedisRateBudget.from_url(settings.redis_url, limits=limits)
+
+
+def build_token_store(settings: ExportSettings) -> TokenStore | None:
+    """Where the command keeps its token: shared through Redis with ``--redis-url``."""
+    if settings.redis_url is None:
+        return None
+    from ..redis import RedisTokenStore
+
+    return RedisTokenStore.from_url(settings.redis_url)
 
 
 def build_http_client(
@@ -200,16 +223,21 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     # A resumed plan's range is in its checkpoint, which is gone once the export completes.
     planned = _planned_range(settings.output) if settings.resume else None
     progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
+    budget = build_budget(settings)
+    tokens = build_token_store(settings)
     async with (
+        _closing(budget),
+        _closing(tokens),
         build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
             corp_id,
             secret,
             http_client=http,
             base_url=base_url or DEFAULT_BASE_URL,
+            token_store=tokens,
             retry=retry_policy(settings),
             max_in_flight=settings.concurrency,
-            rate_budget=build_budget(settings),
+            rate_budget=budget,
             # A page may wait its turn in the rate budget for up to an hour's window, which
             # a deadline would turn into a failure. Each exchange stays bounded on its own
             # (the core's exchange limit), and so does the number of attempts.
@@ -242,6 +270,19 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
     if outcome.result is None:
         outcome.written = _saved_items(settings.output)
     return outcome
+
+
+@contextlib.asynccontextmanager
+async def _closing(resource: object) -> AsyncIterator[None]:
+    """Close ``resource`` at the end if it has ``aclose`` (a Redis budget's or token
+    store's connection)."""
+    try:
+        yield
+    finally:
+        aclose = getattr(resource, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
 
 
 async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:

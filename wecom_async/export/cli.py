@@ -26,16 +26,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import anyio
 
 from .. import __version__
-from .._jsontext import json_text
-from ._engine import DEFAULT_CONCURRENCY
-from ._jobs import JOBS, make_job
-from ._output import part_path
-from ._ratelimit import (
+from .._budget import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
+from .._jsontext import json_text
+from ._engine import DEFAULT_CONCURRENCY
+from ._jobs import JOBS, make_job
+from ._output import part_path
 from ._run import ExportSettings, Outcome, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_CORP_ID, SANDBOX_SEED
 from ._since import resolve_job
@@ -221,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"{WECOM_HOURLY_RATE_LIMIT:,} per corp and blocks the API for an hour past it)",
     )
     pacing.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share the rate budget with the corp's other processes through Redis "
+        "(redis://[:password@]host:port/db; default $WECOM_REDIS_URL, which keeps the "
+        "password out of the process list; needs the 'redis' extra)",
+    )
+    pacing.add_argument(
         "--rate-limit-delay",
         type=_seconds,
         default=60.0,
@@ -326,6 +333,9 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
     output = args.output or Path(f"{args.kind}.{fmt}")
     if problem := _output_problem(output, args.summary_json):
         return problem
+    redis_url = args.redis_url or os.environ.get("WECOM_REDIS_URL") or None
+    if redis_url is not None and (problem := _redis_problem(redis_url)):
+        return problem
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
     if args.sandbox:
@@ -368,6 +378,7 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
         ),
         quiet=args.quiet,
         request=request,
+        redis_url=redis_url,
     )
 
 
@@ -390,6 +401,24 @@ def _logging_to(err: TextIO, *, verbose: bool, redactor: Redactor) -> Iterator[N
         sdk.removeHandler(handler)
         for logger, level in zip([sdk, *noisy], levels, strict=True):
             logger.setLevel(level)
+
+
+def _redis_problem(url: str) -> str | None:
+    """Why ``--redis-url`` cannot be used (no redis extra, a malformed URL), or None.
+
+    The URL itself is never repeated: it may hold the Redis password.
+    """
+    try:
+        from redis.asyncio.connection import parse_url
+    except ImportError:
+        return "--redis-url needs the 'redis' extra: pip install 'wecom-async[redis]'"
+    try:
+        parse_url(url)
+    except (ValueError, TypeError):
+        return (
+            "--redis-url is not a Redis URL (redis://[:password@]host:port/db, rediss://, unix://)"
+        )
+    return None
 
 
 def _output_problem(output: Path, summary: Path | None) -> str | None:

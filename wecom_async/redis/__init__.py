@@ -11,7 +11,8 @@ per outage, and resumes shared operation when Redis answers again (see :class:`O
 
 from __future__ import annotations
 
+from ._budget import RedisRateBudget
 from ._guard import Outage
 from ._tokens import RedisTokenStore
 
-__all__ = ["Outage", "RedisTokenStore"]
+__all__ = ["Outage", "RedisRateBudget", "RedisTokenStore"]

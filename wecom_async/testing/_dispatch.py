@@ -33,7 +33,7 @@ import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 from urllib.parse import parse_qsl
 
@@ -123,13 +123,15 @@ class RecordedRequest:
 
     ``path`` is without ``/cgi-bin/``; ``query`` has ``access_token`` and ``corpsecret``
     values replaced by ``***``; ``json`` is the parsed JSON object body, or None for a GET,
-    an upload or a body that is not a JSON object.
+    an upload or a body that is not a JSON object; ``at`` is the fake clock's time.
     """
 
     method: str
     path: str
     query: Mapping[str, str]
     json: JSON | None
+    #: When it arrived, on the fake's clock.
+    at: float = field(default=0.0, compare=False)
 
 
 #: What both faces of the fake call to answer a request (``FakeWeCom.handle``).
@@ -329,7 +331,8 @@ class Dispatcher:
         parsed = None if isinstance(body, _BadJSON) else body
         if parsed is not None and not _REDACTED_BODY.isdisjoint(parsed):
             parsed = {k: ("***" if k in _REDACTED_BODY else v) for k, v in parsed.items()}
-        self.records.append(RecordedRequest(method, path, shown, parsed))
+        at = self._backend.clock.now()
+        self.records.append(RecordedRequest(method, path, shown, parsed, at))
         self.counts[path] = self.counts.get(path, 0) + 1
 
     def _error(self, request: FakeRequest, errcode: int, message: str | None) -> FakeResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 import anyio
@@ -51,6 +51,9 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
     while the test thread sets up data, injects faults or reads ``requests``.
 
     ``rate_limit_per_minute`` is the default budget of every API (None: no limit);
+    ``rate_limits`` replaces it with windows ``[(calls, seconds), ...]`` that all hold
+    (e.g. WeCom's minute and hour, or ``[(50, 1.0), (200, 10.0)]`` scaled down), each
+    blocking the API for its own length once exceeded;
     ``latency`` (seconds, really slept with ``anyio.sleep``) is added to every response;
     ``requests`` keeps the latest ``record_limit`` requests (None: all), so that a
     long-running sandbox does not grow without bound (``calls()`` always counts them all).
@@ -75,6 +78,7 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
         clock: FakeClock | None = None,
         latency: float = 0.0,
         rate_limit_per_minute: int | None = 10_000,
+        rate_limits: Sequence[tuple[int, float]] | None = None,
         record_limit: int | None = 100_000,
         chaos: Chaos | None = None,
     ) -> None:
@@ -93,7 +97,7 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
         self.state.ext(ProviderState).corps = self._corps
         #: The corp's app secrets and issued tokens (the same object as ``state.tokens``).
         self.tokens = self.state.tokens
-        self.rate = RateLimiter(rate_limit_per_minute)
+        self.rate = RateLimiter(rate_limits if rate_limits is not None else rate_limit_per_minute)
         self.concurrency = ConcurrencyLimiter()
         self.faults = FaultBook()
         self._cursors = CursorCodec(_cursor_key(corp_id, 0))
@@ -216,6 +220,12 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
         """Set one API's budget per minute (None: unlimited); over it answers 45009."""
         with self.lock:
             self.rate.set_limit(_api_path(path), per_minute)
+
+    def set_rate_limits(self, path: str, limits: Sequence[tuple[int, float]] | None) -> None:
+        """Set one API's windows ``[(calls, seconds), ...]`` (None: unlimited); the call
+        over any of them answers 45009 and blocks the API for that window's length."""
+        with self.lock:
+            self.rate.set_limit(_api_path(path), limits)
 
     def set_concurrency_limit(self, path: str, max_in_flight: int | None) -> None:
         """Cap one API's requests in flight (None: no cap); over it answers 45033."""

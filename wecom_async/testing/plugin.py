@@ -7,7 +7,9 @@ Installed with the SDK, so a user's suite needs no conftest::
         assert len(await wecom_client.external_contact.get_follow_user_list()) == 3
 
 ``wecom_client`` is an async fixture for pytest-asyncio (auto or strict mode). It talks to
-``wecom_fake`` in-process, with every retry delay set to zero so that no test sleeps.
+``wecom_fake`` in-process, with every retry delay set to zero and a rate budget that never
+paces (:data:`UNPACED`), so that no test sleeps; build a client with a
+``MemoryRateBudget`` of your own to test pacing.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from .._budget import Limit, MemoryRateBudget
 from .._client import WeComClient
 from .._retry import RetryPolicy
 from ._fake import FakeWeCom
 
-__all__ = ["wecom_client", "wecom_fake"]
+__all__ = ["UNPACED", "wecom_client", "wecom_fake"]
+
+#: The fixture client's budget: far above anything a test sends (the fake answers at
+#: once; pacing at WeCom's rate would only make tests wait in real time).
+UNPACED: tuple[Limit, ...] = ((10**9, 60.0),)
 
 
 @pytest.fixture
@@ -39,6 +46,7 @@ async def _client_for(fake: FakeWeCom) -> AsyncIterator[WeComClient]:
             http_client=http,
             base_url=fake.base_url,
             retry=RetryPolicy.no_delay(),
+            rate_budget=MemoryRateBudget(UNPACED),
         ) as client,
     ):
         yield client

@@ -1,10 +1,14 @@
-"""A FastAPI service run by several uvicorn workers that share one access token via Redis.
+"""A FastAPI service run by several uvicorn workers that share one token and one rate budget.
 
 Every worker is its own process with its own ``WeComClient``; the ``RedisTokenStore``
 they share makes the whole service fetch one token, and replace it once (not once per
 worker) when WeCom refuses it. A worker keeps a local copy of the token, so a call
 makes no Redis round trip while the token is fresh. If Redis goes away, each worker
 fetches its own token (one warning each) and shares again when Redis is back.
+
+The ``RedisRateBudget`` paces every worker's calls together, per corp and per API, on
+Redis's clock: four workers stay under WeCom's limits as one would, and a 45009 seen by
+one worker holds the others back until WeCom's block ends.
 
 Run it (``pip install 'wecom-async[fastapi,redis]' uvicorn``)::
 
@@ -25,26 +29,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from wecom_async import DEFAULT_BASE_URL, WeComClient
-from wecom_async.redis import RedisTokenStore
+from wecom_async.redis import RedisRateBudget, RedisTokenStore
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """One client per worker process, for the worker's lifetime, on the shared store."""
     tokens = RedisTokenStore.from_url(os.environ["REDIS_URL"])
-    # The shared rate budget (issue 13's RedisRateBudget) goes here at merge:
-    #     budget = RedisRateBudget.from_url(os.environ["REDIS_URL"], limits=...)
-    #     WeComClient(..., rate_budget=budget)
+    budget = RedisRateBudget.from_url(os.environ["REDIS_URL"])  # WeCom's limits less a margin
     client = WeComClient(
         os.environ["WECOM_CORP_ID"],
         os.environ["WECOM_SECRET"],
         base_url=os.environ.get("WECOM_BASE_URL", DEFAULT_BASE_URL),
         token_store=tokens,
+        rate_budget=budget,
     )
     async with client:
         app.state.wecom = client
         yield
     await tokens.aclose()
+    await budget.aclose()
 
 
 app = FastAPI(lifespan=lifespan)

@@ -20,6 +20,7 @@ from types import ModuleType
 
 import httpx
 import pytest
+import redis
 from aiohttp.test_utils import TestServer
 
 from tests.redis_server import RedisServer, _free_port
@@ -178,6 +179,9 @@ def test_four_uvicorn_workers_share_one_token_through_redis(
     assert fake.calls("gettoken") == 1
     assert fake.calls("externalcontact/get_follow_user_list") == sent
     assert server.returncode == 0, stderr
+    # The workers paced their calls through the one budget on Redis.
+    with redis.Redis.from_url(redis_server.url) as shared:
+        assert any(b"get_follow_user_list" in key for key in shared.keys("wecom:rate:*"))
 
 
 def wait_until_served(server: subprocess.Popen[str], url: str) -> None:

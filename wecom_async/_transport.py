@@ -20,12 +20,12 @@ from collections.abc import AsyncIterator, Callable
 import anyio
 import httpx
 
-__all__ = ["ShardedTransport"]
+__all__ = ["ShardedTransport", "shared_ssl_context"]
 
 
 @functools.lru_cache(maxsize=4)
-def _ssl_context(verify: object) -> ssl.SSLContext:
-    """One TLS context per ``verify`` setting, shared by every shard of every client."""
+def shared_ssl_context(verify: object) -> ssl.SSLContext:
+    """One TLS context per ``verify`` setting, shared by every transport of every client."""
     return httpx.create_ssl_context(verify=verify)  # type: ignore[arg-type]
 
 
@@ -36,9 +36,9 @@ class _ReleasingStream(httpx.AsyncByteStream):
         self._stream = stream
         self._release: Callable[[], None] | None = release
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # The shard's own iterator, not a generator around it: one less frame per chunk.
+        return self._stream.__aiter__()
 
     async def aclose(self) -> None:
         try:
@@ -66,7 +66,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         verify = transport_options.get("verify", True)
         if not isinstance(verify, ssl.SSLContext):
             # Building a context costs ~40 ms; one per shard made a client take 0.6 s to create.
-            transport_options["verify"] = _ssl_context(verify)
+            transport_options["verify"] = shared_ssl_context(verify)
         self._shards = [
             httpx.AsyncHTTPTransport(limits=limits, **transport_options)  # type: ignore[arg-type]
             for _ in range(shards)

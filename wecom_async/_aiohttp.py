@@ -1,4 +1,4 @@
-"""``WeComClient(transport="aiohttp")``: httpx on aiohttp's HTTP/1.1 client (the ``[aiohttp]`` extra).
+"""``WeComClient(transport="aiohttp")``: httpx on aiohttp's HTTP/1.1 client (extra ``aiohttp``).
 
 httpcore spends noticeably more CPU per request than aiohttp, so at high concurrency the
 client's own HTTP layer, not WeCom, sets the pace. ``httpx-aiohttp`` puts aiohttp under
@@ -10,6 +10,7 @@ SDK's own. What this module adds on top of ``httpx_aiohttp.AiohttpTransport``:
   the default transport gives for it: above all, whether the request may have left
   (``ServerDisconnectedError`` after sending is a protocol error, not a connect timeout);
 * the body read mapped the same way;
+* no silent resend: aiohttp resends a GET whose reused connection broke, httpx does not;
 * a clear refusal outside asyncio: aiohttp runs on asyncio only, never under trio.
 
 Timeouts: ``connect`` bounds the TCP connect, ``pool`` the wait for a free connection plus
@@ -20,6 +21,7 @@ timeout: a server that stops reading an upload is cut off by the exchange limit 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -31,7 +33,7 @@ from httpx_aiohttp import AiohttpTransport
 from ._exceptions import ValidationError
 from ._transport import shared_ssl_context
 
-__all__ = ["AioHttpTransport", "PROXY_SCHEMES"]
+__all__ = ["PROXY_SCHEMES", "AioHttpTransport"]
 
 #: Proxy URL schemes aiohttp can use (no SOCKS).
 PROXY_SCHEMES: Final = ("http", "https")
@@ -60,6 +62,17 @@ def _mapped(exc: BaseException) -> BaseException:
         if isinstance(cause, raised):
             return mapped(f"{type(cause).__name__}: {cause}")
     return exc
+
+
+def _proxy(url: httpx.URL) -> httpx.Proxy:
+    """The proxy, its credentials sent as a header (aiohttp deprecates ``proxy_auth``)."""
+    if not (url.username or url.password):
+        return httpx.Proxy(url)
+    pair = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+    return httpx.Proxy(
+        url.copy_with(username=None, password=None),
+        headers={"Proxy-Authorization": f"Basic {pair}"},
+    )
 
 
 class _Body(httpx.AsyncByteStream):
@@ -99,14 +112,22 @@ class AioHttpTransport(AiohttpTransport):
             raise ValueError("aiohttp supports http:// and https:// proxies only")
         super().__init__(
             verify=shared_ssl_context(True),
-            limits=httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
-            ),
-            proxy=None if proxy is None else httpx.Proxy(proxy),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            proxy=None if proxy is None else _proxy(httpx.URL(proxy)),
         )
 
     def __repr__(self) -> str:
         return f"AioHttpTransport(connections={self.limits.max_connections})"
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """The aiohttp session, without its silent resend of an idempotent request.
+
+        aiohttp resends a GET once when a reused connection breaks after sending; httpx
+        does not, and the SDK's own retry rules decide whether a request is sent again.
+        """
+        session = super().get_client()
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through aiohttp; failures raised as the default transport's."""

@@ -18,7 +18,7 @@ from ._options import RequestOptions
 from ._proxy import HTTPX_PROXY_SCHEMES, proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
-from ._transport import ShardedTransport
+from ._transport import OwnedClient, ShardedTransport
 from ._validation import check_id, check_secret
 from ._wire import RateBudget
 from .models._base import JsonObject
@@ -86,9 +86,7 @@ def _owned_client(
 ) -> httpx.AsyncClient:
     make, schemes = _transport_maker(transport, connections)
     mounts = proxy_mounts(proxy, trust_env=trust_env, make=make, schemes=schemes)
-    return httpx.AsyncClient(
-        timeout=timeout, transport=make(None), mounts=mounts, trust_env=trust_env
-    )
+    return OwnedClient(timeout=timeout, transport=make(None), mounts=mounts, trust_env=trust_env)
 
 
 class _State(enum.Enum):

@@ -38,10 +38,12 @@ SECRET = "wire-test-secret-0123456789"
 TOKEN = "TOKEN-on-the-wire-0123456789"
 READ = "/cgi-bin/externalcontact/get_follow_user_list"
 WRITE = "/cgi-bin/externalcontact/add_contact_way"
+UPLOAD = "/cgi-bin/media/uploadimg"
 ANSWERS: Final = {
     "/cgi-bin/gettoken": {"errcode": 0, "access_token": TOKEN, "expires_in": 7200},
     READ: {"errcode": 0, "errmsg": "ok", "follow_user": ["zhangsan"]},
     WRITE: {"errcode": 0, "errmsg": "ok", "config_id": "c1"},
+    UPLOAD: {"errcode": 0, "errmsg": "ok", "url": "https://wework.qpic.cn/x.png"},
 }
 
 
@@ -55,6 +57,7 @@ class HostileServer:
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
+        self.bodies: dict[str, bytes] = {}
         self.scripts: dict[str, list[str]] = {}
         self.server: asyncio.Server | None = None
         self.handlers: set[asyncio.Task[object]] = set()
@@ -80,7 +83,8 @@ class HostileServer:
                 path = head.split(" ")[1].split("?")[0]
                 for line in head.split("\r\n"):
                     if line.lower().startswith("content-length:"):
-                        await reader.readexactly(int(line.split(":", 1)[1]))
+                        length = int(line.split(":", 1)[1])
+                        self.bodies[path] = await reader.readexactly(length)
                 self.calls[path] = self.calls.get(path, 0) + 1
                 script = self.scripts.get(path)
                 behaviour = script.pop(0) if script else "ok"
@@ -319,3 +323,16 @@ async def test_a_read_reset_after_sending_goes_out_once_per_attempt(
     assert caught.value.sent is True
     # aiohttp on its own resends a GET whose reused connection broke: not here.
     assert server.calls[READ] == 1
+
+
+async def test_a_multipart_upload_arrives_whole_on_both_transports(
+    server: HostileServer, transport: TransportName
+) -> None:
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    async with _client(server.url, transport) as client:
+        url = await client.media.upload_image(image, filename="logo.png")
+    assert url == "https://wework.qpic.cn/x.png"
+    body = server.bodies[UPLOAD]
+    assert image in body
+    assert b'filename="logo.png"' in body
+    assert server.calls[UPLOAD] == 1

@@ -60,8 +60,16 @@ def _mapped(exc: BaseException) -> BaseException:
     cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
     for raised, mapped in _MAPPED:
         if isinstance(cause, raised):
-            return mapped(f"{type(cause).__name__}: {cause}")
+            return mapped(f"{type(cause).__name__}: {_message(cause)}")
     return exc
+
+
+def _message(cause: BaseException) -> str:
+    # A ClientResponseError's str() ends with the request URL, whose query holds the
+    # access token: keep only what went wrong.
+    if isinstance(cause, aiohttp.ClientResponseError):
+        return f"{cause.status}, {cause.message}"
+    return str(cause)
 
 
 def _proxy(url: httpx.URL) -> httpx.Proxy:

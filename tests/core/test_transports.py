@@ -103,6 +103,10 @@ class HostileServer:
             return False
         elif behaviour == "502":
             writer.write(_http("502 Bad Gateway", b"<html>bad gateway</html>"))
+        elif behaviour == "malformed":
+            writer.write(b"HTTP/1.1 two-hundred OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            return False
         elif behaviour == "garbage":
             writer.write(_http("200 OK", b"<html>not json</html>"))
         elif behaviour == "truncated":
@@ -173,6 +177,7 @@ FAILURES: Final[dict[str, tuple[type[WeComError], bool]]] = {
     "reset": (TransportError, True),
     "502": (ResponseError, False),
     "garbage": (ResponseError, False),
+    "malformed": (TransportError, True),
     "truncated": (TransportError, True),
     "bomb": (ResponseError, False),
     "hang": (APITimeoutError, True),
@@ -195,6 +200,7 @@ async def test_a_write_failing_on_the_wire_is_the_same_error_and_is_not_resent(
     assert server.calls[WRITE] == 1
     assert caught.value.__context__ is None
     assert not leaked(str(caught.value) + repr(caught.value), (TOKEN,))
+    assert "access_token" not in str(caught.value)
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))

@@ -1,10 +1,18 @@
-"""Throughput and CPU per request of ``client.external_contact.get`` versus raw httpx.
+"""Throughput and CPU per request of ``client.external_contact.get``: the SDK against raw loops.
 
-A separate process serves canned WeCom answers (gettoken, externalcontact/get) with
-uvicorn on loopback. In this process, rounds alternate between the SDK and a raw
-``httpx.AsyncClient`` loop doing the same GET and ``json.loads``, at 1 and 64 concurrent
-callers, so that both are measured side by side under the same machine noise; the table
-gives medians over the rounds.
+A canned-bytes loopback server (``_canned_server``: nginx if present, else a small asyncio
+server) answers gettoken and externalcontact/get. In this process, rounds alternate
+between five clients doing the same GET, at 1 and 64 concurrent callers, so that all are
+measured side by side under the same machine noise; the table gives medians over rounds:
+
+* raw httpx: ``httpx.AsyncClient`` (its default pool) and ``json.loads``;
+* wecom_async: ``WeComClient`` on its default transport (``ShardedTransport``);
+* raw httpx+aiohttp: ``httpx.AsyncClient`` on ``httpx_aiohttp.AiohttpTransport``, ``json.loads``;
+* wecom_async aiohttp: ``WeComClient(transport="aiohttp")``;
+* raw aiohttp: ``aiohttp.ClientSession`` and ``json.loads`` (the ceiling, for reference).
+
+The SDK calls also check the envelope, add the token and structure the answer into
+``CustomerDetail``; the raw loops only parse JSON.
 
 Run:  python benchmarks/core_throughput.py --requests 2000 --rounds 5
 """
@@ -13,14 +21,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import socket
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import aiohttp
 import anyio
 import httpx
+from httpx_aiohttp import AiohttpTransport
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _canned_server import serve
 
 from wecom_async import MemoryRateBudget, WeComClient
 
@@ -49,36 +62,6 @@ CUSTOMER = {
 TOKEN = {"errcode": 0, "errmsg": "ok", "access_token": "BENCH-TOKEN", "expires_in": 7200}
 
 
-def _serve(port: int) -> None:
-    import uvicorn
-
-    bodies = {
-        "/cgi-bin/gettoken": json.dumps(TOKEN).encode(),
-        "/cgi-bin/externalcontact/get": json.dumps(CUSTOMER, ensure_ascii=False).encode(),
-    }
-
-    async def app(
-        scope: dict[str, object], receive: object, send: Callable[..., Awaitable[None]]
-    ) -> None:
-        if scope["type"] != "http":
-            return
-        body = bodies.get(str(scope["path"]), b'{"errcode":404}')
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _drive(n: int, callers: int, one: Callable[[], Awaitable[object]]) -> tuple[float, float]:
     left = n
 
@@ -96,26 +79,53 @@ async def _drive(n: int, callers: int, one: Callable[[], Awaitable[object]]) -> 
     return n / wall, cpu / n * 1e6
 
 
-async def _round(base: str, n: int, callers: int) -> dict[str, tuple[float, float]]:
-    results: dict[str, tuple[float, float]] = {}
-    async with httpx.AsyncClient(base_url=base) as http:
-        params = {"access_token": "BENCH-TOKEN", "external_userid": "wm1"}
+PATH = "/cgi-bin/externalcontact/get"
+PARAMS = {"access_token": "BENCH-TOKEN", "external_userid": "wm1"}
+CLIENTS = ("raw httpx", "wecom_async", "raw httpx+aiohttp", "wecom_async aiohttp", "raw aiohttp")
+One = Callable[[], Awaitable[object]]
 
-        async def raw() -> object:
-            response = await http.get("/cgi-bin/externalcontact/get", params=params)
-            return json.loads(response.content)
 
-        await raw()
-        results["raw httpx"] = await _drive(n, callers, raw)
+async def _raw_httpx(http: httpx.AsyncClient, n: int, callers: int) -> tuple[float, float]:
+    async def one() -> object:
+        response = await http.get(PATH, params=PARAMS)
+        return json.loads(response.content)
+
+    await one()
+    return await _drive(n, callers, one)
+
+
+async def _sdk(client: WeComClient, n: int, callers: int) -> tuple[float, float]:
+    async def one() -> object:
+        return await client.external_contact.get("wm1")
+
+    await one()
+    return await _drive(n, callers, one)
+
+
+async def _round(base: str, n: int, callers: int, name: str) -> tuple[float, float]:
+    if name == "raw httpx":
+        async with httpx.AsyncClient(base_url=base) as http:
+            return await _raw_httpx(http, n, callers)
+    if name == "raw httpx+aiohttp":
+        async with httpx.AsyncClient(base_url=base, transport=AiohttpTransport()) as http:
+            return await _raw_httpx(http, n, callers)
+    if name == "raw aiohttp":
+        async with aiohttp.ClientSession(base_url=base) as session:
+
+            async def one() -> object:
+                async with session.get(PATH, params=PARAMS) as response:
+                    return json.loads(await response.read())
+
+            await one()
+            return await _drive(n, callers, one)
+    transport = "aiohttp" if name.endswith("aiohttp") else "httpx"
     # The default budget would pace this loop at WeCom's 150 calls a second per API: keep its
     # cost (a budget is always there) but not its pace.
     unpaced = MemoryRateBudget([(10**9, 60.0), (10**9, 3600.0)])
-    async with WeComClient("wwbench", "bench-secret", base_url=base, rate_budget=unpaced) as client:
-        await client.external_contact.get("wm1")
-        results["wecom_async"] = await _drive(
-            n, callers, lambda: client.external_contact.get("wm1")
-        )
-    return results
+    async with WeComClient(
+        "wwbench", "bench-secret", base_url=base, transport=transport, rate_budget=unpaced
+    ) as c:
+        return await _sdk(c, n, callers)
 
 
 def main() -> None:
@@ -123,37 +133,35 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    port = _free_port()
-    server = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
-    server.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(base + "/cgi-bin/gettoken")
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    bodies = {
+        "/cgi-bin/gettoken": json.dumps(TOKEN).encode(),
+        PATH: json.dumps(CUSTOMER, ensure_ascii=False).encode(),
+    }
     table: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    try:
+    with serve(bodies) as base:
         for _ in range(args.rounds):
             for callers in (1, 64):
-                for name, figures in anyio.run(_round, base, args.requests, callers).items():
+                for name in CLIENTS:
+                    figures = anyio.run(_round, base, args.requests, callers, name)
                     table.setdefault((name, callers), []).append(figures)
-    finally:
-        server.terminate()
     print("| client | callers | requests/s (median) | CPU µs/request (median) |")
     print("|---|---|---|---|")
-    medians = {}
-    for (name, callers), rows in sorted(table.items()):
-        rps = statistics.median(r for r, _ in rows)
-        cpu = statistics.median(c for _, c in rows)
-        medians[(name, callers)] = rps
-        print(f"| {name} | {callers} | {rps:,.0f} | {cpu:,.0f} |")
+    rps: dict[tuple[str, int], float] = {}
     for callers in (1, 64):
-        ratio = medians[("wecom_async", callers)] / medians[("raw httpx", callers)]
-        print(f"\nwecom_async / raw httpx at {callers} caller(s): {ratio:.2f}x")
-    scaling = medians[("wecom_async", 64)] / medians[("wecom_async", 1)]
-    print(f"wecom_async at 64 callers / at 1 caller: {scaling:.2f}x")
+        for name in CLIENTS:
+            rows = table[(name, callers)]
+            rps[(name, callers)] = statistics.median(r for r, _ in rows)
+            cpu = statistics.median(c for _, c in rows)
+            print(f"| {name} | {callers} | {rps[(name, callers)]:,.0f} | {cpu:,.0f} |")
+    print()
+    for callers in (1, 64):
+        for sdk, raw in (
+            ("wecom_async", "raw httpx"),
+            ("wecom_async aiohttp", "raw httpx+aiohttp"),
+            ("wecom_async aiohttp", "wecom_async"),
+        ):
+            ratio = rps[(sdk, callers)] / rps[(raw, callers)]
+            print(f"- {sdk} / {raw} at {callers} caller(s): {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from ._core import Auth, Core, Endpoint, Params, check_deadline
 from ._exceptions import ClientClosedError, ValidationError
 from ._logging import Secret, register_secret
 from ._options import RequestOptions
-from ._proxy import proxy_mounts
+from ._proxy import HTTPX_PROXY_SCHEMES, proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
-from ._transport import ShardedTransport
+from ._transport import OwnedClient, ShardedTransport
 from ._validation import check_id, check_secret
 from ._wire import RateBudget
 from .models._base import JsonObject
@@ -41,7 +41,13 @@ if TYPE_CHECKING:
     from .services.tags import TagsService
     from .services.transfer import TransferService
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_TIMEOUT", "WeComClient"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_TIMEOUT",
+    "TransportName",
+    "WeComClient",
+]
 
 DEFAULT_BASE_URL: Final = "https://qyapi.weixin.qq.com"
 #: Connect, read, write and pool-wait limits in seconds; never "no timeout".
@@ -54,15 +60,38 @@ def _unbounded(timeout: httpx.Timeout) -> bool:
     return None in (timeout.connect, timeout.read, timeout.write, timeout.pool)
 
 
+#: The HTTP layers an owned client can run on (``transport=``).
+TransportName = Literal["httpx", "aiohttp"]
+
+
+def _transport_maker(
+    transport: TransportName, connections: int
+) -> tuple[Callable[[str | None], httpx.AsyncBaseTransport], tuple[str, ...]]:
+    """Make transports of ``connections`` connections (given a proxy URL or None), and the
+    proxy schemes they take."""
+    if transport == "httpx":
+        return (lambda url: ShardedTransport(connections, proxy=url)), HTTPX_PROXY_SCHEMES
+    if transport != "aiohttp":
+        raise ValidationError(f"transport must be 'httpx' or 'aiohttp', got {transport!r}")
+    try:
+        from ._aiohttp import PROXY_SCHEMES, AioHttpTransport
+    except ImportError:
+        raise ValidationError(
+            "transport='aiohttp' needs the aiohttp extra: pip install 'wecom-async[aiohttp]'"
+        ) from None
+    return (lambda url: AioHttpTransport(connections, proxy=url)), PROXY_SCHEMES
+
+
 def _owned_client(
-    timeout: httpx.Timeout, shards: int, proxy: str | httpx.URL | None, trust_env: bool
+    timeout: httpx.Timeout,
+    connections: int,
+    proxy: str | httpx.URL | None,
+    trust_env: bool,
+    transport: TransportName,
 ) -> httpx.AsyncClient:
-    mounts = proxy_mounts(
-        proxy, trust_env=trust_env, make=lambda url: ShardedTransport(shards, proxy=url)
-    )
-    return httpx.AsyncClient(
-        timeout=timeout, transport=ShardedTransport(shards), mounts=mounts, trust_env=trust_env
-    )
+    make, schemes = _transport_maker(transport, connections)
+    mounts = proxy_mounts(proxy, trust_env=trust_env, make=make, schemes=schemes)
+    return OwnedClient(timeout=timeout, transport=make(None), mounts=mounts, trust_env=trust_env)
 
 
 class _State(enum.Enum):
@@ -98,6 +127,11 @@ class WeComClient:
             not read. With ``http_client``, configure the proxy on that client instead.
         trust_env: read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` for
             the owned HTTP client, as httpx does (default True).
+        transport: the HTTP layer of the owned client: ``"httpx"`` (default, httpx's own on
+            a :class:`ShardedTransport`) or ``"aiohttp"`` (httpx on aiohttp through
+            ``httpx-aiohttp``: ``pip install "wecom-async[aiohttp]"``; less CPU per request,
+            asyncio only, no write timeout). Timeouts, deadlines, retries, proxies and
+            errors are the same on both. Not with ``http_client``.
         rate_budget: paces every HTTP exchange (token fetches and retries included) below
             WeCom's limits, per corp and per API path, and blocks an API for every caller
             it serves once WeCom answers 45009 (the retry then waits for the block).
@@ -130,6 +164,7 @@ class WeComClient:
         trust_env: bool = True,
         deadline: float = DEFAULT_DEADLINE,
         rate_budget: RateBudget | None = None,
+        transport: TransportName = "httpx",
     ) -> None:
         check_id(corp_id, "corp_id")
         secret = Secret(check_secret(secret, "secret"))
@@ -138,13 +173,17 @@ class WeComClient:
             raise ValidationError("max_in_flight must be at least 1")
         if http_client is not None and proxy is not None:
             raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
+        if http_client is not None and transport != "httpx":
+            raise ValidationError("transport= applies to the SDK's own HTTP client, not yours")
         check_deadline(deadline)
         self.corp_id = corp_id
         owns_http = http_client is None
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         if http_client is None:
-            http_client = _owned_client(timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env)
+            http_client = _owned_client(
+                timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
+            )
             timeout = None
         elif timeout is None and _unbounded(http_client.timeout):
             # A given client without timeouts would let one stuck request hang a caller.

@@ -71,6 +71,8 @@ R = TypeVar("R", bound=WireModel, covariant=True, default=WireModel)
 
 #: Keys of the envelope, stripped before a response is structured into its model.
 ENVELOPE_KEYS: Final = ("errcode", "errmsg")
+#: The header of a JSON body (a fresh httpx.Headers is built from it per request).
+_JSON_HEADERS: Final = {"Content-Type": "application/json; charset=utf-8"}
 
 
 @attrs.frozen
@@ -191,7 +193,9 @@ class Core:
         self.deadline = check_deadline(deadline)
         # None when the transport already caps connections (ShardedTransport).
         self._in_flight = anyio.Semaphore(max_in_flight) if max_in_flight else None
-        self._timeout = timeout
+        # The per-request timeout as httpx's request extension, built once (None: the
+        # client's own timeouts apply).
+        self._timeout = None if timeout is None else timeout.as_dict()
         #: The token layer, built for this core (it fetches tokens through it).
         self.auth: Final[Auth] = auth(self)
         #: Set by the client's ``aclose``; every later send is refused.
@@ -346,21 +350,23 @@ class Core:
         return decode(endpoint.line, outcome)
 
     def _build(self, request: _Request, query: Params) -> httpx.Request:
+        endpoint = request.endpoint
         try:
+            # The query is encoded by httpx's own QueryParams into an absolute URL: the same
+            # bytes as build_request(params=...), without its second parse and merge.
+            encoded = str(httpx.QueryParams(query)) if query else ""
+            url = self._base_url + endpoint.url_path + ("?" + encoded if encoded else "")
             return self._http.build_request(
-                request.endpoint.method,
-                self._base_url + request.endpoint.url_path,
-                params=query,
+                endpoint.method,
+                httpx.URL(url),
                 content=request.content,
                 files=request.files,
-                headers=(
-                    {"Content-Type": "application/json; charset=utf-8"} if request.content else None
-                ),
-                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                headers=_JSON_HEADERS if request.content else None,
+                extensions=None if self._timeout is None else {"timeout": dict(self._timeout)},
             )
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
-        raise ValidationError(redact(f"{request.endpoint.line} cannot be sent as given: {problem}"))
+        raise ValidationError(redact(f"{endpoint.line} cannot be sent as given: {problem}"))
 
     async def _send(
         self, request: httpx.Request, endpoint: Endpoint, budget: _Budget
@@ -389,6 +395,10 @@ class Core:
             may_have_left = False
             self.closed = True
             return _closed_error(endpoint)
+        except ValidationError as exc:
+            # The SDK's own transport refusing before it sends (aiohttp outside asyncio).
+            may_have_left = False
+            return exc
         except Exception as exc:
             may_have_left = not isinstance(exc, NOT_SENT)
             return exchange_failure(endpoint.line, exc)

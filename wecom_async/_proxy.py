@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
+from typing import Final
 from urllib.request import getproxies
 
 import httpx
 
 from ._exceptions import ValidationError
 
-__all__ = ["ProxyMap", "environment_proxies", "proxy_mounts"]
+__all__ = ["HTTPX_PROXY_SCHEMES", "ProxyMap", "environment_proxies", "proxy_mounts"]
 
 #: httpx mount pattern -> proxy URL, or None for "send direct".
 ProxyMap = Mapping[str, str | None]
+#: Proxy URL schemes httpx's own transport can use (socks5 with the socksio package).
+HTTPX_PROXY_SCHEMES: Final = ("http", "https", "socks5")
 
 
 def environment_proxies() -> dict[str, str | None]:
@@ -59,14 +62,17 @@ def proxy_mounts(
     *,
     trust_env: bool,
     make: Callable[[str | None], httpx.AsyncBaseTransport],
+    schemes: tuple[str, ...] = HTTPX_PROXY_SCHEMES,
 ) -> dict[str, httpx.AsyncBaseTransport | None]:
     """Build httpx ``mounts``: a transport made by ``make(proxy_url)`` per proxied pattern.
 
     A pattern sent direct maps to None, which makes httpx use the client's own transport.
+    ``schemes`` names the proxy schemes ``make`` takes, for the error.
 
     Raises:
-        ValidationError: a proxy URL httpx cannot use (an unknown scheme, socks5:// without
-            ``socksio``); the message never quotes the URL, which may hold a password.
+        ValidationError: a proxy URL ``make`` cannot use (an unknown scheme, socks5://
+            without ``socksio`` or on aiohttp); the message never quotes the URL, which
+            may hold a password.
     """
     table: ProxyMap
     if proxy is not None:
@@ -84,12 +90,15 @@ def proxy_mounts(
             # One transport per distinct proxy, so HTTP_PROXY == HTTPS_PROXY shares a pool.
             mounts[pattern] = by_url[url]
         else:
-            mounts[pattern] = by_url[url] = _make(make, url, pattern)
+            mounts[pattern] = by_url[url] = _make(make, url, pattern, schemes)
     return mounts
 
 
 def _make(
-    make: Callable[[str | None], httpx.AsyncBaseTransport], url: str, pattern: str
+    make: Callable[[str | None], httpx.AsyncBaseTransport],
+    url: str,
+    pattern: str,
+    schemes: tuple[str, ...],
 ) -> httpx.AsyncBaseTransport:
     try:
         return make(url)
@@ -97,7 +106,9 @@ def _make(
         problem = f"{type(exc).__name__}"
     # The URL may carry the proxy's password: name only the scheme and the failure.
     scheme = url.split("://", 1)[0] if "://" in url else "?"
+    supported = ", ".join(f"{name}://" for name in schemes)
+    needs = " (socks5:// with the socksio package)" if "socks5" in schemes else ""
     raise ValidationError(
-        f"the {scheme}:// proxy for {pattern} cannot be used ({problem}): httpx supports "
-        "http://, https:// and, with the socksio package, socks5:// proxies"
+        f"the {scheme}:// proxy for {pattern} cannot be used ({problem}): the transport "
+        f"supports {supported} proxies{needs}"
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
 from wecom_async import (
@@ -141,3 +144,40 @@ async def test_aclose_between_two_attempts_stops_the_retries() -> None:
         await client.external_contact.get_follow_user_list()
     # -1 on a read is retried, but not on a closed client.
     assert server.calls["externalcontact/get_follow_user_list"] == 1
+
+
+_QUERY_VALUES = st.one_of(st.text(max_size=20), st.integers(), st.booleans())
+
+
+@hypothesis.settings(deadline=None, max_examples=60)
+@hypothesis.given(
+    params=st.dictionaries(st.text(min_size=1, max_size=12), _QUERY_VALUES, max_size=4)
+)
+def test_the_url_sent_is_the_one_httpx_builds_from_the_params(
+    params: dict[str, str | int],
+) -> None:
+    """The core encodes the query itself: byte for byte what httpx's params= would send."""
+    params = {k: v for k, v in params.items() if k.lower() != "access_token"}
+    sent: list[httpx.URL] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        if request.url.path.endswith("gettoken"):
+            return httpx.Response(200, json={"errcode": 0, "access_token": "T" * 20})
+        return httpx.Response(200, json={"errcode": 0})
+
+    async def call() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+        async with (
+            http,
+            WeComClient(CORP_ID, SECRET, http_client=http, base_url="http://w.test") as client,
+        ):
+            await client.request("GET", "externalcontact/get", params=params)
+
+    anyio.run(call)
+    expected = httpx.Request(
+        "GET",
+        "http://w.test/cgi-bin/externalcontact/get",
+        params={**params, "access_token": "T" * 20},
+    ).url
+    assert (sent[-1].host, sent[-1].raw_path) == (expected.host, expected.raw_path)

@@ -8,6 +8,7 @@ import pytest
 
 from tests.testing.wire import serve
 from wecom_async import APITimeoutError, RetryPolicy, ShardedTransport, WeComClient
+from wecom_async._transport import OwnedClient
 from wecom_async.testing import FakeWeCom
 
 PATH = "externalcontact/get_follow_user_list"
@@ -120,3 +121,25 @@ def test_shards_share_one_tls_context() -> None:
     transport = ShardedTransport(3)
     contexts = {id(shard._pool._ssl_context) for shard in transport._shards}
     assert len(contexts) == 1
+
+
+async def test_the_owned_client_keeps_cookies_an_answer_sets_and_sends_them_back() -> None:
+    """Its jar skips answers that set no cookie, and reads the others exactly as httpx does."""
+    seen: list[str | None] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        if request.url.path == "/sticky":
+            return httpx.Response(200, headers={"Set-Cookie": "lb=node-2; Path=/"}, json={})
+        return httpx.Response(200, json={})
+
+    async with OwnedClient(transport=httpx.MockTransport(answer), timeout=httpx.Timeout(5)) as http:
+        await http.get("http://wecom.test/plain")
+        assert dict(http.cookies) == {}
+        await http.get("http://wecom.test/sticky")
+        await http.get("http://wecom.test/plain")
+        assert dict(http.cookies) == {"lb": "node-2"}
+    assert seen == [None, None, "lb=node-2"]
+    client = WeComClient("wwfake", "fake-secret")
+    assert type(client._http) is OwnedClient
+    await client.aclose()

@@ -11,9 +11,11 @@ import httpx
 from typing_extensions import Unpack
 
 from .._auth import TokenAuth
+from .._budget import MemoryRateBudget
 from .._client import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
+    TransportName,
     WeComClient,
     _owned_client,
     _unbounded,
@@ -120,8 +122,11 @@ class ProviderApp:
         http_client: send everything through this client (never closed by the app; its
             own pool limits apply). Default: one the app owns, a ``ShardedTransport``
             of ``max_in_flight`` connections shared by every corp.
-        base_url, timeout, retry, deadline, proxy, trust_env, rate_budget: as for
+        base_url, timeout, retry, deadline, proxy, trust_env, transport: as for
             :class:`~wecom_async.WeComClient`, applied to every client of the app.
+        rate_budget: as for :class:`~wecom_async.WeComClient`; one budget serves every
+            corp of the app (its keys carry the corp id). Default: one
+            :class:`~wecom_async.MemoryRateBudget` for the app.
         max_in_flight: connections of the owned pool (requests in flight for all corps).
 
     Docs: https://developer.work.weixin.qq.com/document/path/90597 (third-party apps),
@@ -148,6 +153,7 @@ class ProviderApp:
         trust_env: bool = True,
         deadline: float = DEFAULT_DEADLINE,
         rate_budget: RateBudget | None = None,
+        transport: TransportName = "httpx",
     ) -> None:
         check_id(suite_id, "suite_id")
         suite_secret = Secret(check_secret(suite_secret, "suite_secret"))
@@ -163,6 +169,8 @@ class ProviderApp:
             raise ValidationError("max_in_flight must be at least 1")
         if http_client is not None and proxy is not None:
             raise ValidationError("proxy= applies to the app's own HTTP client; set it on yours")
+        if http_client is not None and transport != "httpx":
+            raise ValidationError("transport= applies to the app's own HTTP client, not yours")
         check_deadline(deadline)
         self.suite_id = suite_id
         self.kind: AppKind = kind
@@ -173,11 +181,15 @@ class ProviderApp:
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         if http_client is None:
-            http_client = _owned_client(timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env)
+            http_client = _owned_client(
+                timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
+            )
             timeout = None
         elif timeout is None and _unbounded(http_client.timeout):
             timeout = DEFAULT_TIMEOUT
-        self._shared = _Shared(http_client, base_url, retry, timeout, deadline, rate_budget)
+        # One budget for every corp of the app: its keys carry the corp id.
+        budget = rate_budget if rate_budget is not None else MemoryRateBudget()
+        self._shared = _Shared(http_client, base_url, retry, timeout, deadline, budget)
         self._closed = False
 
         def suite_auth(core: Core) -> TokenAuth:

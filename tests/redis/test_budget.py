@@ -216,18 +216,19 @@ def test_a_45009_in_one_process_blocks_the_api_in_the_others(redis_server: Redis
             calls=5,
             limits=[(20, 1.0)],
             skews=[0.0, 0.0, 0.0],
-            rate_limit_delay=2.0,
+            rate_limit_delay=3.0,
             attempts=2,
         )
     assert sorted(t.get("ok", 0) for t in tallies) == [5, 5, 5]
     answered = [(r.at, r) for r in fake.requests if r.path == PATH]
     refused_at = answered[0][0]
     later = [at - refused_at for at, _ in answered[1:]]
-    # Requests already on their way when the 45009 came back (tens of ms) aside, nobody
-    # sent until the block ended: the others waited for it instead of meeting 45009.
+    # Requests already on their way when the 45009 came back (tens of ms, more on a loaded
+    # machine) aside, nobody sent until the block ended: the others waited for it instead
+    # of meeting 45009.
     assert len(later) == 15
-    assert sum(1 for delay in later if 0.2 < delay < 2.0) == 0
-    assert sum(1 for delay in later if delay >= 2.0) >= 12
+    assert sum(1 for delay in later if 0.5 < delay < 3.0) == 0
+    assert sum(1 for delay in later if delay >= 3.0) >= 12
 
 
 async def test_redis_killed_and_restarted_under_load(

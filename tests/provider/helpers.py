@@ -44,3 +44,26 @@ def provider_app(
 async def play(app: ProviderApp, xml: str) -> None:
     """Hand a push of the fake to the app, as its receiver would."""
     await app.handle(parse_event(xml))
+
+
+async def provider_tokens(fake: FakeWeCom) -> tuple[str, str]:
+    """Make ``fake``'s own corp authorize a suite and return (suite token, provider
+    token) the fake issued, for the provider-level calls given a token by hand."""
+    fake.add_suite(SUITE, SUITE_SECRET)
+    fake.add_provider(PROVIDER_CORP, PROVIDER_SECRET)
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        app = ProviderApp(
+            SUITE,
+            SUITE_SECRET,
+            permanent_codes=MemoryPermanentCodeStore(),
+            provider_corp_id=PROVIDER_CORP,
+            provider_secret=PROVIDER_SECRET,
+            http_client=http,
+            retry=RetryPolicy.no_delay(),
+        )
+        async with app:
+            await play(app, fake.push_suite_ticket(SUITE))
+            await play(app, fake.authorize_corp(SUITE, fake.corp_id))
+            suite_token = (await app.suite_tokens.get()).value
+            provider_token = (await app.provider_client().tokens.get()).value
+    return suite_token, provider_token

@@ -6,7 +6,12 @@ import httpx
 
 from wecom_async import RetryPolicy
 from wecom_async.callback import parse_event
-from wecom_async.provider import AppKind, MemoryPermanentCodeStore, ProviderApp
+from wecom_async.provider import (
+    AppKind,
+    MemoryPermanentCodeStore,
+    PermanentCodeStore,
+    ProviderApp,
+)
 from wecom_async.testing import FakeWeCom
 
 SUITE = "wwsuite0001"
@@ -27,16 +32,21 @@ def provider_fake(*, custom: bool = False) -> FakeWeCom:
 
 
 def provider_app(
-    fake: FakeWeCom, *, kind: AppKind = "third_party", retry: RetryPolicy | None = None
+    fake: FakeWeCom,
+    *,
+    kind: AppKind = "third_party",
+    retry: RetryPolicy | None = None,
+    codes: PermanentCodeStore | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> ProviderApp:
     return ProviderApp(
         SUITE,
         SUITE_SECRET,
         kind=kind,
-        permanent_codes=MemoryPermanentCodeStore(),
+        permanent_codes=codes if codes is not None else MemoryPermanentCodeStore(),
         provider_corp_id=PROVIDER_CORP,
         provider_secret=PROVIDER_SECRET,
-        http_client=httpx.AsyncClient(transport=fake.transport()),
+        http_client=http or httpx.AsyncClient(transport=fake.transport()),
         retry=retry or RetryPolicy.no_delay(),
     )
 

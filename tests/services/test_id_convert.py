@@ -12,7 +12,7 @@ import pytest
 from tests.provider.helpers import provider_tokens
 from wecom_async import APIError, SystemBusyError, ValidationError, WeComClient
 from wecom_async.models.id_convert import CorpExternalUserid, NewExternalUserid
-from wecom_async.testing import FakeWeCom
+from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
 
 UNIONID = "idconvert/unionid_to_external_userid"
 UNIONID_3RD = "service/externalcontact/unionid_to_external_userid_3rd"
@@ -354,3 +354,20 @@ async def test_system_busy_past_the_attempts_is_the_callers_error(
     with pytest.raises(SystemBusyError):
         await wecom_client.id_convert.convert_to_openid("wmA")
     assert corp.calls(OPENID) == 4
+
+
+async def test_an_item_without_its_new_id_is_read_not_refused(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    """The docs do not promise new_external_userid on every item: one without it is kept."""
+
+    def answer(ctx: RequestContext) -> JSON:
+        return {"items": [{"external_userid": "wmOld"}, {"external_userid": "wmA", "x": 1}]}
+
+    corp.add_route(Route("POST", NEW_IDS, answer))
+    pairs = await wecom_client.id_convert.get_new_external_userid(["wmOld", "wmA"])
+    assert [(p.external_userid, p.new_external_userid) for p in pairs] == [
+        ("wmOld", None),
+        ("wmA", None),
+    ]
+    assert pairs[1].extra == {"x": 1}

@@ -521,7 +521,11 @@ class CallbackReceiver:
                     describe(event),
                     exc_info=True,
                 )
-                raise ReceiverBusyError("a handler could not act on the event yet") from None
+            else:
+                continue
+            # Raised outside the except clause: the handler's error (which may quote a
+            # credential) must not become its hidden context.
+            raise ReceiverBusyError("a handler could not act on the event yet")
 
     async def _accept(self, event: Event) -> None:
         if self.sink is None:
@@ -533,7 +537,10 @@ class CallbackReceiver:
             raise
         except Exception:
             logger.exception("the event sink did not store %s", describe(event))
-            raise ReceiverBusyError("the event sink did not store the event") from None
+        else:
+            return
+        # Outside the except clause: the sink's error must not become the hidden context.
+        raise ReceiverBusyError("the event sink did not store the event")
 
     def _queue(self) -> LoopQueue:
         """The in-process queue of the running event loop, created on first use."""

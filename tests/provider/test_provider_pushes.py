@@ -107,9 +107,9 @@ async def test_a_create_auth_that_failed_before_wecom_used_the_code_is_delivered
         assert await _push(receiver, http, xml) == 200  # a third delivery is a repeat
         assert ran == [code]
         staff = next(iter(fake.corp(A).state.staff))
-        assert await app.client_for(A).external_contact.list(staff) == fake.corp(
-            A
-        ).customers_of(staff)
+        assert await app.client_for(A).external_contact.list(staff) == fake.corp(A).customers_of(
+            staff
+        )
 
 
 async def test_a_store_failure_is_delivered_again_without_a_second_exchange(

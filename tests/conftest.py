@@ -116,7 +116,7 @@ class _Keep(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if _active is not self._guard:  # a nested guard is watching (test_leak_guard.py)
             return
-        text = record.getMessage()
+        text = record.getMessage() + (record.exc_text or "")
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
             if record.exc_info[1] is not None:

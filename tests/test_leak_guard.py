@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import LeakGuard, leaked
 from wecom_async import TransportError
@@ -52,10 +53,24 @@ def test_the_guard_finds_a_token_in_an_error_context() -> None:
 def test_the_guard_finds_a_token_in_a_log_message_and_in_a_logged_chain() -> None:
     guard = LeakGuard()
     with guard.watching():
+        # A child logger: the ``wecom_async`` logger's own filter would mask both.
         logging.getLogger("wecom_async.anywhere").debug("sending to %s", URL)
-        logging.getLogger("wecom_async").warning("failed", exc_info=_error_hiding(TOKEN))
+        logging.getLogger("wecom_async.anywhere").warning("failed", exc_info=_error_hiding(TOKEN))
     findings = guard.findings()
     assert [f.split(":")[0] for f in findings] == ["log line", "log line", "error"]
+
+
+def test_the_sdk_logger_drops_an_exception_that_keeps_a_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = LeakGuard()
+    with guard.watching():
+        logging.getLogger("wecom_async").warning("failed", exc_info=_error_hiding(TOKEN))
+    # Only the error object itself (built in the block) holds it; the record does not.
+    assert [f.split(":")[0] for f in guard.findings()] == ["error"]
+    [record] = [r for r in caplog.records if r.name == "wecom_async"]
+    assert record.exc_info is None
+    assert "TransportError: ConnectError: refused" in (record.exc_text or "")
 
 
 def test_the_guard_finds_a_token_in_the_repr_of_an_sdk_object() -> None:

@@ -22,6 +22,7 @@ from ._exceptions import (
     ConfigurationError,
     ResponseError,
     TokenError,
+    ValidationError,
     WeComError,
 )
 from ._logging import Secret
@@ -52,6 +53,15 @@ class TokenAuth(Auth):
         """Send with the current token; on a token errcode, refresh and resend once."""
         if not endpoint.authenticated:
             return await exchange(params)
+        if endpoint.token is not None and endpoint.token != self._param:
+            raise Settled(
+                ValidationError(
+                    f"{endpoint.line} is authenticated by a {endpoint.token}, which this "
+                    f"client does not carry (it sends {self._param}): call it on a client "
+                    "that does (a ProviderApp's suite_client() / provider_client()), or pass "
+                    "the token yourself"
+                )
+            )
         token = await self._token()
         data = await exchange({**params, self._param: Secret(token.value)})
         if errcode_of(endpoint.line, data) not in TOKEN_ERRCODES:

@@ -80,6 +80,10 @@ class Endpoint(Generic[R]):
     """One WeCom endpoint: verb, path under ``/cgi-bin/``, whether it may be resent, and
     what it answers.
 
+    ``token`` names the one kind of token an endpoint takes, when only one will do
+    (``suite_access_token`` / ``provider_access_token`` for a service provider's own
+    calls): only a client carrying that kind sends it. None (most endpoints): the token
+    of the client it is called on.
     ``response`` is the model of the whole answer (envelope aside): services structure
     every answer into it, so no field WeCom sends is lost. ``key`` names the field of that
     model a service method returns when it returns a part of the answer (the items of a
@@ -92,6 +96,7 @@ class Endpoint(Generic[R]):
     authenticated: bool = True
     response: type[R] = attrs.field(default=EmptyResponse, kw_only=True)  # type: ignore[assignment]
     key: str | None = attrs.field(default=None, kw_only=True)
+    token: str | None = attrs.field(default=None, kw_only=True)
     #: The path as it appears in the URL, e.g. ``/cgi-bin/externalcontact/get``.
     url_path: str = attrs.field(init=False, eq=False, repr=False)
     #: ``METHOD /cgi-bin/path`` (never contains the query, so never a token).

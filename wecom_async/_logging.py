@@ -1,7 +1,8 @@
 """Redaction of secrets in everything the SDK logs, raises or prints.
 
-The ``wecom_async`` logger only ever receives text that went through :func:`redact`, and
-every :class:`~wecom_async.WeComError` redacts its message. Two nets catch a credential:
+The ``wecom_async`` logger only ever passes on text that went through :func:`redact`
+(its :class:`RedactingFilter` masks messages and tracebacks), and every
+:class:`~wecom_async.WeComError` redacts its message. Two nets catch a credential:
 
 * by pattern: the value after a credential key (``access_token=X``, ``"corpsecret": "X"``,
   ``('access_token', 'X')``, ``access_token%3DX``, ...), whatever the value is;
@@ -18,14 +19,78 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final
 from urllib.parse import quote
 
-__all__ = ["Secret", "logger", "redact", "register_secret", "register_token", "request_line"]
+__all__ = [
+    "RedactingFilter",
+    "Secret",
+    "logger",
+    "redact",
+    "register_secret",
+    "register_token",
+    "request_line",
+]
 
 logger: Final = logging.getLogger("wecom_async")
 
 MASK: Final = "***"
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a record's message, its traceback and its stack, before any
+    handler sees it.
+
+    The SDK's own messages are redacted when written; an exception is not (a vendor's
+    store may raise an error quoting a permanent code, a user's handler one quoting a
+    token). So the traceback of a record's ``exc_info`` is rendered and redacted here
+    (``exc_text``, which formatters print instead of rendering it again); when the
+    exception or anything it keeps (cause, context, attributes) shows a secret,
+    ``exc_info`` itself is dropped, so that no handler (an error tracker) reaches it.
+    ``redactor`` defaults to :func:`redact`.
+    """
+
+    def __init__(self, redactor: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self._redactor = redactor or redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place; never drops it."""
+        record.msg = self._redactor(record.getMessage())
+        record.args = ()
+        error = record.exc_info[1] if record.exc_info else None
+        if record.exc_info and error is not None:
+            shown = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self._redactor(shown)
+            kept = _kept_text(error)
+            if record.exc_text != shown or self._redactor(kept) != kept:
+                record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self._redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redactor(record.stack_info)
+        return True
+
+
+def _kept_text(error: BaseException) -> str:
+    """The str, repr and attributes of ``error`` and of every exception it keeps."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    stack = [error]
+    while stack and len(seen) < 64:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for render in (str, repr, lambda e: repr(vars(e))):
+            try:
+                parts.append(render(current))
+            except Exception:  # a half-built error shows nothing more
+                continue
+        stack += [e for e in (current.__cause__, current.__context__) if e is not None]
+        stack += [e for e in getattr(current, "exceptions", ()) if isinstance(e, BaseException)]
+    return "\n".join(parts)
 
 
 class Secret(str):
@@ -134,3 +199,6 @@ def _mask_value(match: re.Match[str]) -> str:
 def request_line(method: str, path: str) -> str:
     """Return ``"METHOD /cgi-bin/path"``, the redacted request line used in errors and logs."""
     return redact(f"{method} {path}")
+
+
+logger.addFilter(RedactingFilter())

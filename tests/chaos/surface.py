@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.provider.helpers import provider_tokens
 from tests.test_api_surface import API
 from wecom_async import WeComClient, to_dict
 from wecom_async.pagination import AsyncPaginator
@@ -26,9 +27,6 @@ from wecom_async.testing.routes.id_convert import service_id
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 DAY = 86400
 OPENGID = "oChaosGroupOpenGid000000000001"
-#: The provider-level id conversions carry their own token kind, given by the caller.
-SUITE_TOKEN = "chaos-suite-token-0123456789"
-PROVIDER_TOKEN = "chaos-provider-token-0123456789"
 
 
 @dataclass
@@ -65,6 +63,10 @@ class Corp:
     intercept_rules: list[str]
     album_image: str
     products: list[str]
+    #: The provider-level id conversions carry their own token kind, given by the caller:
+    #: tokens the fake issued once its corp authorized a suite.
+    suite_token: str
+    provider_token: str
 
 
 def _customers_only_of(fake: FakeWeCom, owner: str, other: str) -> list[str]:
@@ -85,6 +87,7 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
     resigned_chat = fake.add_group_chat(resigned, members=[staff[4]]).chat_id
     orphans = fake.customers_of(resigned)
     fake.resign_member(resigned)
+    suite_token, provider_token = await provider_tokens(fake)
     fake.add_group_chat(staff[0], opengid=OPENGID)
     chats = [g.chat_id async for g in client.group_chat.list(owner_userid_list=[staff[0]])]
 
@@ -192,6 +195,8 @@ async def prepare(fake: FakeWeCom, client: WeComClient, *, seed: int = 3) -> Cor
         intercept_rules=intercept_rules,
         album_image=album_image,
         products=products,
+        suite_token=suite_token,
+        provider_token=provider_token,
     )
 
 
@@ -325,7 +330,7 @@ CASES: list[Case] = [
     read(
         "id_convert",
         "unionid_to_external_userid_3rd",
-        lambda c: _a("ozChaosUnion", "oChaosOpen", suite_access_token=SUITE_TOKEN),
+        lambda c: _a("ozChaosUnion", "oChaosOpen", suite_access_token=c.suite_token),
     ),
     read("id_convert", "get_new_external_userid", lambda c: _a([c.customer, c.temp_customer])),
     read(
@@ -343,7 +348,7 @@ CASES: list[Case] = [
     read(
         "id_convert",
         "finish_external_userid_migration",
-        lambda c: _a(c.fake.corp_id, provider_access_token=PROVIDER_TOKEN),
+        lambda c: _a(c.fake.corp_id, provider_access_token=c.provider_token),
     ),
     # infra
     read("infra", "get_callback_ip"),

@@ -6,7 +6,12 @@ import httpx
 
 from wecom_async import RetryPolicy
 from wecom_async.callback import parse_event
-from wecom_async.provider import AppKind, MemoryPermanentCodeStore, ProviderApp
+from wecom_async.provider import (
+    AppKind,
+    MemoryPermanentCodeStore,
+    PermanentCodeStore,
+    ProviderApp,
+)
 from wecom_async.testing import FakeWeCom
 
 SUITE = "wwsuite0001"
@@ -27,16 +32,21 @@ def provider_fake(*, custom: bool = False) -> FakeWeCom:
 
 
 def provider_app(
-    fake: FakeWeCom, *, kind: AppKind = "third_party", retry: RetryPolicy | None = None
+    fake: FakeWeCom,
+    *,
+    kind: AppKind = "third_party",
+    retry: RetryPolicy | None = None,
+    codes: PermanentCodeStore | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> ProviderApp:
     return ProviderApp(
         SUITE,
         SUITE_SECRET,
         kind=kind,
-        permanent_codes=MemoryPermanentCodeStore(),
+        permanent_codes=codes if codes is not None else MemoryPermanentCodeStore(),
         provider_corp_id=PROVIDER_CORP,
         provider_secret=PROVIDER_SECRET,
-        http_client=httpx.AsyncClient(transport=fake.transport()),
+        http_client=http or httpx.AsyncClient(transport=fake.transport()),
         retry=retry or RetryPolicy.no_delay(),
     )
 
@@ -44,3 +54,26 @@ def provider_app(
 async def play(app: ProviderApp, xml: str) -> None:
     """Hand a push of the fake to the app, as its receiver would."""
     await app.handle(parse_event(xml))
+
+
+async def provider_tokens(fake: FakeWeCom) -> tuple[str, str]:
+    """Make ``fake``'s own corp authorize a suite and return (suite token, provider
+    token) the fake issued, for the provider-level calls given a token by hand."""
+    fake.add_suite(SUITE, SUITE_SECRET)
+    fake.add_provider(PROVIDER_CORP, PROVIDER_SECRET)
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        app = ProviderApp(
+            SUITE,
+            SUITE_SECRET,
+            permanent_codes=MemoryPermanentCodeStore(),
+            provider_corp_id=PROVIDER_CORP,
+            provider_secret=PROVIDER_SECRET,
+            http_client=http,
+            retry=RetryPolicy.no_delay(),
+        )
+        async with app:
+            await play(app, fake.push_suite_ticket(SUITE))
+            await play(app, fake.authorize_corp(SUITE, fake.corp_id))
+            suite_token = (await app.suite_tokens.get()).value
+            provider_token = (await app.provider_client().tokens.get()).value
+    return suite_token, provider_token

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest
 
+from tests.provider.helpers import provider_tokens
 from wecom_async import APIError, SystemBusyError, ValidationError, WeComClient
 from wecom_async.models.id_convert import CorpExternalUserid, NewExternalUserid
-from wecom_async.testing import FakeWeCom
+from wecom_async.testing import JSON, FakeWeCom, RequestContext, Route
 
 UNIONID = "idconvert/unionid_to_external_userid"
 UNIONID_3RD = "service/externalcontact/unionid_to_external_userid_3rd"
@@ -20,6 +22,7 @@ TO_SERVICE = "externalcontact/to_service_external_userid"
 FROM_SERVICE = "externalcontact/from_service_external_userid"
 FINISH = "service/externalcontact/finish_external_userid_migration"
 OPENID = "externalcontact/convert_to_openid"
+#: Only for calls refused before sending: every token sent is one the fake issued.
 SUITE_TOKEN = "suite-token-0123456789abcdef"
 PROVIDER_TOKEN = "provider-token-0123456789abcdef"
 
@@ -28,6 +31,18 @@ PROVIDER_TOKEN = "provider-token-0123456789abcdef"
 def corp(wecom_fake: FakeWeCom) -> FakeWeCom:
     wecom_fake.add_staff("zhangsan")
     return wecom_fake
+
+
+@attrs.frozen
+class Tokens:
+    suite: str
+    provider: str
+
+
+@pytest.fixture
+async def tokens(corp: FakeWeCom) -> Tokens:
+    """The fake's corp authorized a suite; the suite and provider tokens the fake issued."""
+    return Tokens(*await provider_tokens(corp))
 
 
 def _sent(fake: FakeWeCom, path: str) -> Any:
@@ -66,12 +81,12 @@ async def test_unionid_of_no_customer_gives_a_stable_pending_id(
 
 
 async def test_unionid_3rd_sends_the_suite_token_and_never_the_corp_token(
-    corp: FakeWeCom, wecom_client: WeComClient, caplog: pytest.LogCaptureFixture
+    corp: FakeWeCom, wecom_client: WeComClient, tokens: Tokens, caplog: pytest.LogCaptureFixture
 ) -> None:
     customer = corp.add_customer(followers=["zhangsan"], unionid="ozUnionB")
     caplog.set_level(logging.DEBUG, logger="wecom_async")
     found = await wecom_client.id_convert.unionid_to_external_userid_3rd(
-        "ozUnionB", "oOpenB", suite_access_token=SUITE_TOKEN
+        "ozUnionB", "oOpenB", suite_access_token=tokens.suite
     )
     assert found == [CorpExternalUserid(corpid=corp.corp_id, external_userid=customer)]
     request = _sent(corp, UNIONID_3RD)
@@ -79,15 +94,15 @@ async def test_unionid_3rd_sends_the_suite_token_and_never_the_corp_token(
     assert dict(request.query) == {"suite_access_token": "***"}
     assert request.json == {"unionid": "ozUnionB", "openid": "oOpenB"}
     assert corp.calls("gettoken") == 0  # no corp token is fetched for it
-    assert SUITE_TOKEN not in caplog.text
+    assert tokens.suite not in caplog.text
 
 
 async def test_unionid_3rd_for_another_corp_finds_nothing(
-    corp: FakeWeCom, wecom_client: WeComClient
+    corp: FakeWeCom, wecom_client: WeComClient, tokens: Tokens
 ) -> None:
     corp.add_customer(followers=["zhangsan"], unionid="ozUnionC")
     found = await wecom_client.id_convert.unionid_to_external_userid_3rd(
-        "ozUnionC", "oOpenC", suite_access_token=SUITE_TOKEN, corpid="wpOtherCorp"
+        "ozUnionC", "oOpenC", suite_access_token=tokens.suite, corpid="wpOtherCorp"
     )
     assert found == []
     assert _sent(corp, UNIONID_3RD).json == {
@@ -195,12 +210,12 @@ async def test_convert_to_openid_refuses_a_wecom_users_id(
 
 
 async def test_finish_migration_sends_the_provider_token(
-    corp: FakeWeCom, wecom_client: WeComClient, caplog: pytest.LogCaptureFixture
+    corp: FakeWeCom, wecom_client: WeComClient, tokens: Tokens, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="wecom_async")
     assert (
         await wecom_client.id_convert.finish_external_userid_migration(
-            corp.corp_id, provider_access_token=PROVIDER_TOKEN
+            corp.corp_id, provider_access_token=tokens.provider
         )
         is None
     )
@@ -208,18 +223,18 @@ async def test_finish_migration_sends_the_provider_token(
     assert dict(request.query) == {"provider_access_token": "***"}
     assert request.json == {"corpid": corp.corp_id}
     assert corp.calls("gettoken") == 0
-    assert PROVIDER_TOKEN not in caplog.text
+    assert tokens.provider not in caplog.text
 
 
 async def test_finish_migration_of_a_corp_not_authorized_is_40013(
-    corp: FakeWeCom, wecom_client: WeComClient
+    corp: FakeWeCom, wecom_client: WeComClient, tokens: Tokens
 ) -> None:
     with pytest.raises(APIError) as caught:
         await wecom_client.id_convert.finish_external_userid_migration(
-            "wpStranger", provider_access_token=PROVIDER_TOKEN
+            "wpStranger", provider_access_token=tokens.provider
         )
     assert caught.value.errcode == 40013
-    assert PROVIDER_TOKEN not in str(caught.value)
+    assert tokens.provider not in str(caught.value)
 
 
 # -- local checks and retry safety -----------------------------------------------------
@@ -301,19 +316,19 @@ async def test_a_token_given_as_another_type_is_not_echoed(wecom_client: WeComCl
     assert "provider-secret-bytes" not in str(caught.value)
 
 
-RETRIED: list[tuple[str, Callable[[WeComClient, FakeWeCom], Awaitable[object]]]] = [
-    (UNIONID, lambda c, _: c.id_convert.unionid_to_external_userid("u", "o")),
+RETRIED: list[tuple[str, Callable[[WeComClient, FakeWeCom, Tokens], Awaitable[object]]]] = [
+    (UNIONID, lambda c, _, __: c.id_convert.unionid_to_external_userid("u", "o")),
     (
         UNIONID_3RD,
-        lambda c, _: c.id_convert.unionid_to_external_userid_3rd(
-            "u", "o", suite_access_token=SUITE_TOKEN
+        lambda c, _, t: c.id_convert.unionid_to_external_userid_3rd(
+            "u", "o", suite_access_token=t.suite
         ),
     ),
-    (NEW_IDS, lambda c, _: c.id_convert.get_new_external_userid(["wmA"])),
+    (NEW_IDS, lambda c, _, __: c.id_convert.get_new_external_userid(["wmA"])),
     (
         FINISH,
-        lambda c, fake: c.id_convert.finish_external_userid_migration(
-            fake.corp_id, provider_access_token=PROVIDER_TOKEN
+        lambda c, fake, t: c.id_convert.finish_external_userid_migration(
+            fake.corp_id, provider_access_token=t.provider
         ),
     ),
 ]
@@ -323,11 +338,12 @@ RETRIED: list[tuple[str, Callable[[WeComClient, FakeWeCom], Awaitable[object]]]]
 async def test_conversions_are_resent_after_system_busy(
     corp: FakeWeCom,
     wecom_client: WeComClient,
+    tokens: Tokens,
     path: str,
-    call: Callable[[WeComClient, FakeWeCom], Awaitable[object]],
+    call: Callable[[WeComClient, FakeWeCom, Tokens], Awaitable[object]],
 ) -> None:
     corp.inject(path, errcode=-1, times=2)
-    await call(wecom_client, corp)
+    await call(wecom_client, corp, tokens)
     assert corp.calls(path) == 3
 
 
@@ -338,3 +354,20 @@ async def test_system_busy_past_the_attempts_is_the_callers_error(
     with pytest.raises(SystemBusyError):
         await wecom_client.id_convert.convert_to_openid("wmA")
     assert corp.calls(OPENID) == 4
+
+
+async def test_an_item_without_its_new_id_is_read_not_refused(
+    corp: FakeWeCom, wecom_client: WeComClient
+) -> None:
+    """The docs do not promise new_external_userid on every item: one without it is kept."""
+
+    def answer(ctx: RequestContext) -> JSON:
+        return {"items": [{"external_userid": "wmOld"}, {"external_userid": "wmA", "x": 1}]}
+
+    corp.add_route(Route("POST", NEW_IDS, answer))
+    pairs = await wecom_client.id_convert.get_new_external_userid(["wmOld", "wmA"])
+    assert [(p.external_userid, p.new_external_userid) for p in pairs] == [
+        ("wmOld", None),
+        ("wmA", None),
+    ]
+    assert pairs[1].extra == {"x": 1}

@@ -179,6 +179,8 @@ class CallbackReceiver:
         self.sink = sink
         self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []
+        #: Handlers that run before a push is acknowledged (``on(..., before_ack=True)``).
+        self._before_ack: list[tuple[_Key, Handler[Event]]] = []
         self._seen = Deliveries()
         #: Digests of deliveries being accepted right now (a retry of one gets a 503).
         self._handing_over: set[bytes] = set()
@@ -201,13 +203,20 @@ class CallbackReceiver:
     # -- registration -------------------------------------------------------------------
 
     @overload
-    def on(self, event: type[E], /) -> Callable[[Handler[E]], Handler[E]]: ...
+    def on(
+        self, event: type[E], /, *, before_ack: bool = False
+    ) -> Callable[[Handler[E]], Handler[E]]: ...
     @overload
     def on(
-        self, event: str, change_type: str | None = None, /
+        self, event: str, change_type: str | None = None, /, *, before_ack: bool = False
     ) -> Callable[[Handler[Event]], Handler[Event]]: ...
     def on(
-        self, event: type[E] | str, change_type: str | None = None, /
+        self,
+        event: type[E] | str,
+        change_type: str | None = None,
+        /,
+        *,
+        before_ack: bool = False,
     ) -> Callable[[Handler[E]], Handler[E]]:
         """Register a handler, as a decorator.
 
@@ -218,6 +227,14 @@ class CallbackReceiver:
         push is matched by its ``InfoType``; works for events this release does not
         model).  The matching handlers of an event run one after another, in
         registration order.
+
+        ``before_ack=True`` runs the handler inside :meth:`handle_post`, before the push
+        is acknowledged and before every other handler, for work that must not be lost
+        (a service provider's permanent code): if it raises, the push is answered 503
+        and not remembered, so WeCom delivers it again (three tries in all), and the
+        other handlers do not run.  Keep it short: WeCom waits about five seconds (a
+        delivery of the same push meanwhile is answered 503 too).  With a ``sink``, it
+        runs in the receiving process before ``sink.put``; :meth:`dispatch` never runs it.
 
         Returns:
             A decorator that registers the function and returns it unchanged.
@@ -241,19 +258,15 @@ class CallbackReceiver:
                     f"callback handler {_name(handler)} must be an async function "
                     "(async def); run blocking work with anyio.to_thread.run_sync inside it"
                 )
-            self._handlers.append((key, handler))  # type: ignore[arg-type]
+            handlers = self._before_ack if before_ack else self._handlers
+            handlers.append((key, handler))  # type: ignore[arg-type]
             return handler
 
         return register
 
     def handlers_for(self, event: Event) -> list[Handler[Event]]:
         """Return the handlers that :meth:`dispatch` runs for ``event``, in order."""
-        return [
-            handler
-            for key, handler in self._handlers
-            if (isinstance(key, tuple) and _matches(event, key))
-            or (isinstance(key, type) and isinstance(event, key))
-        ]
+        return _matching(event, self._handlers)
 
     # -- requests -----------------------------------------------------------------------
 
@@ -293,7 +306,8 @@ class CallbackReceiver:
         Raises:
             CallbackError: the request is missing a parameter, too large, badly signed,
                 stale, undecryptable or not XML; :class:`ReceiverBusyError` when the
-                event could not be accepted now.  Nothing was acknowledged.
+                event could not be accepted now (a ``before_ack`` handler failed
+                included).  Nothing was acknowledged.
         """
         check_size(len(body), self.max_body_bytes)
         signature, timestamp, nonce = _params(query, "msg_signature", "timestamp", "nonce")
@@ -322,6 +336,7 @@ class CallbackReceiver:
                     "kept a %s push that does not match its class as a GenericEvent",
                     describe(event),
                 )
+            await self._before_acknowledging(event)
             await self._accept(event)
             if self.dedupe_window > 0 or self.max_age is not None:
                 # Only once accepted: a delivery refused above must run again on retry.
@@ -494,6 +509,24 @@ class CallbackReceiver:
             lambda: parse_event(xml, max_bytes=self.max_body_bytes)
         )
 
+    async def _before_acknowledging(self, event: Event) -> None:
+        for handler in _matching(event, self._before_ack):
+            try:
+                await handler(event)
+            except Exception:
+                logger.warning(
+                    "callback handler %s could not act on %s yet; answered 503 so that "
+                    "WeCom delivers it again",
+                    _name(handler),
+                    describe(event),
+                    exc_info=True,
+                )
+            else:
+                continue
+            # Raised outside the except clause: the handler's error (which may quote a
+            # credential) must not become its hidden context.
+            raise ReceiverBusyError("a handler could not act on the event yet")
+
     async def _accept(self, event: Event) -> None:
         if self.sink is None:
             self._queue().start(event)
@@ -504,7 +537,10 @@ class CallbackReceiver:
             raise
         except Exception:
             logger.exception("the event sink did not store %s", describe(event))
-            raise ReceiverBusyError("the event sink did not store the event") from None
+        else:
+            return
+        # Outside the except clause: the sink's error must not become the hidden context.
+        raise ReceiverBusyError("the event sink did not store the event")
 
     def _queue(self) -> LoopQueue:
         """The in-process queue of the running event loop, created on first use."""
@@ -529,6 +565,15 @@ def _is_async(handler: object) -> bool:
 
 def _name(handler: object) -> str:
     return str(getattr(handler, "__qualname__", type(handler).__qualname__))
+
+
+def _matching(event: Event, handlers: list[tuple[_Key, Handler[Event]]]) -> list[Handler[Event]]:
+    return [
+        handler
+        for key, handler in handlers
+        if (isinstance(key, tuple) and _matches(event, key))
+        or (isinstance(key, type) and isinstance(event, key))
+    ]
 
 
 def _matches(event: Event, key: tuple[str, str | None]) -> bool:

@@ -23,7 +23,7 @@ import httpx
 
 from .._budget import MemoryRateBudget, wecom_limits
 from .._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, WeComClient
-from .._logging import redact
+from .._logging import RedactingFilter, redact
 from .._proxy import proxy_mounts
 from .._retry import RetryPolicy
 from .._token import TokenStore
@@ -109,7 +109,7 @@ class Redactor:
 
     def __init__(self, secret: str) -> None:
         self._secret = secret if len(secret) >= _MIN_SECRET_LENGTH else ""
-        self.log_filter = _RedactingFilter(self)
+        self.log_filter = RedactingFilter(self)
 
     def __call__(self, text: str) -> str:
         """Return ``text`` without secrets."""
@@ -124,20 +124,6 @@ class Redactor:
             stream.flush()
 
         return say
-
-
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self._redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redactor(record.getMessage())
-        record.args = ()
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self._redactor(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
 
 
 def build_transport(

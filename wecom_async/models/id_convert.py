@@ -64,10 +64,15 @@ class UnionidToExternalUserid3rdResponse(WireModel):
 
 @attrs.frozen(kw_only=True)
 class NewExternalUserid(WireModel):
-    """One ``items[]`` pair of get_new_external_userid: an old id and its upgraded id."""
+    """One ``items[]`` pair of get_new_external_userid: an old id and its upgraded id.
+
+    The docs do not promise ``new_external_userid`` for every item (an id WeCom could not
+    translate is not described), so an item without it reads as None rather than failing
+    the whole answer.
+    """
 
     external_userid: str
-    new_external_userid: str
+    new_external_userid: str | None = None
 
 
 @attrs.frozen(kw_only=True)

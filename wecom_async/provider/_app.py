@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
 
+import anyio
 import attrs
 import httpx
 from typing_extensions import Unpack
@@ -21,7 +23,7 @@ from .._client import (
     _unbounded,
 )
 from .._core import Core, check_deadline
-from .._exceptions import ClientClosedError, NotAuthorizedError, ValidationError
+from .._exceptions import ClientClosedError, NotAuthorizedError, ValidationError, WeComError
 from .._logging import Secret, logger, register_secret
 from .._options import RequestOptions
 from .._retry import DEFAULT_DEADLINE, RetryPolicy
@@ -29,6 +31,7 @@ from .._token import IssuedToken, MemoryTokenStore, TokenManager, TokenStore, to
 from .._validation import check_id, check_secret
 from .._wire import RateBudget
 from ..models.provider import AuthInfoResponse, PermanentCodeInfo
+from ._pushes import CorpLocks, Exchanged, refused_for_good, retryable
 from ._service import AuthorizationService
 from ._stores import MemorySuiteTicketStore, PermanentCodeStore, SuiteTicketStore
 from ._tokens import (
@@ -39,7 +42,7 @@ from ._tokens import (
 )
 
 if TYPE_CHECKING:
-    from ..callback import CallbackCrypto, CallbackReceiver, Event
+    from ..callback import CallbackCrypto, CallbackReceiver, Event, InfoEvent
 
 __all__ = ["DEFAULT_PROVIDER_MAX_IN_FLIGHT", "AppKind", "ProviderApp"]
 
@@ -208,6 +211,11 @@ class ProviderApp:
             else (provider_corp_id, provider_secret)
         )
         self._provider_client: WeComClient | None = None
+        self._suite_client: WeComClient | None = None
+        #: Every client handed out and still referenced, closed with the app.
+        self._clients: weakref.WeakSet[WeComClient] = weakref.WeakSet()
+        self._exchanged = Exchanged()
+        self._corp_locks = CorpLocks()
 
     def __repr__(self) -> str:
         return f"ProviderApp(suite_id={self.suite_id!r}, kind={self.kind!r}, closed={self._closed})"
@@ -225,12 +233,19 @@ class ProviderApp:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client if the app created it; every client of the app,
-        and the app itself, then raises :class:`~wecom_async.ClientClosedError`."""
+        """Close every client of the app, and the shared HTTP client if the app created
+        it (a given ``http_client`` stays open); every client of the app, and the app
+        itself, then raises :class:`~wecom_async.ClientClosedError`."""
         self._closed = True
         self._suite_core.closed = True
+        for client in list(self._clients):
+            await client.aclose()
         if self._owns_http:
             await self._shared.http.aclose()
+
+    def _handed_out(self, client: WeComClient) -> WeComClient:
+        self._clients.add(client)
+        return client
 
     def _check_open(self) -> None:
         if self._closed:
@@ -279,14 +294,36 @@ class ProviderApp:
                 lambda: fetch_corp_token(suite_core, corp_id, codes), self._store, key
             )
 
-        return self._shared.client(corp_id, tokens)
+        return self._handed_out(self._shared.client(corp_id, tokens))
+
+    def suite_client(self) -> WeComClient:
+        """Return the client whose calls carry the ``suite_access_token`` (one per app).
+
+        For the calls WeCom authenticates by the suite token, e.g.
+        ``await app.suite_client().id_convert.unionid_to_external_userid_3rd(...)``, or
+        ``request()``: the app's suite token is fetched with the latest suite ticket,
+        sent as ``suite_access_token`` and replaced once when WeCom refuses it.
+
+        Raises:
+            ClientClosedError: the app is closed.
+        """
+        self._check_open()
+        if self._suite_client is None:
+            self._suite_client = self._handed_out(
+                self._shared.client(
+                    self.suite_id, lambda core: self._suite_tokens, param="suite_access_token"
+                )
+            )
+        return self._suite_client
 
     def provider_client(self) -> WeComClient:
         """Return the client whose calls carry ``provider_access_token`` (one per app).
 
-        For the provider-level calls of the family (e.g. id conversion for a provider):
-        ``await app.provider_client().request("POST", "service/...", json=...)`` or a
-        service method documented as provider-level.
+        For the calls WeCom authenticates by the provider token, e.g.
+        ``await app.provider_client().id_convert.finish_external_userid_migration(corp)``,
+        or ``request("POST", "service/...", json=...)``: the token is fetched with
+        ``service/get_provider_token``, sent as ``provider_access_token`` and replaced
+        once when WeCom refuses it.
 
         Raises:
             ValidationError: the app was built without ``provider_corp_id`` /
@@ -305,8 +342,8 @@ class ProviderApp:
                     lambda: fetch_provider_token(core, corp_id, secret), self._store, key
                 )
 
-            self._provider_client = self._shared.client(
-                corp_id, tokens, param="provider_access_token"
+            self._provider_client = self._handed_out(
+                self._shared.client(corp_id, tokens, param="provider_access_token")
             )
         return self._provider_client
 
@@ -349,29 +386,90 @@ class ProviderApp:
         """Handle ``create_auth`` / ``reset_permanent_code``: exchange the auth code and
         store the permanent code under the corp id (replacing a reset one).
 
+        The exchange runs to its end even when the caller is cancelled (an auth code works
+        once: an exchange cut off after sending may have used it). A code exchanged but
+        not stored (the store failed) is kept in this process for the auth code's ten
+        minutes, so that calling this again with the same auth code (WeCom's next delivery
+        of the push) only stores it.
+
         Returns:
             What get_permanent_code answered (the corp in ``auth_corp_info``).
 
         Raises:
-            SuiteTicketError, APIError: as :meth:`get_permanent_code`; nothing is stored.
+            SuiteTicketError, TransportError, APIError: as :meth:`get_permanent_code`;
+                nothing is stored.
+            Exception: whatever ``permanent_codes.put`` raised (logged with the corp id).
         """
-        info = await self.get_permanent_code(auth_code)
+        info = self._exchanged.get(auth_code) or await self._exchange(auth_code)
         corp_id = info.auth_corp_info.corpid
-        await self.permanent_codes.put(corp_id, info.permanent_code)
-        # A token fetched with a code that was just reset may already be refused.
-        await self._forget(self.corp_token_key(corp_id))
+        async with self._corp_locks(corp_id):
+            try:
+                await self.permanent_codes.put(corp_id, info.permanent_code)
+            except Exception:
+                logger.error(
+                    "corp %s authorized suite %s but its permanent code could not be stored; "
+                    "it is kept in this process for the auth code's ten minutes, to be stored "
+                    "when WeCom delivers the push again",
+                    corp_id,
+                    self.suite_id,
+                    exc_info=True,
+                )
+                raise
+            self._exchanged.drop(auth_code)
+            # A token fetched with a code that was just reset may already be refused.
+            await self._forget(self.corp_token_key(corp_id))
         logger.info("corp %s authorized suite %s", corp_id, self.suite_id)
         return info
 
-    async def cancel(self, corp_id: str) -> None:
+    async def _exchange(self, auth_code: str) -> PermanentCodeInfo:
+        with anyio.CancelScope(shield=True):
+            info = await self.get_permanent_code(auth_code)
+        self._exchanged.keep(auth_code, info)
+        return info
+
+    async def cancel(self, corp_id: str) -> bool:
         """Handle ``cancel_auth``: delete the corp's permanent code and cached token.
 
-        Every client of the corp then raises :class:`~wecom_async.NotAuthorizedError`
-        on its next token fetch (WeCom refuses the old token: 40014 / 42001).
+        A ``cancel_auth`` may arrive after a newer ``create_auth`` of the same corp (a
+        late delivery, another receiver process): the stored code is then the new one.
+        So the stored code is first checked with ``service/get_auth_info``; while WeCom
+        still accepts it, nothing is deleted. Every client of a cancelled corp then raises
+        :class:`~wecom_async.NotAuthorizedError` on its next token fetch.
+
+        Returns:
+            True when the corp's code and token were deleted, False when WeCom still
+            accepts the stored code (the cancel is older than the authorization).
+
+        Raises:
+            TransportError, SystemBusyError, TokenError, ...: the check could not be made;
+                nothing is deleted (deliver the push again later).
+            Exception: whatever the permanent-code store raised.
         """
-        await self.permanent_codes.delete(check_id(corp_id, "corp_id"))
-        await self._forget(self.corp_token_key(corp_id))
+        check_id(corp_id, "corp_id")
+        async with self._corp_locks(corp_id):
+            code = await self.permanent_codes.get(corp_id)
+            if code and await self._still_accepted(corp_id, code):
+                logger.warning(
+                    "ignored a cancel_auth of corp %s for suite %s: WeCom still accepts the "
+                    "stored permanent code (an authorization newer than the cancel)",
+                    corp_id,
+                    self.suite_id,
+                )
+                return False
+            await self.permanent_codes.delete(corp_id)
+            await self._forget(self.corp_token_key(corp_id))
         logger.info("corp %s cancelled its authorization of suite %s", corp_id, self.suite_id)
+        return True
+
+    async def _still_accepted(self, corp_id: str, code: str) -> bool:
+        register_secret(code)
+        try:
+            await self._authorization.get_auth_info(corp_id, code)
+        except WeComError as exc:
+            if refused_for_good(exc):
+                return False
+            raise
+        return True
 
     async def put_ticket(self, ticket: str) -> None:
         """Store a pushed ``suite_ticket`` (what :meth:`handle` does with one)."""
@@ -383,7 +481,9 @@ class ProviderApp:
         got = await self._store.get_or_lease(key)
         if isinstance(got, IssuedToken):
             await self._store.invalidate(key, got)
-        else:
+            return
+        # A lease not given back would hold every fetch of the corp until it expires.
+        with anyio.CancelScope(shield=True):
             await self._store.release(got)
 
     # -- callbacks ----------------------------------------------------------------------
@@ -396,24 +496,50 @@ class ProviderApp:
         return CallbackCrypto(token, encoding_aes_key, self.suite_id)
 
     def attach(self, receiver: CallbackReceiver) -> None:
-        """Run :meth:`handle` for every provider push ``receiver`` accepts (register it
-        before your own handlers: they then see the ticket or code already stored)."""
+        """Run :meth:`handle` for every provider push ``receiver`` gets, before it is
+        acknowledged: a push that :meth:`handle` could not act on yet is answered 503 and
+        not remembered, so WeCom delivers it again; your own handlers run after it and
+        see the ticket or code already stored."""
         from ..callback import InfoEvent
 
-        receiver.on(InfoEvent)(self.handle)
+        receiver.on(InfoEvent, before_ack=True)(self.handle)
 
     async def handle(self, event: Event) -> None:
         """Act on one provider push of this suite: store a ticket (``suite_ticket``),
         exchange and store a permanent code (``create_auth``, ``reset_permanent_code``),
         drop a corp (``cancel_auth``). Other pushes, and another suite's, are ignored.
 
+        A push that failed for good (WeCom refused the auth code: used, expired) is
+        logged at ERROR and returns: answer it 200, another delivery cannot help. A push
+        that failed in a way a later delivery may fix raises: do not acknowledge it, so
+        that WeCom delivers it again (:meth:`attach` makes the receiver answer 503).
+
         Raises:
-            WeComError: exchanging the auth code failed (the receiver logs it).
+            WeComError: the network, a 5xx, WeCom busy, no suite ticket yet, a closed app.
+            Exception: whatever the ticket or permanent-code store raised.
         """
-        from ..callback import CancelAuth, CreateAuth, InfoEvent, ResetPermanentCode, SuiteTicket
+        from ..callback import InfoEvent
 
         if not isinstance(event, InfoEvent) or event.suite_id != self.suite_id:
             return
+        try:
+            await self._act(event)
+        except Exception as exc:
+            if retryable(exc):
+                raise
+            logger.error(
+                "suite %s: the %s push of %s failed for good and is acknowledged: %s "
+                "(for an auth code refused as used, the corp admin must authorize the app "
+                "again, or the provider reset its permanent code)",
+                self.suite_id,
+                event.info_type,
+                event.auth_corp_id or "an unnamed corp",
+                exc,
+            )
+
+    async def _act(self, event: InfoEvent) -> None:
+        from ..callback import CancelAuth, CreateAuth, ResetPermanentCode, SuiteTicket
+
         if isinstance(event, SuiteTicket):
             await self.put_ticket(event.suite_ticket)
         elif isinstance(event, CreateAuth | ResetPermanentCode):

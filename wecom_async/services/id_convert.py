@@ -12,9 +12,11 @@ Which token a call needs depends on who calls (the docstrings say it per method)
 * most take the corp ``access_token`` of the client they are called on: a self-built
   app's client, or the client of one authorized corp a provider app builds;
 * ``unionid_to_external_userid_3rd`` takes a ``suite_access_token`` and
-  ``finish_external_userid_migration`` a ``provider_access_token``: the caller hands the
-  token over (any client sends them; the corp token is not used). The value is masked in
-  every log line and error, like every credential.
+  ``finish_external_userid_migration`` a ``provider_access_token``: call them on the
+  client that carries that token (``ProviderApp.suite_client()`` /
+  ``ProviderApp.provider_client()``), which fetches it, sends it and replaces it once
+  when WeCom refuses it; or hand a token you hold over explicitly (sent as given, from
+  any client). Either way the value is masked in every log line and error.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+import attrs
 from typing_extensions import Unpack
 
-from .._core import Endpoint
+from .._core import Endpoint, R
 from .._exceptions import ValidationError
 from .._logging import Secret, register_token
 from .._options import RequestOptions
@@ -51,9 +54,9 @@ _UNIONID_TO_EXTERNAL_USERID_3RD = Endpoint(
     "POST",
     "service/externalcontact/unionid_to_external_userid_3rd",
     retry_safe=True,
-    authenticated=False,  # the suite_access_token is the caller's, sent as given
     response=UnionidToExternalUserid3rdResponse,
     key="external_userid_info",
+    token="suite_access_token",
 )
 _GET_NEW_EXTERNAL_USERID = Endpoint(
     "POST",
@@ -87,8 +90,8 @@ _FINISH_EXTERNAL_USERID_MIGRATION = Endpoint(
     "POST",
     "service/externalcontact/finish_external_userid_migration",
     retry_safe=True,
-    authenticated=False,  # the provider_access_token is the caller's, sent as given
     response=EmptyResponse,
+    token="provider_access_token",
 )
 _CONVERT_TO_OPENID = Endpoint(
     "POST",
@@ -102,11 +105,16 @@ _CONVERT_TO_OPENID = Endpoint(
 MAX_OLD_IDS: Final = 1000
 
 
-def _token(value: str, name: str) -> dict[str, str]:
-    """The query carrying a caller-given token, masked from now on wherever it is logged."""
+def _given(endpoint: Endpoint[R], value: str | None) -> tuple[Endpoint[R], dict[str, str]]:
+    """The endpoint and query of a provider-level call: as is (the client's own token is
+    sent) when no token is given, else unauthenticated with the caller's token in the
+    query, masked from now on wherever it is logged."""
+    name = endpoint.token or "access_token"
+    if value is None:
+        return endpoint, {}
     token = Secret(check_secret(value, name))
     register_token(token)
-    return {name: token}
+    return attrs.evolve(endpoint, authenticated=False), {name: token}
 
 
 def _agent_id(value: int) -> int:
@@ -168,7 +176,7 @@ class IdConvertService(Service):
         unionid: str,
         openid: str,
         *,
-        suite_access_token: str,
+        suite_access_token: str | None = None,
         corpid: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> WireList[CorpExternalUserid]:
@@ -176,16 +184,19 @@ class IdConvertService(Service):
 
         ``POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd``
 
-        A provider-level call: it is authenticated by the suite's ``suite_access_token``
-        (given here), not by a corp token, so it works from any client. The token is
-        sent as given: when WeCom says it expired (42009) fetch a new one and call again.
-        Part of the 2022 upgrade for third-party apps; provider-built apps and newer
-        integrations use :meth:`unionid_to_external_userid` instead.
+        A provider-level call, authenticated by the suite's ``suite_access_token``, not
+        by a corp token: call it on ``ProviderApp.suite_client()``, which fetches the
+        suite token and replaces it once when WeCom refuses it (40082 / 42009). A token
+        given as ``suite_access_token=`` is sent as given instead, from any client (when
+        WeCom says it expired, fetch a new one and call again). Part of the 2022 upgrade
+        for third-party apps; provider-built apps and newer integrations use
+        :meth:`unionid_to_external_userid` instead.
 
         Args:
             unionid: the WeChat user's unionid.
             openid: the user's openid in the same mini program or official account.
-            suite_access_token: the suite access token of the third-party app.
+            suite_access_token: a suite access token of the third-party app you hold;
+                None (the default) sends the suite token of the client.
             corpid: only this authorized corp; every corp when omitted.
             **options: per-call :class:`~wecom_async.RequestOptions`
                 (``extra_body``, ``extra_query``, ``deadline``).
@@ -195,8 +206,10 @@ class IdConvertService(Service):
             user is a customer; empty when none.
 
         Raises:
-            ValidationError: an empty id or token, or an empty corpid.
-            APIError: e.g. 42009 the suite token expired, 40082 it is not valid.
+            ValidationError: an empty id or token, or an empty corpid; no token given
+                on a client that does not carry a suite token (nothing is sent).
+            TokenError: the client's suite token was refused again after one refresh.
+            APIError: e.g. 42009 a given suite token expired, 40082 it is not valid.
 
         Docs: https://developer.work.weixin.qq.com/document/path/95327
         """
@@ -205,9 +218,9 @@ class IdConvertService(Service):
             "openid": check_id(openid, "openid"),
             **({"corpid": check_id(corpid, "corpid")} if corpid is not None else {}),
         }
-        params = _token(suite_access_token, "suite_access_token")
+        endpoint, params = _given(_UNIONID_TO_EXTERNAL_USERID_3RD, suite_access_token)
         return await self._list_part(
-            _UNIONID_TO_EXTERNAL_USERID_3RD,
+            endpoint,
             CorpExternalUserid,
             params=params,
             body=body,
@@ -354,16 +367,18 @@ class IdConvertService(Service):
         self,
         corpid: str,
         *,
-        provider_access_token: str,
+        provider_access_token: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> None:
         """Tell WeCom the provider finished migrating one corp's external_userids.
 
         ``POST /cgi-bin/service/externalcontact/finish_external_userid_migration``
 
-        A provider-level call, authenticated by the ``provider_access_token`` given
-        here (not a corp token), so it works from any client. Afterwards WeCom returns
-        only upgraded ids for the corp; the step cannot be undone, but repeating it
+        A provider-level call, authenticated by the ``provider_access_token`` (not a
+        corp token): call it on ``ProviderApp.provider_client()``, which fetches the
+        provider token and replaces it once when WeCom refuses it; a token given as
+        ``provider_access_token=`` is sent as given instead, from any client. Afterwards
+        WeCom returns only upgraded ids for the corp; the step cannot be undone, but repeating it
         changes nothing, so it is retry-safe. Peers disagree on the path: SKIT and the
         official migration page name this ``/service/`` one, WxJava's third-party service
         and EasyWeChat's Work client ``/cgi-bin/externalcontact/...`` (endpoints.md
@@ -371,21 +386,22 @@ class IdConvertService(Service):
 
         Args:
             corpid: the authorized corp whose migration is finished.
-            provider_access_token: the provider's access token.
+            provider_access_token: a provider access token you hold; None (the
+                default) sends the provider token of the client.
             **options: per-call :class:`~wecom_async.RequestOptions`
                 (``extra_body``, ``extra_query``, ``deadline``).
 
         Raises:
-            ValidationError: an empty corpid or token (nothing is sent).
+            ValidationError: an empty corpid or token, or no token given on a client
+                that does not carry a provider token (nothing is sent).
+            TokenError: the client's provider token was refused again after one refresh.
             APIError: e.g. 40013 the corp is not authorized to the provider.
 
         Docs: https://developer.work.weixin.qq.com/document/path/95327
         """
         body = {"corpid": check_id(corpid, "corpid")}
-        params = _token(provider_access_token, "provider_access_token")
-        await self._none(
-            _FINISH_EXTERNAL_USERID_MIGRATION, params=params, body=body, options=options
-        )
+        endpoint, params = _given(_FINISH_EXTERNAL_USERID_MIGRATION, provider_access_token)
+        await self._none(endpoint, params=params, body=body, options=options)
 
     async def convert_to_openid(
         self, external_userid: str, **options: Unpack[RequestOptions]

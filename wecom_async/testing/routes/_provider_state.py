@@ -12,7 +12,8 @@ Rules (D:90628, D:90642, D:100776, D:90605, D:97175; errcodes by name from D:903
 * ``get_corp_token`` with the corp's current permanent code issues the corp's token
   (else 40084); for a 代开发 suite the code is also an app secret of the corp, so
   ``gettoken`` accepts it. Cancelling or resetting revokes the code and its tokens.
-* ``get_provider_token`` takes the provider corp id and provider secret (40013 / 40001).
+* ``get_provider_token`` takes the provider corp id and provider secret (40013 / 40001);
+  a call with a provider token the fake never issued answers 40014, an expired one 42001.
 
 Pushes are returned as the plaintext XML WeCom would send to the command callback URL;
 ``wecom_async.testing.push.push_event`` encrypts and delivers them.
@@ -105,6 +106,22 @@ class ProviderState:
                     raise WeComFault(_TOKEN_ERRCODES.get(fault.errcode, fault.errcode)) from None
                 return suite
         raise WeComFault(40082)
+
+    def check_provider_token(self, token: str | None, now: float) -> None:
+        """Raise unless ``token`` is a valid ``provider_access_token``: 41001 none, 40014
+        one no provider was issued (or revoked), 42001 an expired one."""
+        if not token:
+            raise WeComFault(41001)
+        registry = next((r for r in self.providers.values() if r.knows(token)), None)
+        if registry is None:
+            raise WeComFault(40014)
+        registry.check(token, now)
+
+    def authorized_corps(self, suite: Suite | None = None) -> list[CorpState]:
+        """The corps that authorized ``suite`` (any suite of the fake when None)."""
+        suites = [suite] if suite is not None else list(self.suites.values())
+        ids = dict.fromkeys(corp_id for s in suites for corp_id in s.authorized)
+        return [self.corps[corp_id] for corp_id in ids if corp_id in self.corps]
 
     def corp_tokens(self, corp_id: str) -> TokenRegistry:
         """The token registry of corp ``corp_id``; 40013 when the fake has no such corp."""

@@ -8,13 +8,16 @@ of the wrong type or over a documented limit (1000 ids; subject_type 0/1), 40096
 external_userid that names no customer (or a ``wo`` WeCom user for convert_to_openid),
 86003 a chat_id that names no group.
 
+The two provider-level calls (``service/externalcontact/...``) carry a provider's token
+instead of a corp token and are checked against the fake's provider side
+(``_provider_state.py``): unionid_to_external_userid_3rd takes a ``suite_access_token``
+the fake issued (41001 none, 40082 unknown, 42009 expired) and searches every corp that
+authorized that suite (``corpid`` narrows it to one); finish_external_userid_migration
+takes a ``provider_access_token`` the fake issued (41001 / 40014 / 42001) and a corp that
+authorized one of the fake's suites (else 40013), whose flag it sets.
+
 Unverified and marked so: the fake leaves out of ``items`` the ids it cannot translate
-(WeCom's answer for them is not documented); the two provider-level calls
-(``service/externalcontact/...``) carry a ``suite_access_token`` /
-``provider_access_token`` instead of a corp token, which this single-corp fake checks
-only for presence (41001 when missing, the errcode of a missing access_token) since it
-issues no suite or provider tokens; finish_external_userid_migration answers 40013 for a
-corpid other than the fake corp's.
+(WeCom's answer for them is not documented).
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ from .._params import INVALID, opt_int, opt_str, req_str, req_str_list
 from .._route import JSON, RequestContext, Route
 from .._state import CorpState
 from ._group_chat_state import GroupChatState
+from ._provider_state import ProviderState
 
 __all__ = ["ROUTES", "IdConvertState"]
 
 MAX_OLD_IDS: Final = 1000
 INVALID_EXTERNAL_USERID: Final = 40096
 NO_GROUP: Final = 86003
-MISSING_TOKEN: Final = 41001
 INVALID_CORPID: Final = 40013
 
 
@@ -65,11 +68,6 @@ def _unionid_customer(state: CorpState, unionid: str) -> str | None:
     return next((c.external_userid for c in state.customers.values() if c.unionid == unionid), None)
 
 
-def _provider_token(ctx: RequestContext, name: str) -> None:
-    if not ctx.query.get(name):
-        raise WeComFault(MISSING_TOKEN, f"{name} missing")
-
-
 def unionid_to_external_userid(ctx: RequestContext) -> JSON:
     """POST idconvert/unionid_to_external_userid: the customer, else a pending id."""
     unionid = req_str(ctx.body, "unionid")
@@ -84,14 +82,18 @@ def unionid_to_external_userid(ctx: RequestContext) -> JSON:
 
 def unionid_to_external_userid_3rd(ctx: RequestContext) -> JSON:
     """POST service/externalcontact/unionid_to_external_userid_3rd: per-corp ids."""
-    _provider_token(ctx, "suite_access_token")
+    provider = ctx.state.ext(ProviderState)
+    suite = provider.suite_of_token(ctx.query.get("suite_access_token"), ctx.clock.now())
     unionid = req_str(ctx.body, "unionid")
     req_str(ctx.body, "openid")
     corpid = opt_str(ctx.body, "corpid")
-    found = _unionid_customer(ctx.state, unionid)
-    if found is None or (corpid and corpid != ctx.state.corp_id):
-        return {"external_userid_info": []}
-    return {"external_userid_info": [{"corpid": ctx.state.corp_id, "external_userid": found}]}
+    found = [
+        {"corpid": corp.corp_id, "external_userid": customer}
+        for corp in provider.authorized_corps(suite)
+        if not corpid or corp.corp_id == corpid
+        if (customer := _unionid_customer(corp, unionid)) is not None
+    ]
+    return {"external_userid_info": found}
 
 
 def _translated(state: CorpState, ids: list[str], members: set[str] | None = None) -> JSON:
@@ -135,11 +137,13 @@ def from_service_external_userid(ctx: RequestContext) -> JSON:
 
 def finish_external_userid_migration(ctx: RequestContext) -> JSON:
     """POST service/externalcontact/finish_external_userid_migration: set the flag."""
-    _provider_token(ctx, "provider_access_token")
+    provider = ctx.state.ext(ProviderState)
+    provider.check_provider_token(ctx.query.get("provider_access_token"), ctx.clock.now())
     corpid = req_str(ctx.body, "corpid")
-    if corpid != ctx.state.corp_id:
+    corp = next((c for c in provider.authorized_corps() if c.corp_id == corpid), None)
+    if corp is None:
         raise WeComFault(INVALID_CORPID, f"invalid corpid: {corpid}")
-    ctx.state.ext(IdConvertState).migration_finished = True
+    corp.ext(IdConvertState).migration_finished = True
     return {}
 
 

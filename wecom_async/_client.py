@@ -8,6 +8,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
 
+import attrs
 import httpx
 
 from ._auth import TokenAuth, fetch_token
@@ -94,6 +95,53 @@ def _owned_client(
     return OwnedClient(timeout=timeout, transport=make(None), mounts=mounts, trust_env=trust_env)
 
 
+@attrs.frozen
+class HttpSetup:
+    """The HTTP client a client (or a provider app) sends through, and who closes it.
+
+    ``timeout`` is what the core adds per request: None for an owned client (its own
+    timeouts apply), the SDK's defaults for a given client that has none.
+    """
+
+    client: httpx.AsyncClient
+    owned: bool
+    timeout: httpx.Timeout | None
+
+
+def http_setup(
+    http_client: httpx.AsyncClient | None,
+    *,
+    timeout: httpx.Timeout | float | None,
+    max_in_flight: int,
+    proxy: str | httpx.URL | None,
+    trust_env: bool,
+    transport: TransportName,
+) -> HttpSetup:
+    """Check the HTTP options and build (or adopt) the HTTP client; nothing is sent.
+
+    Raises:
+        ValidationError: ``max_in_flight`` below 1, or ``proxy=`` / ``transport=`` given
+            with a caller's own ``http_client`` (they apply to the SDK's own client only).
+    """
+    if max_in_flight < 1:
+        raise ValidationError("max_in_flight must be at least 1")
+    if http_client is not None and proxy is not None:
+        raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
+    if http_client is not None and transport != "httpx":
+        raise ValidationError("transport= applies to the SDK's own HTTP client, not yours")
+    if isinstance(timeout, int | float):
+        timeout = httpx.Timeout(timeout)
+    if http_client is None:
+        owned = _owned_client(
+            timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
+        )
+        return HttpSetup(owned, owned=True, timeout=None)
+    if timeout is None and _unbounded(http_client.timeout):
+        # A given client without timeouts would let one stuck request hang a caller.
+        timeout = DEFAULT_TIMEOUT
+    return HttpSetup(http_client, owned=False, timeout=timeout)
+
+
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
@@ -169,25 +217,16 @@ class WeComClient:
         check_id(corp_id, "corp_id")
         secret = Secret(check_secret(secret, "secret"))
         register_secret(secret)
-        if max_in_flight < 1:
-            raise ValidationError("max_in_flight must be at least 1")
-        if http_client is not None and proxy is not None:
-            raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
-        if http_client is not None and transport != "httpx":
-            raise ValidationError("transport= applies to the SDK's own HTTP client, not yours")
         check_deadline(deadline)
+        http = http_setup(
+            http_client,
+            timeout=timeout,
+            max_in_flight=max_in_flight,
+            proxy=proxy,
+            trust_env=trust_env,
+            transport=transport,
+        )
         self.corp_id = corp_id
-        owns_http = http_client is None
-        if isinstance(timeout, int | float):
-            timeout = httpx.Timeout(timeout)
-        if http_client is None:
-            http_client = _owned_client(
-                timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
-            )
-            timeout = None
-        elif timeout is None and _unbounded(http_client.timeout):
-            # A given client without timeouts would let one stuck request hang a caller.
-            timeout = DEFAULT_TIMEOUT
         store = token_store or MemoryTokenStore()
 
         def token_auth(core: Core) -> TokenAuth:
@@ -199,13 +238,13 @@ class WeComClient:
             return TokenAuth(self._tokens)
 
         self._setup(
-            http_client,
-            owns_http=owns_http,
+            http.client,
+            owns_http=http.owned,
             auth=token_auth,
             base_url=base_url,
             retry=retry,
-            max_in_flight=None if owns_http else max_in_flight,
-            timeout=timeout,
+            max_in_flight=None if http.owned else max_in_flight,
+            timeout=http.timeout,
             deadline=deadline,
             rate_budget=rate_budget,
         )

@@ -14,14 +14,7 @@ from typing_extensions import Unpack
 
 from .._auth import TokenAuth
 from .._budget import MemoryRateBudget
-from .._client import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TIMEOUT,
-    TransportName,
-    WeComClient,
-    _owned_client,
-    _unbounded,
-)
+from .._client import DEFAULT_BASE_URL, TransportName, WeComClient, http_setup
 from .._core import Core, check_deadline
 from .._exceptions import ClientClosedError, NotAuthorizedError, ValidationError, WeComError
 from .._logging import Secret, logger, register_secret
@@ -168,31 +161,24 @@ class ProviderApp:
         if provider_secret is not None:
             provider_secret = Secret(check_secret(provider_secret, "provider_secret"))
             register_secret(provider_secret)
-        if max_in_flight < 1:
-            raise ValidationError("max_in_flight must be at least 1")
-        if http_client is not None and proxy is not None:
-            raise ValidationError("proxy= applies to the app's own HTTP client; set it on yours")
-        if http_client is not None and transport != "httpx":
-            raise ValidationError("transport= applies to the app's own HTTP client, not yours")
         check_deadline(deadline)
+        http = http_setup(
+            http_client,
+            timeout=timeout,
+            max_in_flight=max_in_flight,
+            proxy=proxy,
+            trust_env=trust_env,
+            transport=transport,
+        )
         self.suite_id = suite_id
         self.kind: AppKind = kind
         self.permanent_codes = permanent_codes
         self.tickets: SuiteTicketStore = tickets or MemorySuiteTicketStore()
         self._store: TokenStore = token_store or MemoryTokenStore()
-        self._owns_http = http_client is None
-        if isinstance(timeout, int | float):
-            timeout = httpx.Timeout(timeout)
-        if http_client is None:
-            http_client = _owned_client(
-                timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
-            )
-            timeout = None
-        elif timeout is None and _unbounded(http_client.timeout):
-            timeout = DEFAULT_TIMEOUT
+        self._owns_http = http.owned
         # One budget for every corp of the app: its keys carry the corp id.
         budget = rate_budget if rate_budget is not None else MemoryRateBudget()
-        self._shared = _Shared(http_client, base_url, retry, timeout, deadline, budget)
+        self._shared = _Shared(http.client, base_url, retry, http.timeout, deadline, budget)
         self._closed = False
 
         def suite_auth(core: Core) -> TokenAuth:

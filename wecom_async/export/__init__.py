@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .._budget import DEFAULT_HOURLY_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from ._checkpoint import Checkpoint, CheckpointError, Failure
+from ._corps import CorpEntry, CorpsFileError, ProviderSuite, load_corps
 from ._engine import DEFAULT_CONCURRENCY, EngineOptions, ExportResult, run_export
 from ._job import Batch, Job, Unit
 from ._jobs import JOBS, ContactWaysJob, CustomersJob, GroupChatsJob, TagsJob, make_job
@@ -37,6 +38,8 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "ContactWaysJob",
+    "CorpEntry",
+    "CorpsFileError",
     "CountingTransport",
     "CustomersJob",
     "EngineOptions",
@@ -51,11 +54,13 @@ __all__ = [
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
+    "ProviderSuite",
     "TableOptions",
     "TagsJob",
     "TimeRange",
     "TransfersJob",
     "Unit",
+    "load_corps",
     "make_job",
     "run_export",
 ]

@@ -32,7 +32,7 @@ from .._wire import RateBudget
 from ._checkpoint import Checkpoint, CheckpointError
 from ._engine import EngineOptions, ExportResult, run_export
 from ._manifest import completed, manifest_path
-from ._progress import make_progress
+from ._progress import Progress, make_progress
 from ._range import TimeRange, covered
 from ._ratelimit import CountingTransport, Refusals
 from ._since import JobRequest
@@ -47,8 +47,12 @@ __all__ = [
     "build_http_client",
     "build_token_store",
     "build_transport",
+    "closing",
+    "export_with",
+    "finish_outcome",
     "retry_policy",
     "run_command",
+    "watch_signals",
 ]
 
 logger: Final = logging.getLogger("wecom_async.export")
@@ -105,16 +109,25 @@ class Outcome:
 
 
 class Redactor:
-    """Removes the secret (and any ``access_token=`` / ``corpsecret=`` value) from text."""
+    """Removes the secrets (and any ``access_token=`` / ``corpsecret=`` value) from text.
 
-    def __init__(self, secret: str) -> None:
-        self._secret = secret if len(secret) >= _MIN_SECRET_LENGTH else ""
+    Holds its own secrets rather than relying on :func:`register_secret` alone: the
+    process-wide registry keeps only the newest hundred or so, fewer than the secrets of a
+    corps file may be.
+    """
+
+    def __init__(self, *secrets: str) -> None:
+        kept = {secret for secret in secrets if len(secret) >= _MIN_SECRET_LENGTH}
+        self._secrets = sorted(kept, key=len, reverse=True)  # a secret holding another first
         self.log_filter = RedactingFilter(self)
 
     def __call__(self, text: str) -> str:
         """Return ``text`` without secrets."""
         text = redact(text)
-        return text.replace(self._secret, "***") if self._secret else text
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
 
     def writer(self, stream: TextIO) -> Callable[[str], None]:
         """Return a function that writes one redacted line to ``stream``."""
@@ -202,18 +215,12 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
         corp_id, secret, base_url = fake.corp_id, fake.secret, fake.base_url
         inner = fake.transport()
     transport = build_transport(settings, inner)
-    options = EngineOptions(concurrency=settings.concurrency)
-    job = settings.request.build(
-        settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency
-    )
-    # A resumed plan's range is in its checkpoint, which is gone once the export completes.
-    planned = _planned_range(settings.output) if settings.resume else None
     progress = make_progress(err, quiet=settings.quiet, refusals=transport.refusals)
     budget = build_budget(settings)
     tokens = build_token_store(settings)
     async with (
-        _closing(budget),
-        _closing(tokens),
+        closing(budget),
+        closing(tokens),
         build_http_client(settings, transport, network=inner is None) as http,
         WeComClient(
             corp_id,
@@ -232,34 +239,57 @@ async def run_command(settings: ExportSettings, err: TextIO) -> Outcome:
         anyio.create_task_group() as watchers,
     ):
         with anyio.CancelScope() as scope:
-            watchers.start_soon(_watch_signals, scope, outcome)
-            try:
-                outcome.result = await run_export(
-                    job,
-                    client,
-                    settings.output,
-                    format=settings.format,
-                    resume=settings.resume,
-                    progress=progress,
-                    options=options,
-                    overwrite=settings.force,
-                    table=settings.table,
-                )
-            except Exception as error:  # mapped to an exit status by the caller
-                outcome.error = error
-            else:
-                span = (planned or job.covered) if isinstance(job, WindowedJob) else None
-                _save_manifest(settings.output, outcome.result, client.corp_id, span)
+            watchers.start_soon(watch_signals, scope, outcome)
+            await export_with(settings, client, progress, outcome)
         watchers.cancel_scope.cancel()
+    finish_outcome(settings, outcome, transport)
+    return outcome
+
+
+async def export_with(
+    settings: ExportSettings, client: WeComClient, progress: Progress, outcome: Outcome
+) -> None:
+    """Run the engine for ``settings`` on ``client`` and record how it ended in
+    ``outcome``; after a completed export of a time-ranged kind, save its manifest.
+
+    A failed export is recorded, not raised; cancellation propagates.
+    """
+    job = settings.request.build(
+        settings.kind, chunk_size=settings.chunk_size, concurrency=settings.concurrency
+    )
+    # A resumed plan's range is in its checkpoint, which is gone once the export completes.
+    planned = _planned_range(settings.output) if settings.resume else None
+    try:
+        outcome.result = await run_export(
+            job,
+            client,
+            settings.output,
+            format=settings.format,
+            resume=settings.resume,
+            progress=progress,
+            options=EngineOptions(concurrency=settings.concurrency),
+            overwrite=settings.force,
+            table=settings.table,
+        )
+    except Exception as error:  # mapped to an exit status by the caller
+        outcome.error = error
+    else:
+        span = (planned or job.covered) if isinstance(job, WindowedJob) else None
+        _save_manifest(settings.output, outcome.result, client.corp_id, span)
+
+
+def finish_outcome(
+    settings: ExportSettings, outcome: Outcome, transport: CountingTransport
+) -> None:
+    """Add the requests sent and, for a run that did not finish, the records saved."""
     outcome.requests = dict(transport.sent)
     outcome.refusals = transport.refusals
     if outcome.result is None:
         outcome.written = _saved_items(settings.output)
-    return outcome
 
 
 @contextlib.asynccontextmanager
-async def _closing(resource: object) -> AsyncIterator[None]:
+async def closing(resource: object) -> AsyncIterator[None]:
     """Close ``resource`` at the end if it has ``aclose`` (a Redis budget's or token
     store's connection)."""
     try:
@@ -271,7 +301,7 @@ async def _closing(resource: object) -> AsyncIterator[None]:
                 await aclose()
 
 
-async def _watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
+async def watch_signals(scope: anyio.CancelScope, outcome: Outcome) -> None:
     """Cancel the export on SIGINT / SIGTERM; later signals are absorbed until it ends."""
     try:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from .._exceptions import (
     ConfigurationError,
+    NotAuthorizedError,
     PermissionDeniedError,
+    SuiteTicketError,
     TokenError,
     TransportError,
     WeComError,
@@ -15,17 +18,19 @@ from .._exceptions import (
 from ._checkpoint import CheckpointError
 from ._engine import ExportResult
 from ._job import one_line
-from ._output import OutputBusyError, OutputError
+from ._output import OutputBusyError, OutputError, part_path
 from ._ratelimit import Refusals
 from ._run import ExportSettings, Outcome
 
 __all__ = [
     "EXIT_HELP",
     "ExitStatus",
+    "conclude",
     "failure_report",
     "failure_status",
     "report",
     "summary_lines",
+    "worst",
 ]
 
 
@@ -54,12 +59,35 @@ exit status:
   3    the export finished, but some members (or groups, contact ways) could not be
        exported: listed on stderr (e.g. members without an interop license, 701008)
   4    bad credentials or app setup: WeCom refused the corp id or secret
-       (ConfigurationError, e.g. 40001 / 40013), or a token right after a refresh
+       (ConfigurationError, e.g. 40001 / 40013), or a token right after a refresh;
+       for a provider corp also no suite ticket, or a permanent code WeCom refused
   5    permission denied: the app may not call the API (48002, PermissionDeniedError)
   6    WeCom (or --base-url) cannot be reached (TransportError after retries)
   7    another export is writing the same output now (nothing was touched)
   130  interrupted (Ctrl-C / SIGTERM): the checkpoint is saved; --resume continues
+with --corps, the status of the worst corp, from worst to best:
+  130, 2, 4, 5, 6, 7, 1, 3, 0 (each corp's own is in the summary)
 """
+
+#: ``--corps``: the order in which one corp's status outweighs another's, worst first.
+#: An interruption stops every corp, a usage error or bad credentials need the operator,
+#: a partial export is a warning.
+_SEVERITY: Final = (
+    ExitStatus.INTERRUPTED,
+    ExitStatus.USAGE,
+    ExitStatus.CREDENTIALS,
+    ExitStatus.PERMISSION,
+    ExitStatus.UNREACHABLE,
+    ExitStatus.BUSY,
+    ExitStatus.FAILED,
+    ExitStatus.PARTIAL,
+    ExitStatus.OK,
+)
+
+
+def worst(statuses: Iterable[int]) -> int:
+    """The status of a run of many corps: the worst of theirs (OK when there are none)."""
+    return min(statuses, key=_SEVERITY.index, default=ExitStatus.OK)
 
 
 #: A full disk, a file size limit, a disk quota.
@@ -73,7 +101,7 @@ def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int,
         return ExitStatus.BUSY, str(error)
     if isinstance(error, CheckpointError | OutputError):
         return ExitStatus.USAGE, str(error)
-    if isinstance(error, ConfigurationError | TokenError):
+    if isinstance(error, ConfigurationError | TokenError | SuiteTicketError | NotAuthorizedError):
         return ExitStatus.CREDENTIALS, (
             f"bad credentials or app setup ({_reason(error)}): check the corp id, the "
             "secret and that the app may use 客户联系"
@@ -168,3 +196,41 @@ def failure_report(
         "exit_status": status,
         "error": reason,
     }
+
+
+def conclude(
+    outcome: Outcome, settings: ExportSettings, say: Callable[[str], None], *, name: str = ""
+) -> tuple[int, dict[str, object]]:
+    """Report how a run ended through ``say``; return its exit status and JSON summary.
+
+    ``name`` (a corp id, with ``--corps``) starts every line, so that the lines of many
+    corps can be told apart.
+    """
+    head = f"wecom-async: {name}: " if name else "wecom-async: "
+    if outcome.error is not None:
+        status, reason = failure_status(outcome.error, settings)
+        say(f"{head}error: {reason}")
+        return status, failure_report(settings, outcome, status, reason)
+    result = outcome.result
+    if result is None:
+        if outcome.written is None:
+            reason = "interrupted before the export started: nothing was written"
+            say(f"{head}{reason}")
+        else:
+            reason = f"interrupted; {outcome.written:,} records are saved"
+            say(
+                f"{head}{reason} in {part_path(settings.output)}: run the same "
+                "command with --resume to continue"
+            )
+        status = ExitStatus.INTERRUPTED
+        return status, failure_report(settings, outcome, status, reason)
+    status = ExitStatus.PARTIAL if result.failures else ExitStatus.OK
+    if not settings.quiet:
+        for line in summary_lines(result, outcome.requests, outcome.refusals):
+            say(f"{head}{line}")
+    for failure in result.failures:
+        say(
+            f"{head}warning: {len(failure.ids)} not exported ({failure.detail}): "
+            f"{', '.join(failure.ids)}"
+        )
+    return status, report(result, outcome.requests, status, outcome.refusals)

@@ -12,13 +12,11 @@ written to the checkpoint. Exit statuses are listed in :data:`EXIT_HELP`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import logging
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,21 +31,25 @@ from .._budget import (
     WECOM_RATE_LIMIT,
 )
 from .._jsontext import json_text
+from ._command import (
+    logging_to,
+    redis_problem,
+    redis_url,
+    settings_from,
+    summary_problem,
+)
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS, make_job
-from ._output import part_path
-from ._run import ExportSettings, Outcome, Redactor, run_command
+from ._multi import DEFAULT_CORP_CONCURRENCY, export_corps
+from ._run import ExportSettings, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_CORP_ID, SANDBOX_SEED
 from ._since import resolve_job
 from ._status import (
     EXIT_HELP,
     ExitStatus,
-    failure_report,
-    failure_status,
-    report,
-    summary_lines,
+    conclude,
 )
-from ._writer import EXTENSIONS, FORMATS, Format, TableOptions
+from ._writer import EXTENSIONS, FORMATS, Format
 
 __all__ = ["EXIT_HELP", "ExitStatus", "main"]
 
@@ -116,6 +118,15 @@ pyarrow) write the csv columns below with typed cells (numbers, booleans, empty 
 absent, lists and objects as JSON text). Records go to the .part as JSON Lines and the
 file is written from it when the export completes, so --resume works the same.
 
+Many corps: --corps corps.toml exports each corp of the file to its own output,
+DIR/<corp_id>/KIND.FORMAT (-o DIR), with its own checkpoint and manifest (--resume and
+--since last work per corp), its own pacing under --rate-limit, and one progress line
+per corp; --corp-concurrency corps run at once. A corp is a self-built app (corp_id,
+secret_env or secret_file) or a provider corp (corp_id, provider = NAME, a permanent
+code from permanent_code_env / permanent_code_file, and a [provider.NAME] section);
+secrets are never written in the file. A corp that fails does not stop the others.
+See docs/guides/export.md ("Many corps").
+
 {COLUMNS_HELP}
 {EXIT_HELP}"""
 
@@ -183,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret", help="the app secret (default: $WECOM_SECRET, preferred: not in `ps`)"
     )
     creds.add_argument(
+        "--corps",
+        type=Path,
+        metavar="FILE",
+        help="export every corp of this TOML file, each to DIR/<corp_id>/KIND.FORMAT under "
+        "-o DIR (default: here); see 'Many corps' below",
+    )
+    creds.add_argument(
         "--base-url", help="the WeCom host, or a proxy / fake (default: qyapi.weixin.qq.com)"
     )
     sandbox = export.add_argument_group("sandbox")
@@ -203,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"requests in flight (default {DEFAULT_CONCURRENCY})",
+    )
+    pacing.add_argument(
+        "--corp-concurrency",
+        type=_positive,
+        default=DEFAULT_CORP_CONCURRENCY,
+        metavar="N",
+        help=f"with --corps: corps exported at once (default {DEFAULT_CORP_CONCURRENCY}), "
+        "each with --concurrency requests in flight",
     )
     pacing.add_argument(
         "--rate-limit",
@@ -333,8 +359,8 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
     output = args.output or Path(f"{args.kind}.{fmt}")
     if problem := _output_problem(output, args.summary_json):
         return problem
-    redis_url = args.redis_url or os.environ.get("WECOM_REDIS_URL") or None
-    if redis_url is not None and (problem := _redis_problem(redis_url)):
+    redis = redis_url(args)
+    if redis is not None and (problem := redis_problem(redis)):
         return problem
     corp_id = args.corp_id or os.environ.get("WECOM_CORP_ID", "")
     secret = args.secret or os.environ.get("WECOM_SECRET", "")
@@ -357,68 +383,15 @@ def _settings(args: argparse.Namespace) -> ExportSettings | str:
     )
     if isinstance(request, str):
         return request
-    return ExportSettings(
-        kind=args.kind,
+    return settings_from(
+        args,
         output=output,
         format=fmt,
         corp_id=corp_id,
         secret=secret,
-        base_url=args.base_url,
-        sandbox_customers=args.sandbox_customers if args.sandbox else None,
-        concurrency=args.concurrency,
-        rate_limit=args.rate_limit,
-        hourly_rate_limit=args.hourly_rate_limit,
-        rate_limit_delay=args.rate_limit_delay,
-        retry_delay=args.retry_delay,
-        chunk_size=args.chunk_size,
-        resume=args.resume,
-        force=args.force,
-        table=TableOptions(
-            timezone=args.timezone, raw_formulas=args.csv_raw_formulas, bom=not args.no_bom
-        ),
-        quiet=args.quiet,
         request=request,
-        redis_url=redis_url,
+        redis_url=redis,
     )
-
-
-@contextlib.contextmanager
-def _logging_to(err: TextIO, *, verbose: bool, redactor: Redactor) -> Iterator[None]:
-    """Send the SDK's logs (redacted) to ``err`` while the command runs."""
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("wecom-async: %(levelname)s: %(name)s: %(message)s"))
-    handler.addFilter(redactor.log_filter)
-    sdk = logging.getLogger("wecom_async")
-    noisy = [logging.getLogger(name) for name in ("httpx", "httpcore")]
-    levels = [sdk.level, *(logger.level for logger in noisy)]
-    sdk.addHandler(handler)
-    sdk.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    for logger in noisy:  # httpx logs full URLs, secrets included, at INFO
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        sdk.removeHandler(handler)
-        for logger, level in zip([sdk, *noisy], levels, strict=True):
-            logger.setLevel(level)
-
-
-def _redis_problem(url: str) -> str | None:
-    """Why ``--redis-url`` cannot be used (no redis extra, a malformed URL), or None.
-
-    The URL itself is never repeated: it may hold the Redis password.
-    """
-    try:
-        from redis.asyncio.connection import parse_url
-    except ImportError:
-        return "--redis-url needs the 'redis' extra: pip install 'wecom-async[redis]'"
-    try:
-        parse_url(url)
-    except (ValueError, TypeError):
-        return (
-            "--redis-url is not a Redis URL (redis://[:password@]host:port/db, rediss://, unix://)"
-        )
-    return None
 
 
 def _output_problem(output: Path, summary: Path | None) -> str | None:
@@ -433,18 +406,20 @@ def _output_problem(output: Path, summary: Path | None) -> str | None:
 
 
 def _export(args: argparse.Namespace, err: TextIO) -> int:
+    if args.corps is not None:
+        return export_corps(args, err)
     settings = _settings(args)
     redactor = Redactor(settings.secret if isinstance(settings, ExportSettings) else "")
     say = redactor.writer(err)
     if isinstance(settings, str):
         say(f"wecom-async: error: {settings}")
         return ExitStatus.USAGE
-    if args.summary_json and (problem := _summary_problem(args.summary_json)):
+    if args.summary_json and (problem := summary_problem(args.summary_json)):
         say(f"wecom-async: error: cannot write the summary to {args.summary_json}: {problem}")
         return ExitStatus.USAGE
-    with _logging_to(err, verbose=args.verbose, redactor=redactor):
+    with logging_to(err, verbose=args.verbose, redactor=redactor):
         outcome = anyio.run(run_command, settings, err)
-    status, document = _finish(outcome, settings, say)
+    status, document = conclude(outcome, settings, say)
     if args.summary_json:
         try:
             args.summary_json.write_text(
@@ -453,50 +428,6 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
         except OSError as error:
             say(f"wecom-async: warning: the summary was not written: {error}")
     return status
-
-
-def _summary_problem(path: Path) -> str | None:
-    """Make the summary's folder now, so that a finished export cannot fail on it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return error.strerror or str(error)
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        return "not a writable file path"
-    return None
-
-
-def _finish(
-    outcome: Outcome, settings: ExportSettings, say: Callable[[str], None]
-) -> tuple[int, dict[str, object]]:
-    """Report how the run ended on stderr; return the exit status and the JSON summary."""
-    if outcome.error is not None:
-        status, reason = failure_status(outcome.error, settings)
-        say(f"wecom-async: error: {reason}")
-        return status, failure_report(settings, outcome, status, reason)
-    result = outcome.result
-    if result is None:
-        if outcome.written is None:
-            reason = "interrupted before the export started: nothing was written"
-            say(f"wecom-async: {reason}")
-        else:
-            reason = f"interrupted; {outcome.written:,} records are saved"
-            say(
-                f"wecom-async: {reason} in {part_path(settings.output)}: run the same "
-                "command with --resume to continue"
-            )
-        status = ExitStatus.INTERRUPTED
-        return status, failure_report(settings, outcome, status, reason)
-    status = ExitStatus.PARTIAL if result.failures else ExitStatus.OK
-    if not settings.quiet:
-        for line in summary_lines(result, outcome.requests, outcome.refusals):
-            say(f"wecom-async: {line}")
-    for failure in result.failures:
-        say(
-            f"wecom-async: warning: {len(failure.ids)} not exported ({failure.detail}): "
-            f"{', '.join(failure.ids)}"
-        )
-    return status, report(result, outcome.requests, status, outcome.refusals)
 
 
 def _fake_server(args: argparse.Namespace, err: TextIO) -> int:

@@ -3,11 +3,13 @@ any request; no secret in any message or repr."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
 from wecom_async.export import CorpEntry, CorpsFileError, load_corps
+from wecom_async.export._progress import NullProgress, PlainProgress, make_board
 
 SECRET = "Corp-Secret-Zx81pQmW4"
 SUITE_SECRET = "Suite-Secret-Hy62kLwN"
@@ -132,3 +134,36 @@ def test_entries_are_plain_values(tmp_path: Path) -> None:
     entry = load_corps(write(tmp_path, GOOD), environ=ENV)[0]
     assert isinstance(entry, CorpEntry)
     assert entry.label == "corp #1 (wwone)"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_one_display_has_a_line_per_corp() -> None:
+    terminal = _Terminal()
+    board = make_board(terminal, quiet=False)
+    for corp_id, items in (("wwone", 40), ("wwtwo", 70)):
+        progress = board.corp(corp_id)
+        progress.start(title="customers", unit_label="follow-users", total=4, done=0, items=0)
+        progress.update(done=4, items=items, pages=2)
+        progress.close()  # one corp done: the display stays for the others
+    board.close()
+    shown = terminal.getvalue()
+    assert "wwone customers" in shown
+    assert "wwtwo customers" in shown
+    assert "70 items" in shown
+
+
+def test_plain_lines_start_with_the_corp() -> None:
+    stream = io.StringIO()
+    now = [0.0]
+    board = make_board(stream, quiet=False, interval=5.0)
+    assert isinstance(board.corp("x"), PlainProgress)
+    progress = PlainProgress(stream, interval=5.0, clock=lambda: now[0], name="wwtwo")
+    progress.start(title="customers", unit_label="follow-users", total=10, done=0, items=0)
+    now[0] = 10.0
+    progress.update(done=5, items=100, pages=3)
+    assert stream.getvalue().startswith("wwtwo: customers: 5/10 follow-users, 3 pages, 100 items")
+    assert isinstance(make_board(_Terminal(), quiet=True).corp("x"), NullProgress)

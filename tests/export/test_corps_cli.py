@@ -15,6 +15,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+import redis
 
 from tests.export.helpers import (
     CORP_ID,
@@ -27,9 +28,11 @@ from tests.export.helpers import (
     run_cli,
     serve,
 )
+from tests.redis_server import RedisServer
 from wecom_async import RetryPolicy, WeComClient
 from wecom_async.callback import parse_event
 from wecom_async.export import CustomersJob, run_export
+from wecom_async.export._status import worst
 from wecom_async.export.cli import ExitStatus, main
 from wecom_async.provider import MemoryPermanentCodeStore, ProviderApp
 from wecom_async.testing import FakeWeCom
@@ -347,3 +350,53 @@ def test_an_interrupted_run_resumes_each_corp(tmp_path: Path) -> None:
         assert sorted(lines) == sorted(reference(world, corp_id, tmp_path))
     for secret in world.secrets():
         assert leaks(secret, [stopped, resumed.stderr, resumed.stdout], out) == []
+
+
+def test_a_suite_ticket_kept_in_redis_serves_the_provider_corp(
+    world: World,
+    base_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_server: RedisServer,
+) -> None:
+    """With --redis-url the budget, the tokens and the provider's suite ticket (the key
+    its callback receiver keeps) come from Redis."""
+    path, env = corps_file(tmp_path, world)
+    path.write_text(
+        path.read_text().replace(
+            'suite_ticket_env = "ACME_TICKET"', 'suite_ticket_redis_key = "acme:suite_ticket"'
+        )
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "out"
+    args = ["export", "customers", "--corps", str(path), "--base-url", base_url, "-o", str(out)]
+
+    assert main(args) == ExitStatus.USAGE  # the ticket is in Redis: --redis-url is needed
+    assert "give --redis-url" in capsys.readouterr().err
+    with_redis = [*args, "--redis-url", redis_server.url]
+    assert main(with_redis) == ExitStatus.CREDENTIALS  # no ticket in Redis yet
+    err = capsys.readouterr().err
+    assert f"wecom-async: {THREE}: error: bad credentials" in err
+    assert "no suite_ticket" in err
+
+    redis.Redis.from_url(redis_server.url).set("acme:suite_ticket", world.ticket)
+    status = main([*with_redis, "--resume"])  # the two corps that completed are kept
+    err = capsys.readouterr().err
+
+    assert status == ExitStatus.OK, err
+    assert err.count("complete before this run (nothing to resume)") == 2
+    lines = read_lines(out / THREE / "customers.jsonl")
+    assert set(pairs(lines)) == truth(world.fake.corp(THREE))
+    assert sorted(lines) == sorted(reference(world, THREE, tmp_path))
+    for secret in world.secrets():
+        assert leaks(secret, [err], out) == []
+
+
+def test_the_worst_corp_decides_the_exit_status() -> None:
+    assert worst([]) == ExitStatus.OK
+    assert worst([0, 3, 0]) == ExitStatus.PARTIAL
+    assert worst([0, 3, 1, 6]) == ExitStatus.UNREACHABLE
+    assert worst([4, 2, 0]) == ExitStatus.USAGE
+    assert worst([2, 130]) == ExitStatus.INTERRUPTED

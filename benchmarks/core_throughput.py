@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _canned_server import serve
+from _drive import UNPACED, drive
 
 from wecom_async import MemoryRateBudget, WeComClient
 
@@ -62,23 +62,6 @@ CUSTOMER = {
 TOKEN = {"errcode": 0, "errmsg": "ok", "access_token": "BENCH-TOKEN", "expires_in": 7200}
 
 
-async def _drive(n: int, callers: int, one: Callable[[], Awaitable[object]]) -> tuple[float, float]:
-    left = n
-
-    async def worker() -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await one()
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    async with anyio.create_task_group() as tg:
-        for _ in range(callers):
-            tg.start_soon(worker)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return n / wall, cpu / n * 1e6
-
-
 PATH = "/cgi-bin/externalcontact/get"
 PARAMS = {"access_token": "BENCH-TOKEN", "external_userid": "wm1"}
 CLIENTS = ("raw httpx", "wecom_async", "raw httpx+aiohttp", "wecom_async aiohttp", "raw aiohttp")
@@ -91,7 +74,7 @@ async def _raw_httpx(http: httpx.AsyncClient, n: int, callers: int) -> tuple[flo
         return json.loads(response.content)
 
     await one()
-    return await _drive(n, callers, one)
+    return await drive(n, callers, one)
 
 
 async def _sdk(client: WeComClient, n: int, callers: int) -> tuple[float, float]:
@@ -99,7 +82,7 @@ async def _sdk(client: WeComClient, n: int, callers: int) -> tuple[float, float]
         return await client.external_contact.get("wm1")
 
     await one()
-    return await _drive(n, callers, one)
+    return await drive(n, callers, one)
 
 
 async def _round(base: str, n: int, callers: int, name: str) -> tuple[float, float]:
@@ -117,11 +100,11 @@ async def _round(base: str, n: int, callers: int, name: str) -> tuple[float, flo
                     return json.loads(await response.read())
 
             await one()
-            return await _drive(n, callers, one)
+            return await drive(n, callers, one)
     transport = "aiohttp" if name.endswith("aiohttp") else "httpx"
     # The default budget would pace this loop at WeCom's 150 calls a second per API: keep its
     # cost (a budget is always there) but not its pace.
-    unpaced = MemoryRateBudget([(10**9, 60.0), (10**9, 3600.0)])
+    unpaced = MemoryRateBudget(UNPACED)
     async with WeComClient(
         "wwbench", "bench-secret", base_url=base, transport=transport, rate_budget=unpaced
     ) as c:

@@ -48,6 +48,8 @@ Inline = frozenset[type] | Mapping[int, WireEnum] | None
 _MISSING: Final = object()
 #: Slots of the models' bases that attrs' ``__init__`` leaves unset too.
 _UNSET_SLOTS: Final = frozenset({"_whole", "__weakref__"})
+#: How the file name of the code attrs generates (``__init__`` among it) begins.
+_ATTRS_GENERATED: Final = "<attrs generated"
 
 
 @attrs.frozen
@@ -142,13 +144,28 @@ def _field_lines(index: int, read: ReadField, namespace: dict[str, Any]) -> list
     return lines + ["    " + line for line in body]
 
 
+def _attrs_builds_it(cls: type[Any]) -> bool:
+    """Whether ``cls(...)`` is attrs' generated ``__init__`` alone: no ``__new__``,
+    ``__init__`` (a model made with ``init=False``), ``__attrs_pre_init__`` or
+    ``__attrs_post_init__`` of its author, which must run for every instance."""
+    code = getattr(cls.__init__, "__code__", None)
+    return (
+        code is not None
+        and code.co_filename.startswith(_ATTRS_GENERATED)
+        and vars(object)["__new__"] is cls.__new__
+        and getattr(cls, "__attrs_pre_init__", None) is None
+        and getattr(cls, "__attrs_post_init__", None) is None
+    )
+
+
 def _slot_setters(cls: type[Any], names: Sequence[str]) -> list[Callable[[Any, Any], None]] | None:
     """The slot setters of ``names`` (and ``extra``) when building ``cls`` needs nothing
-    else: slotted, no validator, converter or ``__attrs_post_init__``; None otherwise."""
+    else: attrs' own ``__init__`` (:func:`_attrs_builds_it`), slotted, no validator or
+    converter; None otherwise."""
     attributes = attrs.fields(cls)
     slots = {slot for k in cls.__mro__ for slot in getattr(k, "__slots__", ())}
     if (
-        getattr(cls, "__attrs_post_init__", None) is not None
+        not _attrs_builds_it(cls)
         or any(a.validator is not None or a.converter is not None for a in attributes)
         # A slot attrs' __init__ would also set (a cached hash) is a slot this does not.
         or not slots <= {*names, "extra", *_UNSET_SLOTS}
@@ -169,12 +186,15 @@ def _construction(cls: type[Any], names: Sequence[str], namespace: dict[str, Any
 
     What attrs' ``__init__`` of a frozen slotted class does is setting each slot; setting
     them straight from here skips its keyword parsing and the name lookups of
-    ``object.__setattr__``. A model with more to do (a check) is built by its ``__init__``.
+    ``object.__setattr__``. A model with more to do (a check, its author's own
+    ``__init__`` or hooks) is built by its ``__init__``.
     """
     setters = _slot_setters(cls, names)
     if setters is None:
-        arguments = "".join(f"{name}=a{index}, " for index, name in enumerate(names))
-        return [f"return cls({arguments}extra=extra)"]
+        # attrs' __init__ takes each field by its alias (``_code`` as ``code``).
+        alias = {a.name: a.alias for a in attrs.fields(cls)}
+        arguments = "".join(f"{alias[name]}=a{index}, " for index, name in enumerate(names))
+        return [f"return cls({arguments}{alias['extra']}=extra)"]
     namespace["new"] = object.__new__
     namespace.update((f"s{index}", setter) for index, setter in enumerate(setters))
     lines = ["o = new(cls)"]

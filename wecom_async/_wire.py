@@ -15,6 +15,7 @@ Every failure becomes a :class:`~wecom_async.WeComError` here; no httpx exceptio
 from __future__ import annotations
 
 import json
+import math
 from typing import Final, Protocol
 
 import attrs
@@ -132,25 +133,63 @@ def exchange_failure(line: str, exc: Exception) -> WeComError:
 
 
 _NOT_JSON: Final = object()
+#: How much of a refused number the error quotes (a hostile one may be megabytes long).
+_QUOTED_CHARS: Final = 40
+
+
+class _NoFloat(ValueError):
+    """A number of the body that no float holds: NaN / Infinity, or beyond a float's range.
+
+    Python's parser takes ``NaN`` and ``Infinity`` (not JSON) and reads ``1e400`` (valid
+    JSON) as ``inf``: kept, they would be written back as tokens no JSON reader takes
+    (an export line that is not JSON), and ``inf`` is not the number WeCom sent.
+    """
+
+
+def _no_constant(token: str) -> float:
+    raise _NoFloat(f"{token}, which is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        quoted = text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "..."
+        raise _NoFloat(f"the number {quoted}, beyond the range of a float")
+    return value
 
 
 def _loads(content: bytes) -> object:
+    """The JSON value of ``content``; _NOT_JSON when it is none; _NoFloat (raised) for a
+    number no float holds."""
     try:
         # WeCom's bodies may hold raw control characters inside strings: decode leniently.
-        return json.loads(content, strict=False)
+        return json.loads(content, strict=False, parse_constant=_no_constant, parse_float=_finite)
+    except _NoFloat:
+        raise
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return _NOT_JSON
 
 
 def decode(line: str, answer: Answer) -> JsonObject:
-    """The envelope of ``answer`` as a dict; ResponseError for anything else."""
+    """The envelope of ``answer`` as a dict; ResponseError for anything else.
+
+    A body holding a number no float can keep (``NaN``, ``Infinity``, ``1e400``) is a
+    ResponseError too: it could be neither kept as sent nor written back as JSON.
+    """
     if answer.status_code != 200:
         raise ResponseError(
             f"HTTP {answer.status_code} instead of a WeCom envelope",
             request_line=line,
             status_code=answer.status_code,
         )
-    data = _loads(answer.content)
+    try:
+        data = _loads(answer.content)
+    except _NoFloat as exc:
+        raise ResponseError(
+            f"the body holds {exc}: it cannot be read without changing it",
+            request_line=line,
+            status_code=answer.status_code,
+        ) from None
     if data is _NOT_JSON:
         raise ResponseError(
             f"the body is not valid JSON ({len(answer.content)} bytes)",

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from wecom_async import StructureError, from_dict, to_dict
 from wecom_async._converter import _DETAILED, _FAST, structure
+from wecom_async._readers import _slot_setters, model_fields
 from wecom_async.models import CustomerWithFollowInfo, FollowUser, GroupChat, WireModel
 
 from .wire_models import Odd, model_dicts, read_models
@@ -126,3 +127,71 @@ def test_a_broken_record_in_a_page_is_refused_with_its_path() -> None:
         caught.value.errors
     )
     assert caught.value.raw == page
+
+
+@attrs.frozen(kw_only=True, init=False)
+class _Upper(WireModel):
+    """A user's model with its own ``__init__``: every instance normalized."""
+
+    name: str | None = None
+
+    def __init__(self, *, name: str | None = None, extra: Any = None) -> None:
+        normalized = name.upper() if isinstance(name, str) else name
+        self.__attrs_init__(name=normalized, extra={} if extra is None else extra)
+
+
+_PRE_INITS: list[str] = []
+
+
+@attrs.frozen(kw_only=True)
+class _Counted(WireModel):
+    """A user's model with an ``__attrs_pre_init__`` hook."""
+
+    name: str | None = None
+
+    def __attrs_pre_init__(self) -> None:
+        _PRE_INITS.append(type(self).__name__)
+
+
+@attrs.frozen(kw_only=True)
+class _Checked(WireModel):
+    """A private field (its ``__init__`` argument is ``code``) with a validator."""
+
+    _code: str | None = attrs.field(default=None, validator=attrs.validators.instance_of(str))
+
+
+def test_a_user_models_own_init_runs_for_every_instance_it_reads() -> None:
+    for data in ({"name": "abc"}, {"name": "abc", "x": 1}):
+        fast, slow = read_both(_Upper, data)
+        assert fast == slow
+        assert from_dict(_Upper, data).name == "ABC" == _Upper(name="abc").name
+
+
+def test_a_user_models_pre_init_hook_runs_once_per_instance_read() -> None:
+    _PRE_INITS.clear()
+    from_dict(_Counted, {"name": "x"})
+    from_dict(list[_Counted], [{"name": "y"}, {"name": "z", "new": 1}])
+    assert _PRE_INITS == ["_Counted"] * 3
+
+
+def test_a_private_field_with_a_check_is_given_by_its_init_name() -> None:
+    fast, slow = read_both(_Checked, {"_code": "c", "x": 1})
+    assert fast == slow != "refused"
+    assert from_dict(_Checked, {"_code": "c"})._code == "c"
+
+
+def test_only_the_models_with_checks_of_their_own_skip_the_slot_setters() -> None:
+    """The SDK's models are built slot by slot (the fast path) unless they check more."""
+    slow = {
+        model.__name__
+        for model in MODELS
+        if _slot_setters(model, [field.name for field in model_fields(model)]) is None
+    }
+    checked = {
+        model.__name__
+        for model in MODELS
+        if getattr(model, "__attrs_post_init__", None) is not None
+        or any(a.validator is not None or a.converter is not None for a in attrs.fields(model))
+    }
+    assert slow == checked
+    assert len(slow) < 10

@@ -7,14 +7,17 @@ a cursor of the wrong type, and tracebacks rendered with their frames' local var
 
 from __future__ import annotations
 
+import json
 import math
 import traceback
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.core.scripted import CORP_ID, SECRET, ScriptedWeCom
 from tests.core.virtual_time import run_virtual
@@ -26,7 +29,7 @@ from wecom_async import (
     SystemBusyError,
     WeComClient,
 )
-from wecom_async._wire import EXCHANGE_LIMIT, MAX_BODY_BYTES
+from wecom_async._wire import EXCHANGE_LIMIT, MAX_BODY_BYTES, Answer, decode
 
 PATH = "externalcontact/get_follow_user_list"
 
@@ -249,3 +252,59 @@ async def test_a_caller_cancelled_while_waiting_in_the_rate_budget_sends_nothing
         await waiting.wait()
         tg.cancel_scope.cancel()
     assert server.calls[PATH] == 0
+
+
+def _raw(body: bytes) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("number", "named"),
+    [
+        ("NaN", "NaN, which is not a JSON number"),
+        ("Infinity", "Infinity, which is not a JSON number"),
+        ("-Infinity", "-Infinity, which is not a JSON number"),
+        ("1e400", "the number 1e400, beyond the range of a float"),
+        ("-1.5E+309", "the number -1.5E+309, beyond the range of a float"),
+        ("1" + "0" * 400 + ".5", "the number " + "1" + "0" * 39 + "..., beyond the range"),
+    ],
+)
+async def test_a_number_no_float_holds_is_a_response_error_naming_it(
+    number: str, named: str
+) -> None:
+    """Python reads NaN / Infinity (not JSON) and 1e400 (JSON, read as inf): kept, they
+    would be written back as tokens no JSON reader takes. Refused, named, never kept."""
+    server = ScriptedWeCom()
+    body = '{"errcode":0,"errmsg":"ok","follow_user":["zhangsan"],"score":' + number + "}"
+    server.script(PATH, _raw(body.encode()))
+    async with server.client(retry=RetryPolicy.no_delay(max_attempts=1)) as client:
+        with pytest.raises(ResponseError) as caught:
+            await client.external_contact.get_follow_user_list()
+    message = str(caught.value)
+    assert named in message
+    assert "cannot be read without changing it" in message
+    assert len(message) < 200  # a megabyte of digits is not quoted back
+    assert server.calls[PATH] == 1
+
+
+@settings(deadline=None, max_examples=200)
+@given(number=st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_float_is_read_exactly_as_sent(number: float) -> None:
+    body = json.dumps({"errcode": 0, "value": number, "nested": [{"v": number}]}).encode()
+    data = decode("GET /cgi-bin/x", Answer(200, body))
+    assert data["value"] == number
+    assert math.copysign(1, data["value"]) == math.copysign(1, number)  # -0.0 stays -0.0
+    assert data["nested"] == [{"v": number}]
+
+
+@settings(deadline=None)
+@given(
+    mantissa=st.integers(1, 9), exponent=st.integers(309, 100_000), sign=st.sampled_from(["", "-"])
+)
+def test_every_float_beyond_range_is_refused(mantissa: int, exponent: int, sign: str) -> None:
+    body = f'{{"errcode":0,"value":{sign}{mantissa}.5e{exponent}}}'.encode()
+    with pytest.raises(ResponseError, match="beyond the range of a float"):
+        decode("GET /cgi-bin/x", Answer(200, body))

@@ -173,8 +173,9 @@ def test_checkpoint_round_trip_and_atomic_replace(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("{not json", "cannot read"),
-        ('{"version": 99}', "not a version 1 checkpoint"),
-        ('{"version": 1, "kind": "customers"}', "damaged"),
+        ('{"version": 99}', "not a version 2 checkpoint"),
+        ("[1]", "not a version 2 checkpoint"),
+        ('{"version": 2, "kind": "customers"}', "damaged"),
     ],
 )
 def test_a_bad_checkpoint_is_refused(tmp_path: Path, content: str, message: str) -> None:

@@ -128,6 +128,44 @@ async def test_a_part_of_another_type_is_a_structure_error_not_a_default(
     assert caught.value.request_line == endpoint.line
 
 
+LIST_KEYED = [
+    name
+    for name in sorted(CALLS)
+    if isinstance(
+        fixture(ENDPOINTS_BY_METHOD[name].path).get(str(ENDPOINTS_BY_METHOD[name].key)), list
+    )
+]
+
+
+def _items(result: object) -> list[object]:
+    if isinstance(result, Page):
+        return list(result.items)
+    assert isinstance(result, WireList), type(result).__name__
+    return list(result)
+
+
+@pytest.mark.parametrize("name", LIST_KEYED)
+async def test_a_null_list_reads_as_the_empty_list(name: str) -> None:
+    """WeCom leaves out an empty list or sends it as null: either is no item, not an
+    error; a null stays in the whole answer as sent."""
+    endpoint = ENDPOINTS_BY_METHOD[name]
+    key = str(endpoint.key)
+    results = []
+    for value in (None, []):
+
+        def answer(path: str, token: str | int | None, value: object = value) -> dict[str, Any]:
+            return {**one_page_with_a_new_field(path, token), key: value}
+
+        service, _ = name.split(".")
+        async with FixtureWeCom(answer).client() as client:
+            results.append(await CALLS[name](getattr(client, service), {}))
+    null, empty = results
+    assert _items(null) == _items(empty) == []
+    if isinstance(null, WireList):
+        assert null.response is not None
+        assert null.response.extra[key] is None
+
+
 def test_every_key_names_a_field_of_its_endpoints_response() -> None:
     for endpoint in ENDPOINTS.values():
         if endpoint.key is not None:

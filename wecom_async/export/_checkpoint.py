@@ -50,8 +50,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Format version written into every checkpoint; another version is refused.
-CHECKPOINT_VERSION: Final = 1
+#: Format version written into every checkpoint; another version is refused. Version 2:
+#: the output's JSON objects (JSON Lines records, CSV cells) have their keys sorted, where
+#: version 1 kept WeCom's order; resuming across the change would mix both in one file.
+CHECKPOINT_VERSION: Final = 2
+#: The version of the releases that wrote keys in WeCom's order.
+UNSORTED_KEYS_VERSION: Final = 1
 #: The checkpoint of ``out.jsonl`` is ``out.jsonl.checkpoint``.
 CHECKPOINT_SUFFIX: Final = ".checkpoint"
 
@@ -186,7 +190,8 @@ class Checkpoint:
 
         Raises:
             CheckpointError: the file is missing, unreadable or not a checkpoint of this
-                version.
+                version (one of the earlier version, whose output holds keys in another
+                order, is refused with a message that says so).
         """
         try:
             data = json.loads(path.read_bytes())
@@ -194,7 +199,15 @@ class Checkpoint:
             raise CheckpointError(f"no checkpoint at {path}: nothing to resume") from None
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"cannot read the checkpoint {path}: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        if version == UNSORTED_KEYS_VERSION:
+            raise CheckpointError(
+                f"{path} was written by an earlier release, which wrote each record's keys in "
+                "the order WeCom sent them; this release writes them sorted, and one file must "
+                "not mix both: start the export over (without --resume), or finish it with "
+                "the release that started it"
+            )
+        if not isinstance(data, dict) or version != CHECKPOINT_VERSION:
             raise CheckpointError(f"{path} is not a version {CHECKPOINT_VERSION} checkpoint")
         try:
             units, sizes = data["units"], data["sizes"]

@@ -498,8 +498,15 @@ class _Engine:
                     self._flush(chunks)
                     self._written[index] = await anyio.to_thread.run_sync(self._keys_reader(index))
                 records = self._unwritten(index, records)
+            try:
+                chunk = self._encoder.encode(records)
+            except Exception:
+                # The pages before this one are recorded as written: write them, so a
+                # commit still describes the output (this page is not recorded at all).
+                self._flush(chunks)
+                raise
             ckpt.starts.setdefault(index, self._out.size + sum(map(len, chunks)))
-            chunks.append(self._encoder.encode(records))
+            chunks.append(chunk)
             ckpt.items += len(records)
             ckpt.pages += page.fetched
             if page.batch.failures:

@@ -27,6 +27,8 @@ from .._client import WeComClient
 from .._converter import to_dict
 from .._core import Endpoint
 from .._exceptions import WeComError
+from .._jsontext import json_text
+from .._logging import redact
 from .._validation import check_ids
 from ..models import CustomerWithFollowInfo
 from ..models._base import JsonObject, JsonValue, WireModel
@@ -69,6 +71,12 @@ CONTACT_WAY_EPOCH: Final = 1_625_846_400
 CONTACT_WAY_WINDOW: Final = 90 * 86_400
 UNLICENSED: Final = "unlicensed"
 UNLICENSED_DETAIL: Final = "no valid interop (互通) license: their customers cannot be read"
+#: The reason of a ``fail_info`` this release cannot read whole (another kind of failure,
+#: another shape): it names the whole chunk, since which members it means is unknown.
+ODD_FAIL_INFO: Final = "fail_info"
+#: Characters of such a ``fail_info`` quoted in the failure's detail (it is one line of
+#: the checkpoint and the summary, whatever WeCom sent).
+FAIL_INFO_QUOTED: Final = 500
 
 
 def auto_chunk_size(members: int, concurrency: int) -> int:
@@ -130,13 +138,45 @@ async def _wire_page(
     )
     page = read_page(data, item, endpoint, _same)
     # read_page checked the key: a list of objects that each read as an ``item``, or left
-    # out (WeCom leaves out empty lists).
-    records = cast(list[JsonObject], data.get(endpoint.key or "", []))
+    # out or null (WeCom's empty list).
+    records = cast(list[JsonObject], data.get(endpoint.key or "") or [])
     return page, records
 
 
 def _same(value: WireModel) -> WireModel:
     return value
+
+
+def _fail_info_failures(page: Page[WireModel], ids: Sequence[str]) -> list[Failure]:
+    """The partial failures a ``batch/get_by_user`` page reports in ``fail_info``.
+
+    The unlicensed members are one failure. Anything else it holds (an unknown key such
+    as another kind of failure, an odd item, a list or a string instead of an object) is
+    another, for every member of the chunk, quoting what WeCom sent: members whose
+    customers may be missing are never passed over in silence. An empty one (null,
+    ``{}``, ``[]``) reports nothing.
+    """
+    info = page.fail_info
+    failures = []
+    if info is not None and info.unlicensed_userid_list:
+        unlicensed = tuple(info.unlicensed_userid_list)
+        failures.append(Failure(UNLICENSED, unlicensed, UNLICENSED_DETAIL))
+    # What FailInfo could not read stays in its extra; a fail_info of another shape than
+    # an object, in the page's.
+    odd = dict(info.extra) if info is not None else page.extra.get("fail_info")
+    if odd not in (None, [], {}):
+        failures.append(Failure(ODD_FAIL_INFO, tuple(ids), _odd_detail(odd)))
+    return failures
+
+
+def _odd_detail(odd: JsonValue) -> str:
+    quoted = redact(json_text(odd, sort_keys=True))
+    if len(quoted) > FAIL_INFO_QUOTED:
+        quoted = quoted[:FAIL_INFO_QUOTED] + "..."
+    return (
+        "WeCom reported members it could not serve in a form this release does not read; "
+        f"their customers may be missing: fail_info {quoted}"
+    )
 
 
 def _columns(record: JsonObject, columns: Sequence[str]) -> list[JsonValue]:
@@ -179,9 +219,7 @@ class CustomersJob(_MemberChunksJob):
         ids = check_ids(userids(spec), "userid_list", max_count=MAX_BATCH_USERIDS)
         body = cursor_body({"userid_list": ids, "limit": CUSTOMER_PAGE}, cursor)
         page, records = await _wire_page(client, _GET_BY_USER, CustomerWithFollowInfo, body)
-        unlicensed = page.fail_info.unlicensed_userid_list if page.fail_info else None
-        failures = [Failure(UNLICENSED, tuple(unlicensed), UNLICENSED_DETAIL)] if unlicensed else []
-        return Batch(records, page.next_cursor or None, failures)
+        return Batch(records, page.next_cursor or None, _fail_info_failures(page, ids))
 
     def rows(self, record: JsonObject) -> list[Sequence[JsonValue]]:
         """One row per pair."""

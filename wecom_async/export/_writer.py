@@ -132,12 +132,17 @@ def cell(value: JsonValue) -> str:
 
     A lone surrogate (half an emoji) cannot be written in UTF-8: in a text cell it
     becomes U+FFFD; inside JSON text it is escaped (``\\ud83d``), losing nothing.
+    A float is written as JSON writes it (the same digits as ``str``), so NaN and the
+    infinities are refused here as in JSON text.
+
+    Raises:
+        ResponseError: the value holds NaN or an infinity.
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list | dict):
+    if isinstance(value, list | dict | float):
         return json_text(value, sort_keys=True)
     return _SURROGATES.sub("\ufffd", str(value))
 

@@ -286,18 +286,20 @@ def _keyed(whole: WireModel, endpoint: Endpoint, kind: type[K]) -> K:
 
     The lenient converter keeps a value a field cannot hold in ``extra`` and leaves the
     field at its default; a method that promises that value must not answer with the
-    default instead, so such a value, or a missing one, is a StructureError.
+    default instead, so such a value, or a missing one, is a StructureError. A list is
+    the exception: WeCom leaves out an empty list or sends it as null, so both read as
+    ``[]`` (the null stays in the whole answer's ``extra``, as sent).
     """
     key = endpoint.key
     if key is None:  # a service bug, caught by the tests of every endpoint
         raise TypeError(f"{endpoint.line} names no key to read")
-    if key in whole.extra:
+    if key in whole.extra and not (kind is list and whole.extra[key] is None):
         raise StructureError(
             f"the answer's {key!r} is not a {kind.__name__}",
             raw=whole.extra[key],
             request_line=endpoint.line,
         )
-    value: object = getattr(whole, key)
+    value: object = getattr(whole, key)  # a null list kept in extra: the field's default
     if value is None and kind is list:
         value = []  # WeCom leaves out empty lists
     if value is None:

@@ -21,6 +21,11 @@ fetch's error, at the same moment. A failure is therefore shared, not handed on:
 do not take the lease one after another and repeat the failing fetch. The next call after
 the flight ends starts a new one. The store protocol is untouched by this, so a store
 shared by many processes works the same way.
+
+A store may offer two optional methods beyond the protocol: ``peek(key)``, a fresh token
+without waiting (the hot path), and ``keep_lease(lease)``, which renews a lease until
+cancelled: the manager runs it beside each fetch, so a fetch slower than the lease's TTL
+keeps the lease (a Redis lease has a TTL so that a killed fetcher does not hold it long).
 """
 
 from __future__ import annotations

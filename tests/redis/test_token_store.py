@@ -250,7 +250,8 @@ async def test_an_outage_falls_back_to_per_process_tokens_and_shares_again_after
         shared = await store.get_or_lease(KEY)
         assert isinstance(shared, Lease)
         held = await redis.get(f"wecom_async:{{{KEY}}}:lease")
-        assert held is not None and held.startswith(f"{shared.fence}:".encode())
+        assert held is not None
+        assert held.startswith(f"{shared.fence}:".encode())
     messages = [r.getMessage() for r in caplog.records]
     assert sum("RedisTokenStore: Redis is unreachable" in m for m in messages) == 1
     assert sum("RedisTokenStore: Redis answers again" in m for m in messages) == 1

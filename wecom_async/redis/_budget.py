@@ -275,4 +275,3 @@ class RedisRateBudget:
         if not isinstance(left, int):
             raise ResponseError(f"unexpected answer from the block script: {left!r}")
         return left / 1000
-

@@ -204,7 +204,7 @@ class Outage:
 
 
 def _what_failed(exc: BaseException) -> str:
-    """"unreachable" only for what is one: a connection failure or no answer in time."""
+    """ "unreachable" only for what is one: a connection failure or no answer in time."""
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)):
         return "Redis is unreachable"
     return "Redis error"

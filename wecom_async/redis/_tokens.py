@@ -424,6 +424,8 @@ class RedisTokenStore:
         trip = asyncio.ensure_future(self._get_or_lease(self._keys(key), args))
         try:
             reply = await asyncio.shield(trip)
+        except MaxConnectionsError:
+            raise  # nothing was sent: no lease to settle
         except BaseException:
             self._abandon(key, owner, trip)
             raise

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 
@@ -35,20 +35,20 @@ from wecom_async.redis import RedisRateBudget, RedisTokenStore
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """One client per worker process, for the worker's lifetime, on the shared store."""
-    tokens = RedisTokenStore.from_url(os.environ["REDIS_URL"])
-    budget = RedisRateBudget.from_url(os.environ["REDIS_URL"])  # WeCom's limits less a margin
-    client = WeComClient(
-        os.environ["WECOM_CORP_ID"],
-        os.environ["WECOM_SECRET"],
-        base_url=os.environ.get("WECOM_BASE_URL", DEFAULT_BASE_URL),
-        token_store=tokens,
-        rate_budget=budget,
-    )
-    async with client:
-        app.state.wecom = client
+    async with AsyncExitStack() as stack:  # closed in reverse order, even if one fails
+        tokens = RedisTokenStore.from_url(os.environ["REDIS_URL"])
+        stack.push_async_callback(tokens.aclose)
+        budget = RedisRateBudget.from_url(os.environ["REDIS_URL"])  # WeCom's limits less a margin
+        stack.push_async_callback(budget.aclose)
+        client = WeComClient(
+            os.environ["WECOM_CORP_ID"],
+            os.environ["WECOM_SECRET"],
+            base_url=os.environ.get("WECOM_BASE_URL", DEFAULT_BASE_URL),
+            token_store=tokens,
+            rate_budget=budget,
+        )
+        app.state.wecom = await stack.enter_async_context(client)
         yield
-    await tokens.aclose()
-    await budget.aclose()
 
 
 app = FastAPI(lifespan=lifespan)

@@ -110,8 +110,12 @@ class Secret(str):
 
 # Keys whose value is a credential: every *access_token and *secret (corpsecret,
 # suite_secret, provider_secret, ...), every *_ticket (suite_ticket, jsapi_ticket),
-# the permanent and temporary auth codes, and the callback EncodingAESKey.
-_KEY = r"(?<!\w)\w*?(?:access_token|secret|_ticket|permanent_code|auth_code|encoding_?aes_?key)"
+# the permanent and temporary auth codes, the callback EncodingAESKey, and every
+# *password (a Redis URL's ?password=, redis-py's connection arguments).
+_KEY = (
+    r"(?<!\w)\w*?(?:access_token|secret|_ticket|permanent_code|auth_code|encoding_?aes_?key"
+    r"|password)"
+)
 # A quote around a key or value, maybe escaped (a JSON string inside a repr) or URL-encoded.
 _QUOTE = r"(?:\\*[\"']|%2[27])"
 # key=X, key: X, "key": "X", ('key', 'X'), key%3DX; a comma only before a quoted value.
@@ -125,6 +129,11 @@ _SECRET_PARAM: Final = re.compile(
     rf"(?:(?P<open>[bB]?(?P<quote>{_QUOTE}))(?:(?!(?P=quote)).)+|{_BARE})",
     re.IGNORECASE,
 )
+
+# The password in a URL's userinfo (redis://user:password@host, redis://:password@host),
+# whatever its length: a short Redis password is not registered as a value (see below),
+# and a URL is where it shows.
+_USERINFO: Final = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+@", re.IGNORECASE)
 
 #: Values shorter than this are not registered: masking them would garble plain text
 #: (WeCom secrets are 43 characters and access tokens longer still).
@@ -189,7 +198,11 @@ def redact(text: str) -> str:
     for form in _known.forms:
         if form in text:
             text = text.replace(form, MASK)
-    return _SECRET_PARAM.sub(_mask_value, text)
+    return _SECRET_PARAM.sub(_mask_value, _USERINFO.sub(_mask_userinfo, text))
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    return f"{match['head']}{MASK}@"
 
 
 def _mask_value(match: re.Match[str]) -> str:

@@ -21,6 +21,11 @@ fetch's error, at the same moment. A failure is therefore shared, not handed on:
 do not take the lease one after another and repeat the failing fetch. The next call after
 the flight ends starts a new one. The store protocol is untouched by this, so a store
 shared by many processes works the same way.
+
+A store may offer two optional methods beyond the protocol: ``peek(key)``, a fresh token
+without waiting (the hot path), and ``keep_lease(lease)``, which renews a lease until
+cancelled: the manager runs it beside each fetch, so a fetch slower than the lease's TTL
+keeps the lease (a Redis lease has a TTL so that a killed fetcher does not hold it long).
 """
 
 from __future__ import annotations
@@ -259,7 +264,7 @@ class TokenManager:
             return got
         written = False
         try:
-            token, expires_in = await self._fetch()
+            token, expires_in = await self._fetch_holding(got)
             ttl = max(expires_in - min(self._margin, expires_in / 2), 0.0)
             written = await self._store.put(got, token, ttl)
             if not written:
@@ -270,6 +275,31 @@ class TokenManager:
                 with anyio.CancelScope(shield=True):
                     await self._store.release(got)
 
+    async def _fetch_holding(self, lease: Lease) -> tuple[str, int]:
+        """Fetch while the store keeps ``lease`` from expiring, if it can.
+
+        A store shared by processes gives its lease a TTL, so that a killed fetcher does
+        not hold up the others for long; its optional ``keep_lease(lease)`` renews the
+        lease until cancelled, so that a gettoken slower than that TTL (WeCom slow,
+        retries) keeps it and the others go on waiting instead of fetching too.
+        """
+        keep: Callable[[Lease], Awaitable[None]] | None = getattr(self._store, "keep_lease", None)
+        if keep is None:
+            return await self._fetch()
+        outcome: tuple[str, int] | None = None
+        error: Exception | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(_quietly, keep, lease)
+            try:
+                outcome = await self._fetch()
+            except Exception as exc:  # raised below, not wrapped in an exception group
+                error = exc
+            group.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        assert outcome is not None
+        return outcome
+
     async def invalidate(self, token: IssuedToken) -> None:
         """Forget ``token`` if it is still the stored one (compare-and-delete)."""
         if await self._store.invalidate(self._key, token):
@@ -277,3 +307,11 @@ class TokenManager:
             # A flight under way may have read the refused token before it was deleted:
             # callers from now on start a new one (the store's lease still allows one fetch).
             self._flight = None
+
+
+async def _quietly(keep: Callable[[Lease], Awaitable[None]], lease: Lease) -> None:
+    """Run ``keep(lease)``; a failure to renew a lease never fails the fetch beside it."""
+    try:
+        await keep(lease)
+    except Exception as exc:
+        logger.debug("could not renew the token lease: %s", type(exc).__name__)

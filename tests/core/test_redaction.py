@@ -99,6 +99,8 @@ CREDENTIAL_KEYS = [
     "auth_code",
     "encoding_aes_key",
     "EncodingAESKey",
+    "password",
+    "redis_password",
 ]
 
 #: How a key and its value are written: query strings, prose, JSON, dict and tuple reprs,

@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .._budget import DEFAULT_LIMITS, RESERVE_AHEAD, Limit, MemoryRateBudget, pace
-from .._logging import register_secret
+from ._connect import client_from_url, register_password
 from ._guard import Outage
 
 __all__ = ["DEFAULT_PREFIX", "RedisRateBudget"]
@@ -141,6 +141,7 @@ class RedisRateBudget:
 
     Raises:
         ValueError: limits or burst as :class:`~wecom_async.MemoryRateBudget` refuses them.
+        ValidationError: ``timeout`` is not above 0, or ``retry_after`` is negative.
     """
 
     def __init__(
@@ -165,7 +166,9 @@ class RedisRateBudget:
             fallback if fallback is not None else MemoryRateBudget(self.limits, burst=burst)
         )
         self._sleep = sleep
-        self._outage = Outage("RedisRateBudget", timeout=timeout, retry_after=retry_after)
+        self._outage = Outage(
+            "RedisRateBudget", timeout=timeout, retry_after=retry_after, probe=redis.ping
+        )
         self._acquire = redis.register_script(_ACQUIRE)
         self._refused = redis.register_script(_REFUSED)
         longest = self.limits[-1][1]
@@ -178,7 +181,7 @@ class RedisRateBudget:
             *(seconds * _MICRO for _, seconds in self.pace.longer),
         ]
         self._logs = [f":log:{calls}:{seconds:g}" for calls, seconds in self.pace.longer]
-        _register_password(redis)
+        register_password(redis)
 
     @classmethod
     def from_url(
@@ -197,10 +200,10 @@ class RedisRateBudget:
         arguments are as for the class.
 
         Raises:
-            ValueError: the URL or the limits cannot be used.
+            ValidationError: the URL or the timeouts cannot be used.
+            ValueError: the limits cannot be used.
         """
-        _register_url_password(url)
-        redis = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        redis = client_from_url(url, timeout=timeout)
         budget = cls(
             redis,
             limits=limits,
@@ -221,6 +224,7 @@ class RedisRateBudget:
 
     async def aclose(self) -> None:
         """Close the Redis client if the budget made it (:meth:`from_url`)."""
+        await self._outage.aclose()
         if self._owns_redis:
             await self._redis.aclose()
 
@@ -271,23 +275,3 @@ class RedisRateBudget:
         if not isinstance(left, int):
             raise ResponseError(f"unexpected answer from the block script: {left!r}")
         return left / 1000
-
-
-def _register_password(redis: Redis) -> None:
-    """Keep the client's Redis password out of every log line and error message."""
-    password = redis.connection_pool.connection_kwargs.get("password")
-    if isinstance(password, str) and password:
-        register_secret(password)
-
-
-def _register_url_password(url: str) -> None:
-    """Register the password of a Redis URL (``redis://user:password@host``) as a secret."""
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return
-    if password:
-        register_secret(unquote(password))
-        register_secret(password)

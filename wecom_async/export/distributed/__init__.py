@@ -36,7 +36,14 @@ from ._ledger import (
 from ._parts import ExportFiles, PartFile, Plan
 from ._shard import LeaseOptions, ShardLost, StepHook, run_shard
 from ._submit import new_export_id, rebuild_export, submit_export, wait_export
-from ._taskiq import SHARD_QUEUE, SHARD_TASK, kick_shards, serve_worker, shard_broker
+from ._taskiq import (
+    SHARD_QUEUE,
+    SHARD_TASK,
+    kick_shards,
+    run_worker,
+    serve_worker,
+    shard_broker,
+)
 from ._worker import ClientFactory, Corp, ShardWorker, job_of
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "new_export_id",
     "rebuild_export",
     "run_shard",
+    "run_worker",
     "serve_worker",
     "shard_broker",
     "submit_export",

@@ -11,18 +11,29 @@ so a message delivered twice, or lost, changes nothing in the output (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
+from redis.asyncio import Redis
 from taskiq import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 from taskiq.kicker import AsyncKicker
 
+from ..._budget import DEFAULT_LIMITS, Limit
 from ...callback.taskiq import EventStreamBroker
-from ._worker import ShardWorker
+from ...redis._budget import _register_url_password
+from ._shard import LeaseOptions, StepHook
+from ._worker import Corp, ShardWorker
 
-__all__ = ["SHARD_QUEUE", "SHARD_TASK", "kick_shards", "serve_worker", "shard_broker"]
+__all__ = [
+    "SHARD_QUEUE",
+    "SHARD_TASK",
+    "kick_shards",
+    "run_worker",
+    "serve_worker",
+    "shard_broker",
+]
 
 #: The task that carries one shard: ``(export_id, shard)``.
 SHARD_TASK: Final = "wecom_async.export.shard"
@@ -74,3 +85,36 @@ async def serve_worker(broker: AsyncBroker, worker: ShardWorker) -> None:
             )
     finally:
         await broker.shutdown()
+
+
+async def run_worker(
+    redis_url: str,
+    corps: Sequence[Corp],
+    *,
+    shards: int = 2,
+    options: LeaseOptions | None = None,
+    poll: float = 2.0,
+    limits: Sequence[Limit] = DEFAULT_LIMITS,
+    step: StepHook | None = None,
+) -> None:
+    """Run a shard worker for ``corps`` on the Redis at ``redis_url`` until cancelled.
+
+    What ``wecom-async worker`` runs. The arguments are those of
+    :class:`~wecom_async.export.distributed.ShardWorker`.
+
+    Raises:
+        ValueError: the URL or an argument cannot be used.
+    """
+    options = options or LeaseOptions()
+    _register_url_password(redis_url)
+    timeout = options.redis_timeout
+    redis = Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        worker = ShardWorker(
+            redis, corps, shards=shards, options=options, poll=poll, limits=limits, step=step
+        )
+        # A dead worker's message is taken over after a lease; the ledger fences any rerun.
+        idle = max(1000, round(options.lease * 1000))
+        await serve_worker(shard_broker(redis_url, idle_timeout_ms=idle), worker)
+    finally:
+        await redis.aclose()

@@ -157,23 +157,26 @@ class ShardWorker:
         """Claim what nobody runs, while a slot is free (see the module docstring)."""
         for export_id in await self.ledger.active():
             while self.slots.available_tokens >= 1:
-                await self.slots.acquire()
+                # The slot is released by the task that runs the shard, so it is held on
+                # behalf of a token of its own rather than of this task.
+                slot = object()
+                await self.slots.acquire_on_behalf_of(slot)
                 try:
                     claim = await self._claim(export_id, None)
                 except BaseException:
-                    self.slots.release()
+                    self.slots.release_on_behalf_of(slot)
                     raise
                 if not isinstance(claim, Claim):
-                    self.slots.release()
+                    self.slots.release_on_behalf_of(slot)
                     break
                 assert self._group is not None
-                self._group.start_soon(self._run_holding_slot, claim)
+                self._group.start_soon(self._run_holding, claim, slot)
 
-    async def _run_holding_slot(self, claim: Claim) -> None:
+    async def _run_holding(self, claim: Claim, slot: object) -> None:
         try:
             await self._run(claim)
         finally:
-            self.slots.release()
+            self.slots.release_on_behalf_of(slot)
 
     async def _run(self, claim: Claim) -> bool:
         try:

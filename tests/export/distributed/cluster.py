@@ -58,10 +58,21 @@ class Cluster:
         env = cli_env(WECOM_SECRET=SECRET, STEP_ACTION=action)
         with open(log, "w") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.export.distributed.worker_main", self.redis_url,
-                 str(lease), str(poll), *specs],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.export.distributed.worker_main",
+                    self.redis_url,
+                    str(lease),
+                    str(poll),
+                    *specs,
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         self.workers.append(proc)
         self.logs.append(log)
         return proc
@@ -122,11 +133,20 @@ def single_process_lines(fake: FakeWeCom, out: Path) -> list[str]:
     async def run() -> None:
         async with (
             httpx.AsyncClient(transport=fake.transport()) as http,
-            WeComClient(fake.corp_id, fake.secret, http_client=http, base_url=fake.base_url,
-                        retry=RetryPolicy.no_delay()) as client,
-        ):  # fmt: skip
-            await run_export(CustomersJob(chunk_size=1), client, out,
-                             options=EngineOptions(concurrency=2, checkpoint_interval=0))  # fmt: skip
+            WeComClient(
+                fake.corp_id,
+                fake.secret,
+                http_client=http,
+                base_url=fake.base_url,
+                retry=RetryPolicy.no_delay(),
+            ) as client,
+        ):
+            await run_export(
+                CustomersJob(chunk_size=1),
+                client,
+                out,
+                options=EngineOptions(concurrency=2, checkpoint_interval=0),
+            )
 
     anyio.run(run)
     return read_lines(out)
@@ -138,23 +158,30 @@ async def submit(running: Cluster, *, chunk_size: int = 1) -> str:
         await broker.startup()
         try:
             return await submit_export(
-                Ledger(redis), broker, "customers", running.corps(), running.folder / "out",
-                chunk_size=chunk_size, token_store=MemoryTokenStore(),
+                Ledger(redis),
+                broker,
+                "customers",
+                running.corps(),
+                running.folder / "out",
+                chunk_size=chunk_size,
+                token_store=MemoryTokenStore(),
                 rate_budget=MemoryRateBudget(),
-            )  # fmt: skip
+            )
         finally:
             await broker.shutdown()
 
 
 async def wait(running: Cluster, export_id: str) -> ExportStatus:
-    async with Redis.from_url(running.redis_url, socket_timeout=2,
-                              socket_connect_timeout=2) as redis:  # fmt: skip
+    async with Redis.from_url(
+        running.redis_url, socket_timeout=2, socket_connect_timeout=2
+    ) as redis:
         broker = shard_broker(running.redis_url)
         await broker.startup()
         try:
             with anyio.fail_after(EXPORT_TIMEOUT):
-                return await wait_export(Ledger(redis), broker, running.folder / "out",
-                                         export_id, poll=0.1)  # fmt: skip
+                return await wait_export(
+                    Ledger(redis), broker, running.folder / "out", export_id, poll=0.1
+                )
         finally:
             await broker.shutdown()
 

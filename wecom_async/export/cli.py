@@ -16,7 +16,7 @@ import gc
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,7 @@ from ._command import (
     settings_from,
     summary_problem,
 )
+from ._dist_args import MANAGE_COMMANDS, add_worker_parser
 from ._engine import DEFAULT_CONCURRENCY
 from ._jobs import JOBS, make_job
 from ._multi import DEFAULT_CORP_CONCURRENCY, export_corps
@@ -308,6 +309,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="transfers: a file of handover_userid,takeover_userid lines whose results to read",
     )
+    workers = export.add_argument_group(
+        "workers (the 'taskiq' extra; `wecom-async worker`, `export status|assemble|resume ID`)"
+    )
+    workers.add_argument(
+        "--workers",
+        action="store_true",
+        help="submit the export as shards to `wecom-async worker` processes (through "
+        "--redis-url) and print its id; -o is then the output directory",
+    )
+    workers.add_argument(
+        "--workers-wait", action="store_true", help="as --workers, then show progress until done"
+    )
     run = export.add_argument_group("run")
     run.add_argument("--resume", action="store_true", help="continue an interrupted export")
     run.add_argument(
@@ -325,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--summary-json", type=Path, metavar="PATH", help="also write the summary as JSON"
     )
+    add_worker_parser(commands)
     fake = commands.add_parser(
         "fake-server",
         help="serve a seeded fake WeCom over HTTP (needs the 'server' extra)",
@@ -406,8 +420,16 @@ def _output_problem(output: Path, summary: Path | None) -> str | None:
 
 
 def _export(args: argparse.Namespace, err: TextIO) -> int:
+    if args.corps is not None and (args.workers or args.workers_wait):
+        err.write(
+            "wecom-async: error: --corps cannot be used with --workers yet: run one "
+            "submission per corp\n"
+        )
+        return ExitStatus.USAGE
     if args.corps is not None:
         return export_corps(args, err)
+    if args.workers or args.workers_wait:
+        return _submit(args, err)
     settings = _settings(args)
     redactor = Redactor(settings.secret if isinstance(settings, ExportSettings) else "")
     say = redactor.writer(err)
@@ -428,6 +450,39 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
         except OSError as error:
             say(f"wecom-async: warning: the summary was not written: {error}")
     return status
+
+
+def _submit(args: argparse.Namespace, err: TextIO) -> int:
+    """``export KIND --workers[-wait]``: hand the export to the workers."""
+    submit = _distributed("submit")
+
+    request = resolve_job(
+        args.kind,
+        since=args.since,
+        until=args.until,
+        pairs=args.transfer_pairs,
+        resume=False,
+        output=args.output or Path(args.kind),
+        corp_id=args.corp_id or os.environ.get("WECOM_CORP_ID", ""),
+    )
+    if isinstance(request, str):
+        err.write(f"wecom-async: error: {request}\n")
+        return ExitStatus.USAGE
+    return submit(args, request, err)
+
+
+def _distributed(name: str) -> Callable[..., int]:
+    """A command of :mod:`.distributed.cli`; exits with a usage error without the extra."""
+    try:
+        from .distributed import cli
+    except ImportError:
+        sys.stderr.write(
+            "wecom-async: error: workers need the 'taskiq' extra: "
+            "pip install 'wecom-async[taskiq]'\n"
+        )
+        raise SystemExit(ExitStatus.USAGE) from None
+    command: Callable[..., int] = getattr(cli, name)
+    return command
 
 
 def _fake_server(args: argparse.Namespace, err: TextIO) -> int:
@@ -469,10 +524,19 @@ def _fake_server(args: argparse.Namespace, err: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``wecom-async`` with ``argv`` (default: the process's) and return the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     err = sys.stderr
+    if argv[:1] == ["export"] and argv[1:2] and argv[1] in MANAGE_COMMANDS:
+        manage = _distributed("manage")
+
+        return manage(argv[1:], err)
+    args = build_parser().parse_args(argv)
     if args.command == "fake-server":
         return _fake_server(args, err)
+    if args.command == "worker":
+        worker = _distributed("worker")
+
+        return worker(args, err)
     # Everything imported and built so far lives until exit: exempting it from the cyclic
     # collector keeps full collections short while pages stream (fewer event-loop stalls).
     gc.freeze()

@@ -1,0 +1,51 @@
+"""The arguments of the command's distributed parts, without importing them.
+
+``wecom-async --help`` and every single-process export parse their arguments without
+the ``taskiq`` extra; :mod:`.distributed.cli` (which needs it) runs the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Final
+
+__all__ = ["MANAGE_COMMANDS", "add_worker_parser", "manage_parser"]
+
+#: ``wecom-async export <command> ID``: commands on a submitted export.
+MANAGE_COMMANDS: Final = ("status", "assemble", "resume")
+
+
+def add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``wecom-async worker``."""
+    worker = commands.add_parser(
+        "worker",
+        help="run shards of distributed exports (needs the 'taskiq' extra)",
+        description="Run shards of exports submitted with --workers / --workers-wait "
+        "until Ctrl-C: taskiq shard tasks, and any shard whose worker died (from the "
+        "ledger). The secret comes from WECOM_SECRET.",
+    )
+    worker.add_argument("--redis-url", metavar="URL", help="default: $WECOM_REDIS_URL")
+    worker.add_argument("--corp-id", help="the corp served (default: $WECOM_CORP_ID)")
+    worker.add_argument("--base-url", help="the WeCom host, or a proxy / fake")
+    worker.add_argument("--shards", type=int, default=2, metavar="N", help="at once (2)")
+    worker.add_argument("--lease", type=float, default=30.0, metavar="S", help="seconds (30)")
+    worker.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds (2)")
+    worker.add_argument("--rate-limit", type=int, default=9000, metavar="N")
+    worker.add_argument("--hourly-rate-limit", type=int, default=135_000, metavar="N")
+
+
+def manage_parser() -> argparse.ArgumentParser:
+    """The parser of ``wecom-async export status|assemble|resume ID``."""
+    parser = argparse.ArgumentParser(
+        prog="wecom-async export",
+        description="status: where a distributed export stands; assemble: its committed "
+        "parts in one file; resume: rebuild its ledger from --dir if Redis lost it, and wait.",
+    )
+    parser.add_argument("command", choices=MANAGE_COMMANDS)
+    parser.add_argument("export_id", metavar="ID")
+    parser.add_argument("--redis-url", metavar="URL", help="default: $WECOM_REDIS_URL")
+    parser.add_argument("--dir", type=Path, help="the export's output directory (for resume)")
+    parser.add_argument("-o", "--output", type=Path, help="assemble: the file to write")
+    parser.add_argument("--corp", help="assemble: only this corp's records")
+    return parser

@@ -1,0 +1,194 @@
+"""Submitting a distributed export, waiting for it, rebuilding a ledger Redis lost.
+
+::
+
+    submit   plan every corp (one client each), write plan.json, create the ledger,
+             kick one shard task per shard; return the export id
+    wait     read the ledger every ``poll`` seconds and report progress, until every
+             shard is committed or failed for good; then write manifest.json and take
+             the export out of the active set
+    rebuild  (Redis lost the ledger: restarted without persistence) recreate it from
+             plan.json and the commit records of the folder, and kick what is left
+
+A rebuilt ledger keeps every shard whose commit record and part are on disk, and runs
+the others again under new epochs (its fence starts at Redis' clock, above any epoch
+granted before), so the loss costs work, never records: a worker still running a
+shard from before the loss is refused at its next heartbeat or its commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+import anyio
+from redis.exceptions import RedisError
+from taskiq import AsyncBroker
+
+from ..._budget import MemoryRateBudget
+from ..._token import MemoryTokenStore, TokenStore
+from ..._wire import RateBudget
+from ...models._base import JsonObject
+from .._since import JobRequest
+from ._ledger import ExportStatus, Ledger, ShardPlan
+from ._parts import ExportFiles, Plan
+from ._taskiq import kick_shards
+from ._worker import Corp
+
+__all__ = ["new_export_id", "rebuild_export", "submit_export", "wait_export"]
+
+logger: Final = logging.getLogger("wecom_async.export")
+
+
+def new_export_id(kind: str) -> str:
+    """A fresh export id: the kind, the UTC time and 6 random hex digits."""
+    return f"{kind}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+async def submit_export(
+    ledger: Ledger,
+    broker: AsyncBroker,
+    kind: str,
+    corps: Sequence[Corp],
+    directory: Path,
+    *,
+    request: JobRequest | None = None,
+    chunk_size: int | None = None,
+    export_id: str | None = None,
+    token_store: TokenStore | None = None,
+    rate_budget: RateBudget | None = None,
+) -> str:
+    """Plan ``kind`` for every corp and hand its shards to the workers.
+
+    Args:
+        ledger: the shard ledger.
+        broker: the started taskiq broker the workers listen to.
+        kind: the export kind (a key of ``wecom_async.export.JOBS``).
+        corps: (label, client factory) of every corp; labels are letters, digits, ``.``,
+            ``_`` or ``-``, and the workers serving a corp know it by the same label.
+        directory: where the export's folder is made (shared with the workers).
+        request: the kind's range and pairs.
+        chunk_size: follow-users per shard, for the follow-user chunked kinds.
+        export_id: the id (default: :func:`new_export_id`).
+        token_store: given to each planning client (default: a per-process one).
+        rate_budget: given to each planning client (default: a per-process one).
+
+    Returns:
+        The export id.
+
+    Raises:
+        ValueError: a corp label is not usable, or two corps share one.
+        WeComError: planning failed (nothing was submitted).
+        OSError: the folder cannot be written.
+    """
+    labels = [label for label, _ in corps]
+    if len(set(labels)) != len(labels) or not all(_label_ok(label) for label in labels):
+        raise ValueError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
+    request = request or JobRequest()
+    job = request.build(kind, chunk_size=chunk_size, concurrency=1)
+    export_id = export_id or new_export_id(kind)
+    store = token_store or MemoryTokenStore()
+    budget = rate_budget or MemoryRateBudget()
+    shards: list[ShardPlan] = []
+    for label, factory in corps:
+        async with factory(token_store=store, rate_budget=budget) as client:
+            shards += [ShardPlan(label, u.spec, u.size) for u in await job.plan(client)]
+    plan = Plan(export_id, kind, _request_json(request, chunk_size), labels, shards)
+    files = ExportFiles(directory, export_id)
+    await anyio.to_thread.run_sync(files.save_plan, plan)
+    await _create(ledger, files, plan, shards)
+    await kick_shards(broker, export_id, range(len(shards)))
+    return export_id
+
+
+def _label_ok(label: str) -> bool:
+    return bool(label) and all(c.isascii() and (c.isalnum() or c in "._-") for c in label)
+
+
+def _request_json(request: JobRequest, chunk_size: int | None) -> JsonObject:
+    return {
+        "since": request.since,
+        "until": request.until,
+        "pairs": [list(pair) for pair in request.pairs],
+        "chunk_size": chunk_size,
+    }
+
+
+async def _create(ledger: Ledger, files: ExportFiles, plan: Plan, shards: list[ShardPlan]) -> bool:
+    return await ledger.create(
+        plan.export_id,
+        kind=plan.kind,
+        directory=str(files.folder.parent.resolve()),
+        request=plan.request,
+        corps=plan.corps,
+        shards=shards,
+    )
+
+
+async def rebuild_export(
+    ledger: Ledger, broker: AsyncBroker | None, directory: Path, export_id: str
+) -> bool:
+    """Recreate the ledger of ``export_id`` from its folder if Redis lost it.
+
+    Returns:
+        True when it was rebuilt (its unfinished shards kicked again), False when the
+        ledger still had it.
+
+    Raises:
+        OSError, ValueError: the folder holds no readable plan of this export.
+    """
+    files = ExportFiles(directory, export_id)
+    plan = await anyio.to_thread.run_sync(files.load_plan)
+    shards = await anyio.to_thread.run_sync(files.committed_on_disk, plan)
+    if not await _create(ledger, files, plan, shards):
+        return False
+    kept = sum(shard.committed is not None for shard in shards)
+    logger.warning(
+        "the ledger of %s was lost by Redis and rebuilt from %s: %d of %d shards "
+        "committed, the others run again",
+        export_id,
+        files.folder,
+        kept,
+        len(shards),
+    )
+    if broker is not None:
+        await kick_shards(broker, export_id, [k for k, s in enumerate(shards) if not s.committed])
+    return True
+
+
+async def wait_export(
+    ledger: Ledger,
+    broker: AsyncBroker | None,
+    directory: Path,
+    export_id: str,
+    *,
+    poll: float = 1.0,
+    progress: Callable[[ExportStatus | None], None] | None = None,
+) -> ExportStatus:
+    """Wait until every shard is committed or failed; write the manifest; return the status.
+
+    Redis unreachable: keeps waiting (``progress`` gets None). Redis back without the
+    ledger: rebuilds it from ``directory`` (:func:`rebuild_export`).
+    """
+    files = ExportFiles(directory, export_id)
+    while True:
+        try:
+            status = await ledger.status(export_id)
+            if status is None:
+                await rebuild_export(ledger, broker, directory, export_id)
+                continue
+        except (RedisError, OSError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            status = None
+        if progress is not None:
+            progress(status)
+        if status is not None and status.complete:
+            await anyio.to_thread.run_sync(files.save_manifest, status)
+            await ledger.retire(export_id)
+            return status
+        await anyio.sleep(poll)

@@ -1,0 +1,245 @@
+"""The worker: runs shards delivered by taskiq, and shards nobody runs, from the ledger.
+
+How a shard gets run, and why it is run exactly once in the output:
+
+* The submitter kicks one taskiq task per shard (``wecom_async.export.shard``, on the
+  stream ``wecom_async:export:shards``). A worker that receives it claims the shard in
+  the ledger; a claim refused (committed, or leased by a live worker) ends the task.
+* Every worker also looks at the ledger every ``poll`` seconds, while it has a free
+  slot, and claims any shard of an active export that is pending or whose lease
+  expired: the shard of a worker killed with SIGKILL is taken over one lease later
+  even if the broker never redelivers its message (taskiq-redis was observed not to
+  while the queue is idle), and after Redis lost the stream. The broker only speeds
+  the start up; completion rests on the ledger.
+* A worker runs at most ``shards`` shards at once, whichever way they came.
+
+Each worker keeps one :class:`~wecom_async.WeComClient` per corp for its lifetime,
+built by the corp's factory with the worker's :class:`~wecom_async.redis.RedisTokenStore`
+and :class:`~wecom_async.redis.RedisRateBudget`: every worker of a corp shares its
+token and its rate budget, so N workers stay under the corp's limits. A worker needs
+the credentials of the corps it serves (they never go through Redis) and claims only
+their shards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Final, Protocol
+
+import anyio
+import anyio.abc
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..._budget import DEFAULT_LIMITS, Limit
+from ..._client import WeComClient
+from ..._logging import redact
+from ..._token import TokenStore
+from ..._wire import RateBudget
+from .._job import Job
+from .._since import JobRequest
+from ._ledger import Claim, ExportInfo, Ledger
+from ._parts import ExportFiles
+from ._shard import LeaseOptions, StepHook, run_shard
+
+__all__ = ["ClientFactory", "Corp", "ShardWorker"]
+
+logger: Final = logging.getLogger("wecom_async.export")
+
+
+class ClientFactory(Protocol):
+    """Builds the client of one corp on the shared token store and rate budget."""
+
+    def __call__(self, *, token_store: TokenStore, rate_budget: RateBudget) -> WeComClient:
+        """Return a new client of the corp (the caller closes it)."""
+
+
+#: A corp of a distributed export: its label in the ledger, and how to build its client.
+Corp = tuple[str, ClientFactory]
+
+
+class ShardWorker:
+    """Claims and runs shards of the corps it serves; see the module docstring.
+
+    Args:
+        redis: the ledger's Redis (never closed by the worker).
+        corps: the corps this worker serves (label, client factory).
+        shards: shards run at once.
+        options: lease length and error handling.
+        poll: seconds between two looks at the ledger for shards nobody runs.
+        limits: the rate budget's windows per corp and API, the same in every worker.
+        prefix: the ledger's key prefix.
+        step: called at named points of each shard's run (tests kill the process there).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        corps: Sequence[Corp],
+        *,
+        shards: int = 2,
+        options: LeaseOptions | None = None,
+        poll: float = 2.0,
+        limits: Sequence[Limit] = DEFAULT_LIMITS,
+        prefix: str | None = None,
+        step: StepHook | None = None,
+    ) -> None:
+        from ...redis import RedisRateBudget, RedisTokenStore
+
+        if shards < 1 or poll <= 0:
+            raise ValueError("shards must be at least 1 and poll positive")
+        self.ledger = Ledger(redis) if prefix is None else Ledger(redis, prefix=prefix)
+        self.factories = dict(corps)
+        self.options = options or LeaseOptions()
+        self.poll = poll
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.tokens = RedisTokenStore(redis)
+        self.budget = RedisRateBudget(redis, limits=limits)
+        self.slots = anyio.CapacityLimiter(shards)
+        self.step = step
+        self._clients: dict[str, WeComClient] = {}
+        self._exports: dict[str, tuple[ExportInfo, Job, ExportFiles]] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+        self._redis_down = False
+
+    def __repr__(self) -> str:
+        return f"ShardWorker(corps={sorted(self.factories)}, owner={self.owner!r})"
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ShardWorker]:
+        """Run the ledger sweep in the background; close every client on the way out."""
+        try:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                group.start_soon(self._sweep_forever)
+                try:
+                    yield self
+                finally:
+                    group.cancel_scope.cancel()
+        finally:
+            self._group = None
+            with anyio.CancelScope(shield=True):
+                for client in self._clients.values():
+                    await client.aclose()
+                self._clients.clear()
+
+    async def run_task(self, export_id: str, shard: int) -> bool:
+        """The taskiq task: run ``shard`` of ``export_id`` if the ledger lets us claim it.
+
+        Returns:
+            True when this worker committed the shard.
+        """
+        async with self.slots:
+            claim = await self._claim(export_id, shard)
+            return await self._run(claim) if isinstance(claim, Claim) else False
+
+    async def _claim(self, export_id: str, shard: int | None) -> Claim | float | None:
+        return await self.ledger.claim(
+            export_id, list(self.factories), self.owner, self.options.lease, shard
+        )
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self._sweep()
+                self._up()
+            except (RedisError, OSError) as error:
+                self._down(error)
+            await anyio.sleep(self.poll)
+
+    async def _sweep(self) -> None:
+        """Claim what nobody runs, while a slot is free (see the module docstring)."""
+        for export_id in await self.ledger.active():
+            while self.slots.available_tokens >= 1:
+                # The slot is released by the task that runs the shard, so it is held on
+                # behalf of a token of its own rather than of this task.
+                slot = object()
+                await self.slots.acquire_on_behalf_of(slot)
+                try:
+                    claim = await self._claim(export_id, None)
+                except BaseException:
+                    self.slots.release_on_behalf_of(slot)
+                    raise
+                if not isinstance(claim, Claim):
+                    self.slots.release_on_behalf_of(slot)
+                    break
+                assert self._group is not None
+                self._group.start_soon(self._run_holding, claim, slot)
+
+    async def _run_holding(self, claim: Claim, slot: object) -> None:
+        try:
+            await self._run(claim)
+        finally:
+            self.slots.release_on_behalf_of(slot)
+
+    async def _run(self, claim: Claim) -> bool:
+        try:
+            _info, job, files = await self._export(claim.export_id)
+            client = self._client(claim.corp)
+        except Exception as error:  # the lease expires; the shard is offered again
+            logger.warning(
+                "shard %d of %s cannot run here: %s",
+                claim.shard,
+                claim.export_id,
+                redact(str(error)),
+            )
+            return False
+        try:
+            return await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
+        except (RedisError, OSError) as error:
+            logger.warning(
+                "shard %d of %s: %s",
+                claim.shard,
+                claim.export_id,
+                redact(f"{type(error).__name__}: {error}"),
+            )
+            return False
+
+    async def _export(self, export_id: str) -> tuple[ExportInfo, Job, ExportFiles]:
+        known = self._exports.get(export_id)
+        if known is None:
+            info = await self.ledger.info(export_id)
+            if info is None:
+                raise LookupError(f"the ledger has no export {export_id}")
+            known = (info, job_of(info), ExportFiles(Path(info.directory), export_id))
+            self._exports[export_id] = known
+        return known
+
+    def _client(self, corp: str) -> WeComClient:
+        client = self._clients.get(corp)
+        if client is None:
+            client = self.factories[corp](token_store=self.tokens, rate_budget=self.budget)
+            self._clients[corp] = client
+        return client
+
+    def _down(self, error: BaseException) -> None:
+        if not self._redis_down:
+            self._redis_down = True
+            logger.warning(
+                "worker: the ledger's Redis is unreachable (%s); retrying", type(error).__name__
+            )
+
+    def _up(self) -> None:
+        if self._redis_down:
+            self._redis_down = False
+            logger.warning("worker: the ledger's Redis answers again")
+
+
+def job_of(info: ExportInfo) -> Job:
+    """The export kind of ``info``, with the range, pairs and chunk size it was planned with."""
+    request = info.request
+    since, until = request.get("since"), request.get("until")
+    chunk = request.get("chunk_size")
+    pairs = request.get("pairs") or []
+    assert isinstance(pairs, list)
+    return JobRequest(
+        since=since if isinstance(since, int) else None,
+        until=until if isinstance(until, int) else None,
+        pairs=tuple((str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2),
+    ).build(info.kind, chunk_size=chunk if isinstance(chunk, int) else None, concurrency=1)

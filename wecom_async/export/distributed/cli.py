@@ -1,0 +1,198 @@
+"""The command's distributed parts: ``worker``, ``export ... --workers[-wait]``, and
+``export status|assemble|resume ID``.
+
+Credentials never go through Redis: the submitter plans with its own, and every worker
+holds the credentials of the corps it serves (here one corp, from ``--corp-id`` /
+``WECOM_CORP_ID`` and ``WECOM_SECRET``, labelled by its corp id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from ..._budget import wecom_limits
+from ..._client import DEFAULT_BASE_URL, WeComClient
+from ..._token import TokenStore
+from ..._wire import RateBudget
+from ...redis._connect import client_from_url
+from .._dist_args import manage_parser
+from .._since import JobRequest
+from .._status import ExitStatus
+from ._ledger import ExportStatus, Ledger
+from ._parts import ExportFiles
+from ._shard import LeaseOptions
+from ._submit import rebuild_export, submit_export, wait_export
+from ._taskiq import run_worker, shard_broker
+from ._worker import ClientFactory, Corp
+
+__all__ = ["manage", "submit", "worker"]
+
+
+def corp_factory(corp_id: str, secret: str, base_url: str | None) -> ClientFactory:
+    """The factory of one self-built corp's client (what ``--corps`` entries become)."""
+
+    def build(*, token_store: TokenStore, rate_budget: RateBudget) -> WeComClient:
+        return WeComClient(
+            corp_id,
+            secret,
+            base_url=base_url or DEFAULT_BASE_URL,
+            token_store=token_store,
+            rate_budget=rate_budget,
+            deadline=float("inf"),  # a page may wait its turn in the budget
+        )
+
+    return build
+
+
+def _env_corps(corp_id: str | None, base_url: str | None) -> list[Corp] | str:
+    corp_id = corp_id or os.environ.get("WECOM_CORP_ID", "")
+    secret = os.environ.get("WECOM_SECRET", "")
+    if not corp_id or not secret:
+        return "missing credentials: pass --corp-id and set WECOM_SECRET (or WECOM_CORP_ID)"
+    return [(corp_id, corp_factory(corp_id, secret, base_url))]
+
+
+def _redis_url(given: str | None) -> str | None:
+    return given or os.environ.get("WECOM_REDIS_URL") or None
+
+
+def worker(args: argparse.Namespace, err: TextIO) -> int:
+    """``wecom-async worker``: serve until interrupted."""
+    url = _redis_url(args.redis_url)
+    corps = _env_corps(args.corp_id, args.base_url)
+    if url is None or isinstance(corps, str):
+        err.write(f"wecom-async: error: {corps if url else '--redis-url is required'}\n")
+        return ExitStatus.USAGE
+    options = LeaseOptions(lease=args.lease)
+    limits = wecom_limits(args.rate_limit, args.hourly_rate_limit)
+    try:
+        anyio.run(
+            lambda: run_worker(
+                url, corps, shards=args.shards, options=options, poll=args.poll, limits=limits
+            )
+        )
+    except KeyboardInterrupt:
+        return ExitStatus.OK
+    return ExitStatus.OK
+
+
+async def _submit(
+    url: str,
+    kind: str,
+    corps: Sequence[Corp],
+    directory: Path,
+    wait: bool,
+    request: JobRequest,
+    chunk_size: int | None,
+) -> ExportStatus | str:
+    async with client_from_url(url, timeout=LeaseOptions.redis_timeout) as redis:
+        broker = shard_broker(url)
+        await broker.startup()
+        try:
+            ledger = Ledger(redis)
+            export_id = await submit_export(
+                ledger, broker, kind, corps, directory, request=request, chunk_size=chunk_size
+            )
+            sys.stderr.write(f"wecom-async: submitted export {export_id}\n")
+            if not wait:
+                return export_id
+            return await wait_export(ledger, broker, directory, export_id, progress=_progress)
+        finally:
+            await broker.shutdown()
+
+
+def _progress(status: ExportStatus | None) -> None:
+    if status is None:
+        sys.stderr.write("wecom-async: Redis unreachable; waiting\n")
+        return
+    sys.stderr.write(f"\rwecom-async: {_line(status)}")
+    if status.complete:
+        sys.stderr.write("\n")
+
+
+def _line(status: ExportStatus) -> str:
+    leased = sum(s.state == "leased" for s in status.shards)
+    return (
+        f"{status.export_id}: {status.committed}/{len(status.shards)} shards committed, "
+        f"{leased} running, {status.failed} failed, {status.items:,} records"
+    )
+
+
+def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
+    """``wecom-async export KIND --workers[-wait]``: submit (and wait)."""
+    url = _redis_url(args.redis_url)
+    corps = _env_corps(args.corp_id, args.base_url)
+    if url is None or isinstance(corps, str):
+        err.write(f"wecom-async: error: {corps if url else '--redis-url is required'}\n")
+        return ExitStatus.USAGE
+    directory = args.output or Path("exports")
+    result = anyio.run(
+        lambda: _submit(
+            url, args.kind, corps, directory, args.workers_wait, request, args.chunk_size
+        )
+    )
+    if isinstance(result, str):
+        print(result)
+        return ExitStatus.OK
+    print(result.export_id)
+    return ExitStatus.PARTIAL if result.failed else ExitStatus.OK
+
+
+def manage(argv: Sequence[str], err: TextIO) -> int:
+    """``wecom-async export status|assemble|resume ID``."""
+    args = manage_parser().parse_args(argv)
+    url = _redis_url(args.redis_url)
+    if url is None:
+        err.write("wecom-async: error: --redis-url is required\n")
+        return ExitStatus.USAGE
+    if args.command == "assemble" and args.output is None:
+        err.write("wecom-async: error: assemble needs -o FILE\n")
+        return ExitStatus.USAGE
+    if args.command == "resume" and args.dir is None:
+        err.write("wecom-async: error: resume needs --dir (the export's output directory)\n")
+        return ExitStatus.USAGE
+    return anyio.run(_manage, args, url, err.write)
+
+
+async def _manage(args: argparse.Namespace, url: str, say: Callable[[str], object]) -> int:
+    async with client_from_url(url, timeout=LeaseOptions.redis_timeout) as redis:
+        ledger = Ledger(redis)
+        if args.command == "resume":
+            broker = shard_broker(url)
+            await broker.startup()
+            try:
+                await rebuild_export(ledger, broker, args.dir, args.export_id)
+                status = await wait_export(
+                    ledger, broker, args.dir, args.export_id, progress=_progress
+                )
+            finally:
+                await broker.shutdown()
+            return ExitStatus.PARTIAL if status.failed else ExitStatus.OK
+        found = await ledger.status(args.export_id)
+        if found is None:
+            say(
+                f"wecom-async: error: Redis has no export {args.export_id} (lost by a restart? "
+                "run `export resume ID --dir DIR`)\n"
+            )
+            return ExitStatus.FAILED
+        if args.command == "status":
+            print(_line(found))
+            for shard in found.shards:
+                if shard.state != "committed":
+                    errors = f", {shard.errors} errors, last: {shard.error}" if shard.errors else ""
+                    print(f"  shard {shard.shard} ({shard.corp}): {shard.state}{errors}")
+            return ExitStatus.OK
+        if not found.complete:
+            say(f"wecom-async: error: {_line(found)}: not complete yet\n")
+            return ExitStatus.FAILED
+        files = ExportFiles(Path(found.directory), args.export_id)
+        lines = await anyio.to_thread.run_sync(files.assemble, found, args.output, args.corp)
+        say(f"wecom-async: {lines:,} records written to {args.output}\n")
+        return ExitStatus.PARTIAL if found.failed else ExitStatus.OK

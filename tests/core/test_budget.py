@@ -181,7 +181,12 @@ def test_concurrent_callers_reserve_slots_in_order() -> None:
 
 @settings(max_examples=60)
 @given(
-    windows=st.lists(st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)), min_size=1, max_size=3),
+    windows=st.lists(
+        st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda limit: limit[1],
+    ),
     gaps=st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.3, 2.0, 15.0]), min_size=1, max_size=300),
 )
 async def test_no_window_is_ever_broken(

@@ -308,9 +308,7 @@ class MemoryRateBudget:
         until it is near, then asks again.
         """
         while True:
-            now = self._clock()
-            if now >= self._sweep_at:
-                self._sweep(now)
+            now = self._now()
             state = self._state(key)
             send_at = self._earliest(state, now)
             if send_at - now <= RESERVE_AHEAD:
@@ -331,7 +329,7 @@ class MemoryRateBudget:
 
     def _hold(self, key: str, seconds: float) -> float:
         """Let no request of ``key`` go for ``seconds``; the seconds until it is open."""
-        now = self._clock()
+        now = self._now()
         state = self._state(key)
         state.blocked = max(state.blocked, now + self.pace.block(seconds))
         return max(0.0, state.blocked - now)
@@ -349,11 +347,18 @@ class MemoryRateBudget:
     def _record(self, key: str, delay: float) -> None:
         """Count a request of ``key`` sent ``delay`` seconds from now, admitted elsewhere
         (by a shared budget), so that this budget knows it if it has to take over."""
-        now = self._clock()
+        now = self._now()
         state = self._state(key)
         # A log takes its sends in order: a send decided elsewhere is noted no earlier
         # than the latest one known, which only makes this budget more careful.
         self._reserve(state, max(now + max(0.0, delay), state.last))
+
+    def _now(self) -> float:
+        """The clock, sweeping idle keys away when a sweep is due."""
+        now = self._clock()
+        if now >= self._sweep_at:
+            self._sweep(now)
+        return now
 
     def _state(self, key: str) -> _Key:
         state = self._keys.get(key)
@@ -387,10 +392,9 @@ class MemoryRateBudget:
         so that the sweep costs little per call however many keys there are."""
         longest = self.pace.longest
         self._sweep_at = now + longest
-        idle = [
-            key
+        # A new dict rather than deletions: a dict never shrinks its table.
+        self._keys = {
+            key: state
             for key, state in self._keys.items()
-            if state.last + longest <= now and state.blocked <= now
-        ]
-        for key in idle:
-            del self._keys[key]
+            if state.last + longest > now or state.blocked > now
+        }

@@ -56,12 +56,13 @@ _MICRO: Final = 1_000_000
 # half-way through its update. Whatever is stored is read as a hint, never trusted:
 # - a key of another type (written by something else) is deleted, not failed on: a
 #   WRONGTYPE error would leave every process on its own until someone cleaned up;
-# - no stored time is later than a slot can be (now + reserve-ahead, GCRA's time one
-#   interval more): a time further ahead was written under a clock ahead of this one
-#   (a failover to a replica whose clock is behind, an NTP step, a restored snapshot)
-#   and would block the API for every process for as long as the skew. Such a ring
-#   entry is skipped (each process's own log still holds its own sends, see
-#   ``RedisRateBudget.acquire``) and overwritten as the ring turns;
+# - a stored time later than a slot can be (now + reserve-ahead, GCRA's time one
+#   interval more) is ignored: it was written under a clock ahead of this one (a
+#   failover to a replica whose clock is behind, an NTP step, a restored snapshot) and
+#   would block the API for every process for as long as the skew. (Cut to the bound
+#   instead, GCRA's time would stay ahead of every new "now" and never admit anyone.)
+#   A ring entry so far ahead is skipped too, and overwritten as the ring turns; each
+#   process's own log still holds its own sends (see ``RedisRateBudget.acquire``);
 # - a ring position that is not a whole number in range makes the ring's order unknown:
 #   the ring is dropped;
 # - a block is never longer than the longest block.
@@ -82,10 +83,10 @@ local function typed(key, kind)
 end
 local function stored(value, latest)
   value = tonumber(value)
-  if value == nil or value ~= value then
+  if value == nil or value ~= value or value > latest then
     return nil
   end
-  return math.min(value, latest)
+  return value
 end
 typed(KEYS[1], 'hash')
 local state = redis.call('HMGET', KEYS[1], 'tat', 'last')

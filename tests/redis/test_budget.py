@@ -489,6 +489,7 @@ async def test_redis_killed_and_restarted_under_load(
     assert fake.calls(PATH) == 90
     messages = [r.getMessage() for r in caplog.records]
     assert sum("RedisRateBudget: Redis is unreachable" in m for m in messages) == 1
+    assert sum("the rate budget is per process until Redis answers" in m for m in messages) == 1
     assert sum("RedisRateBudget: Redis answers again" in m for m in messages) == 1
 
 

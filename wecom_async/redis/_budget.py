@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .._budget import DEFAULT_LIMITS, RESERVE_AHEAD, Limit, MemoryRateBudget, pace
-from .._logging import register_secret
+from .._logging import logger, register_secret
 from ._guard import Outage
 
 __all__ = ["DEFAULT_PREFIX", "RedisRateBudget"]
@@ -227,6 +227,7 @@ class RedisRateBudget:
         #: This process's own sends, holds and blocks, under the shared limits.
         self._own = MemoryRateBudget(self.limits, burst=self.pace.burst)
         self._fallback = fallback if fallback is not None else self._own
+        self._alone = False  # pacing with the fallback, and the operator told so
         self._sleep = sleep
         self._outage = Outage("RedisRateBudget", timeout=timeout, retry_after=retry_after)
         self._acquire = redis.register_script(_ACQUIRE)
@@ -333,6 +334,7 @@ class RedisRateBudget:
     async def _ask(self, key: str) -> tuple[bool, float]:
         reply = await self._acquire(keys=self._keys(key), args=self._args)
         reserved, wait = self._answer(reply)
+        self._alone = False
         if reserved:
             self._count(key, wait)
         else:
@@ -357,6 +359,7 @@ class RedisRateBudget:
         return bool(reserved), wait / _MICRO
 
     async def _acquire_locally(self, key: str) -> tuple[bool, float]:
+        self._warn_alone()
         await self._fallback.acquire(key)
         if self._own is not self._fallback:
             self._own._record(key, 0.0)
@@ -369,12 +372,26 @@ class RedisRateBudget:
         if isinstance(left, bool) or not isinstance(left, int) or not 0 <= left <= self._longest_ms:
             raise ResponseError(f"unexpected answer from the block script: {left!r}")
         self._hold(key, left / 1000)
+        self._alone = False
         return left / 1000
 
     async def _block_locally(self, key: str, seconds: float) -> float:
+        self._warn_alone()
         left = await self._fallback.refused(key, seconds)
         self._hold(key, left)
         return left
+
+    def _warn_alone(self) -> None:
+        """Say once per outage what it means for the budget (the outage guard's warning
+        says only that Redis is unreachable): the processes no longer share it."""
+        if not self._alone:
+            self._alone = True
+            logger.warning(
+                "RedisRateBudget: the rate budget is per process until Redis answers again "
+                "(each process paces itself with %r, so together they may go past the "
+                "limits; a smaller fallback= leaves room for the others)",
+                self._fallback,
+            )
 
     def _count(self, key: str, delay: float) -> None:
         """Note a send that Redis admitted in this process's memory (and the fallback's)."""

@@ -46,6 +46,9 @@ __all__ = ["DEFAULT_PREFIX", "RedisRateBudget"]
 #: What every key of the budget starts with by default.
 DEFAULT_PREFIX: Final = "wecom:rate:"
 _MICRO: Final = 1_000_000
+#: Most calls a ring counts: a Redis string stops at 512 MB. A window of more calls is
+#: counted over its last this many, which is stricter, never looser (and 256 MB a key).
+_RING_MAX: Final = 2**25
 
 # KEYS: state hash, block key, one log per longer window.
 # ARGV: interval µs, tolerance µs, reserve-ahead µs, idle TTL ms, longest block ms, then
@@ -240,7 +243,7 @@ class RedisRateBudget:
             int(RESERVE_AHEAD * _MICRO),
             math.ceil(self.pace.longest * 1000) + 1000,
             self._longest_ms,
-            *(calls for calls, _ in self.pace.longer),
+            *(min(calls, _RING_MAX) for calls, _ in self.pace.longer),
             *(seconds * _MICRO for _, seconds in self.pace.longer),
         ]
         self._logs = [f":log:{calls}:{_span(seconds)}" for calls, seconds in self.pace.longer]

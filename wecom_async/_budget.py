@@ -25,7 +25,12 @@ requests of one key.
   nobody will use.
 * ``refused(key, seconds)`` blocks the key for every caller of the budget: the client calls
   it when WeCom answers 45009, so that other callers wait with it instead of each finding
-  out with a request of its own.
+  out with a request of its own. A block lasts at most :data:`MAX_BLOCK` (or the longest
+  window, if longer): WeCom never blocks longer, and an infinite or absurd length from a
+  configuration would otherwise close the API for good.
+* A key idle for the longest window holds nothing any more, and is forgotten (one sweep
+  over the keys per longest window), so that a process serving many corps does not keep
+  every key it ever paced.
 
 :class:`MemoryRateBudget` keeps this in one process's memory; ``wecom_async.redis``
 keeps the same state on Redis for every process of a deployment.
@@ -34,18 +39,24 @@ keeps the same state on Redis for every process of a deployment.
 from __future__ import annotations
 
 import math
+import numbers
 from array import array
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Final
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Final, TypeGuard
 
 import anyio
 import attrs
+
+from ._exceptions import ValidationError
 
 __all__ = [
     "DEFAULT_HOURLY_RATE_LIMIT",
     "DEFAULT_LIMITS",
     "DEFAULT_RATE_LIMIT",
+    "MAX_BLOCK",
     "MAX_BURST",
+    "MAX_CALLS",
+    "MAX_WINDOW",
     "RESERVE_AHEAD",
     "WECOM_HOURLY_RATE_LIMIT",
     "WECOM_RATE_LIMIT",
@@ -77,6 +88,15 @@ DEFAULT_LIMITS: Final[tuple[Limit, ...]] = (
 MAX_BURST: Final = 32
 #: Seconds ahead a caller may reserve its slot; one further out waits, then asks again.
 RESERVE_AHEAD: Final = 1.0
+#: Longest block after a 45009, in seconds: WeCom's block past the hourly limit. A longer
+#: one (an infinite ``rate_limit_delay``, a Redis key set by hand) is cut to this, or to
+#: the budget's longest window when that is longer.
+MAX_BLOCK: Final = 3600.0
+#: Most calls of one limit (a billion: "unpaced", for tests and benchmarks). The sliding
+#: log of a window grows by 8 bytes per call sent within the window.
+MAX_CALLS: Final = 1_000_000_000
+#: Longest window of one limit, in seconds (a week; WeCom's are a minute and an hour).
+MAX_WINDOW: Final = 7 * 24 * 3600.0
 
 
 def wecom_limits(
@@ -112,26 +132,82 @@ class Pace:
         """The windows enforced by a sliding log."""
         return self.limits[1:]
 
+    @property
+    def longest(self) -> float:
+        """The longest window in seconds: a key idle that long holds nothing any more."""
+        return self.limits[-1][1]
 
-def pace(limits: Sequence[Limit], burst: int | None = None) -> Pace:
+    @property
+    def max_block(self) -> float:
+        """The longest block a 45009 may cause, in seconds (see :data:`MAX_BLOCK`)."""
+        return max(MAX_BLOCK, self.longest)
+
+    def block(self, seconds: float) -> float:
+        """The length of a block asked for ``seconds``: within ``[0, max_block]``, NaN as 0."""
+        return min(seconds, self.max_block) if seconds > 0 else 0.0
+
+
+def pace(limits: Iterable[Limit], burst: int | None = None) -> Pace:
     """Check ``limits`` and ``burst`` and work out their :class:`Pace`.
 
     Raises:
-        ValueError: no limit, a limit of no call or no time, or a burst out of range.
+        ValidationError: no limit, a limit that is not a pair of a whole number of calls
+            (1 to :data:`MAX_CALLS`) and a finite span above 0 seconds (at most
+            :data:`MAX_WINDOW`), two limits of the same span, or a burst that is not a
+            whole number between 1 and the shortest window's calls.
     """
-    if not limits:
-        raise ValueError("a rate budget needs at least one limit")
-    if any(
-        isinstance(calls, bool) or calls < 1 or not 0 < seconds < math.inf
-        for calls, seconds in limits
-    ):
-        raise ValueError("each limit needs at least 1 call over a finite time above 0 seconds")
-    ordered = tuple(sorted(((int(c), float(s)) for c, s in limits), key=lambda limit: limit[1]))
+    ordered = _checked_limits(limits)
     calls, seconds = ordered[0]
-    burst = burst if burst is not None else max(1, min(MAX_BURST, calls // 300))
-    if not 1 <= burst <= calls:
-        raise ValueError("burst must be between 1 and the shortest window's calls")
+    if burst is None:
+        burst = max(1, min(MAX_BURST, calls // 300))
+    elif isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= calls:
+        raise ValidationError(
+            f"burst must be a whole number between 1 and the shortest window's {calls} calls, "
+            f"got {burst!r}"
+        )
     return Pace(ordered, burst, seconds / (calls + 1 - burst))
+
+
+def _checked_limits(limits: Iterable[Limit]) -> tuple[Limit, ...]:
+    """``limits`` as ``(int, float)`` pairs, shortest window first, or ValidationError."""
+    if isinstance(limits, str | bytes) or not isinstance(limits, Iterable):
+        raise ValidationError(f"limits must be a list of (calls, seconds) pairs, got {limits!r}")
+    checked = [_checked_limit(limit) for limit in limits]
+    if not checked:
+        raise ValidationError("a rate budget needs at least one limit")
+    if len({seconds for _, seconds in checked}) < len(checked):
+        raise ValidationError(f"two limits of the same window: {checked}")
+    return tuple(sorted(checked, key=lambda limit: limit[1]))
+
+
+def _checked_limit(limit: object) -> Limit:
+    calls: object
+    seconds: object
+    try:
+        calls, seconds = limit  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValidationError(f"a limit is a (calls, seconds) pair, got {limit!r}") from None
+    if not _whole(calls) or not 1 <= calls <= MAX_CALLS:
+        raise ValidationError(
+            f"a limit's calls must be a whole number from 1 to {MAX_CALLS}, got {calls!r}"
+        )
+    if not _real(seconds) or not 0 < seconds <= MAX_WINDOW:
+        raise ValidationError(
+            f"a limit's seconds must be a number above 0 and at most {MAX_WINDOW:g}, "
+            f"got {seconds!r}"
+        )
+    return int(calls), float(seconds)
+
+
+def _real(value: object) -> TypeGuard[float]:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _whole(value: object) -> TypeGuard[float]:
+    """An int, or a float with no fraction (9e3); never a bool, NaN or infinity."""
+    if isinstance(value, numbers.Integral):
+        return not isinstance(value, bool)
+    return isinstance(value, float) and value.is_integer()
 
 
 class _SendLog:
@@ -157,28 +233,45 @@ class _SendLog:
             self._next = (self._next + 1) % self._size
 
 
+class _Key:
+    """What one key holds: GCRA's theoretical arrival time, the latest slot, the block,
+    and the sliding log of each longer window."""
+
+    __slots__ = ("blocked", "last", "logs", "tat")
+
+    def __init__(self, logs: list[_SendLog]) -> None:
+        self.tat = -math.inf
+        self.last = -math.inf
+        self.blocked = -math.inf
+        self.logs = logs
+
+
 class MemoryRateBudget:
     """Paces calls per key (a corp and an API path) so that every limit holds; in memory.
 
     See the module docstring: the shortest window is paced evenly (GCRA), each longer one
     is enforced exactly over the last ``calls`` sends, and a 45009 blocks the key for
-    every caller. The state lives in this process: clients of one process that share a
+    every caller. With the default limits that is about 150 calls a second per API after
+    a burst of 30: a fan-out of 2,000 calls of one API takes about 13 s, although WeCom
+    would take 10,000 in a minute at once (pass ``burst=`` to trade pace for burst).
+    The state lives in this process: clients of one process that share a
     corp should share one budget object (one object serves any number of corps, keyed
     by corp). For many processes, use ``wecom_async.redis.RedisRateBudget``.
 
     Args:
-        limits: ``(calls, seconds)`` pairs, each at least one call over a positive span
-            (default :data:`DEFAULT_LIMITS`: 9,000 a minute and 135,000 an hour, 10% below
-            WeCom's limits).
+        limits: ``(calls, seconds)`` pairs, each a whole number of calls over a positive,
+            finite span, no two of the same span (default :data:`DEFAULT_LIMITS`: 9,000
+            a minute and 135,000 an hour, 10% below WeCom's limits).
         burst: calls that may catch up unused slots of the shortest window at once
             (default: its ``calls // 300``, between 1 and :data:`MAX_BURST`; 1 means
-            strictly even spacing).
+            strictly even spacing). A larger burst never breaks a window: the even pace
+            slows to make room for it (``seconds / (calls + 1 - burst)`` apart).
         clock: a monotonic clock in seconds; default the event loop's, the clock that
             ``sleep`` waits on (tests pass a fake one).
         sleep: how to wait (``anyio.sleep``; tests pass a recorder).
 
     Raises:
-        ValueError: no limit, a limit of no call or no time, or a burst out of range.
+        ValidationError: limits or burst out of range (see :func:`pace`).
     """
 
     def __init__(
@@ -199,10 +292,8 @@ class MemoryRateBudget:
         self._longer = self.pace.longer
         self._clock = clock
         self._sleep = sleep
-        self._tat: dict[str, float] = {}
-        self._last: dict[str, float] = {}
-        self._logs: dict[str, list[_SendLog]] = {}
-        self._blocked: dict[str, float] = {}
+        self._keys: dict[str, _Key] = {}
+        self._sweep_at = -math.inf
 
     def __repr__(self) -> str:
         return f"MemoryRateBudget(limits={list(self.limits)}, burst={self.burst})"
@@ -217,10 +308,11 @@ class MemoryRateBudget:
         until it is near, then asks again.
         """
         while True:
-            now = self._clock()
-            send_at = self._earliest(key, now)
+            now = self._now()
+            state = self._state(key)
+            send_at = self._earliest(state, now)
             if send_at - now <= RESERVE_AHEAD:
-                self._reserve(key, send_at)
+                self._reserve(state, send_at)
                 if send_at > now:
                     await self._sleep(send_at - now)
                 return
@@ -229,33 +321,80 @@ class MemoryRateBudget:
     async def refused(self, key: str, seconds: float) -> float:
         """Block ``key`` for every caller for ``seconds`` (WeCom answered 45009).
 
-        A block already longer stays. Returns the seconds until ``key`` is open again.
+        A block already longer stays. ``seconds`` is cut to ``[0, pace.max_block]`` (an
+        hour, or the longest window; NaN counts as 0). Returns the seconds until ``key``
+        is open again.
         """
+        return self._hold(key, seconds)
+
+    def _hold(self, key: str, seconds: float) -> float:
+        """Let no request of ``key`` go for ``seconds``; the seconds until it is open."""
+        now = self._now()
+        state = self._state(key)
+        state.blocked = max(state.blocked, now + self.pace.block(seconds))
+        return max(0.0, state.blocked - now)
+
+    def _delays(self, key: str) -> tuple[float, float]:
+        """Seconds until a request of ``key`` fits, counting nothing: as to the pace and
+        the blocks, and as to the longer windows' logs ((0, 0) for a key unknown)."""
+        state = self._keys.get(key)
+        if state is None:
+            return 0.0, 0.0
         now = self._clock()
-        until = max(self._blocked.get(key, now), now + max(0.0, seconds))
-        self._blocked[key] = until
-        return until - now
+        windows = self._windows(state)
+        return max(0.0, self._earliest(state, now) - now), max(0.0, windows - now)
 
-    def _earliest(self, key: str, now: float) -> float:
-        """The earliest time a request of ``key`` fits, given every slot reserved so far."""
-        send_at = max(now, self._tat.get(key, now) - self._tolerance, self._last.get(key, now))
-        blocked = self._blocked.get(key)
-        if blocked is not None:
-            if blocked > now:
-                send_at = max(send_at, blocked)
-            else:
-                del self._blocked[key]
-        logs = self._logs.get(key)
-        if logs is not None:
-            for log, (_, seconds) in zip(logs, self._longer, strict=True):
-                send_at = max(send_at, log.oldest_of_last() + seconds)
-        return send_at
+    def _record(self, key: str, delay: float) -> None:
+        """Count a request of ``key`` sent ``delay`` seconds from now, admitted elsewhere
+        (by a shared budget), so that this budget knows it if it has to take over."""
+        now = self._now()
+        state = self._state(key)
+        # A log takes its sends in order: a send decided elsewhere is noted no earlier
+        # than the latest one known, which only makes this budget more careful.
+        self._reserve(state, max(now + max(0.0, delay), state.last))
 
-    def _reserve(self, key: str, send_at: float) -> None:
-        self._tat[key] = max(self._tat.get(key, send_at), send_at) + self.interval
-        self._last[key] = send_at
-        logs = self._logs.get(key)
-        if logs is None:
-            logs = self._logs[key] = [_SendLog(calls) for calls, _ in self._longer]
-        for log in logs:
+    def _now(self) -> float:
+        """The clock, sweeping idle keys away when a sweep is due."""
+        now = self._clock()
+        if now >= self._sweep_at:
+            self._sweep(now)
+        return now
+
+    def _state(self, key: str) -> _Key:
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _Key([_SendLog(calls) for calls, _ in self._longer])
+        return state
+
+    def _earliest(self, state: _Key, now: float) -> float:
+        """The earliest time a request of the key fits, given every slot reserved so far."""
+        return max(
+            now, state.tat - self._tolerance, state.last, state.blocked, self._windows(state)
+        )
+
+    def _windows(self, state: _Key) -> float:
+        """The earliest time the longer windows' logs let a request of the key go."""
+        earliest = -math.inf
+        for log, (_, seconds) in zip(state.logs, self._longer, strict=True):
+            earliest = max(earliest, log.oldest_of_last() + seconds)
+        return earliest
+
+    def _reserve(self, state: _Key, send_at: float) -> None:
+        state.tat = max(state.tat, send_at) + self.interval
+        state.last = send_at
+        for log in state.logs:
             log.add(send_at)
+
+    def _sweep(self, now: float) -> None:
+        """Forget the keys that hold nothing any more: no block, and no slot within the
+        longest window (every log entry and GCRA's time are then in the past too, since
+        the interval is never longer than the shortest window). Once per longest window,
+        so that the sweep costs little per call however many keys there are."""
+        longest = self.pace.longest
+        self._sweep_at = now + longest
+        # A new dict rather than deletions: a dict never shrinks its table.
+        self._keys = {
+            key: state
+            for key, state in self._keys.items()
+            if state.last + longest > now or state.blocked > now
+        }

@@ -14,9 +14,10 @@ The core's retry loop asks :func:`decide` after every failed attempt. The rules
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeGuard
 
 import attrs
 
@@ -28,6 +29,7 @@ from ._exceptions import (
     StructureError,
     SystemBusyError,
     TransportError,
+    ValidationError,
     WeComError,
 )
 
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_DELAY",
+    "LONGEST_DELAY",
     "RATE_LIMIT_WINDOW",
     "RetryPolicy",
     "decide",
@@ -55,6 +58,33 @@ DEFAULT_JITTER: Final = 0.25
 #: backoffs and a few slow requests fit; a second 45009 wait does not, so a call under a
 #: rate-limit storm fails after about a minute instead of waiting out every attempt.
 DEFAULT_DEADLINE: Final = 120.0
+#: Longest delay a policy may name, in seconds: WeCom's longest block (an hour past the
+#: hourly limit). A longer, infinite or NaN delay is a mistake in the configuration.
+LONGEST_DELAY: Final = 3600.0
+
+
+def _attempts(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"{attribute.name} must be a whole number of at least 1, got {value!r}"
+        )
+
+
+def _delay(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if not _number(value) or not 0 <= value <= LONGEST_DELAY:
+        raise ValidationError(
+            f"{attribute.name} must be a number of seconds from 0 to {LONGEST_DELAY:g}, "
+            f"got {value!r}"
+        )
+
+
+def _share(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if not _number(value) or not 0 <= value <= 1:
+        raise ValidationError(f"{attribute.name} must be a number from 0 to 1, got {value!r}")
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -69,13 +99,18 @@ class RetryPolicy:
         max_delay: cap of one backoff delay.
         rate_limit_delay: wait after a 45009 (WeCom blocks the API for the minute).
         jitter: share of each delay that is randomised.
+
+    Raises:
+        ValidationError: ``max_attempts`` below 1 or not a whole number, a delay that is
+            not a finite number of seconds from 0 to :data:`LONGEST_DELAY`, or a jitter
+            outside [0, 1].
     """
 
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    base_delay: float = DEFAULT_BASE_DELAY
-    max_delay: float = DEFAULT_MAX_DELAY
-    rate_limit_delay: float = RATE_LIMIT_WINDOW
-    jitter: float = DEFAULT_JITTER
+    max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=_attempts)
+    base_delay: float = attrs.field(default=DEFAULT_BASE_DELAY, validator=_delay)
+    max_delay: float = attrs.field(default=DEFAULT_MAX_DELAY, validator=_delay)
+    rate_limit_delay: float = attrs.field(default=RATE_LIMIT_WINDOW, validator=_delay)
+    jitter: float = attrs.field(default=DEFAULT_JITTER, validator=_share)
 
     @classmethod
     def no_delay(cls, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> RetryPolicy:

@@ -3,6 +3,8 @@ and the block every caller shares after a 45009."""
 
 from __future__ import annotations
 
+import math
+import tracemalloc
 from collections.abc import Sequence
 
 import anyio
@@ -13,7 +15,13 @@ from hypothesis import strategies as st
 
 from tests.core.scripted import CORP_ID, ScriptedWeCom
 from tests.core.virtual_time import run_virtual
-from wecom_async import MemoryRateBudget, RateLimitError, RetryPolicy, WeComClient
+from wecom_async import (
+    MemoryRateBudget,
+    RateLimitError,
+    RetryPolicy,
+    ValidationError,
+    WeComClient,
+)
 from wecom_async.testing import FakeWeCom
 
 PATH = "externalcontact/get_follow_user_list"
@@ -99,6 +107,96 @@ def test_budget_refuses_nonsense(windows: list[tuple[int, float]], burst: int | 
         MemoryRateBudget(windows, burst=burst)
 
 
+@pytest.mark.parametrize(
+    ("limits", "burst"),
+    [
+        ([(math.inf, 60.0)], None),  # was a bare OverflowError
+        ([(math.nan, 60.0)], None),  # was a bare ValueError
+        ([(10, "60")], None),  # was a bare TypeError
+        ([(1.9, 60.0)], None),  # was silently cut to 1 call
+        ([(True, 60.0)], None),
+        ([(10, math.nan)], None),
+        ([(10, math.inf)], None),
+        ([(10, 1e9)], None),  # a window of 30 years
+        ([(10**10, 60.0)], None),  # beyond any use
+        (None, None),
+        ([10, 60.0], None),  # not pairs
+        ([(10, 1.0), (100, 60.0), (100, 60.0)], None),  # one window twice
+        ([(10, 1.0), (50, 1.0)], None),
+        ([(10, 1.0)], 1.5),
+        ([(10, 1.0)], True),
+    ],
+)
+def test_odd_limits_are_a_validation_error(limits: object, burst: object) -> None:
+    with pytest.raises(ValidationError):
+        MemoryRateBudget(limits, burst=burst)  # type: ignore[arg-type]
+
+
+def test_whole_numbers_of_calls_may_be_written_as_floats() -> None:
+    assert MemoryRateBudget([(9e3, 60)]).limits == ((9_000, 60.0),)  # type: ignore[list-item]
+
+
+async def test_a_block_is_never_longer_than_an_hour_or_the_longest_window() -> None:
+    """An infinite, NaN or absurd block length (a policy, a caller) closed the key for
+    good, or raised; it is cut to an hour (WeCom's longest block), or the longest window
+    if that is longer, and NaN blocks nothing."""
+    time = FakeTime()
+    budget = MemoryRateBudget([(600, 60.0)], clock=time, sleep=time.sleep)
+    assert await budget.refused("a", math.inf) == 3600.0
+    assert await budget.refused("b", 1e17) == 3600.0
+    assert await budget.refused("c", math.nan) == 0.0
+    assert await budget.refused("d", -5.0) == 0.0
+    await budget.acquire("c")
+    await budget.acquire("d")
+    assert time.slept == []
+    await budget.acquire("a")
+    assert time.slept == [3600.0 - 1.0, 1.0]  # waited the hour (the last second reserved)
+    daily = MemoryRateBudget([(600, 60.0), (10_000, 86_400.0)], clock=time, sleep=time.sleep)
+    assert await daily.refused("a", math.inf) == 86_400.0
+
+
+def test_a_policy_with_an_odd_delay_is_refused_before_any_call() -> None:
+    for field in ("base_delay", "max_delay", "rate_limit_delay"):
+        for value in (math.inf, math.nan, 1e17, -1.0, True, "60"):
+            with pytest.raises(ValidationError, match=field):
+                RetryPolicy(**{field: value})  # type: ignore[arg-type]
+    for value in (math.nan, 1.5, -0.1):
+        with pytest.raises(ValidationError, match="jitter"):
+            RetryPolicy(jitter=value)
+    for value in (0, 2.0, True):
+        with pytest.raises(ValidationError, match="max_attempts"):
+            RetryPolicy(max_attempts=value)  # type: ignore[arg-type]
+    assert RetryPolicy(rate_limit_delay=3600, jitter=1).rate_limit_delay == 3600
+
+
+async def test_keys_idle_for_the_longest_window_are_forgotten() -> None:
+    """A provider process paces many corps x paths: a key holds memory while a window can
+    still hold it, and is forgotten once idle for the longest window, without forgetting
+    what still binds."""
+    time = FakeTime()
+    budget = MemoryRateBudget([(2, 1.0), (3, 100.0)], clock=time, sleep=time.sleep)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for corp in range(20_000):
+            await budget.acquire(f"ww{corp}:/cgi-bin/x")
+        full = tracemalloc.get_traced_memory()[0] - before
+        time.now = 100.0  # every key idle for the longest window
+        await budget.acquire("busy")  # t = 100
+        await budget.acquire("busy")
+        await budget.acquire("busy")  # the hour's third call of "busy", at t = 101
+        time.now = 199.5  # the sweep is due again: "busy" still binds, the rest is gone
+        await budget.acquire("other")
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert full > 5_000_000  # 20,000 keys with a log each
+    assert left < full / 50
+    slept = len(time.slept)
+    await budget.acquire("busy")  # its 4th call in 100 s waits for the 1st to age out
+    assert time.slept[slept:] == [pytest.approx(200.0 - 199.5)]
+
+
 def test_the_default_budget_is_below_both_wecom_windows() -> None:
     """WeCom allows 10,000 calls a minute and 150,000 an hour; the default keeps 10% spare."""
     assert MemoryRateBudget().limits == ((9_000, 60.0), (135_000, 3600.0))
@@ -181,7 +279,12 @@ def test_concurrent_callers_reserve_slots_in_order() -> None:
 
 @settings(max_examples=60)
 @given(
-    windows=st.lists(st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)), min_size=1, max_size=3),
+    windows=st.lists(
+        st.tuples(st.integers(1, 40), st.floats(0.5, 30.0)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda limit: limit[1],
+    ),
     gaps=st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.3, 2.0, 15.0]), min_size=1, max_size=300),
 )
 async def test_no_window_is_ever_broken(

@@ -383,6 +383,25 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert "exclude each other" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rate-limit-delay", "inf"],  # was a wait that never ends
+        ["--rate-limit-delay", "nan"],  # was a bare ValueError at the first 45009
+        ["--retry-delay", "1e17"],
+        ["--rate-limit", "2000000000"],
+        ["--hourly-rate-limit", "0"],
+    ],
+)
+def test_odd_pacing_numbers_are_usage_errors(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["export", "customers", "--sandbox", *args])
+    assert caught.value.code == 2
+    assert f"argument {args[0]}" in capsys.readouterr().err
+
+
 def test_resume_without_checkpoint_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import os
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,7 +22,7 @@ from redis.asyncio import Redis
 
 from tests.export.helpers import serve
 from tests.redis_server import RedisServer
-from wecom_async import RetryPolicy, WeComClient
+from wecom_async import MemoryRateBudget, RetryPolicy, WeComClient
 from wecom_async.redis import RedisRateBudget
 from wecom_async.testing import FakeClock, FakeWeCom
 
@@ -44,6 +46,21 @@ class Sleeps:
         self.waits.append(seconds)
         if seconds > self.stop_above:
             raise Stop(seconds)
+
+
+class FakeTime:
+    """A clock and a sleep that moves it, for a fallback budget."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 @pytest.fixture
@@ -80,9 +97,13 @@ async def test_a_longer_window_is_exact_and_a_far_slot_is_not_reserved(redis: Re
     budget = RedisRateBudget(redis, limits=[(100, 1.0), (3, 30.0)], sleep=sleeps)
     for _ in range(3):
         await budget.acquire(KEY)
+    other = RedisRateBudget(redis, limits=[(100, 1.0), (3, 30.0)], sleep=sleeps)
     with pytest.raises(Stop):
-        await budget.acquire(KEY)  # the 4th waits for the 1st to be 30 s old
+        await other.acquire(KEY)  # the 4th, in another process, waits for the 1st to be 30 s old
     assert sleeps.waits[-1] == pytest.approx(29.0, abs=0.5)  # 30 s, less the second ahead
+    with pytest.raises(Stop):
+        await budget.acquire(KEY)  # the process that sent them knows it without asking
+    assert sleeps.waits[-1] == pytest.approx(30.0, abs=0.5)
     log = await redis.get(f"wecom:rate:{{{KEY}}}:log:3:30")
     assert log is not None
     assert len(log) == 3 * 8
@@ -113,6 +134,199 @@ def test_bad_limits_are_refused(redis_server: RedisServer) -> None:
     for limits in ([], [(0, 1.0)], [(5, 0.0)]):
         with pytest.raises(ValueError):
             RedisRateBudget.from_url(redis_server.url, limits=limits)
+
+
+# -- what a hostile Redis, a broken configuration or an unlucky failover leaves behind --------
+
+STATE = f"wecom:rate:{{{KEY}}}"
+UNREACHABLE = "RedisRateBudget: Redis is unreachable"
+
+
+async def _redis_now_us(redis: Redis) -> int:
+    seconds, micros = await redis.time()
+    return int(seconds) * 1_000_000 + int(micros)
+
+
+def _outages(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(UNREACHABLE in record.getMessage() for record in caplog.records)
+
+
+async def test_odd_block_lengths_are_cut_to_an_hour_and_sharing_goes_on(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An infinite or absurd block (a 45009 under a broken policy) raised a bare
+    OverflowError/ValueError that the outage guard took for an outage; a block key set by
+    hand for ten days closed the API that long."""
+    sleeps = Sleeps(stop_above=5.0)
+    budget = RedisRateBudget(redis, limits=[(100, 1.0)], sleep=sleeps)
+    assert await budget.refused("wwodd:/cgi-bin/inf", math.inf) == 3600.0
+    assert await budget.refused("wwodd:/cgi-bin/huge", 1e17) == 3600.0
+    assert await budget.refused("wwodd:/cgi-bin/nan", math.nan) == 0.0
+    await budget.acquire("wwodd:/cgi-bin/nan")  # NaN blocked nothing
+    assert 3_599_000 < await redis.pttl("wecom:rate:{wwodd:/cgi-bin/inf}:block") <= 3_600_000
+    await redis.set(STATE + ":block", "1", px=10 * 86_400_000)
+    other = RedisRateBudget(redis, limits=[(100, 1.0)], sleep=sleeps)
+    with pytest.raises(Stop):
+        await other.acquire(KEY)
+    assert 3598.0 < sleeps.waits[-1] <= 3599.0  # an hour, less the second ahead
+    assert await redis.pttl(STATE + ":block") <= 3_600_000  # and the key was cut too
+    assert _outages(caplog) == 0
+
+
+async def test_state_from_a_clock_ahead_does_not_block_the_fleet(redis: Redis) -> None:
+    """A failover to a replica whose clock is behind (an NTP step, a restored snapshot):
+    times written ten minutes ahead made every process wait ten minutes."""
+    ahead = await _redis_now_us(redis) + 600_000_000
+    await redis.hset(STATE, mapping={"tat": ahead, "last": ahead})
+    ring = struct.pack(">d", ahead) * 3
+    await redis.set(STATE + ":log:3:30", ring)
+    sleeps = Sleeps(stop_above=5.0)
+    budget = RedisRateBudget(redis, limits=[(100, 1.0), (3, 30.0)], sleep=sleeps)
+    await budget.acquire(KEY)
+    assert all(wait <= 1.1 for wait in sleeps.waits)
+    assert await _slots(redis, KEY) <= await _redis_now_us(redis) + 1_100_000
+
+
+@pytest.mark.parametrize("tat", ["1e300", "inf", "-inf", "nan", "abc", "0x7fffffffffffffff"])
+async def test_a_nonsense_time_in_the_state_is_ignored(
+    redis: Redis, caplog: pytest.LogCaptureFixture, tat: str
+) -> None:
+    """tat = 1e300 made the script answer a negative wait: a bare ValueError from sleep."""
+    await redis.hset(STATE, mapping={"tat": tat, "last": tat})
+    sleeps = Sleeps(stop_above=5.0)
+    await RedisRateBudget(redis, limits=[(100, 1.0)], sleep=sleeps).acquire(KEY)
+    assert all(0 <= wait <= 1.1 for wait in sleeps.waits)
+    assert _outages(caplog) == 0
+
+
+async def _garbage(redis: Redis, kind: str) -> None:
+    ring = STATE + ":log:5:30"
+    if kind == "state is a string":
+        await redis.delete(STATE)
+        await redis.set(STATE, "x")
+    elif kind == "ring is a hash":
+        await redis.delete(ring)
+        await redis.hset(ring, "a", "b")
+    elif kind == "block is a list":
+        await redis.rpush(STATE + ":block", "x")
+    else:
+        await redis.hset(STATE, ring, kind.removeprefix("position "))
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "state is a string",
+        "ring is a hash",
+        "block is a list",
+        "position -1",
+        "position 1.5",
+        "position nan",
+        "position 5",
+        "position x",
+    ],
+)
+async def test_garbage_at_a_key_is_cleared_not_failed_on(
+    redis: Redis, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """A key of the wrong type made every call fail with WRONGTYPE: each process on its own
+    for good. A ring position that is not a whole number in range read the wrong send
+    (-1: the latest, so a wait of a whole window) or a misaligned 8 bytes."""
+    limits = [(100, 1.0), (5, 30.0)]
+    first = RedisRateBudget(redis, limits=limits)
+    for _ in range(5):
+        await first.acquire(KEY)  # the ring is full
+    await _garbage(redis, kind)
+    sleeps = Sleeps(stop_above=5.0)
+    second = RedisRateBudget(redis, limits=limits, sleep=sleeps)  # another process
+    if kind == "ring is a hash" or kind.startswith("position"):
+        await second.acquire(KEY)  # the ring's order is unknown: it starts again
+        assert await redis.strlen(STATE + ":log:5:30") == 8
+    else:
+        with pytest.raises(Stop):  # the ring is still there and still binds
+            await second.acquire(KEY)
+        assert 28.0 < sleeps.waits[-1] < 29.5
+    assert await second.refused(KEY, 40.0) == pytest.approx(40.0, abs=0.1)
+    assert await redis.type(STATE) in (b"hash", b"none")  # never the garbage
+    assert _outages(caplog) == 0
+
+
+@pytest.mark.parametrize("reply", [[0, 5], [1, 10**13], [2, 0], [1, -3], [b"x", 0], None, [1]])
+async def test_an_answer_that_makes_no_sense_is_taken_for_an_outage(
+    redis: Redis, caplog: pytest.LogCaptureFixture, reply: object
+) -> None:
+    """What another script under the same name, or a proxy, might answer: the process
+    paces itself and the operator is told, instead of a bare ValueError from sleep()."""
+    budget = RedisRateBudget(redis, limits=[(100, 1.0)], sleep=Sleeps(stop_above=0.0))
+
+    async def answer(**_: object) -> object:
+        return reply
+
+    budget._acquire = answer  # type: ignore[assignment]
+    with caplog.at_level(logging.WARNING, logger="wecom_async"):
+        await budget.acquire(KEY)
+    assert _outages(caplog) == 1
+
+
+LIMITS = [(1000, 1.0), (100, 60.0)]  # a minute and an hour, the hour scaled down
+
+
+@pytest.mark.parametrize("how", ["killed", "restarted empty"])
+async def test_a_process_never_forgets_its_own_sends(redis_server: RedisServer, how: str) -> None:
+    """One process spends the long window's 100 calls through Redis; then Redis dies, or
+    comes back empty. Its fallback started empty, and Redis forgot: it sent a second
+    window at once, twice the limit."""
+    sleeps = Sleeps(stop_above=5.0)
+    budget = RedisRateBudget(
+        Redis.from_url(redis_server.url, socket_connect_timeout=1, socket_timeout=1),
+        limits=LIMITS,
+        retry_after=0.0,
+        sleep=sleeps,
+    )
+    for _ in range(100):
+        await budget.acquire(KEY)
+    assert sleeps.waits == [] or max(sleeps.waits) < 1.0
+    if how == "killed":
+        redis_server.kill()
+    else:
+        redis_server.restart()
+    with pytest.raises(Stop):
+        await budget.acquire(KEY)
+    assert 55.0 < sleeps.waits[-1] <= 60.0  # until the first of the 100 is a minute old
+
+
+async def test_the_fallback_given_is_told_of_every_send(redis: Redis) -> None:
+    time = FakeTime()
+    fallback = MemoryRateBudget(LIMITS, clock=time, sleep=time.sleep)
+    budget = RedisRateBudget(redis, limits=LIMITS, fallback=fallback)
+    for _ in range(100):
+        await budget.acquire(KEY)
+    await fallback.acquire(KEY)  # what the fallback would do if Redis went now
+    assert sum(time.slept) == pytest.approx(60.0, abs=0.2)
+
+
+@pytest.mark.parametrize("whose", ["this process's", "another process's"])
+async def test_a_block_heard_of_from_redis_survives_an_outage(
+    redis_server: RedisServer, whose: str
+) -> None:
+    sleeps = Sleeps(stop_above=5.0)
+    budget = RedisRateBudget(
+        Redis.from_url(redis_server.url, socket_connect_timeout=1, socket_timeout=1),
+        limits=[(100, 1.0)],
+        retry_after=0.0,
+        sleep=sleeps,
+    )
+    if whose == "this process's":
+        await budget.refused(KEY, 30.0)
+    else:
+        async with Redis.from_url(redis_server.url) as redis:
+            await RedisRateBudget(redis, limits=[(100, 1.0)]).refused(KEY, 30.0)
+        with pytest.raises(Stop):
+            await budget.acquire(KEY)  # Redis tells of the block
+    redis_server.kill()
+    with pytest.raises(Stop):
+        await budget.acquire(KEY)  # the process still knows
+    assert 28.0 < sleeps.waits[-1] <= 30.0
 
 
 # -- many processes ----------------------------------------------------------------------
@@ -277,6 +491,7 @@ async def test_redis_killed_and_restarted_under_load(
     assert fake.calls(PATH) == 90
     messages = [r.getMessage() for r in caplog.records]
     assert sum("RedisRateBudget: Redis is unreachable" in m for m in messages) == 1
+    assert sum("the rate budget is per process until Redis answers" in m for m in messages) == 1
     assert sum("RedisRateBudget: Redis answers again" in m for m in messages) == 1
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import sys
 import textwrap
@@ -27,10 +28,12 @@ from .. import __version__
 from .._budget import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
+    MAX_CALLS,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
 from .._jsontext import json_text
+from .._retry import LONGEST_DELAY
 from ._command import (
     logging_to,
     redis_problem,
@@ -139,10 +142,21 @@ def _positive(text: str) -> int:
     return value
 
 
+def _calls(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CALLS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CALLS:,}, got {value:,}")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    # float() takes "inf" and "nan": a pause that never ends, or that compares false with
+    # everything, is a typo here, not a setting.
+    if not math.isfinite(value) or not 0 <= value <= LONGEST_DELAY:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds from 0 to {LONGEST_DELAY:g}, got {text!r}"
+        )
     return value
 
 
@@ -233,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pacing.add_argument(
         "--rate-limit",
-        type=_positive,
+        type=_calls,
         default=DEFAULT_RATE_LIMIT,
         metavar="N",
         help=f"calls per minute per API (default {DEFAULT_RATE_LIMIT:,}; WeCom allows "
@@ -241,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pacing.add_argument(
         "--hourly-rate-limit",
-        type=_positive,
+        type=_calls,
         default=DEFAULT_HOURLY_RATE_LIMIT,
         metavar="N",
         help=f"calls per hour per API (default {DEFAULT_HOURLY_RATE_LIMIT:,}; WeCom allows "

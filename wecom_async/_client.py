@@ -95,6 +95,19 @@ def _owned_client(
     return OwnedClient(timeout=timeout, transport=make(None), mounts=mounts, trust_env=trust_env)
 
 
+def _check_base_url(base_url: str) -> None:
+    """Refuse a base URL the endpoint paths cannot be appended to.
+
+    Raises:
+        ValidationError: ``base_url`` has a query or a fragment (even an empty one):
+            every call would go to the wrong place.
+    """
+    if "?" in base_url or "#" in base_url:
+        raise ValidationError(
+            "base_url must be a scheme, host and optional path, without a query or fragment"
+        )
+
+
 @attrs.frozen
 class HttpSetup:
     """The HTTP client a client (or a provider app) sends through, and who closes it.
@@ -156,7 +169,8 @@ class WeComClient:
         secret: the secret of a self-built app configured in 客户联系 "可调用接口的应用".
         http_client: an ``httpx.AsyncClient`` to send every request through (gettoken too);
             the SDK never closes a client it was given. Default: one the SDK owns.
-        base_url: the WeCom host; tests and the sandbox point it at a fake.
+        base_url: the WeCom host; tests and the sandbox point it at a fake. No query or
+            fragment (``ValidationError``): endpoint paths are appended to it.
         token_store: where access tokens live (default: in this process's memory).
         timeout: per-request timeouts; default :data:`DEFAULT_TIMEOUT` for an owned client,
             the given client's own timeouts otherwise (unless one of them is None: the SDK
@@ -176,10 +190,10 @@ class WeComClient:
         trust_env: read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` for
             the owned HTTP client, as httpx does (default True).
         transport: the HTTP layer of the owned client: ``"httpx"`` (default, httpx's own on
-            a :class:`ShardedTransport`) or ``"aiohttp"`` (httpx on aiohttp through
-            ``httpx-aiohttp``: ``pip install "wecom-async[aiohttp]"``; less CPU per request,
-            asyncio only, no write timeout). Timeouts, deadlines, retries, proxies and
-            errors are the same on both. Not with ``http_client``.
+            a :class:`ShardedTransport`) or ``"aiohttp"`` (httpx on aiohttp:
+            ``pip install "wecom-async[aiohttp]"``; less CPU per request, asyncio only).
+            Timeouts, deadlines, retries, proxies and errors are the same on both. Not
+            with ``http_client``.
         rate_budget: paces every HTTP exchange (token fetches and retries included) below
             WeCom's limits, per corp and per API path, and blocks an API for every caller
             it serves once WeCom answers 45009 (the retry then waits for the block).
@@ -262,6 +276,7 @@ class WeComClient:
         deadline: float,
         rate_budget: RateBudget | None,
     ) -> None:
+        _check_base_url(base_url)
         self._owns_http = owns_http
         self._http = http_client
         self._state = _State.UNOPENED

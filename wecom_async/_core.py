@@ -402,8 +402,10 @@ class Core:
             return _closed_error(endpoint)
         except ValidationError as exc:
             # The SDK's own transport refusing before it sends (aiohttp outside asyncio).
+            # A fresh error: the refused one's traceback runs through httpx's frames, whose
+            # locals hold the request URL (the token, or gettoken's corpsecret).
             may_have_left = False
-            return exc
+            return ValidationError(str(exc))
         except Exception as exc:
             may_have_left = not isinstance(exc, NOT_SENT)
             return exchange_failure(endpoint.line, exc)

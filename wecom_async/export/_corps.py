@@ -50,7 +50,7 @@ from .._logging import Secret, register_secret
 from .._retry import DEFAULT_DEADLINE, RetryPolicy
 from .._token import TokenStore
 from .._wire import RateBudget
-from ..provider import AppKind, MemoryPermanentCodeStore, ProviderApp, SuiteTicketStore
+from ..provider import AppKind, ProviderApp, SuiteTicketStore
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -151,13 +151,47 @@ class CorpEntry:
         deadline: float = DEFAULT_DEADLINE,
         redis: Redis | None = None,
     ) -> AsyncIterator[WeComClient]:
-        """Yield a client of this corp on ``http_client`` (left open), closed on exit.
+        """Yield :meth:`build_client`'s client, closed on exit (``http_client`` left open).
+
+        Args:
+            http_client, base_url, token_store, rate_budget, retry, max_in_flight,
+                deadline, redis: as for :meth:`build_client`.
+
+        Raises:
+            CorpsFileError: the suite ticket is in Redis and ``redis`` is None.
+        """
+        async with self.build_client(
+            http_client=http_client,
+            base_url=base_url,
+            token_store=token_store,
+            rate_budget=rate_budget,
+            retry=retry,
+            max_in_flight=max_in_flight,
+            deadline=deadline,
+            redis=redis,
+        ) as client:
+            yield client
+
+    def build_client(
+        self,
+        *,
+        http_client: httpx.AsyncClient,
+        base_url: str = DEFAULT_BASE_URL,
+        token_store: TokenStore | None = None,
+        rate_budget: RateBudget | None = None,
+        retry: RetryPolicy | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        deadline: float = DEFAULT_DEADLINE,
+        redis: Redis | None = None,
+    ) -> WeComClient:
+        """Return a client of this corp on ``http_client``, which closing it leaves open.
 
         A self-built entry is a :class:`~wecom_async.WeComClient` of its corp id and
         secret; a provider entry is ``client_for(corp_id)`` of a
         :class:`~wecom_async.provider.ProviderApp` holding the suite credentials, the
         corp's permanent code and the suite ticket (read from ``redis`` when the section
         names a ``suite_ticket_redis_key``). Nothing is sent until the client is used.
+        What a distributed worker's client factory returns.
 
         Args:
             http_client: the HTTP client every request goes through.
@@ -168,12 +202,15 @@ class CorpEntry:
                 relies on ``http_client``'s pool).
             redis: the Redis client of ``--redis-url``, for a suite ticket kept there.
 
+        Returns:
+            The client (the caller closes it).
+
         Raises:
             CorpsFileError: the suite ticket is in Redis and ``redis`` is None.
         """
         suite = self.provider
         if suite is None:
-            async with WeComClient(
+            return WeComClient(
                 self.corp_id,
                 cast(str, self.secret),
                 http_client=http_client,
@@ -183,16 +220,14 @@ class CorpEntry:
                 max_in_flight=max_in_flight,
                 rate_budget=rate_budget,
                 deadline=deadline,
-            ) as client:
-                yield client
-            return
-        codes = MemoryPermanentCodeStore()
-        await codes.put(self.corp_id, cast(str, self.permanent_code))
-        async with ProviderApp(
+            )
+        # The app owns nothing (the HTTP client is the caller's): closing its one client
+        # is all the cleanup it needs.
+        app = ProviderApp(
             suite.suite_id,
             suite.suite_secret,
             kind=suite.kind,
-            permanent_codes=codes,
+            permanent_codes=_FixedCode(self.corp_id, cast(str, self.permanent_code)),
             tickets=_tickets(suite, redis),
             token_store=token_store,
             http_client=http_client,
@@ -200,8 +235,29 @@ class CorpEntry:
             retry=retry,
             deadline=deadline,
             rate_budget=rate_budget,
-        ) as app:
-            yield app.client_for(self.corp_id)
+        )
+        return app.client_for(self.corp_id)
+
+
+class _FixedCode:
+    """The one corp's permanent code read from the corps file's environment or a file."""
+
+    def __init__(self, corp_id: str, code: str) -> None:
+        self._corp_id, self._code = corp_id, code
+
+    def __repr__(self) -> str:
+        return f"_FixedCode(corp_id={self._corp_id!r}, code=***)"
+
+    async def get(self, corp_id: str) -> str | None:
+        return self._code if corp_id == self._corp_id else None
+
+    async def put(self, corp_id: str, permanent_code: str) -> None:
+        register_secret(permanent_code)
+        if corp_id == self._corp_id:
+            self._code = permanent_code
+
+    async def delete(self, corp_id: str) -> None:
+        pass  # the file is the source of truth: an uninstall is the operator's edit
 
 
 class _FixedTicket:

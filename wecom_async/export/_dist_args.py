@@ -23,10 +23,15 @@ def add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="run shards of distributed exports (needs the 'taskiq' extra)",
         description="Run shards of exports submitted with --workers / --workers-wait "
         "until Ctrl-C: taskiq shard tasks, and any shard whose worker died (from the "
-        "ledger). The secret comes from WECOM_SECRET.",
+        "ledger). One corp: --corp-id, its secret from WECOM_SECRET; many corps: --corps "
+        "corps.toml (the file of `export --corps`), each corp's credentials read here and "
+        "never sent through Redis. A worker runs only the shards of the corps it serves.",
     )
     worker.add_argument("--redis-url", metavar="URL", help="default: $WECOM_REDIS_URL")
     worker.add_argument("--corp-id", help="the corp served (default: $WECOM_CORP_ID)")
+    worker.add_argument(
+        "--corps", type=Path, metavar="FILE", help="serve every corp of this TOML corps file"
+    )
     worker.add_argument("--base-url", help="the WeCom host, or a proxy / fake")
     worker.add_argument("--shards", type=int, default=2, metavar="N", help="at once (2)")
     worker.add_argument("--lease", type=float, default=30.0, metavar="S", help="seconds (30)")

@@ -330,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         action="store_true",
         help="submit the export as shards to `wecom-async worker` processes (through "
-        "--redis-url) and print its id; -o is then the output directory",
+        "--redis-url) and print its id; -o is then the output directory; with --corps, "
+        "one export holds every corp's shards (`export assemble ID --corp CORP_ID`)",
     )
     workers.add_argument(
         "--workers-wait", action="store_true", help="as --workers, then show progress until done"
@@ -434,16 +435,10 @@ def _output_problem(output: Path, summary: Path | None) -> str | None:
 
 
 def _export(args: argparse.Namespace, err: TextIO) -> int:
-    if args.corps is not None and (args.workers or args.workers_wait):
-        err.write(
-            "wecom-async: error: --corps cannot be used with --workers yet: run one "
-            "submission per corp\n"
-        )
-        return ExitStatus.USAGE
-    if args.corps is not None:
-        return export_corps(args, err)
     if args.workers or args.workers_wait:
         return _submit(args, err)
+    if args.corps is not None:
+        return export_corps(args, err)
     settings = _settings(args)
     redactor = Redactor(settings.secret if isinstance(settings, ExportSettings) else "")
     say = redactor.writer(err)
@@ -477,7 +472,8 @@ def _submit(args: argparse.Namespace, err: TextIO) -> int:
         pairs=args.transfer_pairs,
         resume=False,
         output=args.output or Path(args.kind),
-        corp_id=args.corp_id or os.environ.get("WECOM_CORP_ID", ""),
+        # With --corps the range is every corp's: no one corp's previous export is read.
+        corp_id="" if args.corps else args.corp_id or os.environ.get("WECOM_CORP_ID", ""),
     )
     if isinstance(request, str):
         err.write(f"wecom-async: error: {request}\n")

@@ -2,8 +2,10 @@
 ``export status|assemble|resume ID``.
 
 Credentials never go through Redis: the submitter plans with its own, and every worker
-holds the credentials of the corps it serves (here one corp, from ``--corp-id`` /
-``WECOM_CORP_ID`` and ``WECOM_SECRET``, labelled by its corp id).
+holds the credentials of the corps it serves: one corp from ``--corp-id`` /
+``WECOM_CORP_ID`` and ``WECOM_SECRET``, or every corp of ``--corps corps.toml`` (self-built
+or provider corps, see :mod:`.._corps`). A corp is labelled by its corp id either way,
+so a worker claims exactly the shards of the corps whose credentials it holds.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import anyio
+import httpx
 
 from ..._budget import wecom_limits
-from ..._client import DEFAULT_BASE_URL, WeComClient
+from ..._client import DEFAULT_BASE_URL, DEFAULT_MAX_IN_FLIGHT, WeComClient, http_setup
 from ..._token import TokenStore
 from ..._wire import RateBudget
 from ...redis._connect import client_from_url
+from .._corps import CorpEntry, CorpsFileError, load_corps, ticket_keys
 from .._dist_args import manage_parser
 from .._since import JobRequest
 from .._status import ExitStatus
@@ -32,7 +38,12 @@ from ._submit import rebuild_export, submit_export, wait_export
 from ._taskiq import run_worker, shard_broker
 from ._worker import ClientFactory, Corp
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 __all__ = ["manage", "submit", "worker"]
+
+T = TypeVar("T")
 
 
 def corp_factory(corp_id: str, secret: str, base_url: str | None) -> ClientFactory:
@@ -63,21 +74,117 @@ def _redis_url(given: str | None) -> str | None:
     return given or os.environ.get("WECOM_REDIS_URL") or None
 
 
+def _file_entries(args: argparse.Namespace, url: str | None) -> list[CorpEntry] | str | None:
+    """The entries of ``--corps`` (None: not given), or why they cannot be used."""
+    if args.corps is None:
+        return None
+    if args.corp_id:
+        return "--corps and --corp-id exclude each other (the corps file names the corps)"
+    if getattr(args, "transfer_pairs", None):
+        return "--corps and --transfer-pairs exclude each other"
+    try:
+        entries = load_corps(args.corps)
+    except CorpsFileError as error:
+        return str(error)
+    if ticket_keys(entries) and url is None:
+        return "a provider of the corps file keeps its suite ticket in Redis: give --redis-url"
+    return entries
+
+
+@asynccontextmanager
+async def _file_corps(
+    entries: list[CorpEntry], base_url: str | None, url: str
+) -> AsyncIterator[list[Corp]]:
+    """The corps of the file as (corp id, factory); what their clients open is closed on exit.
+
+    Each client gets an HTTP client of its own (the pool a :class:`~wecom_async.WeComClient`
+    would own), and a provider corp whose suite ticket is kept in Redis reads it there.
+    """
+    async with AsyncExitStack() as stack:
+        redis: Redis | None = None
+        if ticket_keys(entries):
+            redis = await stack.enter_async_context(
+                client_from_url(url, timeout=LeaseOptions.redis_timeout)
+            )
+
+        def build(
+            entry: CorpEntry, *, token_store: TokenStore, rate_budget: RateBudget
+        ) -> WeComClient:
+            http = http_setup(
+                None,
+                timeout=None,
+                max_in_flight=DEFAULT_MAX_IN_FLIGHT,
+                proxy=None,
+                trust_env=True,
+                transport="httpx",
+            ).client
+            stack.push_async_callback(_close, http)
+            return entry.build_client(
+                http_client=http,
+                base_url=base_url or DEFAULT_BASE_URL,
+                token_store=token_store,
+                rate_budget=rate_budget,
+                deadline=float("inf"),  # a page may wait its turn in the budget
+                redis=redis,
+            )
+
+        yield [(entry.corp_id, partial(build, entry)) for entry in entries]
+
+
+async def _close(http: httpx.AsyncClient) -> None:
+    with anyio.CancelScope(shield=True):
+        await http.aclose()
+
+
+def _run_with_corps(
+    args: argparse.Namespace,
+    url: str,
+    entries: list[CorpEntry] | None,
+    run: Callable[[Sequence[Corp]], Awaitable[T]],
+) -> T:
+    """``run`` the command on the corps of ``--corps`` (``entries``) or of the environment."""
+
+    async def main() -> T:
+        if entries is None:
+            corps = _env_corps(args.corp_id, args.base_url)
+            assert not isinstance(corps, str)  # checked by _resolve
+            return await run(corps)
+        async with _file_corps(entries, args.base_url, url) as corps:
+            return await run(corps)
+
+    return anyio.run(main)
+
+
+def _resolve(args: argparse.Namespace) -> tuple[str, list[CorpEntry] | None] | str:
+    """(the Redis URL, the entries of ``--corps`` or None), or the usage error."""
+    url = _redis_url(args.redis_url)
+    entries = _file_entries(args, url)
+    if isinstance(entries, str):
+        return entries
+    if url is None:
+        return "--redis-url is required"
+    if entries is None and isinstance(problem := _env_corps(args.corp_id, args.base_url), str):
+        return problem
+    return url, entries
+
+
 def worker(args: argparse.Namespace, err: TextIO) -> int:
     """``wecom-async worker``: serve until interrupted."""
-    url = _redis_url(args.redis_url)
-    corps = _env_corps(args.corp_id, args.base_url)
-    if url is None or isinstance(corps, str):
-        err.write(f"wecom-async: error: {corps if url else '--redis-url is required'}\n")
+    found = _resolve(args)
+    if isinstance(found, str):
+        err.write(f"wecom-async: error: {found}\n")
         return ExitStatus.USAGE
+    url, entries = found
     options = LeaseOptions(lease=args.lease)
     limits = wecom_limits(args.rate_limit, args.hourly_rate_limit)
-    try:
-        anyio.run(
-            lambda: run_worker(
-                url, corps, shards=args.shards, options=options, poll=args.poll, limits=limits
-            )
+
+    async def serve(corps: Sequence[Corp]) -> None:
+        await run_worker(
+            url, corps, shards=args.shards, options=options, poll=args.poll, limits=limits
         )
+
+    try:
+        _run_with_corps(args, url, entries, serve)
     except KeyboardInterrupt:
         return ExitStatus.OK
     return ExitStatus.OK
@@ -126,18 +233,21 @@ def _line(status: ExportStatus) -> str:
 
 
 def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
-    """``wecom-async export KIND --workers[-wait]``: submit (and wait)."""
-    url = _redis_url(args.redis_url)
-    corps = _env_corps(args.corp_id, args.base_url)
-    if url is None or isinstance(corps, str):
-        err.write(f"wecom-async: error: {corps if url else '--redis-url is required'}\n")
+    """``wecom-async export KIND --workers[-wait]``: submit (and wait); with ``--corps``,
+    one export holding the shards of every corp of the file."""
+    found = _resolve(args)
+    if isinstance(found, str):
+        err.write(f"wecom-async: error: {found}\n")
         return ExitStatus.USAGE
+    url, entries = found
     directory = args.output or Path("exports")
-    result = anyio.run(
-        lambda: _submit(
+
+    async def run(corps: Sequence[Corp]) -> ExportStatus | str:
+        return await _submit(
             url, args.kind, corps, directory, args.workers_wait, request, args.chunk_size
         )
-    )
+
+    result = _run_with_corps(args, url, entries, run)
     if isinstance(result, str):
         print(result)
         return ExitStatus.OK

@@ -7,18 +7,22 @@ to a worker that died, costs a refused claim, never a duplicate record.
 Each transition is one Lua script (one round trip, atomic), and every time comes from
 Redis' ``TIME``, never from a worker's clock::
 
-    claim       pending, or leased with the lease expired  ->  leased (epoch += fence)
-    heartbeat   leased with my epoch                       ->  lease extended
-    commit      leased with my epoch                       ->  committed (once, for ever)
-    release     leased with my epoch (the shard failed)    ->  pending after a pause, or
+    claim       pending, or leased with the lease expired  ->  leased (a new epoch)
+    heartbeat   leased with my epoch and owner             ->  lease extended
+    commit      leased with my epoch and owner             ->  committed (once, for ever)
+    release     leased with my epoch and owner (it failed) ->  pending after a pause, or
                                                                failed after max_errors
 
-The **epoch** is the fencing token: every grant takes the next value of the export's
-fence counter, so a worker whose lease was taken over (it was paused, or cut off) holds
-an older epoch, and its heartbeat and its commit are refused. A lease that expired but
-was not taken over still holds: the epoch is what counts, not the clock. The fence
-counter starts at Redis' clock in microseconds, so a ledger rebuilt after Redis lost it
-never grants an epoch that a worker from before the loss still holds.
+The **epoch** is the fencing token: every grant takes a value above the export's fence
+counter and stores it there, so a worker whose lease was taken over (it was paused, or
+cut off) holds an older epoch, and its heartbeat and its commit are refused. A lease
+that expired but was not taken over still holds: the epoch is what counts, not the
+clock. An epoch is also at least Redis' clock in microseconds, so a fence that Redis
+lost (restarted without its data) or rolled back (restarted from an older snapshot, an
+asynchronous replica promoted) never grants again an epoch a worker from before still
+holds; and the owner is checked with the epoch, so even two grants of one epoch (a
+clock set back as well) never both count. A part's file name holds both (see
+:mod:`._parts`): two leases never write one file.
 
 Keys of export ``E`` (one hash tag, so every script runs on a cluster too)::
 
@@ -98,21 +102,26 @@ else
   if not due then return {0, -1} end
   if tonumber(due) > now then return {0, tonumber(due) - now} end
 end
-local epoch = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+-- Above the fence and above Redis' clock in microseconds: a fence rolled back (Redis
+-- restarted from an older snapshot, a replica promoted) still grants a new epoch.
+local fence = tonumber(redis.call('HGET', KEYS[1], 'fence')) or 0
+local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local epoch = string.format('%.0f', math.max(fence + 1, micros))
+redis.call('HSET', KEYS[1], 'fence', epoch)
 local expires = now + tonumber(ARGV[2])
 redis.call('HSET', KEYS[2], k .. ':state', 'leased', k .. ':epoch', epoch,
   k .. ':owner', ARGV[1], k .. ':expires', expires)
 redis.call('ZADD', open, expires, k)
 local shard = redis.call('HMGET', KEYS[2], k .. ':corp', k .. ':spec')
-return {1, k, epoch, shard[1], shard[2]}
+return {1, k, epoch, shard[1] or '', shard[2] or ''}
 """
 
-# KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms.
-# Reply: ms the lease now lasts, or 0: the shard is no longer this epoch's.
+# KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms, owner.
+# Reply: ms the lease now lasts, or 0: the shard is no longer this lease's.
 _HEARTBEAT: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch')
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':owner')
+if state[1] ~= 'leased' or state[2] ~= ARGV[2] or state[3] ~= ARGV[4] then
   return 0
 end
 local t = redis.call('TIME')
@@ -124,15 +133,17 @@ return tonumber(ARGV[3])
 """
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, file, items,
-# failures (JSON). Reply: 1 committed | 2 committed already by this very call (a retry
-# after a lost answer) | 0 refused (not this epoch's, or another part committed).
+# failures (JSON), owner. Reply: 1 committed | 2 committed already by this very call (a
+# retry after a lost answer) | 0 refused (not this lease's, or another part committed).
 _COMMIT: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':file')
-if state[1] == 'committed' and state[2] == ARGV[2] and state[3] == ARGV[3] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':file',
+  k .. ':owner')
+local mine = state[2] == ARGV[2] and state[4] == ARGV[6]
+if state[1] == 'committed' and mine and state[3] == ARGV[3] then
   return 2
 end
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+if state[1] ~= 'leased' or not mine then
   if state[1] then redis.call('HINCRBY', KEYS[2], k .. ':refused', 1) end
   return 0
 end
@@ -146,11 +157,11 @@ return 1
 """
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, error, max
-# errors, pause ms. Reply: the new state, or "" when the shard is not this epoch's.
+# errors, pause ms, owner. Reply: the new state, or "" when the shard is not this lease's.
 _RELEASE: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch')
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':owner')
+if state[1] ~= 'leased' or state[2] ~= ARGV[2] or state[3] ~= ARGV[6] then
   return ''
 end
 local errors = redis.call('HINCRBY', KEYS[2], k .. ':errors', 1)
@@ -225,13 +236,19 @@ class ShardPlan:
 
 @dataclass(frozen=True)
 class Claim:
-    """A lease on a shard: run it, heartbeat it, commit it with this epoch."""
+    """A lease on a shard: run it, heartbeat it, commit it with this epoch and owner.
+
+    The ledger checks both: the epoch fences a lease taken over, the owner a second
+    lease granted the same epoch (a fence that Redis rolled back and its clock did not
+    outrun).
+    """
 
     export_id: str
     shard: int
     epoch: int
     corp: str
     spec: JsonObject
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -372,13 +389,13 @@ class Ledger:
         if head[0] == 0:
             return float("inf") if head[1] < 0 else head[1] / 1000
         corp, spec = _text(reply[3]), json.loads(_text(reply[4]))
-        return Claim(export_id, head[1], head[2], corp, spec)
+        return Claim(export_id, head[1], head[2], corp, spec, owner)
 
     async def heartbeat(self, claim: Claim, lease: float) -> bool:
         """Extend the lease by ``lease`` seconds; False: the shard is no longer ours."""
         reply = await self._heartbeat(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, _ms(lease)],
+            args=[claim.shard, claim.epoch, _ms(lease), claim.owner],
         )
         return bool(_int(reply))
 
@@ -388,7 +405,7 @@ class Ledger:
         """Record ``file`` as the shard's output; False (refused): not ours any more."""
         reply = await self._commit(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, file, items, json.dumps(list(failures))],
+            args=[claim.shard, claim.epoch, file, items, json.dumps(list(failures)), claim.owner],
         )
         return bool(_int(reply))
 
@@ -399,7 +416,7 @@ class Ledger:
         failed once it failed ``max_errors`` times. None: it was not ours any more."""
         reply = await self._release(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, error, max_errors, _ms(pause)],
+            args=[claim.shard, claim.epoch, error, max_errors, _ms(pause), claim.owner],
         )
         state = reply.decode() if isinstance(reply, bytes) else str(reply)
         if state in ("pending", "failed"):

@@ -3,14 +3,18 @@
 Everything of export ``E`` lives in ``<directory>/E/``::
 
     plan.json                   kind, request, corps and every shard (corp, unit spec)
-    E-s00003-e<epoch>.jsonl     the records of shard 3 written under that epoch's lease
-    E-s00003-e<epoch>.jsonl.part   the same while it is being written
+    E-s00003-e<epoch>-<owner>.jsonl       the records of shard 3 written under that
+                                          lease (<owner>: a digest of the worker's token)
+    E-s00003-e<epoch>-<owner>.jsonl.part  the same while it is being written
     commits/s00003.json         the committed epoch's file, written after the ledger
                                 accepted it (to rebuild a ledger Redis lost)
     manifest.json               written once every shard is committed or failed
 
-A part is named by its epoch, so two workers that ran the same shard (one of them
-stale) never write the same file; the ledger says which one counts. Readers read only
+A part is named by its lease's epoch and owner, and created exclusively, so two
+workers that ran the same shard (one of them stale) never write the same file; the
+ledger says which one counts. A file name read back (from the ledger or a commit
+record) counts only if it is such a plain name of that very shard: nothing outside the
+folder is ever read. Readers read only
 the committed part of each shard. A part is fsynced and renamed into place before its
 commit is asked for, so a committed part is always whole.
 
@@ -22,8 +26,11 @@ orphans, never read), never one counted twice.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +52,9 @@ __all__ = [
 PLAN_FILE: Final = "plan.json"
 MANIFEST_FILE: Final = "manifest.json"
 PLAN_VERSION: Final = 1
+_TAG: Final = 16
+#: What follows ``<export>-s<k>-e`` in a part's name: the epoch and the owner's digest.
+_LEASE: Final = re.compile(rf"[1-9][0-9]{{0,18}}-[0-9a-f]{{{_TAG}}}\.jsonl")
 
 
 @dataclass(frozen=True)
@@ -115,9 +125,15 @@ class ExportFiles:
     def __repr__(self) -> str:
         return f"ExportFiles({str(self.folder)!r})"
 
-    def part_name(self, shard: int, epoch: int) -> str:
-        """The committed file name of ``shard`` written under ``epoch``."""
-        return f"{self.export_id}-s{shard:05d}-e{epoch}.jsonl"
+    def part_name(self, shard: int, epoch: int, owner: str) -> str:
+        """The committed file name of ``shard`` written under the lease ``epoch`` of ``owner``."""
+        tag = hashlib.sha256(owner.encode()).hexdigest()[:_TAG]
+        return f"{self.export_id}-s{shard:05d}-e{epoch}-{tag}.jsonl"
+
+    def is_part_name(self, shard: int, name: str) -> bool:
+        """``name`` is a plain file name :meth:`part_name` gives ``shard`` (any lease)."""
+        prefix = f"{self.export_id}-s{shard:05d}-e"
+        return name.startswith(prefix) and _LEASE.fullmatch(name[len(prefix) :]) is not None
 
     def save_plan(self, plan: Plan) -> None:
         """Write ``plan.json`` (atomically), making the folder."""
@@ -136,9 +152,14 @@ class ExportFiles:
             raise ValueError("not a plan.json of this release")
         return Plan.from_json(data)
 
-    def open_part(self, shard: int, epoch: int) -> PartFile:
-        """Start writing the part of ``shard`` under ``epoch`` (from empty)."""
-        return PartFile(self.folder / self.part_name(shard, epoch))
+    def open_part(self, shard: int, epoch: int, owner: str) -> PartFile:
+        """Start writing the part of ``shard`` under the lease ``epoch`` of ``owner``.
+
+        Raises:
+            FileExistsError: that lease's part exists already (never for a lease the
+                ledger granted once).
+        """
+        return PartFile(self.folder / self.part_name(shard, epoch, owner))
 
     def record_commit(
         self, shard: int, file: str, items: int, failures: Sequence[JsonObject]
@@ -242,7 +263,12 @@ class PartFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".part")
-        self._fd: int | None = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # Exclusive: a second writer of one name fails here rather than interleave, and
+        # a part in place already is never replaced.
+        self._fd: int | None = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        if path.exists():
+            self.discard_tmp()
+            raise FileExistsError(errno.EEXIST, "the part exists already", str(path))
 
     def __repr__(self) -> str:
         return f"PartFile({str(self.path)!r})"
@@ -268,10 +294,15 @@ class PartFile:
 
     def discard(self) -> None:
         """Remove the part under either name (the ledger refused it)."""
+        self.discard_tmp()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def discard_tmp(self) -> None:
+        """Close and remove the part being written (the committed name is left alone)."""
         self.close()
-        for path in (self.tmp, self.path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
 
     def close(self) -> None:
         """Close the file (kept on disk)."""

@@ -5,8 +5,9 @@
     claim (epoch e)                     the ledger granted the lease
       heartbeat every lease / 3         in the background; a refusal (taken over) or
                                         no answer for a whole lease cancels the run
-      job.fetch pages -> part file      <export>-s<k>-e<e>.jsonl.part, whole records
-      fsync, rename                     <export>-s<k>-e<e>.jsonl
+      job.fetch pages -> part file      <export>-s<k>-e<e>-<owner>.jsonl.part, whole
+                                        records (created exclusively)
+      fsync, rename                     <export>-s<k>-e<e>-<owner>.jsonl
       commit (fenced by e)              accepted: write the commit record
                                         refused:  a newer lease owns the shard; the part
                                                   is removed, nothing counted
@@ -107,7 +108,7 @@ async def run_shard(
         True when this run's part was committed, False when the ledger refused it or the
         lease was lost (the shard is then another lease's, or offered again).
     """
-    part = files.open_part(claim.shard, claim.epoch)
+    part = files.open_part(claim.shard, claim.epoch, claim.owner)
     run = _Run(ledger, claim, job, client, part, options, step)
     try:
         written = await run.fetch_with_lease()

@@ -38,14 +38,18 @@ Keys of export ``E`` (one hash tag, so every script runs on a cluster too)::
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ..._exceptions import WeComError
 from ...models._base import JsonObject
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "ExportInfo",
     "ExportStatus",
     "Ledger",
+    "LedgerError",
     "ShardPlan",
     "ShardState",
     "ShardStatus",
@@ -67,19 +72,35 @@ ShardState = Literal["pending", "leased", "committed", "failed"]
 # KEYS: meta, shards, open (of the corps the caller serves...). ARGV: owner, lease ms,
 # shard id ("" for any claimable shard of the given corps).
 # Reply: {-1} no such export | {0, ms until one may be claimable or -1}
-#      | {1, k, epoch, corp, spec}.
+#      | {1, k, epoch, corp, spec, the open set it was in}.
 _CLAIM: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(redis.call('HGET', KEYS[1], 'shards')) or 0
+-- A member of an open set that is no shard of the export, or a shard committed or
+-- failed already, was never put there by these scripts: it is dropped, never leased
+-- (a second commit of a shard would be counted twice).
+local function claimable(k)
+  local n = tonumber(k)
+  if n == nil or n < 0 or n >= count or n ~= math.floor(n) or tostring(n) ~= k then
+    return false
+  end
+  local state = redis.call('HGET', KEYS[2], k .. ':state')
+  return state == 'pending' or state == 'leased'
+end
 local k = ARGV[3]
 local open = nil
 if k == '' then
   local soonest = -1
   for i = 3, #KEYS do
     local due = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    while due[1] and not claimable(due[1]) do
+      redis.call('ZREM', KEYS[i], due[1])
+      due = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    end
     if due[1] then
       if tonumber(due[2]) <= now then
         k, open = due[1], KEYS[i]
@@ -91,6 +112,7 @@ if k == '' then
   end
   if open == nil then return {0, soonest} end
 else
+  if not claimable(k) then return {0, -1} end
   -- The shard's open set is the caller's only if it serves the shard's corp: KEYS[1]
   -- is "<prefix>{E}:meta", the open sets "<prefix>{E}:open:<corp>".
   local corp = redis.call('HGET', KEYS[2], k .. ':corp')
@@ -113,7 +135,7 @@ redis.call('HSET', KEYS[2], k .. ':state', 'leased', k .. ':epoch', epoch,
   k .. ':owner', ARGV[1], k .. ':expires', expires)
 redis.call('ZADD', open, expires, k)
 local shard = redis.call('HMGET', KEYS[2], k .. ':corp', k .. ':spec')
-return {1, k, epoch, shard[1] or '', shard[2] or ''}
+return {1, k, epoch, shard[1] or '', shard[2] or '', open}
 """
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms, owner.
@@ -388,8 +410,28 @@ class Ledger:
             return None
         if head[0] == 0:
             return float("inf") if head[1] < 0 else head[1] / 1000
-        corp, spec = _text(reply[3]), json.loads(_text(reply[4]))
-        return Claim(export_id, head[1], head[2], corp, spec, owner)
+        open_key = _text(reply[5])
+        claim = Claim(export_id, head[1], head[2], "", {}, owner)
+        try:
+            corp = _text(reply[3])
+            if open_key != self._open(export_id, corp):
+                raise ValueError(f"its corp {corp!r} is not the corp of its open set")
+            claim = Claim(export_id, head[1], head[2], corp, _object(_text(reply[4])), owner)
+        except (ValueError, TypeError) as error:
+            await self._fail(claim, open_key, f"LedgerError: {error}")
+            raise LedgerError(
+                f"shard {claim.shard} of export {export_id} cannot be read from the ledger "
+                f"({error}); it is marked failed"
+            ) from None
+        return claim
+
+    async def _fail(self, claim: Claim, open_key: str, reason: str) -> None:
+        """Mark a leased shard failed for good (its ledger data cannot be run)."""
+        export_id = claim.export_id
+        await self._release(
+            keys=[self._meta(export_id), self._shards(export_id), open_key],
+            args=[claim.shard, claim.epoch, reason[:500], 1, 0, claim.owner],
+        )
 
     async def heartbeat(self, claim: Claim, lease: float) -> bool:
         """Extend the lease by ``lease`` seconds; False: the shard is no longer ours."""
@@ -428,42 +470,93 @@ class Ledger:
         return [self._meta(export_id), self._shards(export_id), self._open(export_id, claim.corp)]
 
     async def active(self) -> list[str]:
-        """The ids of exports that may have shards to run."""
+        """The ids of exports that may have shards to run (plain names only: anything
+        else in the set was not put there by :meth:`create`)."""
         members = await self.redis.smembers(self._active)
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        ids = (m.decode(errors="replace") if isinstance(m, bytes) else str(m) for m in members)
+        return sorted(i for i in ids if plain_name(i))
 
     async def retire(self, export_id: str) -> None:
         """Take a finished (or forgotten) export out of the active set."""
         await self.redis.srem(self._active, export_id)
 
     async def info(self, export_id: str) -> ExportInfo | None:
-        """The export's kind, directory, request and corps; None: no such export."""
+        """The export's kind, directory, request and corps; None: no such export.
+
+        Raises:
+            LedgerError: the ledger's fields cannot be read.
+        """
         names = ("kind", "directory", "request", "corps")
         values = await self.redis.hmget(self._meta(export_id), list(names))
-        texts = [_text(value) for value in values if value is not None]
-        if len(texts) != len(names):
+        if all(value is None for value in values):
             return None
-        kind, directory, request, corps = texts
-        return ExportInfo(export_id, kind, directory, json.loads(request), json.loads(corps))
+        meta = {name: _text(v) for name, v in zip(names, values, strict=True) if v is not None}
+        with _reading(export_id):
+            return ExportInfo(export_id, *_export_fields(export_id, meta))
 
     async def status(self, export_id: str) -> ExportStatus | None:
-        """Everything the ledger holds about an export; None: it has no such export."""
+        """Everything the ledger holds about an export; None: it has no such export.
+
+        Raises:
+            LedgerError: the ledger's fields cannot be read.
+        """
         meta = _texts(await self.redis.hgetall(self._meta(export_id)))
         if not meta:
             return None
         fields = _texts(await self.redis.hgetall(self._shards(export_id)))
-        shards = [_shard(k, fields) for k in range(int(meta["shards"]))]
-        return ExportStatus(
-            export_id=export_id,
-            kind=meta["kind"],
-            directory=meta["directory"],
-            request=json.loads(meta["request"]),
-            corps=json.loads(meta["corps"]),
-            committed=int(meta["committed"]),
-            failed=int(meta["failed"]),
-            items=int(meta["items"]),
-            shards=shards,
-        )
+        with _reading(export_id):
+            kind, directory, request, corps = _export_fields(export_id, meta)
+            return ExportStatus(
+                export_id=export_id,
+                kind=kind,
+                directory=directory,
+                request=request,
+                corps=corps,
+                committed=_count(meta["committed"]),
+                failed=_count(meta["failed"]),
+                items=_count(meta["items"]),
+                shards=[_shard(k, fields) for k in range(_count(meta["shards"]))],
+            )
+
+
+class LedgerError(WeComError):
+    """Raised when what the ledger holds in Redis cannot be used: a field that is not
+    what the scripts write (garbage), or an export id that exists already."""
+
+
+#: An export id, a corp label, a file name read from Redis: one plain name, never a path.
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+
+
+def plain_name(text: str) -> bool:
+    """``text`` is one plain name (letters, digits, ``.``, ``_``, ``-``; not a path,
+    not ``..``)."""
+    return _PLAIN.fullmatch(text) is not None
+
+
+@contextlib.contextmanager
+def _reading(export_id: str) -> Iterator[None]:
+    try:
+        yield
+    except (KeyError, ValueError, TypeError) as error:
+        problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
+        raise LedgerError(f"the ledger of export {export_id} is damaged ({problem})") from None
+
+
+def _export_fields(
+    export_id: str, meta: Mapping[str, str]
+) -> tuple[str, str, JsonObject, list[str]]:
+    """Kind, directory, request and corps of the export's meta, checked."""
+    if not plain_name(export_id):
+        raise ValueError(f"export id {export_id!r} is not a plain name")
+    directory = meta["directory"]
+    path = Path(directory)
+    if not path.is_absolute() or ".." in path.parts or "\0" in directory:
+        raise ValueError(f"directory {directory!r} is not an absolute path without '..'")
+    corps = json.loads(meta["corps"])
+    if not isinstance(corps, list) or not all(isinstance(c, str) and plain_name(c) for c in corps):
+        raise ValueError("corps is not a list of corp labels")
+    return _name(meta["kind"]), directory, _object(meta["request"]), corps
 
 
 def _shard(k: int, fields: Mapping[str, str]) -> ShardStatus:
@@ -471,21 +564,52 @@ def _shard(k: int, fields: Mapping[str, str]) -> ShardStatus:
         return fields.get(f"{k}:{name}")
 
     state = get("state") or "pending"
-    return ShardStatus(
-        shard=k,
-        corp=get("corp") or "",
-        state=state if state in ("leased", "committed", "failed") else "pending",  # type: ignore[arg-type]
-        epoch=int(get("epoch") or 0),
-        spec=json.loads(get("spec") or "{}"),
-        size=int(get("size") or 1),
-        file=get("file"),
-        items=int(get("items") or 0),
-        commits=int(get("commits") or 0),
-        refused=int(get("refused") or 0),
-        errors=int(get("errors") or 0),
-        error=get("error"),
-        failures=json.loads(get("failures") or "[]"),
-    )
+    if state not in ("pending", "leased", "committed", "failed"):
+        raise ValueError(f"shard {k} is in no state the ledger knows: {state!r}")
+    file = get("file")
+    if file is not None and not plain_name(file):
+        raise ValueError(f"shard {k}'s file {file!r} is not a plain file name")
+    failures = json.loads(get("failures") or "[]")
+    if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
+        raise ValueError(f"shard {k}'s failures are not a list of objects")
+    try:
+        return ShardStatus(
+            shard=k,
+            corp=get("corp") or "",
+            state=state,  # type: ignore[arg-type]  # checked above
+            epoch=_count(get("epoch") or "0"),
+            spec=_object(get("spec") or "{}"),
+            size=_count(get("size") or "1"),
+            file=file,
+            items=_count(get("items") or "0"),
+            commits=_count(get("commits") or "0"),
+            refused=_count(get("refused") or "0"),
+            errors=_count(get("errors") or "0"),
+            error=get("error"),
+            failures=failures,
+        )
+    except ValueError as error:
+        raise ValueError(f"shard {k}: {error}") from None
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{text!r} is not a count")
+    return value
+
+
+def _name(text: str) -> str:
+    if not plain_name(text):
+        raise ValueError(f"{text!r} is not a plain name")
+    return text
+
+
+def _object(text: str) -> JsonObject:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"{text[:80]!r} is not a JSON object")
+    return value
 
 
 def _ms(seconds: float) -> int:

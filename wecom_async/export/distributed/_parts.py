@@ -29,6 +29,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from ..._jsontext import json_text
 from ...models._base import JsonObject
 from .._checkpoint import write_atomic
 from .._output import fsync_directory
-from ._ledger import ExportStatus, ShardPlan
+from ._ledger import ExportStatus, LedgerError, ShardPlan
 
 __all__ = [
     "PLAN_FILE",
@@ -48,6 +49,8 @@ __all__ = [
     "PartFile",
     "Plan",
 ]
+
+logger: Final = logging.getLogger("wecom_async.export")
 
 PLAN_FILE: Final = "plan.json"
 MANIFEST_FILE: Final = "manifest.json"
@@ -177,7 +180,7 @@ class ExportFiles:
         shards = []
         for k, shard in enumerate(plan.shards):
             record = self._read_commit(k)
-            if record is not None and (self.folder / str(record["file"])).is_file():
+            if record is not None and self._has_part(k, str(record["file"])):
                 failures = json.dumps(record.get("failures", []))
                 items = int(str(record["items"]))
                 shard = ShardPlan(
@@ -185,6 +188,14 @@ class ExportFiles:
                 )
             shards.append(shard)
         return shards
+
+    def _has_part(self, shard: int, name: str) -> bool:
+        """``name`` is a part of ``shard`` in the folder (a record naming anything else,
+        a path outside the folder above all, is not believed: the shard runs again)."""
+        if not self.is_part_name(shard, name):
+            logger.warning("%s: the commit record of shard %d names %r: ignored", self, shard, name)
+            return False
+        return (self.folder / name).is_file()
 
     def _read_commit(self, shard: int) -> JsonObject | None:
         try:
@@ -195,18 +206,30 @@ class ExportFiles:
         return data if ok and isinstance(data.get("items"), int) else None
 
     def committed_parts(self, status: ExportStatus, corp: str | None = None) -> list[Path]:
-        """The committed part of every committed shard (of ``corp``), in shard order."""
-        return [
-            self.folder / shard.file
-            for shard in status.shards
-            if shard.state == "committed" and shard.file and corp in (None, shard.corp)
-        ]
+        """The committed part of every committed shard (of ``corp``), in shard order.
+
+        Raises:
+            LedgerError: the ledger names a file that is not a part of that shard (a
+                path outside the folder above all).
+        """
+        parts = []
+        for shard in status.shards:
+            if shard.state != "committed" or corp not in (None, shard.corp):
+                continue
+            if shard.file is None or not self.is_part_name(shard.shard, shard.file):
+                raise LedgerError(
+                    f"the ledger of export {self.export_id} names {shard.file!r} as the part "
+                    f"of shard {shard.shard}: not a part of that shard"
+                )
+            parts.append(self.folder / shard.file)
+        return parts
 
     def assemble(self, status: ExportStatus, output: Path, corp: str | None = None) -> int:
         """Concatenate the committed parts into ``output`` (atomically); return its lines.
 
         Raises:
             OSError: a committed part is missing, or ``output`` cannot be written.
+            LedgerError: the ledger names a file that is not a part of its shard.
         """
         tmp = output.with_name(output.name + ".part")
         lines = 0

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,9 +140,24 @@ class ExportFiles:
         return name.startswith(prefix) and _LEASE.fullmatch(name[len(prefix) :]) is not None
 
     def save_plan(self, plan: Plan) -> None:
-        """Write ``plan.json`` (atomically), making the folder."""
+        """Write ``plan.json`` (atomically), making the folder; never over another plan.
+
+        Raises:
+            FileExistsError: the folder holds a plan already (an export of this id).
+        """
         (self.folder / "commits").mkdir(parents=True, exist_ok=True)
-        write_atomic(self.folder / PLAN_FILE, json_text(plan.to_json()).encode() + b"\n")
+        path = self.folder / PLAN_FILE
+        tmp = path.with_name(f"{PLAN_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        write_atomic(tmp, json_text(plan.to_json()).encode() + b"\n")
+        try:
+            os.link(tmp, path)  # whole, and only where there is no plan yet
+        finally:
+            tmp.unlink()
+        fsync_directory(self.folder)
+
+    def drop_plan(self) -> None:
+        """Remove ``plan.json`` (a submission the ledger refused)."""
+        (self.folder / PLAN_FILE).unlink(missing_ok=True)
 
     def load_plan(self) -> Plan:
         """Read ``plan.json``.

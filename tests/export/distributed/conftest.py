@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from taskiq import AsyncBroker
 
 from tests.redis_server import RedisServer
-from wecom_async.export.distributed import Ledger, ShardPlan
+from wecom_async.export.distributed import Ledger, ShardPlan, shard_broker
 
 
 @pytest.fixture
@@ -35,3 +36,13 @@ async def ledger(redis: Redis) -> Ledger:
         "E", kind="customers", directory="/tmp/x", request={}, corps=["a", "b"], shards=plan
     )
     return ledger
+
+
+@pytest.fixture
+async def broker(redis_server: RedisServer) -> AsyncIterator[AsyncBroker]:
+    started = shard_broker(redis_server.url)
+    await started.startup()
+    try:
+        yield started
+    finally:
+        await started.shutdown()

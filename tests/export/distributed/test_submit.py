@@ -4,7 +4,6 @@ other's commit records), and the ledger keeps the first export."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,9 @@ from taskiq import AsyncBroker
 
 from tests.export.distributed.test_damaged import factory
 from tests.export.helpers import SECRET
-from tests.redis_server import RedisServer
 from wecom_async import MemoryRateBudget, MemoryTokenStore
-from wecom_async.export.distributed import Ledger, LedgerError, shard_broker, submit_export
+from wecom_async.export.distributed import Ledger, LedgerError, submit_export
 from wecom_async.testing import FakeWeCom
-
-
-@pytest.fixture
-async def broker(redis_server: RedisServer) -> AsyncIterator[AsyncBroker]:
-    started = shard_broker(redis_server.url)
-    await started.startup()
-    try:
-        yield started
-    finally:
-        await started.shutdown()
 
 
 async def submit(ledger: Ledger, broker: AsyncBroker, kind: str, out: Path, export_id: str) -> str:

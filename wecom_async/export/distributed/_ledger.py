@@ -494,6 +494,16 @@ class Ledger:
         with _reading(export_id):
             return ExportInfo(export_id, *_export_fields(export_id, meta))
 
+    async def complete(self, export_id: str) -> bool:
+        """Every shard of ``export_id`` is committed or failed (False: not, or no such
+        export); one cheap read, not the whole ledger."""
+        values = await self.redis.hmget(self._meta(export_id), ["shards", "committed", "failed"])
+        try:
+            shards, committed, failed = (int(_text(v)) for v in values if v is not None)
+        except ValueError:
+            return False
+        return committed + failed == shards
+
     async def status(self, export_id: str) -> ExportStatus | None:
         """Everything the ledger holds about an export; None: it has no such export.
 

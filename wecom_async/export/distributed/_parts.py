@@ -42,6 +42,7 @@ from ..._jsontext import json_text
 from ...models._base import JsonObject
 from .._checkpoint import write_atomic
 from .._output import fsync_directory
+from .._range import TimeRange
 from ._ledger import ExportStatus, LedgerError, ShardPlan
 
 __all__ = [
@@ -266,13 +267,16 @@ class ExportFiles:
         fsync_directory(output.parent)
         return lines
 
-    def save_manifest(self, status: ExportStatus) -> None:
-        """Write ``manifest.json``: the kind, corps and each shard's committed part."""
+    def save_manifest(self, status: ExportStatus, span: TimeRange | None = None) -> None:
+        """Write ``manifest.json``: the kind, corps, the range covered (``span``, both
+        ends included; None: a kind without a range) and each shard's committed part."""
         document = {
             "export_id": status.export_id,
             "kind": status.kind,
             "request": status.request,
             "corps": status.corps,
+            "since": span.since if span else None,
+            "until": span.until if span else None,
             "items": status.items,
             "committed": status.committed,
             "failed": status.failed,

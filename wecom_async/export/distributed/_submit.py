@@ -6,8 +6,8 @@
              folder has one), create the ledger (refused if it has the id), kick one
              shard task per shard; return the export id
     wait     read the ledger every ``poll`` seconds and report progress, until every
-             shard is committed or failed for good; then write manifest.json and take
-             the export out of the active set
+             shard is committed or failed for good; then finish it (the workers do
+             too, so an export nobody waits for is finished all the same)
     rebuild  (Redis lost the ledger: restarted without persistence) recreate it from
              plan.json and the commit records of the folder, and kick what is left
 
@@ -35,6 +35,7 @@ from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
 from .._since import JobRequest
+from ._finish import finish_export
 from ._ledger import ExportStatus, Ledger, LedgerError, ShardPlan, plain_name
 from ._parts import ExportFiles, Plan
 from ._taskiq import kick_shards
@@ -176,12 +177,12 @@ async def wait_export(
     poll: float = 1.0,
     progress: Callable[[ExportStatus | None], None] | None = None,
 ) -> ExportStatus:
-    """Wait until every shard is committed or failed; write the manifest; return the status.
+    """Wait until every shard is committed or failed; finish the export (its manifests,
+    see :mod:`._finish`, if no worker did); return the status.
 
     Redis unreachable: keeps waiting (``progress`` gets None). Redis back without the
     ledger: rebuilds it from ``directory`` (:func:`rebuild_export`).
     """
-    files = ExportFiles(directory, export_id)
     while True:
         try:
             status = await ledger.status(export_id)
@@ -195,7 +196,6 @@ async def wait_export(
         if progress is not None:
             progress(status)
         if status is not None and status.complete:
-            await anyio.to_thread.run_sync(files.save_manifest, status)
-            await ledger.retire(export_id)
+            await finish_export(ledger, status)
             return status
         await anyio.sleep(poll)

@@ -12,6 +12,9 @@ How a shard gets run, and why it is run exactly once in the output:
   while the queue is idle), and after Redis lost the stream. The broker only speeds
   the start up; completion rests on the ledger.
 * A worker runs at most ``shards`` shards at once, whichever way they came.
+* The worker whose commit completes an export (or whose sweep finds it complete)
+  finishes it: its manifests, then out of the active set (see :mod:`._finish`), so an
+  export submitted without waiting is finished all the same.
 
 Each worker keeps one :class:`~wecom_async.WeComClient` per corp for its lifetime,
 built by the corp's factory with the worker's :class:`~wecom_async.redis.RedisTokenStore`
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -45,6 +49,7 @@ from ..._token import TokenStore
 from ..._wire import RateBudget
 from .._job import Job
 from .._since import JobRequest
+from ._finish import finish_if_complete
 from ._ledger import Claim, ExportInfo, Ledger, LedgerError
 from ._parts import ExportFiles
 from ._shard import LeaseOptions, StepHook, give_back, run_shard
@@ -165,7 +170,7 @@ class ShardWorker:
             try:
                 await self._sweep_export(export_id)
             except (LedgerError, RedisReplyError) as error:
-                self._damaged(export_id, error)
+                self._warn_once(export_id, error)
 
     async def _sweep_export(self, export_id: str) -> None:
         while self.slots.available_tokens >= 1:
@@ -180,16 +185,19 @@ class ShardWorker:
                 raise
             if not isinstance(claim, Claim):
                 self.slots.release_on_behalf_of(slot)
+                if claim == math.inf:  # nothing left for us: maybe nothing left at all
+                    await finish_if_complete(self.ledger, export_id, self._warn_once)
                 return
             assert self._group is not None
             self._group.start_soon(self._run_holding, claim, slot)
 
-    def _damaged(self, export_id: str, error: Exception) -> None:
-        """Log a damaged export's error once (the sweep meets it again every poll)."""
+    def _warn_once(self, export_id: str, error: Exception) -> None:
+        """Log an export's error once (a damaged ledger, a manifest that cannot be
+        written: the sweep meets it again every poll)."""
         text = redact(f"{type(error).__name__}: {error}")
         if (export_id, text) not in self._warned:
             self._warned.add((export_id, text))
-            logger.error("export %s: its ledger is damaged: %s", export_id, text)
+            logger.error("export %s: %s", export_id, text)
 
     async def _run_holding(self, claim: Claim, slot: object) -> None:
         try:
@@ -202,7 +210,7 @@ class ShardWorker:
             _info, job, files = await self._export(claim.export_id)
             client = self._client(claim.corp)
         except LedgerError as error:  # counted against the shard: failed after max_errors
-            self._damaged(claim.export_id, error)
+            self._warn_once(claim.export_id, error)
             await give_back(self.ledger, claim, self.options, error)
             return False
         except Exception as error:  # the lease expires; the shard is offered again
@@ -214,7 +222,7 @@ class ShardWorker:
             )
             return False
         try:
-            return await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
+            done = await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
         except (RedisError, OSError) as error:
             logger.warning(
                 "shard %d of %s: %s",
@@ -223,6 +231,8 @@ class ShardWorker:
                 redact(f"{type(error).__name__}: {error}"),
             )
             return False
+        await finish_if_complete(self.ledger, claim.export_id, self._warn_once)  # the last
+        return done
 
     async def _export(self, export_id: str) -> tuple[ExportInfo, Job, ExportFiles]:
         known = self._exports.get(export_id)

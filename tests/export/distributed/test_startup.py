@@ -3,6 +3,7 @@ line, and serves shard tasks once Redis is up, instead of dying with a traceback
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -24,6 +25,15 @@ from wecom_async.testing import FakeWeCom
 from .test_damaged import create, factory
 
 
+async def eventually(check: Callable[[], bool | Awaitable[bool]]) -> None:
+    with anyio.fail_after(20):
+        while True:
+            done = check()
+            if done if isinstance(done, bool) else await done:
+                return
+            await anyio.sleep(0.01)
+
+
 async def test_a_worker_started_before_its_redis_serves_once_redis_is_up(
     redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -36,9 +46,7 @@ async def test_a_worker_started_before_its_redis_serves_once_redis_is_up(
         async with anyio.create_task_group() as group:
             broker = shard_broker(redis_server.url, xread_block_ms=50)
             group.start_soon(lambda: serve_worker(broker, worker, startup_delay=0.01))
-            with anyio.fail_after(20):
-                while "cannot reach the Redis of the shard tasks" not in caplog.text:
-                    await anyio.sleep(0.01)
+            await eventually(lambda: "cannot reach the Redis of the shard tasks" in caplog.text)
             assert "Traceback" not in caplog.text
             redis_server.start()
             ledger = Ledger(redis)
@@ -50,9 +58,7 @@ async def test_a_worker_started_before_its_redis_serves_once_redis_is_up(
                 await kick_shards(kicker, "E", [0, 1])
             finally:
                 await kicker.shutdown()
-            with anyio.fail_after(20):
-                while not await ledger.complete("E"):
-                    await anyio.sleep(0.02)
+            await eventually(lambda: ledger.complete("E"))
             group.cancel_scope.cancel()
     assert "the Redis of the shard tasks answers; serving" in caplog.text
     assert caplog.text.count("cannot reach the Redis of the shard tasks") == 1

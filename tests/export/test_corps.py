@@ -4,6 +4,7 @@ any request; no secret in any message or repr."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,36 @@ def test_a_file_without_corps_or_unreadable_is_refused(tmp_path: Path) -> None:
         load_corps(write(tmp_path, "[provider]\n"), environ=ENV)
     with pytest.raises(CorpsFileError, match="cannot read"):
         load_corps(tmp_path / "missing.toml", environ=ENV)
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("/dev/zero", "not a regular file"),  # read until memory runs out, before
+        ("fifo", "not a regular file"),  # blocked for ever, before
+        ("secrets", "not a regular file"),
+        ("big", "larger than 64 KiB"),
+    ],
+)
+def test_a_secret_file_that_is_no_small_regular_file_is_refused_unread(
+    tmp_path: Path, target: str, reason: str
+) -> None:
+    path = write(tmp_path, GOOD.replace('"secrets/two"', f'"{target}"'))
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "big").write_bytes(b"k" * (64 * 1024 + 1))
+    with pytest.raises(CorpsFileError, match=f"corp #2 \\(wwtwo\\): secret_file .*{reason}"):
+        load_corps(path, environ=ENV)
+
+
+def test_a_secret_file_of_the_largest_size_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    (tmp_path / "secrets" / "two").write_bytes(b"k" * (64 * 1024))
+    assert load_corps(path, environ=ENV)[1].secret == "k" * (64 * 1024)
+
+
+def test_a_corps_file_that_is_a_device_is_refused_unread() -> None:
+    with pytest.raises(CorpsFileError, match="cannot read /dev/zero: not a regular file"):
+        load_corps(Path("/dev/zero"), environ=ENV)
 
 
 def test_entries_are_plain_values(tmp_path: Path) -> None:

@@ -244,6 +244,7 @@ class EventStreamBroker(RedisStreamBroker):
         reclaim_count: dead workers' events taken over at once.
         reconnect_delay: seconds between attempts while Redis is unreachable.
         max_connection_pool_size: the Redis connection pool's limit (None: unbounded).
+        label: what the stream carries, in log lines ("callback events").
 
     Raises:
         ValueError: a timing is not positive.
@@ -262,6 +263,7 @@ class EventStreamBroker(RedisStreamBroker):
         reclaim_count: int = 10,
         reconnect_delay: float = 1.0,
         max_connection_pool_size: int | None = None,
+        label: str = "callback events",
     ) -> None:
         if min(idle_timeout, xread_block, xread_count, reclaim_count) < 1 or reconnect_delay <= 0:
             raise ValueError(
@@ -282,6 +284,7 @@ class EventStreamBroker(RedisStreamBroker):
             xread_count=xread_count,
         )
         self.reconnect_delay = reconnect_delay
+        self.label = label
         self._held: set[bytes] = set()
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
@@ -292,7 +295,7 @@ class EventStreamBroker(RedisStreamBroker):
         renewer = asyncio.get_running_loop().create_task(self._renew_forever())
         try:
             async with Redis(connection_pool=self.connection_pool) as redis:
-                outage = _Outage(self.queue_name)
+                outage = _Outage(self.queue_name, self.label)
                 while True:
                     try:
                         entries = await self._next_entries(redis)
@@ -390,22 +393,24 @@ class EventStreamBroker(RedisStreamBroker):
                     )
                 except (RedisError, OSError) as exc:
                     logger.warning(
-                        "could not renew %d held callback events: %s", len(held), type(exc).__name__
+                        "could not renew %d held %s: %s", len(held), self.label, type(exc).__name__
                     )
 
 
 class _Outage:
     """One warning when Redis becomes unreachable and one when it is back, not one a try."""
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, label: str) -> None:
         self._queue = queue
+        self._label = label
         self._since: float | None = None
 
     def started(self, exc: BaseException) -> None:
         if self._since is None:
             self._since = time.monotonic()
             logger.warning(
-                "cannot read callback events from Redis (%s): %s; retrying",
+                "cannot read %s from Redis (%s): %s; retrying",
+                self._label,
                 self._queue,
                 type(exc).__name__,
             )
@@ -413,7 +418,8 @@ class _Outage:
     def ended(self) -> None:
         if self._since is not None:
             logger.warning(
-                "reading callback events from Redis again after %.0f s",
+                "reading %s from Redis again after %.0f s",
+                self._label,
                 time.monotonic() - self._since,
             )
             self._since = None

@@ -7,18 +7,22 @@ to a worker that died, costs a refused claim, never a duplicate record.
 Each transition is one Lua script (one round trip, atomic), and every time comes from
 Redis' ``TIME``, never from a worker's clock::
 
-    claim       pending, or leased with the lease expired  ->  leased (epoch += fence)
-    heartbeat   leased with my epoch                       ->  lease extended
-    commit      leased with my epoch                       ->  committed (once, for ever)
-    release     leased with my epoch (the shard failed)    ->  pending after a pause, or
+    claim       pending, or leased with the lease expired  ->  leased (a new epoch)
+    heartbeat   leased with my epoch and owner             ->  lease extended
+    commit      leased with my epoch and owner             ->  committed (once, for ever)
+    release     leased with my epoch and owner (it failed) ->  pending after a pause, or
                                                                failed after max_errors
 
-The **epoch** is the fencing token: every grant takes the next value of the export's
-fence counter, so a worker whose lease was taken over (it was paused, or cut off) holds
-an older epoch, and its heartbeat and its commit are refused. A lease that expired but
-was not taken over still holds: the epoch is what counts, not the clock. The fence
-counter starts at Redis' clock in microseconds, so a ledger rebuilt after Redis lost it
-never grants an epoch that a worker from before the loss still holds.
+The **epoch** is the fencing token: every grant takes a value above the export's fence
+counter and stores it there, so a worker whose lease was taken over (it was paused, or
+cut off) holds an older epoch, and its heartbeat and its commit are refused. A lease
+that expired but was not taken over still holds: the epoch is what counts, not the
+clock. An epoch is also at least Redis' clock in microseconds, so a fence that Redis
+lost (restarted without its data) or rolled back (restarted from an older snapshot, an
+asynchronous replica promoted) never grants again an epoch a worker from before still
+holds; and the owner is checked with the epoch, so even two grants of one epoch (a
+clock set back as well) never both count. A part's file name holds both (see
+:mod:`._parts`): two leases never write one file.
 
 Keys of export ``E`` (one hash tag, so every script runs on a cluster too)::
 
@@ -34,14 +38,18 @@ Keys of export ``E`` (one hash tag, so every script runs on a cluster too)::
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ..._exceptions import WeComError
 from ...models._base import JsonObject
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "ExportInfo",
     "ExportStatus",
     "Ledger",
+    "LedgerError",
     "ShardPlan",
     "ShardState",
     "ShardStatus",
@@ -63,19 +72,35 @@ ShardState = Literal["pending", "leased", "committed", "failed"]
 # KEYS: meta, shards, open (of the corps the caller serves...). ARGV: owner, lease ms,
 # shard id ("" for any claimable shard of the given corps).
 # Reply: {-1} no such export | {0, ms until one may be claimable or -1}
-#      | {1, k, epoch, corp, spec}.
+#      | {1, k, epoch, corp, spec, the open set it was in}.
 _CLAIM: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(redis.call('HGET', KEYS[1], 'shards')) or 0
+-- A member of an open set that is no shard of the export, or a shard committed or
+-- failed already, was never put there by these scripts: it is dropped, never leased
+-- (a second commit of a shard would be counted twice).
+local function claimable(k)
+  local n = tonumber(k)
+  if n == nil or n < 0 or n >= count or n ~= math.floor(n) or tostring(n) ~= k then
+    return false
+  end
+  local state = redis.call('HGET', KEYS[2], k .. ':state')
+  return state == 'pending' or state == 'leased'
+end
 local k = ARGV[3]
 local open = nil
 if k == '' then
   local soonest = -1
   for i = 3, #KEYS do
     local due = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    while due[1] and not claimable(due[1]) do
+      redis.call('ZREM', KEYS[i], due[1])
+      due = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    end
     if due[1] then
       if tonumber(due[2]) <= now then
         k, open = due[1], KEYS[i]
@@ -87,6 +112,7 @@ if k == '' then
   end
   if open == nil then return {0, soonest} end
 else
+  if not claimable(k) then return {0, -1} end
   -- The shard's open set is the caller's only if it serves the shard's corp: KEYS[1]
   -- is "<prefix>{E}:meta", the open sets "<prefix>{E}:open:<corp>".
   local corp = redis.call('HGET', KEYS[2], k .. ':corp')
@@ -98,21 +124,26 @@ else
   if not due then return {0, -1} end
   if tonumber(due) > now then return {0, tonumber(due) - now} end
 end
-local epoch = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+-- Above the fence and above Redis' clock in microseconds: a fence rolled back (Redis
+-- restarted from an older snapshot, a replica promoted) still grants a new epoch.
+local fence = tonumber(redis.call('HGET', KEYS[1], 'fence')) or 0
+local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local epoch = string.format('%.0f', math.max(fence + 1, micros))
+redis.call('HSET', KEYS[1], 'fence', epoch)
 local expires = now + tonumber(ARGV[2])
 redis.call('HSET', KEYS[2], k .. ':state', 'leased', k .. ':epoch', epoch,
   k .. ':owner', ARGV[1], k .. ':expires', expires)
 redis.call('ZADD', open, expires, k)
 local shard = redis.call('HMGET', KEYS[2], k .. ':corp', k .. ':spec')
-return {1, k, epoch, shard[1], shard[2]}
+return {1, k, epoch, shard[1] or '', shard[2] or '', open}
 """
 
-# KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms.
-# Reply: ms the lease now lasts, or 0: the shard is no longer this epoch's.
+# KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms, owner.
+# Reply: ms the lease now lasts, or 0: the shard is no longer this lease's.
 _HEARTBEAT: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch')
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':owner')
+if state[1] ~= 'leased' or state[2] ~= ARGV[2] or state[3] ~= ARGV[4] then
   return 0
 end
 local t = redis.call('TIME')
@@ -124,15 +155,17 @@ return tonumber(ARGV[3])
 """
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, file, items,
-# failures (JSON). Reply: 1 committed | 2 committed already by this very call (a retry
-# after a lost answer) | 0 refused (not this epoch's, or another part committed).
+# failures (JSON), owner. Reply: 1 committed | 2 committed already by this very call (a
+# retry after a lost answer) | 0 refused (not this lease's, or another part committed).
 _COMMIT: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':file')
-if state[1] == 'committed' and state[2] == ARGV[2] and state[3] == ARGV[3] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':file',
+  k .. ':owner')
+local mine = state[2] == ARGV[2] and state[4] == ARGV[6]
+if state[1] == 'committed' and mine and state[3] == ARGV[3] then
   return 2
 end
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+if state[1] ~= 'leased' or not mine then
   if state[1] then redis.call('HINCRBY', KEYS[2], k .. ':refused', 1) end
   return 0
 end
@@ -146,11 +179,11 @@ return 1
 """
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, error, max
-# errors, pause ms. Reply: the new state, or "" when the shard is not this epoch's.
+# errors, pause ms, owner. Reply: the new state, or "" when the shard is not this lease's.
 _RELEASE: Final = """
 local k = ARGV[1]
-local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch')
-if state[1] ~= 'leased' or state[2] ~= ARGV[2] then
+local state = redis.call('HMGET', KEYS[2], k .. ':state', k .. ':epoch', k .. ':owner')
+if state[1] ~= 'leased' or state[2] ~= ARGV[2] or state[3] ~= ARGV[6] then
   return ''
 end
 local errors = redis.call('HINCRBY', KEYS[2], k .. ':errors', 1)
@@ -225,13 +258,19 @@ class ShardPlan:
 
 @dataclass(frozen=True)
 class Claim:
-    """A lease on a shard: run it, heartbeat it, commit it with this epoch."""
+    """A lease on a shard: run it, heartbeat it, commit it with this epoch and owner.
+
+    The ledger checks both: the epoch fences a lease taken over, the owner a second
+    lease granted the same epoch (a fence that Redis rolled back and its clock did not
+    outrun).
+    """
 
     export_id: str
     shard: int
     epoch: int
     corp: str
     spec: JsonObject
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -371,14 +410,34 @@ class Ledger:
             return None
         if head[0] == 0:
             return float("inf") if head[1] < 0 else head[1] / 1000
-        corp, spec = _text(reply[3]), json.loads(_text(reply[4]))
-        return Claim(export_id, head[1], head[2], corp, spec)
+        open_key = _text(reply[5])
+        claim = Claim(export_id, head[1], head[2], "", {}, owner)
+        try:
+            corp = _text(reply[3])
+            if open_key != self._open(export_id, corp):
+                raise ValueError(f"its corp {corp!r} is not the corp of its open set")
+            claim = Claim(export_id, head[1], head[2], corp, _object(_text(reply[4])), owner)
+        except (ValueError, TypeError) as error:
+            await self._fail(claim, open_key, f"LedgerError: {error}")
+            raise LedgerError(
+                f"shard {claim.shard} of export {export_id} cannot be read from the ledger "
+                f"({error}); it is marked failed"
+            ) from None
+        return claim
+
+    async def _fail(self, claim: Claim, open_key: str, reason: str) -> None:
+        """Mark a leased shard failed for good (its ledger data cannot be run)."""
+        export_id = claim.export_id
+        await self._release(
+            keys=[self._meta(export_id), self._shards(export_id), open_key],
+            args=[claim.shard, claim.epoch, reason[:500], 1, 0, claim.owner],
+        )
 
     async def heartbeat(self, claim: Claim, lease: float) -> bool:
         """Extend the lease by ``lease`` seconds; False: the shard is no longer ours."""
         reply = await self._heartbeat(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, _ms(lease)],
+            args=[claim.shard, claim.epoch, _ms(lease), claim.owner],
         )
         return bool(_int(reply))
 
@@ -388,7 +447,7 @@ class Ledger:
         """Record ``file`` as the shard's output; False (refused): not ours any more."""
         reply = await self._commit(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, file, items, json.dumps(list(failures))],
+            args=[claim.shard, claim.epoch, file, items, json.dumps(list(failures)), claim.owner],
         )
         return bool(_int(reply))
 
@@ -399,7 +458,7 @@ class Ledger:
         failed once it failed ``max_errors`` times. None: it was not ours any more."""
         reply = await self._release(
             keys=self._shard_keys(claim),
-            args=[claim.shard, claim.epoch, error, max_errors, _ms(pause)],
+            args=[claim.shard, claim.epoch, error, max_errors, _ms(pause), claim.owner],
         )
         state = reply.decode() if isinstance(reply, bytes) else str(reply)
         if state in ("pending", "failed"):
@@ -411,42 +470,103 @@ class Ledger:
         return [self._meta(export_id), self._shards(export_id), self._open(export_id, claim.corp)]
 
     async def active(self) -> list[str]:
-        """The ids of exports that may have shards to run."""
+        """The ids of exports that may have shards to run (plain names only: anything
+        else in the set was not put there by :meth:`create`)."""
         members = await self.redis.smembers(self._active)
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        ids = (m.decode(errors="replace") if isinstance(m, bytes) else str(m) for m in members)
+        return sorted(i for i in ids if plain_name(i))
 
     async def retire(self, export_id: str) -> None:
         """Take a finished (or forgotten) export out of the active set."""
         await self.redis.srem(self._active, export_id)
 
     async def info(self, export_id: str) -> ExportInfo | None:
-        """The export's kind, directory, request and corps; None: no such export."""
+        """The export's kind, directory, request and corps; None: no such export.
+
+        Raises:
+            LedgerError: the ledger's fields cannot be read.
+        """
         names = ("kind", "directory", "request", "corps")
         values = await self.redis.hmget(self._meta(export_id), list(names))
-        texts = [_text(value) for value in values if value is not None]
-        if len(texts) != len(names):
+        if all(value is None for value in values):
             return None
-        kind, directory, request, corps = texts
-        return ExportInfo(export_id, kind, directory, json.loads(request), json.loads(corps))
+        meta = {name: _text(v) for name, v in zip(names, values, strict=True) if v is not None}
+        with _reading(export_id):
+            return ExportInfo(export_id, *_export_fields(export_id, meta))
+
+    async def complete(self, export_id: str) -> bool:
+        """Every shard of ``export_id`` is committed or failed (False: not, or no such
+        export); one cheap read, not the whole ledger."""
+        values = await self.redis.hmget(self._meta(export_id), ["shards", "committed", "failed"])
+        try:
+            shards, committed, failed = (int(_text(v)) for v in values if v is not None)
+        except ValueError:
+            return False
+        return committed + failed == shards
 
     async def status(self, export_id: str) -> ExportStatus | None:
-        """Everything the ledger holds about an export; None: it has no such export."""
+        """Everything the ledger holds about an export; None: it has no such export.
+
+        Raises:
+            LedgerError: the ledger's fields cannot be read.
+        """
         meta = _texts(await self.redis.hgetall(self._meta(export_id)))
         if not meta:
             return None
         fields = _texts(await self.redis.hgetall(self._shards(export_id)))
-        shards = [_shard(k, fields) for k in range(int(meta["shards"]))]
-        return ExportStatus(
-            export_id=export_id,
-            kind=meta["kind"],
-            directory=meta["directory"],
-            request=json.loads(meta["request"]),
-            corps=json.loads(meta["corps"]),
-            committed=int(meta["committed"]),
-            failed=int(meta["failed"]),
-            items=int(meta["items"]),
-            shards=shards,
-        )
+        with _reading(export_id):
+            kind, directory, request, corps = _export_fields(export_id, meta)
+            return ExportStatus(
+                export_id=export_id,
+                kind=kind,
+                directory=directory,
+                request=request,
+                corps=corps,
+                committed=_count(meta["committed"]),
+                failed=_count(meta["failed"]),
+                items=_count(meta["items"]),
+                shards=[_shard(k, fields) for k in range(_count(meta["shards"]))],
+            )
+
+
+class LedgerError(WeComError):
+    """Raised when what the ledger holds in Redis cannot be used: a field that is not
+    what the scripts write (garbage), or an export id that exists already."""
+
+
+#: An export id, a corp label, a file name read from Redis: one plain name, never a path.
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+
+
+def plain_name(text: str) -> bool:
+    """``text`` is one plain name (letters, digits, ``.``, ``_``, ``-``; not a path,
+    not ``..``)."""
+    return _PLAIN.fullmatch(text) is not None
+
+
+@contextlib.contextmanager
+def _reading(export_id: str) -> Iterator[None]:
+    try:
+        yield
+    except (KeyError, ValueError, TypeError) as error:
+        problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
+        raise LedgerError(f"the ledger of export {export_id} is damaged ({problem})") from None
+
+
+def _export_fields(
+    export_id: str, meta: Mapping[str, str]
+) -> tuple[str, str, JsonObject, list[str]]:
+    """Kind, directory, request and corps of the export's meta, checked."""
+    if not plain_name(export_id):
+        raise ValueError(f"export id {export_id!r} is not a plain name")
+    directory = meta["directory"]
+    path = Path(directory)
+    if not path.is_absolute() or ".." in path.parts or "\0" in directory:
+        raise ValueError(f"directory {directory!r} is not an absolute path without '..'")
+    corps = json.loads(meta["corps"])
+    if not isinstance(corps, list) or not all(isinstance(c, str) and plain_name(c) for c in corps):
+        raise ValueError("corps is not a list of corp labels")
+    return _name(meta["kind"]), directory, _object(meta["request"]), corps
 
 
 def _shard(k: int, fields: Mapping[str, str]) -> ShardStatus:
@@ -454,21 +574,52 @@ def _shard(k: int, fields: Mapping[str, str]) -> ShardStatus:
         return fields.get(f"{k}:{name}")
 
     state = get("state") or "pending"
-    return ShardStatus(
-        shard=k,
-        corp=get("corp") or "",
-        state=state if state in ("leased", "committed", "failed") else "pending",  # type: ignore[arg-type]
-        epoch=int(get("epoch") or 0),
-        spec=json.loads(get("spec") or "{}"),
-        size=int(get("size") or 1),
-        file=get("file"),
-        items=int(get("items") or 0),
-        commits=int(get("commits") or 0),
-        refused=int(get("refused") or 0),
-        errors=int(get("errors") or 0),
-        error=get("error"),
-        failures=json.loads(get("failures") or "[]"),
-    )
+    if state not in ("pending", "leased", "committed", "failed"):
+        raise ValueError(f"shard {k} is in no state the ledger knows: {state!r}")
+    file = get("file")
+    if file is not None and not plain_name(file):
+        raise ValueError(f"shard {k}'s file {file!r} is not a plain file name")
+    failures = json.loads(get("failures") or "[]")
+    if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
+        raise ValueError(f"shard {k}'s failures are not a list of objects")
+    try:
+        return ShardStatus(
+            shard=k,
+            corp=get("corp") or "",
+            state=state,  # type: ignore[arg-type]  # checked above
+            epoch=_count(get("epoch") or "0"),
+            spec=_object(get("spec") or "{}"),
+            size=_count(get("size") or "1"),
+            file=file,
+            items=_count(get("items") or "0"),
+            commits=_count(get("commits") or "0"),
+            refused=_count(get("refused") or "0"),
+            errors=_count(get("errors") or "0"),
+            error=get("error"),
+            failures=failures,
+        )
+    except ValueError as error:
+        raise ValueError(f"shard {k}: {error}") from None
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{text!r} is not a count")
+    return value
+
+
+def _name(text: str) -> str:
+    if not plain_name(text):
+        raise ValueError(f"{text!r} is not a plain name")
+    return text
+
+
+def _object(text: str) -> JsonObject:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"{text[:80]!r} is not a JSON object")
+    return value
 
 
 def _ms(seconds: float) -> int:

@@ -3,14 +3,18 @@
 Everything of export ``E`` lives in ``<directory>/E/``::
 
     plan.json                   kind, request, corps and every shard (corp, unit spec)
-    E-s00003-e<epoch>.jsonl     the records of shard 3 written under that epoch's lease
-    E-s00003-e<epoch>.jsonl.part   the same while it is being written
+    E-s00003-e<epoch>-<owner>.jsonl       the records of shard 3 written under that
+                                          lease (<owner>: a digest of the worker's token)
+    E-s00003-e<epoch>-<owner>.jsonl.part  the same while it is being written
     commits/s00003.json         the committed epoch's file, written after the ledger
                                 accepted it (to rebuild a ledger Redis lost)
     manifest.json               written once every shard is committed or failed
 
-A part is named by its epoch, so two workers that ran the same shard (one of them
-stale) never write the same file; the ledger says which one counts. Readers read only
+A part is named by its lease's epoch and owner, and created exclusively, so two
+workers that ran the same shard (one of them stale) never write the same file; the
+ledger says which one counts. A file name read back (from the ledger or a commit
+record) counts only if it is such a plain name of that very shard: nothing outside the
+folder is ever read. Readers read only
 the committed part of each shard. A part is fsynced and renamed into place before its
 commit is asked for, so a committed part is always whole.
 
@@ -22,8 +26,13 @@ orphans, never read), never one counted twice.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
+import logging
 import os
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +42,8 @@ from ..._jsontext import json_text
 from ...models._base import JsonObject
 from .._checkpoint import write_atomic
 from .._output import fsync_directory
-from ._ledger import ExportStatus, ShardPlan
+from .._range import TimeRange
+from ._ledger import ExportStatus, LedgerError, ShardPlan
 
 __all__ = [
     "PLAN_FILE",
@@ -42,9 +52,14 @@ __all__ = [
     "Plan",
 ]
 
+logger: Final = logging.getLogger("wecom_async.export")
+
 PLAN_FILE: Final = "plan.json"
 MANIFEST_FILE: Final = "manifest.json"
 PLAN_VERSION: Final = 1
+_TAG: Final = 16
+#: What follows ``<export>-s<k>-e`` in a part's name: the epoch and the owner's digest.
+_LEASE: Final = re.compile(rf"[1-9][0-9]{{0,18}}-[0-9a-f]{{{_TAG}}}\.jsonl")
 
 
 @dataclass(frozen=True)
@@ -115,14 +130,35 @@ class ExportFiles:
     def __repr__(self) -> str:
         return f"ExportFiles({str(self.folder)!r})"
 
-    def part_name(self, shard: int, epoch: int) -> str:
-        """The committed file name of ``shard`` written under ``epoch``."""
-        return f"{self.export_id}-s{shard:05d}-e{epoch}.jsonl"
+    def part_name(self, shard: int, epoch: int, owner: str) -> str:
+        """The committed file name of ``shard`` written under the lease ``epoch`` of ``owner``."""
+        tag = hashlib.sha256(owner.encode()).hexdigest()[:_TAG]
+        return f"{self.export_id}-s{shard:05d}-e{epoch}-{tag}.jsonl"
+
+    def is_part_name(self, shard: int, name: str) -> bool:
+        """``name`` is a plain file name :meth:`part_name` gives ``shard`` (any lease)."""
+        prefix = f"{self.export_id}-s{shard:05d}-e"
+        return name.startswith(prefix) and _LEASE.fullmatch(name[len(prefix) :]) is not None
 
     def save_plan(self, plan: Plan) -> None:
-        """Write ``plan.json`` (atomically), making the folder."""
+        """Write ``plan.json`` (atomically), making the folder; never over another plan.
+
+        Raises:
+            FileExistsError: the folder holds a plan already (an export of this id).
+        """
         (self.folder / "commits").mkdir(parents=True, exist_ok=True)
-        write_atomic(self.folder / PLAN_FILE, json_text(plan.to_json()).encode() + b"\n")
+        path = self.folder / PLAN_FILE
+        tmp = path.with_name(f"{PLAN_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        write_atomic(tmp, json_text(plan.to_json()).encode() + b"\n")
+        try:
+            os.link(tmp, path)  # whole, and only where there is no plan yet
+        finally:
+            tmp.unlink()
+        fsync_directory(self.folder)
+
+    def drop_plan(self) -> None:
+        """Remove ``plan.json`` (a submission the ledger refused)."""
+        (self.folder / PLAN_FILE).unlink(missing_ok=True)
 
     def load_plan(self) -> Plan:
         """Read ``plan.json``.
@@ -136,9 +172,14 @@ class ExportFiles:
             raise ValueError("not a plan.json of this release")
         return Plan.from_json(data)
 
-    def open_part(self, shard: int, epoch: int) -> PartFile:
-        """Start writing the part of ``shard`` under ``epoch`` (from empty)."""
-        return PartFile(self.folder / self.part_name(shard, epoch))
+    def open_part(self, shard: int, epoch: int, owner: str) -> PartFile:
+        """Start writing the part of ``shard`` under the lease ``epoch`` of ``owner``.
+
+        Raises:
+            FileExistsError: that lease's part exists already (never for a lease the
+                ledger granted once).
+        """
+        return PartFile(self.folder / self.part_name(shard, epoch, owner))
 
     def record_commit(
         self, shard: int, file: str, items: int, failures: Sequence[JsonObject]
@@ -156,7 +197,7 @@ class ExportFiles:
         shards = []
         for k, shard in enumerate(plan.shards):
             record = self._read_commit(k)
-            if record is not None and (self.folder / str(record["file"])).is_file():
+            if record is not None and self._has_part(k, str(record["file"])):
                 failures = json.dumps(record.get("failures", []))
                 items = int(str(record["items"]))
                 shard = ShardPlan(
@@ -164,6 +205,14 @@ class ExportFiles:
                 )
             shards.append(shard)
         return shards
+
+    def _has_part(self, shard: int, name: str) -> bool:
+        """``name`` is a part of ``shard`` in the folder (a record naming anything else,
+        a path outside the folder above all, is not believed: the shard runs again)."""
+        if not self.is_part_name(shard, name):
+            logger.warning("%s: the commit record of shard %d names %r: ignored", self, shard, name)
+            return False
+        return (self.folder / name).is_file()
 
     def _read_commit(self, shard: int) -> JsonObject | None:
         try:
@@ -174,18 +223,30 @@ class ExportFiles:
         return data if ok and isinstance(data.get("items"), int) else None
 
     def committed_parts(self, status: ExportStatus, corp: str | None = None) -> list[Path]:
-        """The committed part of every committed shard (of ``corp``), in shard order."""
-        return [
-            self.folder / shard.file
-            for shard in status.shards
-            if shard.state == "committed" and shard.file and corp in (None, shard.corp)
-        ]
+        """The committed part of every committed shard (of ``corp``), in shard order.
+
+        Raises:
+            LedgerError: the ledger names a file that is not a part of that shard (a
+                path outside the folder above all).
+        """
+        parts = []
+        for shard in status.shards:
+            if shard.state != "committed" or corp not in (None, shard.corp):
+                continue
+            if shard.file is None or not self.is_part_name(shard.shard, shard.file):
+                raise LedgerError(
+                    f"the ledger of export {self.export_id} names {shard.file!r} as the part "
+                    f"of shard {shard.shard}: not a part of that shard"
+                )
+            parts.append(self.folder / shard.file)
+        return parts
 
     def assemble(self, status: ExportStatus, output: Path, corp: str | None = None) -> int:
         """Concatenate the committed parts into ``output`` (atomically); return its lines.
 
         Raises:
             OSError: a committed part is missing, or ``output`` cannot be written.
+            LedgerError: the ledger names a file that is not a part of its shard.
         """
         tmp = output.with_name(output.name + ".part")
         lines = 0
@@ -206,13 +267,16 @@ class ExportFiles:
         fsync_directory(output.parent)
         return lines
 
-    def save_manifest(self, status: ExportStatus) -> None:
-        """Write ``manifest.json``: the kind, corps and each shard's committed part."""
+    def save_manifest(self, status: ExportStatus, span: TimeRange | None = None) -> None:
+        """Write ``manifest.json``: the kind, corps, the range covered (``span``, both
+        ends included; None: a kind without a range) and each shard's committed part."""
         document = {
             "export_id": status.export_id,
             "kind": status.kind,
             "request": status.request,
             "corps": status.corps,
+            "since": span.since if span else None,
+            "until": span.until if span else None,
             "items": status.items,
             "committed": status.committed,
             "failed": status.failed,
@@ -242,7 +306,12 @@ class PartFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".part")
-        self._fd: int | None = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # Exclusive: a second writer of one name fails here rather than interleave, and
+        # a part in place already is never replaced.
+        self._fd: int | None = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        if path.exists():
+            self.discard_tmp()
+            raise FileExistsError(errno.EEXIST, "the part exists already", str(path))
 
     def __repr__(self) -> str:
         return f"PartFile({str(self.path)!r})"
@@ -268,10 +337,15 @@ class PartFile:
 
     def discard(self) -> None:
         """Remove the part under either name (the ledger refused it)."""
+        self.discard_tmp()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def discard_tmp(self) -> None:
+        """Close and remove the part being written (the committed name is left alone)."""
         self.close()
-        for path in (self.tmp, self.path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
 
     def close(self) -> None:
         """Close the file (kept on disk)."""

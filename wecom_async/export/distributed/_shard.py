@@ -5,8 +5,9 @@
     claim (epoch e)                     the ledger granted the lease
       heartbeat every lease / 3         in the background; a refusal (taken over) or
                                         no answer for a whole lease cancels the run
-      job.fetch pages -> part file      <export>-s<k>-e<e>.jsonl.part, whole records
-      fsync, rename                     <export>-s<k>-e<e>.jsonl
+      job.fetch pages -> part file      <export>-s<k>-e<e>-<owner>.jsonl.part, whole
+                                        records (created exclusively)
+      fsync, rename                     <export>-s<k>-e<e>-<owner>.jsonl
       commit (fenced by e)              accepted: write the commit record
                                         refused:  a newer lease owns the shard; the part
                                                   is removed, nothing counted
@@ -46,7 +47,7 @@ from .._writer import JsonlEncoder
 from ._ledger import Claim, Ledger
 from ._parts import ExportFiles, PartFile
 
-__all__ = ["LeaseOptions", "ShardLost", "run_shard"]
+__all__ = ["LeaseOptions", "ShardLost", "give_back", "run_shard"]
 
 logger: Final = logging.getLogger("wecom_async.export")
 
@@ -107,7 +108,7 @@ async def run_shard(
         True when this run's part was committed, False when the ledger refused it or the
         lease was lost (the shard is then another lease's, or offered again).
     """
-    part = files.open_part(claim.shard, claim.epoch)
+    part = files.open_part(claim.shard, claim.epoch, claim.owner)
     run = _Run(ledger, claim, job, client, part, options, step)
     try:
         written = await run.fetch_with_lease()
@@ -119,7 +120,7 @@ async def run_shard(
         return False
     except Exception as error:
         part.discard()
-        await run.give_back(error)
+        await give_back(ledger, claim, options, error)
         return False
     part.finish()
     return await run.commit(files, written)
@@ -258,23 +259,22 @@ class _Run:
         )
         return True
 
-    async def give_back(self, error: Exception) -> None:
-        """Return the shard to the ledger after ``error`` (offered again after a pause)."""
-        reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
-        try:
-            with anyio.fail_after(self.options.redis_timeout):
-                state = await self.ledger.release(
-                    self.claim,
-                    reason,
-                    max_errors=self.options.max_errors,
-                    pause=self.options.retry_pause,
-                )
-        except _REDIS_ERRORS:
-            state = None  # the lease expires by itself
-        logger.warning(
-            "shard %d of %s stopped (%s); %s",
-            self.claim.shard,
-            self.claim.export_id,
-            reason,
-            "failed for good" if state == "failed" else "it will be tried again",
-        )
+
+async def give_back(ledger: Ledger, claim: Claim, options: LeaseOptions, error: Exception) -> None:
+    """Return the shard to the ledger after ``error``: offered again after a pause, or
+    failed for good after ``options.max_errors`` tries."""
+    reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+    try:
+        with anyio.fail_after(options.redis_timeout):
+            state = await ledger.release(
+                claim, reason, max_errors=options.max_errors, pause=options.retry_pause
+            )
+    except _REDIS_ERRORS:
+        state = None  # the lease expires by itself
+    logger.warning(
+        "shard %d of %s stopped (%s); %s",
+        claim.shard,
+        claim.export_id,
+        reason,
+        "failed for good" if state == "failed" else "it will be tried again",
+    )

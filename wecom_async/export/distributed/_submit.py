@@ -2,11 +2,12 @@
 
 ::
 
-    submit   plan every corp (one client each), write plan.json, create the ledger,
-             kick one shard task per shard; return the export id
+    submit   plan every corp (one client each), write plan.json (refused if the
+             folder has one), create the ledger (refused if it has the id), kick one
+             shard task per shard; return the export id
     wait     read the ledger every ``poll`` seconds and report progress, until every
-             shard is committed or failed for good; then write manifest.json and take
-             the export out of the active set
+             shard is committed or failed for good; then finish it (the workers do
+             too, so an export nobody waits for is finished all the same)
     rebuild  (Redis lost the ledger: restarted without persistence) recreate it from
              plan.json and the commit records of the folder, and kick what is left
 
@@ -34,7 +35,8 @@ from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
 from .._since import JobRequest
-from ._ledger import ExportStatus, Ledger, ShardPlan
+from ._finish import finish_export
+from ._ledger import ExportStatus, Ledger, LedgerError, ShardPlan, plain_name
 from ._parts import ExportFiles, Plan
 from ._taskiq import kick_shards
 from ._worker import Corp
@@ -81,16 +83,21 @@ async def submit_export(
         The export id.
 
     Raises:
-        ValueError: a corp label is not usable, or two corps share one.
+        ValueError: a corp label or the export id is not usable, or two corps share
+            a label.
+        LedgerError: an export of this id exists already (its folder has a plan, or the
+            ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
         OSError: the folder cannot be written.
     """
     labels = [label for label, _ in corps]
-    if len(set(labels)) != len(labels) or not all(_label_ok(label) for label in labels):
+    if len(set(labels)) != len(labels) or not all(plain_name(label) for label in labels):
         raise ValueError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
+    export_id = export_id or new_export_id(kind)
+    if not plain_name(export_id):
+        raise ValueError("an export id is letters, digits, '.', '_' or '-' (not a path)")
     request = request or JobRequest()
     job = request.build(kind, chunk_size=chunk_size, concurrency=1)
-    export_id = export_id or new_export_id(kind)
     store = token_store or MemoryTokenStore()
     budget = rate_budget or MemoryRateBudget()
     shards: list[ShardPlan] = []
@@ -99,14 +106,15 @@ async def submit_export(
             shards += [ShardPlan(label, u.spec, u.size) for u in await job.plan(client)]
     plan = Plan(export_id, kind, _request_json(request, chunk_size), labels, shards)
     files = ExportFiles(directory, export_id)
-    await anyio.to_thread.run_sync(files.save_plan, plan)
-    await _create(ledger, files, plan, shards)
+    try:
+        await anyio.to_thread.run_sync(files.save_plan, plan)
+    except FileExistsError:
+        raise LedgerError(f"export {export_id} exists already in {directory}") from None
+    if not await _create(ledger, files, plan, shards):
+        await anyio.to_thread.run_sync(files.drop_plan)
+        raise LedgerError(f"export {export_id} exists already in the ledger")
     await kick_shards(broker, export_id, range(len(shards)))
     return export_id
-
-
-def _label_ok(label: str) -> bool:
-    return bool(label) and all(c.isascii() and (c.isalnum() or c in "._-") for c in label)
 
 
 def _request_json(request: JobRequest, chunk_size: int | None) -> JsonObject:
@@ -169,12 +177,12 @@ async def wait_export(
     poll: float = 1.0,
     progress: Callable[[ExportStatus | None], None] | None = None,
 ) -> ExportStatus:
-    """Wait until every shard is committed or failed; write the manifest; return the status.
+    """Wait until every shard is committed or failed; finish the export (its manifests,
+    see :mod:`._finish`, if no worker did); return the status.
 
     Redis unreachable: keeps waiting (``progress`` gets None). Redis back without the
     ledger: rebuilds it from ``directory`` (:func:`rebuild_export`).
     """
-    files = ExportFiles(directory, export_id)
     while True:
         try:
             status = await ledger.status(export_id)
@@ -188,7 +196,6 @@ async def wait_export(
         if progress is not None:
             progress(status)
         if status is not None and status.complete:
-            await anyio.to_thread.run_sync(files.save_manifest, status)
-            await ledger.retire(export_id)
+            await finish_export(ledger, status)
             return status
         await anyio.sleep(poll)

@@ -11,9 +11,12 @@ so a message delivered twice, or lost, changes nothing in the output (see
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+import anyio
+from redis.exceptions import RedisError
 from taskiq import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
@@ -40,6 +43,8 @@ SHARD_TASK: Final = "wecom_async.export.shard"
 SHARD_QUEUE: Final = "wecom_async:export:shards"
 _GROUP: Final = "wecom_async_export"
 
+logger: Final = logging.getLogger("wecom_async.export")
+
 
 def shard_broker(
     url: str, *, idle_timeout_ms: int = 30_000, xread_block_ms: int = 1000
@@ -51,6 +56,7 @@ def shard_broker(
         consumer_group_name=_GROUP,
         idle_timeout=idle_timeout_ms,
         xread_block=xread_block_ms,
+        label="export shard tasks",
     )
 
 
@@ -61,10 +67,19 @@ async def kick_shards(broker: AsyncBroker, export_id: str, shards: Iterable[int]
         await kicker.kiq(export_id, shard)
 
 
-async def serve_worker(broker: AsyncBroker, worker: ShardWorker) -> None:
+async def serve_worker(
+    broker: AsyncBroker,
+    worker: ShardWorker,
+    *,
+    startup_delay: float = 0.5,
+    max_startup_delay: float = 30.0,
+) -> None:
     """Run ``worker`` on ``broker`` until cancelled: shard tasks plus the ledger sweep.
 
-    The broker must not have been started; it is started here and shut down on the way out.
+    The broker must not have been started; it is started here (while its Redis cannot
+    be reached, again after ``startup_delay`` seconds, doubled up to
+    ``max_startup_delay``, with one log line; the ledger sweep runs meanwhile) and shut
+    down on the way out.
     """
 
     async def run_export_shard(export_id: str, shard: int) -> bool:
@@ -73,17 +88,42 @@ async def serve_worker(broker: AsyncBroker, worker: ShardWorker) -> None:
     broker.register_task(
         run_export_shard, task_name=SHARD_TASK, ack_type=AcknowledgeType.WHEN_EXECUTED.value
     )
-    await broker.startup()
-    try:
-        async with worker.running():
+    async with worker.running():
+        await _start(broker, startup_delay, max_startup_delay)
+        try:
             await run_receiver_task(
                 broker,
                 max_async_tasks=worker.slots.total_tokens,  # type: ignore[arg-type]
                 max_prefetch=0,
                 run_startup=False,
             )
-    finally:
-        await broker.shutdown()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await broker.shutdown()
+
+
+async def _start(broker: AsyncBroker, delay: float, max_delay: float) -> None:
+    """Start ``broker``, waiting out a Redis that cannot be reached (a worker started
+    before its Redis, or during an outage, serves once it is up instead of dying)."""
+    unreachable = False
+    while True:
+        try:
+            await broker.startup()
+        except (RedisError, OSError) as error:
+            if not unreachable:
+                unreachable = True
+                logger.warning(
+                    "worker: cannot reach the Redis of the shard tasks (%s); retrying every "
+                    "%.0f s at most (the ledger sweep runs meanwhile)",
+                    type(error).__name__,
+                    max_delay,
+                )
+        else:
+            if unreachable:
+                logger.warning("worker: the Redis of the shard tasks answers; serving")
+            return
+        await anyio.sleep(delay)
+        delay = min(delay * 2, max_delay)
 
 
 async def run_worker(

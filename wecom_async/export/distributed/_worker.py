@@ -12,6 +12,9 @@ How a shard gets run, and why it is run exactly once in the output:
   while the queue is idle), and after Redis lost the stream. The broker only speeds
   the start up; completion rests on the ledger.
 * A worker runs at most ``shards`` shards at once, whichever way they came.
+* The worker whose commit completes an export (or whose sweep finds it complete)
+  finishes it: its manifests, then out of the active set (see :mod:`._finish`), so an
+  export submitted without waiting is finished all the same.
 
 Each worker keeps one :class:`~wecom_async.WeComClient` per corp for its lifetime,
 built by the corp's factory with the worker's :class:`~wecom_async.redis.RedisTokenStore`
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -36,6 +40,7 @@ import anyio
 import anyio.abc
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import ResponseError as RedisReplyError
 
 from ..._budget import DEFAULT_LIMITS, Limit
 from ..._client import WeComClient
@@ -44,9 +49,10 @@ from ..._token import TokenStore
 from ..._wire import RateBudget
 from .._job import Job
 from .._since import JobRequest
-from ._ledger import Claim, ExportInfo, Ledger
+from ._finish import finish_if_complete
+from ._ledger import Claim, ExportInfo, Ledger, LedgerError
 from ._parts import ExportFiles
-from ._shard import LeaseOptions, StepHook, run_shard
+from ._shard import LeaseOptions, StepHook, give_back, run_shard
 
 __all__ = ["ClientFactory", "Corp", "ShardWorker"]
 
@@ -107,6 +113,7 @@ class ShardWorker:
         self._exports: dict[str, tuple[ExportInfo, Job, ExportFiles]] = {}
         self._group: anyio.abc.TaskGroup | None = None
         self._redis_down = False
+        self._warned: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"ShardWorker(corps={sorted(self.factories)}, owner={self.owner!r})"
@@ -154,23 +161,43 @@ class ShardWorker:
             await anyio.sleep(self.poll)
 
     async def _sweep(self) -> None:
-        """Claim what nobody runs, while a slot is free (see the module docstring)."""
+        """Claim what nobody runs, while a slot is free (see the module docstring).
+
+        An export whose ledger data is damaged costs its own shards (a shard that cannot
+        be read is marked failed), never the other exports this worker serves.
+        """
         for export_id in await self.ledger.active():
-            while self.slots.available_tokens >= 1:
-                # The slot is released by the task that runs the shard, so it is held on
-                # behalf of a token of its own rather than of this task.
-                slot = object()
-                await self.slots.acquire_on_behalf_of(slot)
-                try:
-                    claim = await self._claim(export_id, None)
-                except BaseException:
-                    self.slots.release_on_behalf_of(slot)
-                    raise
-                if not isinstance(claim, Claim):
-                    self.slots.release_on_behalf_of(slot)
-                    break
-                assert self._group is not None
-                self._group.start_soon(self._run_holding, claim, slot)
+            try:
+                await self._sweep_export(export_id)
+            except (LedgerError, RedisReplyError) as error:
+                self._warn_once(export_id, error)
+
+    async def _sweep_export(self, export_id: str) -> None:
+        while self.slots.available_tokens >= 1:
+            # The slot is released by the task that runs the shard, so it is held on
+            # behalf of a token of its own rather than of this task.
+            slot = object()
+            await self.slots.acquire_on_behalf_of(slot)
+            try:
+                claim = await self._claim(export_id, None)
+            except BaseException:
+                self.slots.release_on_behalf_of(slot)
+                raise
+            if not isinstance(claim, Claim):
+                self.slots.release_on_behalf_of(slot)
+                if claim == math.inf:  # nothing left for us: maybe nothing left at all
+                    await finish_if_complete(self.ledger, export_id, self._warn_once)
+                return
+            assert self._group is not None
+            self._group.start_soon(self._run_holding, claim, slot)
+
+    def _warn_once(self, export_id: str, error: Exception) -> None:
+        """Log an export's error once (a damaged ledger, a manifest that cannot be
+        written: the sweep meets it again every poll)."""
+        text = redact(f"{type(error).__name__}: {error}")
+        if (export_id, text) not in self._warned:
+            self._warned.add((export_id, text))
+            logger.error("export %s: %s", export_id, text)
 
     async def _run_holding(self, claim: Claim, slot: object) -> None:
         try:
@@ -182,6 +209,10 @@ class ShardWorker:
         try:
             _info, job, files = await self._export(claim.export_id)
             client = self._client(claim.corp)
+        except LedgerError as error:  # counted against the shard: failed after max_errors
+            self._warn_once(claim.export_id, error)
+            await give_back(self.ledger, claim, self.options, error)
+            return False
         except Exception as error:  # the lease expires; the shard is offered again
             logger.warning(
                 "shard %d of %s cannot run here: %s",
@@ -191,7 +222,7 @@ class ShardWorker:
             )
             return False
         try:
-            return await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
+            done = await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
         except (RedisError, OSError) as error:
             logger.warning(
                 "shard %d of %s: %s",
@@ -200,6 +231,8 @@ class ShardWorker:
                 redact(f"{type(error).__name__}: {error}"),
             )
             return False
+        await finish_if_complete(self.ledger, claim.export_id, self._warn_once)  # the last
+        return done
 
     async def _export(self, export_id: str) -> tuple[ExportInfo, Job, ExportFiles]:
         known = self._exports.get(export_id)

@@ -1,0 +1,84 @@
+"""Finishing a distributed export: the manifests, then out of the active set.
+
+Whoever sees the export complete first finishes it: the worker whose commit was the
+last one, any worker's sweep that finds nothing left to claim (a finisher that was
+killed or cut off from Redis is replaced within a poll), or ``wait_export``. Every
+shard is committed or failed for good by then, so finishing twice writes the same
+files again::
+
+    <directory>/<id>/manifest.json   every shard's part, items, failures, errors, and the
+                                     range the export covered
+    <directory>.manifest.json        the single-process export's manifest (kind, corp,
+                                     covered range, records), where ``--since last`` of
+                                     the next export to <directory> reads it; written
+                                     for an export of one corp whose shards all
+                                     committed, removed after one of a kind without a
+                                     range (as the single-process export does)
+
+An export with a shard failed for good writes no ``--since last`` manifest (the
+previous one stays): a range it did not cover is never skipped by the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+from redis.exceptions import RedisError
+
+from .._manifest import completed, manifest_path
+from .._range import TimeRange, covered
+from ._ledger import ExportStatus, Ledger, LedgerError
+from ._parts import ExportFiles
+
+__all__ = ["finish_export", "finish_if_complete"]
+
+
+def covered_range(status: ExportStatus) -> TimeRange | None:
+    """The range the export's windowed shards cover (None: a kind without a range)."""
+    return covered(shard.spec for shard in status.shards)
+
+
+async def finish_export(ledger: Ledger, status: ExportStatus) -> None:
+    """Write the manifests of the complete export ``status`` and retire it.
+
+    Raises:
+        OSError: a manifest cannot be written (the export stays active: retried).
+    """
+    files = ExportFiles(Path(status.directory), status.export_id)
+    await anyio.to_thread.run_sync(_write_manifests, files, status)
+    await ledger.retire(status.export_id)
+
+
+def _write_manifests(files: ExportFiles, status: ExportStatus) -> None:
+    span = covered_range(status)
+    files.save_manifest(status, span)
+    if len(status.corps) != 1 or status.failed:
+        return
+    output = Path(status.directory)
+    if span is None:
+        manifest_path(output).unlink(missing_ok=True)
+    else:
+        completed(status.kind, status.corps[0], span, status.items).save(output)
+
+
+async def finish_if_complete(
+    ledger: Ledger, export_id: str, warn: Callable[[str, Exception], None]
+) -> bool:
+    """Finish ``export_id`` if every shard is committed or failed; True when it was.
+
+    Never raises for want of Redis, a damaged ledger or an unwritable manifest: the
+    error goes to ``warn(export_id, error)``, and the next sweep tries again.
+    """
+    try:
+        if not await ledger.complete(export_id):
+            return False
+        status = await ledger.status(export_id)
+        if status is None or not status.complete:
+            return False
+        await finish_export(ledger, status)
+    except (RedisError, OSError, LedgerError, ValueError) as error:
+        warn(export_id, error)
+        return False
+    return True

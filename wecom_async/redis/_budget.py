@@ -269,8 +269,7 @@ class RedisRateBudget:
         arguments are as for the class.
 
         Raises:
-            ValidationError: the URL or the timeouts cannot be used.
-            ValueError: the limits cannot be used.
+            ValidationError: the URL, the timeouts or the limits cannot be used.
         """
         redis = client_from_url(url, timeout=timeout)
         budget = cls(

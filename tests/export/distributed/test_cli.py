@@ -101,3 +101,19 @@ def test_status_of_an_export_redis_does_not_hold_says_how_to_resume(
     done = run_cli("export", "status", "nope", "--redis-url", redis_server.url, cwd=tmp_path)
     assert done.returncode == ExitStatus.FAILED
     assert "export resume ID --dir DIR" in done.stderr
+
+
+def test_status_with_redis_unreachable_is_a_clear_error_without_traceback() -> None:
+    import io
+
+    from tests.redis_server import _free_port
+    from wecom_async.export._status import ExitStatus
+    from wecom_async.export.distributed.cli import manage
+
+    err = io.StringIO()
+    url = f"redis://:not-shown-password-1234567@127.0.0.1:{_free_port()}/0"
+    status = manage(["status", "E1", "--redis-url", url], err)
+    assert status == ExitStatus.FAILED
+    assert err.getvalue().startswith("wecom-async: error: Redis cannot be used (")
+    assert "Traceback" not in err.getvalue()
+    assert "not-shown-password-1234567" not in err.getvalue()

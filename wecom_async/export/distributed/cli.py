@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import anyio
 import httpx
+from redis.exceptions import RedisError
 
 from ..._budget import wecom_limits
 from ..._client import DEFAULT_BASE_URL, DEFAULT_MAX_IN_FLIGHT, WeComClient, http_setup
+from ..._exceptions import WeComError
+from ..._logging import redact
 from ..._token import TokenStore
 from ..._wire import RateBudget
 from ...redis._connect import client_from_url
@@ -247,7 +250,10 @@ def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
             url, args.kind, corps, directory, args.workers_wait, request, args.chunk_size
         )
 
-    result = _run_with_corps(args, url, entries, run)
+    try:
+        result = _run_with_corps(args, url, entries, run)
+    except (WeComError, RedisError) as error:
+        return _failed(error, err)
     if isinstance(result, str):
         print(result)
         return ExitStatus.OK
@@ -268,7 +274,20 @@ def manage(argv: Sequence[str], err: TextIO) -> int:
     if args.command == "resume" and args.dir is None:
         err.write("wecom-async: error: resume needs --dir (the export's output directory)\n")
         return ExitStatus.USAGE
-    return anyio.run(_manage, args, url, err.write)
+    try:
+        return anyio.run(_manage, args, url, err.write)
+    except (WeComError, RedisError) as error:
+        return _failed(error, err)
+
+
+def _failed(error: Exception, err: TextIO) -> int:
+    """Say why the ledger could not be used (damaged data, Redis unreachable); no traceback."""
+    if isinstance(error, RedisError):
+        reason = f"Redis cannot be used ({type(error).__name__}: {redact(str(error))})"
+    else:
+        reason = redact(str(error))
+    err.write(f"wecom-async: error: {reason}\n")
+    return ExitStatus.FAILED
 
 
 async def _manage(args: argparse.Namespace, url: str, say: Callable[[str], object]) -> int:

@@ -17,6 +17,7 @@ from .._errors import WeComFault
 from .._json import JSON
 from .._params import INVALID
 from .._state import CorpState
+from ._shared import app_made_record, live_record
 
 __all__ = ["RULE_LIMIT", "InterceptRuleRecord", "InterceptRuleState"]
 
@@ -107,15 +108,8 @@ class InterceptRuleState:
 
     def rule(self, rule_id: str) -> InterceptRuleRecord:
         """Return a live rule; 40058 for an unknown or deleted one (code unverified)."""
-        record = self.rules.get(rule_id)
-        if record is None:
-            raise WeComFault(INVALID, f"invalid rule_id: {rule_id}")
-        return record
+        return live_record(self.rules, rule_id, "rule")
 
     def own(self, rule_id: str) -> InterceptRuleRecord:
-        """Return a rule the app may change: 48002 for one made in the admin console
-        (the docs say an app changes only its own rules; the code is unverified)."""
-        record = self.rule(rule_id)
-        if not record.by_api:
-            raise WeComFault(48002, f"api forbidden: rule {rule_id} was not created by the app")
-        return record
+        """Return a rule the app may change: 48002 for one made in the admin console."""
+        return app_made_record(self.rules, rule_id, "rule")

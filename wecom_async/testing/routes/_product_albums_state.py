@@ -12,10 +12,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .._errors import WeComFault
 from .._json import JSON
-from .._params import INVALID
 from .._state import CorpState
+from ._shared import app_made_record, live_record
 
 __all__ = ["ProductAlbumState", "ProductRecord"]
 
@@ -89,15 +88,8 @@ class ProductAlbumState:
 
     def product(self, product_id: str) -> ProductRecord:
         """Return a live product; 40058 for an unknown or deleted one (code unverified)."""
-        record = self.products.get(product_id)
-        if record is None:
-            raise WeComFault(INVALID, f"invalid product_id: {product_id}")
-        return record
+        return live_record(self.products, product_id, "product")
 
     def own(self, product_id: str) -> ProductRecord:
-        """Return a product the app may change: 48002 for one made in the admin console
-        (the docs say an app changes only its own products; the code is unverified)."""
-        record = self.product(product_id)
-        if not record.by_api:
-            raise WeComFault(48002, f"api forbidden: product {product_id} not created by the app")
-        return record
+        """Return a product the app may change: 48002 for one made in the admin console."""
+        return app_made_record(self.products, product_id, "product")

@@ -8,9 +8,9 @@ route module is discovered without any other module changing.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from .._errors import WeComFault
 from .._params import INVALID, MISSING, opt_str
@@ -172,3 +172,28 @@ def seed_resigned_staff(state: CorpState, rng: random.Random, now: int) -> Seque
         resign(state, userid, at=left)
         created.append(userid)
     return created
+
+
+class _AppMade(Protocol):
+    @property
+    def by_api(self) -> bool: ...
+
+
+_Record = TypeVar("_Record", bound=_AppMade)
+
+
+def live_record(records: Mapping[str, _Record], key: str, what: str) -> _Record:
+    """Return the live record ``key``; 40058 for an unknown or deleted one (unverified)."""
+    record = records.get(key)
+    if record is None:
+        raise WeComFault(INVALID, f"invalid {what}_id: {key}")
+    return record
+
+
+def app_made_record(records: Mapping[str, _Record], key: str, what: str) -> _Record:
+    """Return a record the app may change: 48002 for one made in the admin console (the
+    docs say an app changes only what it created; the code is unverified)."""
+    record = live_record(records, key, what)
+    if not record.by_api:
+        raise WeComFault(48002, f"api forbidden: {what} {key} was not created by the app")
+    return record

@@ -15,6 +15,11 @@ run exports what is new since the previous one. The manifest is written after th
 is renamed into place; a crash between the two leaves the previous manifest, so the next
 ``--since last`` repeats that run's range (records twice across the two files), never
 skips one. It holds the corp id, never a secret.
+
+A distributed export (``--workers``) keeps one such manifest per corp and kind in its
+output directory, ``DIR/<corp_id>.<kind>.manifest.json`` (:func:`corp_output`): one
+directory serves every corp and kind of a nightly job, and everything the job writes
+stays under ``DIR`` (an object store's prefix, say).
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from .._jsontext import json_text
 from ._checkpoint import write_atomic
 from ._range import TimeRange
 
-__all__ = ["MANIFEST_SUFFIX", "Manifest", "ManifestError", "completed", "manifest_path"]
+__all__ = [
+    "MANIFEST_SUFFIX",
+    "Manifest",
+    "ManifestError",
+    "completed",
+    "corp_output",
+    "manifest_path",
+]
 
 MANIFEST_SUFFIX: Final = ".manifest.json"
 MANIFEST_VERSION: Final = 1
@@ -42,6 +54,13 @@ class ManifestError(ValueError):
 def manifest_path(output: Path) -> Path:
     """The manifest beside ``output``."""
     return output.with_name(output.name + MANIFEST_SUFFIX)
+
+
+def corp_output(directory: Path, corp_id: str, kind: str) -> Path:
+    """What a distributed export to ``directory`` writes its ``corp_id`` / ``kind``
+    manifest beside (``DIR/<corp_id>.<kind>``: the manifest is
+    ``DIR/<corp_id>.<kind>.manifest.json``)."""
+    return directory / f"{corp_id}.{kind}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -263,3 +263,23 @@ async def test_two_corps_exported_together_each_get_their_own_ground_truth(
         assert Counter(pairs).most_common(1)[0][1] == 1
         assert set(pairs) == truth(corp)
         assert pairs == _exported_pairs(tmp_path / f"alone-{corp_id}.jsonl")
+
+
+async def test_chaos_repeats_to_each_corp_only_its_own_cursors() -> None:
+    """``cursor_repeat`` remembers passes of pages per corp: two corps paging the same
+    list with the same parameters are never handed each other's cursors."""
+    fake = two_corps(same_data=True)
+    fake.set_chaos(0.5, seed=3, kinds=["cursor_repeat"], paths=[CONTACT_LIST])
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        apis = await _apis(fake, http)
+        cursors = ["", ""]
+        codes: list[int] = []
+        for step in range(40):  # repeats make cycles: a bounded number of pages each
+            which = step % 2
+            page = await apis[which].post(CONTACT_LIST, {"limit": 2, "cursor": cursors[which]})
+            codes.append(page["errcode"])
+            cursors[which] = page.get("next_cursor") or ""
+    chaos = fake.chaos
+    assert chaos is not None
+    assert len(chaos.spoiled()) >= 5  # cursors were repeated, to both corps
+    assert set(codes) == {0}

@@ -178,8 +178,13 @@ class Backend:
                 return corp
         return self.state
 
-    def named_corp(self, corp_id: str | None) -> CorpState:
-        """The corp ``corp_id`` when the fake has it, else ``state``."""
+    def corp_of(self, query: Mapping[str, str], *, auth: bool) -> CorpState:
+        """The corp a request is for, whose budgets it spends: the one whose token it
+        carries, else the one it names (``gettoken``), else ``state`` (a provider's own
+        calls)."""
+        if auth:
+            return self.state_for(query.get("access_token"))
+        corp_id = query.get("corpid")
         if self.corps is None or not corp_id:
             return self.state
         return self.corps.get(corp_id, self.state)
@@ -265,6 +270,7 @@ class Dispatcher:
             authenticated=route.auth,
             query=query,
             body=body if isinstance(body, dict) else None,
+            corp_id=self._backend.corp_of(query, auth=route.auth).corp_id,
         )
 
     def _refusal(self, request: FakeRequest, fault: Fault) -> FakeResponse:
@@ -295,8 +301,7 @@ class Dispatcher:
             return self._error(request, 40058, message), None
         now = backend.clock.now()
         state = backend.state_for(query.get("access_token")) if route.auth else backend.state
-        # The corp whose budget the call spends: its token's, or the one gettoken names.
-        corp_id = (state if route.auth else backend.named_corp(query.get("corpid"))).corp_id
+        corp_id = backend.corp_of(query, auth=route.auth).corp_id
         in_flight = (corp_id, path)
         try:
             if route.auth:

@@ -301,7 +301,7 @@ class Dispatcher:
             return self._error(request, 40058, message), None
         now = backend.clock.now()
         state = backend.state_for(query.get("access_token")) if route.auth else backend.state
-        corp_id = backend.corp_of(query, auth=route.auth).corp_id
+        corp_id = (state if route.auth else backend.corp_of(query, auth=False)).corp_id
         in_flight = (corp_id, path)
         try:
             if route.auth:

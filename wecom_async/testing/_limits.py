@@ -10,9 +10,10 @@ limits concern app messages and jsapi tickets, which the fake does not serve.
 Frequency: each API has budgets of calls per window, by default 10,000 a minute as WeCom
 allows per corp per API (a test may add WeCom's hour, or scaled-down windows such as
 ``[(50, 1.0), (200, 10.0)]``).  Each window counts from its first call; the call that goes
-over answers 45009 and blocks that API for that corp for the window's length (60 s for the minute, an
-hour for the hour, as documented); every call during the block answers 45009 too and does
-not count.  After the block fresh windows start.  Windows and blocks run on the fake clock.
+over answers 45009 and blocks that API, for that corp, for the window's length (60 s for
+the minute, an hour for the hour, as documented); every call during the block answers
+45009 too and does not count.  After the block fresh windows start.  Windows and blocks
+run on the fake clock.
 
 Concurrency: an API may have a cap on requests in flight (off by default).  A request is in
 flight from the moment its handler runs until its response leaves, latency included, so a

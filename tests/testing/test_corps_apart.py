@@ -283,3 +283,61 @@ async def test_chaos_repeats_to_each_corp_only_its_own_cursors() -> None:
     assert chaos is not None
     assert len(chaos.spoiled()) >= 5  # cursors were repeated, to both corps
     assert set(codes) == {0}
+
+
+# -- and per query, within one corp ---------------------------------------------------------
+
+#: (path, first page, the same query with other filters): the cursor of the first page
+#: followed with the other filters answers 50100.
+OTHER_FILTERS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("externalcontact/list_contact_way", {"limit": 1}, {"limit": 1, "start_time": 1}),
+    (
+        "externalcontact/groupchat/list",
+        {"limit": 1, "status_filter": 0},
+        {"limit": 1, "status_filter": 1},
+    ),
+    (
+        "externalcontact/groupchat/list",
+        {"limit": 1},
+        {"limit": 1, "owner_filter": {"userid_list": ["liyong0001"]}},
+    ),
+    (
+        "externalcontact/get_moment_list",
+        {"limit": 1, "start_time": 1_699_000_000, "end_time": 1_700_000_000},
+        {"limit": 1, "start_time": 1_699_000_001, "end_time": 1_700_000_000},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "first", "other"), OTHER_FILTERS, ids=[f"{p}:{sorted(o)}" for p, _, o in OTHER_FILTERS]
+)
+async def test_a_cursor_followed_with_other_filters_is_refused(
+    path: str, first: dict[str, Any], other: dict[str, Any]
+) -> None:
+    fake = two_corps(same_data=True)
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        api = Api(http)
+        cursor = (await api.post(path, first))["next_cursor"]
+        assert cursor
+        refused = await api.post(path, {**other, "cursor": cursor})
+        followed = await api.post(path, {**first, "limit": 2, "cursor": cursor})
+    assert refused["errcode"] == INVALID_CURSOR
+    assert followed["errcode"] == 0  # another page size is no other query
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (CONTACT_LIST, "externalcontact/groupchat/list"),
+        ("externalcontact/customer_strategy/list", "externalcontact/moment_strategy/list"),
+        ("externalcontact/groupchat/list", "externalcontact/list_contact_way"),
+    ],
+)
+async def test_a_cursor_given_to_another_list_call_is_refused(source: str, target: str) -> None:
+    fake = two_corps(same_data=True)
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        api = Api(http)
+        cursor = (await api.post(source, {"limit": 1}))["next_cursor"]
+        assert cursor
+        assert (await api.post(target, {"limit": 1, "cursor": cursor}))["errcode"] == 50100

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
+from .._exceptions import WeComError
 from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
 from ._output import fsync_directory
@@ -44,6 +45,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Failure",
+    "lost",
     "merge_failures",
     "write_atomic",
 ]
@@ -60,8 +62,15 @@ UNSORTED_KEYS_VERSION: Final = 1
 CHECKPOINT_SUFFIX: Final = ".checkpoint"
 
 
-class CheckpointError(ValueError):
-    """Raised when a checkpoint cannot be read or does not match the export asked for."""
+class CheckpointError(WeComError, ValueError):
+    """Raised when a checkpoint cannot be read or does not match the export asked for,
+    or a unit of its plan lost what it needs (its window, its userids)."""
+
+
+def lost(key: str) -> CheckpointError:
+    """The error for a unit spec without its ``key``: the plan it came from (a checkpoint,
+    a ledger's shard) was damaged, and the unit cannot be fetched."""
+    return CheckpointError(f"a unit spec lost its {key}")
 
 
 @dataclass(frozen=True)

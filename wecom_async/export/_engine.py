@@ -52,7 +52,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
-from .._exceptions import ResponseError, WeComError
+from .._exceptions import ResponseError, ValidationError, WeComError
 from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
@@ -82,6 +82,9 @@ class EngineOptions:
         concurrency: units paged at once (give the client the same ``max_in_flight``).
         checkpoint_interval: least seconds between two checkpoint writes (0: after every
             batch of pages); work done since the last one is redone after a crash.
+
+    Raises:
+        ValidationError: ``concurrency`` below 1, or a negative ``checkpoint_interval``.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -89,9 +92,9 @@ class EngineOptions:
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise ValidationError("concurrency must be at least 1")
         if self.checkpoint_interval < 0:
-            raise ValueError("checkpoint_interval must not be negative")
+            raise ValidationError("checkpoint_interval must not be negative")
 
 
 @dataclass(frozen=True, kw_only=True)

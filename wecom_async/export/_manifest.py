@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .._exceptions import WeComError
 from .._jsontext import json_text
 from ._checkpoint import write_atomic
 from ._range import TimeRange
@@ -35,7 +36,7 @@ MANIFEST_SUFFIX: Final = ".manifest.json"
 MANIFEST_VERSION: Final = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(WeComError, ValueError):
     """Raised when the manifest ``--since last`` needs is missing, damaged or another's."""
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from .._exceptions import WeComError
+
 __all__ = [
     "LOCK_SUFFIX",
     "PART_SUFFIX",
@@ -41,7 +43,7 @@ PART_SUFFIX: Final = ".part"
 _BUSY_ERRNOS: Final = frozenset({errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK})
 
 
-class OutputError(Exception):
+class OutputError(WeComError):
     """Raised when the output cannot be written as asked (nothing was written)."""
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.callback.conftest import AES_KEY, CORP_ID, TOKEN
+from tests.callback.callback_helpers import AES_KEY, CORP_ID, TOKEN
 from wecom_async import ShardedTransport, ValidationError, to_dict
 from wecom_async.callback import CallbackCrypto, CallbackReceiver
 from wecom_async.callback.events import AddExternalContact

@@ -7,16 +7,19 @@ message are asserted, so a message the command prints cannot drift unnoticed.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_async import ValidationError, WeComError
+from wecom_async import ValidationError, WeComClient, WeComError
 from wecom_async.export import (
     BehaviorStatsJob,
+    Checkpoint,
     CheckpointError,
     CorpsFileError,
     CustomersJob,
@@ -26,13 +29,22 @@ from wecom_async.export import (
     OutputBusyError,
     OutputError,
     OutputExistsError,
+    OutputWriteError,
+    TableOptions,
+    TagsJob,
     TimeRange,
     make_job,
+    run_export,
 )
+from wecom_async.export._checkpoint import write_atomic
 from wecom_async.export._jobs_acquisition import AcquisitionJob
 from wecom_async.export._jobs_transfers import read_pairs
 from wecom_async.export._range import parse_bound, window_of, windows
+from wecom_async.export._run import ExportSettings
+from wecom_async.export._status import failure_status
+from wecom_async.export._writer import OutputFile
 from wecom_async.export.cli import ExitStatus, main
+from wecom_async.testing import FakeWeCom
 
 NO_OFFSET = (
     "has no UTC offset, so its zone would be a guess: add one (+08:00 for Beijing time, Z "
@@ -79,6 +91,8 @@ NEITHER = (
         ),
         (lambda: EngineOptions(concurrency=0), "concurrency must be at least 1"),
         (lambda: EngineOptions(checkpoint_interval=-1), "checkpoint_interval must not be negative"),
+        (lambda: TableOptions(timezone="Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+        (lambda: TableOptions(timezone="../etc/passwd"), "unknown time zone '../etc/passwd'"),
     ],
 )
 def test_a_bad_argument_is_a_validation_error_with_its_message(
@@ -152,6 +166,8 @@ def test_the_exports_own_errors_are_wecom_errors(error: type[Exception]) -> None
     assert issubclass(error, WeComError)
     if error in (CheckpointError, CorpsFileError, ManifestError):
         assert issubclass(error, ValueError)  # as they were: ``except ValueError`` still works
+    if error is OutputWriteError:
+        assert issubclass(error, OSError)
 
 
 # -- the transfer pairs file ----------------------------------------------------------
@@ -209,3 +225,94 @@ def test_the_command_refuses_a_bad_pairs_file_in_one_line_before_any_request(
     assert status == ExitStatus.USAGE
     assert err == f"wecom-async: error: {pairs}{message}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.csv"]
+
+
+# -- files the export cannot write ----------------------------------------------------
+
+
+def _settings(output: Path) -> ExportSettings:
+    return ExportSettings(
+        kind="customers",
+        output=output,
+        format="jsonl",
+        corp_id="wwargs",
+        secret="Argument-Secret-x81q",
+        base_url=None,
+        sandbox_customers=None,
+        concurrency=1,
+        rate_limit=100,
+        hourly_rate_limit=1000,
+        rate_limit_delay=0.0,
+        retry_delay=0.0,
+        chunk_size=None,
+        resume=False,
+        force=False,
+        table=TableOptions(),
+        quiet=True,
+    )
+
+
+async def test_a_full_disk_is_an_output_write_error_and_the_command_says_it_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeWeCom("wwargs", "Argument-Secret-x81q")
+    fake.seed(staff=2, customers_per_staff=3, seed=1)
+    out = tmp_path / "customers.jsonl"
+
+    write = OutputFile.write
+
+    def full(self: OutputFile, data: bytes) -> None:
+        if data:  # the (empty) header goes in: the disk fills with the first records
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        write(self, data)
+
+    monkeypatch.setattr(OutputFile, "write", full)
+    http = httpx.AsyncClient(transport=fake.transport())
+    client = WeComClient("wwargs", "Argument-Secret-x81q", http_client=http)
+    async with http, client:
+        with pytest.raises(OutputWriteError) as caught:
+            await run_export(CustomersJob(), client, out, options=EngineOptions(concurrency=1))
+    error = caught.value
+    assert isinstance(error, OSError)  # ``except OSError`` still works, errno and all
+    assert (error.errno, error.filename) == (errno.ENOSPC, f"{out}.part")
+    assert str(error) == f"[Errno 28] No space left on device: '{out}.part'"
+    assert isinstance(error.__cause__, OSError)
+    assert Checkpoint.path_for(out).exists()  # kept: the export resumes
+    assert failure_status(error, _settings(out)) == (
+        ExitStatus.FAILED,
+        f"no room to write {out} (No space left on device): the records written so far "
+        "are saved; make room, then run the same command with --resume",
+    )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda missing: Checkpoint("customers", "jsonl", "ww", [], []).save(missing / "c"),
+        lambda missing: write_atomic(missing / "m.json", b"{}"),
+    ],
+    ids=["checkpoint", "write_atomic"],
+)
+def test_a_file_that_cannot_be_written_is_an_output_write_error(
+    tmp_path: Path, write: Callable[[Path], None]
+) -> None:
+    missing = tmp_path / "gone"
+    with pytest.raises(OutputWriteError) as caught:
+        write(missing)
+    assert caught.value.errno == errno.ENOENT
+    assert str(missing) in str(caught.value)
+    assert failure_status(caught.value, _settings(tmp_path / "o.jsonl")) == (
+        ExitStatus.FAILED,
+        f"cannot write the output: {caught.value}",
+    )
+
+
+async def test_an_output_in_a_missing_folder_is_an_output_write_error(tmp_path: Path) -> None:
+    fake = FakeWeCom("wwargs", "Argument-Secret-x81q")
+    http = httpx.AsyncClient(transport=fake.transport())
+    client = WeComClient("wwargs", "Argument-Secret-x81q", http_client=http)
+    async with http, client:
+        with pytest.raises(OutputWriteError) as caught:
+            await run_export(TagsJob(), client, tmp_path / "gone" / "tags.jsonl")
+    assert caught.value.errno == errno.ENOENT
+    assert fake.requests == []  # refused before anything was asked of WeCom

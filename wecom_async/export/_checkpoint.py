@@ -38,7 +38,7 @@ from typing import Final, TypeVar
 from .._exceptions import WeComError
 from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
-from ._output import fsync_directory
+from ._output import fsync_directory, write_failure
 
 __all__ = [
     "CHECKPOINT_SUFFIX",
@@ -190,7 +190,11 @@ class Checkpoint:
         return text
 
     def save(self, path: Path) -> None:
-        """Replace the checkpoint file at ``path`` atomically with this state."""
+        """Replace the checkpoint file at ``path`` atomically with this state.
+
+        Raises:
+            OutputWriteError: the file cannot be written (an ``OSError`` too).
+        """
         write_atomic(path, self.to_bytes())
 
     @classmethod
@@ -274,7 +278,17 @@ def write_atomic(path: Path, data: bytes) -> None:
     writers never share one), is fsynced, and replaces ``path`` with ``os.replace``; the
     directory is fsynced so the rename survives a power loss too (where the platform
     allows). A failed write removes its temporary file.
+
+    Raises:
+        OutputWriteError: the file cannot be written (an ``OSError`` too).
     """
+    try:
+        _replace_atomically(path, data)
+    except OSError as error:
+        raise write_failure(error) from error
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with open(fd, "wb") as handle:

@@ -57,7 +57,7 @@ from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
 from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
-from ._output import OutputExistsError, output_lock, part_path, publish
+from ._output import OutputExistsError, output_lock, part_path, publish, write_failure
 from ._progress import NullProgress, Progress
 from ._tables import TABLE_FORMATS, require, write_table
 from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, TableOptions
@@ -168,15 +168,19 @@ async def run_export(
         OutputExistsError: ``output`` exists and ``overwrite`` is false.
         OutputError: the format's library is not installed (checked before anything).
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
-        OSError: the output cannot be written (e.g. the disk is full); the output holds
-            whole records only and the checkpoint is kept, so the export can be resumed.
+        OutputWriteError: the output or its checkpoint cannot be written (e.g. the disk
+            is full; an ``OSError`` too, with its ``errno``); the output holds whole
+            records only and the checkpoint is kept, so the export can be resumed.
         WeComError: a failure that stops the export (bad credentials, permission, the
             network or a rate limit after the client's retries); the checkpoint is kept
             so the export can be resumed.
     """
     table = table or TableOptions()
     engine = _Engine(job, client, output, format, progress or NullProgress(), options, table)
-    return await engine.run(resume, overwrite=overwrite)
+    try:
+        return await engine.run(resume, overwrite=overwrite)
+    except OSError as error:  # a file of the export; the network's are WeComErrors already
+        raise write_failure(error) from error
 
 
 class _Engine:

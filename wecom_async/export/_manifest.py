@@ -56,7 +56,11 @@ class Manifest:
     finished_at: int
 
     def save(self, output: Path) -> None:
-        """Write the manifest beside ``output`` (atomically)."""
+        """Write the manifest beside ``output`` (atomically).
+
+        Raises:
+            OutputWriteError: the file cannot be written (an ``OSError`` too).
+        """
         document = {
             "version": MANIFEST_VERSION,
             "kind": self.kind,

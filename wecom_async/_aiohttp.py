@@ -105,7 +105,7 @@ class _Proxy:
     def __init__(self, url: str) -> None:
         parsed = httpx.URL(url)
         if parsed.scheme not in PROXY_SCHEMES:
-            raise ValueError("aiohttp supports http:// and https:// proxies only")
+            raise ValidationError("aiohttp supports http:// and https:// proxies only")
         self.url = URL(str(parsed.copy_with(username=None, password=None)), encoded=True)
         # aiohttp deprecates proxy_auth; the header is what httpx sends.
         self.headers: dict[str, str] = {}
@@ -240,7 +240,7 @@ class AioHttpTransport(httpx.AsyncBaseTransport):
         proxy: an ``http://`` or ``https://`` proxy URL every request goes through.
 
     Raises:
-        ValueError: a proxy scheme aiohttp cannot use (``socks5://``).
+        ValidationError: a proxy scheme aiohttp cannot use (``socks5://``).
     """
 
     def __init__(self, connections: int, proxy: str | None = None) -> None:

@@ -550,8 +550,12 @@ def _find_validation_error(exc: BaseException) -> ValidationError | None:
 
 
 def to_dict(obj: object) -> JsonObject:
-    """Return the wire-format dict of a model, everything WeCom sent included, as sent."""
+    """Return the wire-format dict of a model, everything WeCom sent included, as sent.
+
+    Raises:
+        ValidationError: ``obj`` is not a model (it has no wire dict).
+    """
     result = _FAST.unstructure(obj)
     if not isinstance(result, dict):
-        raise TypeError(f"{type(obj).__name__} is not a wire model")
+        raise ValidationError(f"{type(obj).__name__} is not a wire model")
     return result

@@ -28,6 +28,8 @@ from typing import Final, TypeVar
 import anyio
 import httpx
 
+from ._exceptions import ValidationError
+
 __all__ = [
     "OwnedClient",
     "ShardedTransport",
@@ -214,11 +216,14 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         **transport_options: passed to each ``httpx.AsyncHTTPTransport`` (``verify``,
             ``proxy``, ``retries``, ...); ``limits`` is set by the shard, and one TLS
             context serves every shard.
+
+    Raises:
+        ValidationError: ``shards`` below 1.
     """
 
     def __init__(self, shards: int = 16, **transport_options: object) -> None:
         if shards < 1:
-            raise ValueError("shards must be at least 1")
+            raise ValidationError("shards must be at least 1")
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         verify = transport_options.get("verify", True)
         if not isinstance(verify, ssl.SSLContext):

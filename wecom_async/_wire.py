@@ -15,7 +15,8 @@ Every failure becomes a :class:`~wecom_async.WeComError` here; no httpx exceptio
 from __future__ import annotations
 
 import json
-import math
+import re
+import sys
 from typing import Final, Protocol
 
 import attrs
@@ -137,12 +138,21 @@ _NOT_JSON: Final = object()
 _QUOTED_CHARS: Final = 40
 
 
-class _NoFloat(ValueError):
-    """A number of the body that no float holds: NaN / Infinity, or beyond a float's range.
+#: The finite floats lie between these two.
+_LOWEST: Final = -sys.float_info.max
+_HIGHEST: Final = sys.float_info.max
+#: A JSON number whose value is zero whatever its exponent: ``0``, ``-0.0``, ``0e5``, ``0E-400``.
+_ZERO: Final = re.compile(r"-?0(?:\.0+)?(?:[eE][-+]?[0-9]+)?")
 
-    Python's parser takes ``NaN`` and ``Infinity`` (not JSON) and reads ``1e400`` (valid
-    JSON) as ``inf``: kept, they would be written back as tokens no JSON reader takes
-    (an export line that is not JSON), and ``inf`` is not the number WeCom sent.
+
+class _NoFloat(ValueError):
+    """A number of the body that no float holds: NaN / Infinity, or outside a float's range.
+
+    Python's parser takes ``NaN`` and ``Infinity`` (not JSON), reads ``1e400`` (valid
+    JSON) as ``inf`` and ``1e-400`` (valid JSON, non-zero, below the smallest float) as
+    ``0.0``. Kept, NaN and ``inf`` would be written back as tokens no JSON reader takes
+    (an export line that is not JSON), and neither ``inf`` nor ``0.0`` is the number
+    WeCom sent: its data would change silently.
     """
 
 
@@ -150,12 +160,22 @@ def _no_constant(token: str) -> float:
     raise _NoFloat(f"{token}, which is not a JSON number")
 
 
+def _quoted(text: str) -> str:
+    return text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "..."
+
+
 def _finite(text: str) -> float:
+    """``float(text)``, unless that is not the number ``text`` writes: it is then too
+    large (an infinity) or too small (a zero) for a float. Runs for every number with a
+    fraction or an exponent, so the common case is one chained comparison, no call."""
     value = float(text)
-    if math.isinf(value):
-        quoted = text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "..."
-        raise _NoFloat(f"the number {quoted}, beyond the range of a float")
-    return value
+    if _LOWEST <= value <= _HIGHEST and value != 0.0:
+        return value
+    if value == 0.0:
+        if _ZERO.fullmatch(text) is not None:
+            return value  # a real zero: ``0.0``, ``-0.0``, ``0e5``
+        raise _NoFloat(f"the number {_quoted(text)}, too small for a float (it reads as 0)")
+    raise _NoFloat(f"the number {_quoted(text)}, beyond the range of a float")
 
 
 def _loads(content: bytes) -> object:
@@ -173,8 +193,9 @@ def _loads(content: bytes) -> object:
 def decode(line: str, answer: Answer) -> JsonObject:
     """The envelope of ``answer`` as a dict; ResponseError for anything else.
 
-    A body holding a number no float can keep (``NaN``, ``Infinity``, ``1e400``) is a
-    ResponseError too: it could be neither kept as sent nor written back as JSON.
+    A body holding a number no float can keep (``NaN``, ``Infinity``, ``1e400``, or
+    ``1e-400``, which would read as ``0.0``) is a ResponseError too: it could be neither
+    kept as sent nor written back as JSON.
     """
     if answer.status_code != 200:
         raise ResponseError(

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from wecom_async import ValidationError
 from wecom_async.callback import (
     AddExternalContact,
     CallbackCrypto,
@@ -72,5 +73,5 @@ async def test_dispatch_never_runs_before_ack_handlers(crypto: CallbackCrypto) -
 
 def test_before_ack_handlers_must_be_async(crypto: CallbackCrypto) -> None:
     receiver = CallbackReceiver(crypto)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="must be an async function"):
         receiver.on("change_external_contact", before_ack=True)(print)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wecom_async import ValidationError
 from wecom_async.callback import (
     DEFAULT_MAX_BODY_BYTES,
     AddExternalContact,
@@ -115,7 +116,7 @@ async def test_names_match_events_this_release_does_not_model(receiver: Callback
 
 
 def test_on_refuses_a_class_with_a_change_type(receiver: CallbackReceiver) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="on\\(\\) takes an Event subclass"):
         receiver.on(AddExternalContact, "add_external_contact")  # type: ignore[call-overload]
 
 
@@ -694,9 +695,9 @@ async def test_handler_raising_cancelled_error_is_logged_and_the_next_runs(
 def test_plain_function_handlers_are_refused_at_registration(receiver: CallbackReceiver) -> None:
     def blocking(event: Event) -> None: ...
 
-    with pytest.raises(TypeError, match="async"):
+    with pytest.raises(ValidationError, match="async"):
         receiver.on(AddExternalContact)(blocking)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="async"):
+    with pytest.raises(ValidationError, match="async"):
         receiver.on("change_external_contact")(lambda event: None)  # type: ignore[arg-type,return-value]
     assert receiver.handlers_for(new_customer(1)) == []
 

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from taskiq import BrokerMessage, InMemoryBroker
 
 from tests.redis_server import RedisServer, redis_executable
+from wecom_async import ValidationError
 from wecom_async.callback import (
     CallbackCrypto,
     CallbackReceiver,
@@ -369,16 +370,16 @@ async def test_a_worker_with_an_unbound_sink_refuses_to_start() -> None:
     broker = InMemoryBroker()
     sink = TaskiqSink(broker)
     broker.is_worker_process = True
-    with pytest.raises(RuntimeError, match=r"bind\(receiver\)"):
+    with pytest.raises(ValidationError, match=r"bind\(receiver\)"):
         await broker.startup()
-    with pytest.raises(RuntimeError, match=r"bind\(receiver\)"):
+    with pytest.raises(ValidationError, match=r"bind\(receiver\)"):
         _ = sink.receiver
 
 
 def test_invalid_settings_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match=r"^put_timeout must be positive$"):
         TaskiqSink(InMemoryBroker(), put_timeout=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match=r"^idle_timeout, xread_block, xread_count, "):
         EventStreamBroker("redis://127.0.0.1:1/0", idle_timeout=0)
 
 

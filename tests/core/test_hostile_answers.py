@@ -270,6 +270,10 @@ def _raw(body: bytes) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
         ("1e400", "the number 1e400, beyond the range of a float"),
         ("-1.5E+309", "the number -1.5E+309, beyond the range of a float"),
         ("1" + "0" * 400 + ".5", "the number " + "1" + "0" * 39 + "..., beyond the range"),
+        ("1e-400", "the number 1e-400, too small for a float (it reads as 0)"),
+        ("-2e-324", "the number -2e-324, too small for a float (it reads as 0)"),
+        ("0.000001E-320", "the number 0.000001E-320, too small for a float"),
+        ("0." + "0" * 400 + "1", "the number 0." + "0" * 38 + "..., too small for a float"),
     ],
 )
 async def test_a_number_no_float_holds_is_a_response_error_naming_it(
@@ -288,6 +292,9 @@ async def test_a_number_no_float_holds_is_a_response_error_naming_it(
     assert "cannot be read without changing it" in message
     assert len(message) < 200  # a megabyte of digits is not quoted back
     assert server.calls[PATH] == 1
+    for secret in (SECRET, server.token(1)):
+        assert secret not in message
+        assert secret not in repr(caught.value)
 
 
 @settings(deadline=None, max_examples=200)
@@ -308,3 +315,83 @@ def test_every_float_beyond_range_is_refused(mantissa: int, exponent: int, sign:
     body = f'{{"errcode":0,"value":{sign}{mantissa}.5e{exponent}}}'.encode()
     with pytest.raises(ResponseError, match="beyond the range of a float"):
         decode("GET /cgi-bin/x", Answer(200, body))
+
+
+# -- float literals: kept exactly as Python reads them, or refused -------------------------
+
+#: A request line carrying a token: what the error quotes of it must be masked.
+_TOKEN = "TOKEN-float-9c1e77b2"
+_LINE = f"GET /cgi-bin/x?access_token={_TOKEN}"
+
+
+@st.composite
+def _float_literals(draw: st.DrawFn) -> str:
+    """JSON numbers with a fraction or an exponent (the ones the parser reads as floats),
+    with digits and exponents that reach past both ends of a float's range."""
+    sign = draw(st.sampled_from(["", "-"]))
+    whole = draw(st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,25}", fullmatch=True)))
+    fraction = draw(st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,40}", fullmatch=True)))
+    exponent = draw(
+        st.one_of(
+            st.just(""),
+            st.builds(
+                "{}{}{}".format,
+                st.sampled_from(["e", "E"]),
+                st.sampled_from(["", "+", "-"]),
+                st.integers(0, 2_000).map(str),
+            ),
+        )
+    )
+    if not fraction and not exponent:
+        fraction = ".0"
+    return f"{sign}{whole}{fraction}{exponent}"
+
+
+def _is_zero(literal: str) -> bool:
+    """Whether every digit of the literal's mantissa is 0 (the value is zero)."""
+    mantissa = literal.lower().split("e")[0]
+    return set(mantissa) <= {"-", "0", "."}
+
+
+@settings(deadline=None, max_examples=500)
+@given(literal=_float_literals())
+def test_a_float_literal_is_kept_as_python_reads_it_or_refused(literal: str) -> None:
+    """A finite non-zero reading is kept exactly; a zero literal stays a zero (its sign
+    too); a non-zero literal that reads as 0.0 or inf is a ResponseError naming no secret."""
+    body = f'{{"errcode":0,"value":{literal},"nested":[{{"v":{literal}}}]}}'.encode()
+    expected = float(literal)
+    if _is_zero(literal) or (expected != 0.0 and not math.isinf(expected)):
+        data = decode(_LINE, Answer(200, body))
+        for value in (data["value"], data["nested"][0]["v"]):
+            assert type(value) is float
+            assert value == expected
+            assert math.copysign(1, value) == math.copysign(1, expected)
+        return
+    with pytest.raises(ResponseError) as caught:
+        decode(_LINE, Answer(200, body))
+    why = "too small for a float" if expected == 0.0 else "beyond the range of a float"
+    assert why in str(caught.value)
+    assert "cannot be read without changing it" in str(caught.value)
+    assert _TOKEN not in str(caught.value)
+    assert _TOKEN not in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("literal", "sign"),
+    [("0.0", 1), ("-0.0", -1), ("0e5", 1), ("0E-400", 1), ("-0.000e+99999", -1), ("0.0E0", 1)],
+)
+def test_a_zero_written_with_an_exponent_is_a_real_zero(literal: str, sign: int) -> None:
+    data = decode(_LINE, Answer(200, f'{{"errcode":0,"value":{literal}}}'.encode()))
+    assert data["value"] == 0.0
+    assert type(data["value"]) is float
+    assert math.copysign(1, data["value"]) == sign
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [("5e-324", 5e-324), ("3e-324", 5e-324), ("2.2250738585072014e-308", 2.2250738585072014e-308)],
+)
+def test_the_smallest_floats_are_read_as_python_reads_them(literal: str, value: float) -> None:
+    """Subnormal floats are non-zero: rounded to the nearest one (as Python does), kept."""
+    data = decode(_LINE, Answer(200, f'{{"errcode":0,"value":{literal}}}'.encode()))
+    assert data["value"] == value

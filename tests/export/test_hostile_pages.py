@@ -76,7 +76,12 @@ async def export(body: str, out: Path, format: Format = "jsonl") -> ExportResult
 @pytest.mark.parametrize("format", ["jsonl", "csv"])
 @pytest.mark.parametrize(
     ("number", "named"),
-    [("1e400", "1e400, beyond the range"), ("NaN", "NaN, which"), ("-Infinity", "-Infinity,")],
+    [
+        ("1e400", "1e400, beyond the range"),
+        ("1e-400", "1e-400, too small for a float"),
+        ("NaN", "NaN, which"),
+        ("-Infinity", "-Infinity,"),
+    ],
 )
 def test_a_number_json_lines_cannot_carry_stops_the_export_writing_nothing_of_it(
     tmp_path: Path, format: Format, number: str, named: str

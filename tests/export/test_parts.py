@@ -368,9 +368,9 @@ def test_chunks() -> None:
         100,
         100,
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match=r"^chunk_size must be 1 to 100$"):
         make_job("customers", chunk_size=101)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValidationError, match=r"^no export kind 'orders': the kinds are "):
         make_job("orders")
 
 

@@ -25,6 +25,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from wecom_async._exceptions import ValidationError
 from wecom_async.callback._errors import (
     DECODE_BASE64_ERROR,
     ILLEGAL_BUFFER,
@@ -141,11 +142,15 @@ class CallbackCrypto:
 
         Returns:
             ``base64(AES-CBC(random16 + len + msg + receive_id, PKCS#7 padded to 32))``.
+
+        Raises:
+            ValidationError: the ``random_bytes`` given to the constructor returned
+                other than 16 bytes.
         """
         msg = plaintext.encode("utf-8")
         random = self._random_bytes(_RANDOM_LEN)
         if len(random) != _RANDOM_LEN:
-            raise ValueError(f"random_bytes returned {len(random)} bytes, expected 16")
+            raise ValidationError(f"random_bytes returned {len(random)} bytes, expected 16")
         data = random + struct.pack(">I", len(msg)) + msg + self.receive_id.encode("utf-8")
         pad = PAD_BLOCK - len(data) % PAD_BLOCK
         data += bytes([pad]) * pad

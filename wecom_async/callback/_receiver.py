@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 
+from wecom_async._exceptions import ValidationError
 from wecom_async._logging import logger
 from wecom_async.callback._backend import cancel_requested
 from wecom_async.callback._codec import is_malformed, parse_event
@@ -133,7 +134,7 @@ class CallbackReceiver:
         sink: a durable :class:`EventSink`; None keeps the in-process queue.
 
     Raises:
-        ValueError: a limit is not positive.
+        ValidationError: a limit is not positive.
 
     Example::
 
@@ -161,13 +162,15 @@ class CallbackReceiver:
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         if max_age is not None and max_age <= 0:
-            raise ValueError("max_age must be positive (or None to turn the check off)")
+            raise ValidationError("max_age must be positive (or None to turn the check off)")
         if max_concurrency < 1 or max_pending < 1:
-            raise ValueError("max_concurrency and max_pending must be at least 1")
+            raise ValidationError("max_concurrency and max_pending must be at least 1")
         if body_timeout <= 0:
-            raise ValueError("body_timeout must be positive")
+            raise ValidationError("body_timeout must be positive")
         if dedupe_window < 0 or max_future < 0 or shutdown_timeout < 0:
-            raise ValueError("dedupe_window, max_future and shutdown_timeout must not be negative")
+            raise ValidationError(
+                "dedupe_window, max_future and shutdown_timeout must not be negative"
+            )
         self.crypto = crypto
         self.max_concurrency = max_concurrency
         self.max_pending = max_pending
@@ -240,7 +243,7 @@ class CallbackReceiver:
             A decorator that registers the function and returns it unchanged.
 
         Raises:
-            TypeError: the arguments name no event, or the handler is not an ``async``
+            ValidationError: the arguments name no event, or the handler is not an ``async``
                 function (blocking code belongs in ``anyio.to_thread.run_sync`` inside
                 an async handler, never on the event loop).
         """
@@ -250,11 +253,11 @@ class CallbackReceiver:
         elif isinstance(event, type) and issubclass(event, Event) and change_type is None:
             key = event
         else:
-            raise TypeError("on() takes an Event subclass, or the Event and ChangeType names")
+            raise ValidationError("on() takes an Event subclass, or the Event and ChangeType names")
 
         def register(handler: Handler[E]) -> Handler[E]:
             if not _is_async(handler):
-                raise TypeError(
+                raise ValidationError(
                     f"callback handler {_name(handler)} must be an async function "
                     "(async def); run blocking work with anyio.to_thread.run_sync inside it"
                 )

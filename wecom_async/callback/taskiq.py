@@ -47,6 +47,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.state import TaskiqState
 from taskiq_redis import RedisStreamBroker
 
+from wecom_async._exceptions import ValidationError
 from wecom_async._logging import logger
 from wecom_async.callback._codec import event_to_xml, parse_event
 from wecom_async.callback._errors import CallbackError
@@ -106,7 +107,7 @@ class TaskiqSink:
         task_name: the task's name, when one broker carries events of several receivers.
 
     Raises:
-        ValueError: ``put_timeout`` is not positive.
+        ValidationError: ``put_timeout`` is not positive.
     """
 
     def __init__(
@@ -117,7 +118,7 @@ class TaskiqSink:
         task_name: str = EVENT_TASK_NAME,
     ) -> None:
         if put_timeout <= 0:
-            raise ValueError("put_timeout must be positive")
+            raise ValidationError("put_timeout must be positive")
         self.broker = broker
         self.put_timeout = put_timeout
         self._receiver: CallbackReceiver | None = None
@@ -149,10 +150,10 @@ class TaskiqSink:
         """The receiver given to :meth:`bind`.
 
         Raises:
-            RuntimeError: :meth:`bind` was not called.
+            ValidationError: :meth:`bind` was not called.
         """
         if self._receiver is None:
-            raise RuntimeError(
+            raise ValidationError(
                 "TaskiqSink.bind(receiver) was not called in the module the web app and "
                 "the worker import"
             )
@@ -166,7 +167,7 @@ class TaskiqSink:
         after it.
 
         Raises:
-            RuntimeError: :meth:`bind` was not called.
+            ValidationError: :meth:`bind` was not called.
         """
         receiver = self.receiver
         await self.broker.startup()
@@ -247,7 +248,7 @@ class EventStreamBroker(RedisStreamBroker):
         label: what the stream carries, in log lines ("callback events").
 
     Raises:
-        ValueError: a timing is not positive.
+        ValidationError: a timing is not positive.
     """
 
     def __init__(
@@ -266,7 +267,7 @@ class EventStreamBroker(RedisStreamBroker):
         label: str = "callback events",
     ) -> None:
         if min(idle_timeout, xread_block, xread_count, reclaim_count) < 1 or reconnect_delay <= 0:
-            raise ValueError(
+            raise ValidationError(
                 "idle_timeout, xread_block, xread_count, reclaim_count and "
                 "reconnect_delay must be positive"
             )

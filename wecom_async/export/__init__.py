@@ -22,7 +22,7 @@ from ._jobs_moments import MomentsJob
 from ._jobs_stats import BehaviorStatsJob
 from ._jobs_transfers import TransfersJob
 from ._manifest import Manifest, ManifestError
-from ._output import OutputBusyError, OutputError, OutputExistsError
+from ._output import OutputBusyError, OutputError, OutputExistsError, OutputWriteError
 from ._range import TimeRange
 from ._ratelimit import CountingTransport
 from ._writer import TableOptions
@@ -54,6 +54,7 @@ __all__ = [
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
+    "OutputWriteError",
     "ProviderSuite",
     "TableOptions",
     "TagsJob",

@@ -35,15 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
+from .._exceptions import WeComError
 from .._jsontext import json_text
 from ..models._base import JsonObject, JsonValue
-from ._output import fsync_directory
+from ._output import fsync_directory, write_failure
 
 __all__ = [
     "CHECKPOINT_SUFFIX",
     "Checkpoint",
     "CheckpointError",
     "Failure",
+    "lost",
     "merge_failures",
     "write_atomic",
 ]
@@ -60,8 +62,15 @@ UNSORTED_KEYS_VERSION: Final = 1
 CHECKPOINT_SUFFIX: Final = ".checkpoint"
 
 
-class CheckpointError(ValueError):
-    """Raised when a checkpoint cannot be read or does not match the export asked for."""
+class CheckpointError(WeComError, ValueError):
+    """Raised when a checkpoint cannot be read or does not match the export asked for,
+    or a unit of its plan lost what it needs (its window, its userids)."""
+
+
+def lost(key: str) -> CheckpointError:
+    """The error for a unit spec without its ``key``: the plan it came from (a checkpoint,
+    a ledger's shard) was damaged, and the unit cannot be fetched."""
+    return CheckpointError(f"a unit spec lost its {key}")
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,11 @@ class Checkpoint:
         return text
 
     def save(self, path: Path) -> None:
-        """Replace the checkpoint file at ``path`` atomically with this state."""
+        """Replace the checkpoint file at ``path`` atomically with this state.
+
+        Raises:
+            OutputWriteError: the file cannot be written (an ``OSError`` too).
+        """
         write_atomic(path, self.to_bytes())
 
     @classmethod
@@ -265,7 +278,17 @@ def write_atomic(path: Path, data: bytes) -> None:
     writers never share one), is fsynced, and replaces ``path`` with ``os.replace``; the
     directory is fsynced so the rename survives a power loss too (where the platform
     allows). A failed write removes its temporary file.
+
+    Raises:
+        OutputWriteError: the file cannot be written (an ``OSError`` too).
     """
+    try:
+        _replace_atomically(path, data)
+    except OSError as error:
+        raise write_failure(error) from error
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with open(fd, "wb") as handle:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Final, NoReturn, cast
 import httpx
 
 from .._client import DEFAULT_BASE_URL, DEFAULT_MAX_IN_FLIGHT, WeComClient
+from .._exceptions import WeComError
 from .._logging import Secret, register_secret
 from .._retry import DEFAULT_DEADLINE, RetryPolicy
 from .._token import TokenStore
@@ -91,7 +92,7 @@ _PROVIDER_KEYS: Final = frozenset(
 _INLINE: Final = frozenset({"secret", "suite_secret", "permanent_code", "suite_ticket"})
 
 
-class CorpsFileError(ValueError):
+class CorpsFileError(WeComError, ValueError):
     """Raised when the corps file cannot be read or an entry is incomplete or malformed;
     the message names the entry and the key, never a secret."""
 

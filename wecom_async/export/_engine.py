@@ -52,12 +52,12 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
-from .._exceptions import ResponseError, WeComError
+from .._exceptions import ResponseError, ValidationError, WeComError
 from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
 from ._job import Batch, Job, Unit, classify, cursor_expired, unit_failure
-from ._output import OutputExistsError, output_lock, part_path, publish
+from ._output import OutputExistsError, output_lock, part_path, publish, write_failure
 from ._progress import NullProgress, Progress
 from ._tables import TABLE_FORMATS, require, write_table
 from ._writer import CsvEncoder, Encoder, Format, JsonlEncoder, Key, OutputFile, TableOptions
@@ -82,6 +82,9 @@ class EngineOptions:
         concurrency: units paged at once (give the client the same ``max_in_flight``).
         checkpoint_interval: least seconds between two checkpoint writes (0: after every
             batch of pages); work done since the last one is redone after a crash.
+
+    Raises:
+        ValidationError: ``concurrency`` below 1, or a negative ``checkpoint_interval``.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -89,9 +92,9 @@ class EngineOptions:
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise ValidationError("concurrency must be at least 1")
         if self.checkpoint_interval < 0:
-            raise ValueError("checkpoint_interval must not be negative")
+            raise ValidationError("checkpoint_interval must not be negative")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,15 +168,19 @@ async def run_export(
         OutputExistsError: ``output`` exists and ``overwrite`` is false.
         OutputError: the format's library is not installed (checked before anything).
         CheckpointError: ``resume`` without a matching checkpoint, or a changed output.
-        OSError: the output cannot be written (e.g. the disk is full); the output holds
-            whole records only and the checkpoint is kept, so the export can be resumed.
+        OutputWriteError: the output or its checkpoint cannot be written (e.g. the disk
+            is full; an ``OSError`` too, with its ``errno``); the output holds whole
+            records only and the checkpoint is kept, so the export can be resumed.
         WeComError: a failure that stops the export (bad credentials, permission, the
             network or a rate limit after the client's retries); the checkpoint is kept
             so the export can be resumed.
     """
     table = table or TableOptions()
     engine = _Engine(job, client, output, format, progress or NullProgress(), options, table)
-    return await engine.run(resume, overwrite=overwrite)
+    try:
+        return await engine.run(resume, overwrite=overwrite)
+    except OSError as error:  # a file of the export; the network's are WeComErrors already
+        raise write_failure(error) from error
 
 
 class _Engine:

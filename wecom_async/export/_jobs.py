@@ -26,7 +26,7 @@ from typing import Final, cast
 from .._client import WeComClient
 from .._converter import to_dict
 from .._core import Endpoint
-from .._exceptions import WeComError
+from .._exceptions import ValidationError, WeComError
 from .._jsontext import json_text
 from .._logging import redact
 from .._validation import check_ids
@@ -37,7 +37,7 @@ from ..services import ENDPOINTS
 from ..services._base import Body, cursor_body
 from ..services._base import _page as read_page
 from ..services.external_contact import MAX_BATCH_USERIDS
-from ._checkpoint import Failure
+from ._checkpoint import Failure, lost
 from ._job import Batch, Job, Unit, fetch_each
 from ._jobs_acquisition import AcquisitionJob
 from ._jobs_messages import GroupMessagesJob
@@ -95,7 +95,7 @@ class _MemberChunksJob(Job):
 
     def __init__(self, *, chunk_size: int | None = None, concurrency: int = 16) -> None:
         if chunk_size is not None and not 1 <= chunk_size <= MAX_BATCH_USERIDS:
-            raise ValueError(f"chunk_size must be 1 to {MAX_BATCH_USERIDS}")
+            raise ValidationError(f"chunk_size must be 1 to {MAX_BATCH_USERIDS}")
         self._chunk_size = chunk_size
         self._concurrency = concurrency
 
@@ -326,7 +326,7 @@ class ContactWaysJob(Job):
         ``POST /cgi-bin/externalcontact/get_contact_way`` per config id."""
         start, end = spec.get("start_time"), spec.get("end_time")
         if not isinstance(start, int) or not isinstance(end, int):
-            raise ValueError("a unit spec lost its window")
+            raise lost("window")
         page = await client.contact_way.list(
             start_time=start, end_time=end, limit=CONTACT_WAY_PAGE, cursor=cursor
         )
@@ -375,15 +375,16 @@ def make_job(
         pairs: (handover, takeover) pairs, for ``transfers``.
 
     Raises:
-        KeyError: no such kind.
-        ValueError: ``chunk_size`` outside 1-100, ``since`` after ``until``, or a range
-            or pairs given to a kind that takes none.
+        ValidationError: no such kind, ``chunk_size`` outside 1-100, ``since`` after
+            ``until``, or a range or pairs given to a kind that takes none.
     """
-    job = JOBS[name]
+    job = JOBS.get(name)
+    if job is None:
+        raise ValidationError(f"no export kind {name!r}: the kinds are {', '.join(JOBS)}")
     if (since is not None or until is not None) and not issubclass(job, WindowedJob):
-        raise ValueError(f"{name} has no time range: --since / --until apply to {ranged()}")
+        raise ValidationError(f"{name} has no time range: --since / --until apply to {ranged()}")
     if pairs and job is not TransfersJob:
-        raise ValueError(f"{name} takes no transfer pairs")
+        raise ValidationError(f"{name} takes no transfer pairs")
     if issubclass(job, _MemberChunksJob):
         return job(chunk_size=chunk_size, concurrency=concurrency)
     if issubclass(job, WindowedJob):

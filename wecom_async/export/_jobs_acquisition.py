@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from .._client import WeComClient
 from .._converter import to_dict
 from ..models._base import JsonObject, JsonValue
+from ._checkpoint import lost
 from ._job import Batch, Job, Unit
 from ._windowed import wire_list
 
@@ -41,7 +42,7 @@ def _dict(value: JsonValue) -> JsonObject:
 def _link_id(spec: JsonObject) -> str:
     link_id = spec.get("link_id")
     if not isinstance(link_id, str):
-        raise ValueError("a unit spec lost its link_id")
+        raise lost("link_id")
     return link_id
 
 

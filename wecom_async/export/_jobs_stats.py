@@ -87,7 +87,7 @@ class BehaviorStatsJob(WindowedJob):
         """The range a fresh export covers (its defaults resolved now).
 
         Raises:
-            ValueError: ``since`` is after ``until``.
+            ValidationError: ``since`` is after ``until``.
         """
         today = china_day(int(self._clock()))
         until = self._until if self._until is not None else today - 1

@@ -31,14 +31,17 @@ https://developer.work.weixin.qq.com/document/path/94082 (resigned/transfer_resu
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
 from .._client import WeComClient
 from .._converter import to_dict
+from .._exceptions import ValidationError
 from ..models._base import JsonObject, JsonValue
 from ..services.transfer import MAX_PAGE_SIZE
+from ._checkpoint import lost
 from ._job import Batch, Job, Unit
 
 __all__ = ["TransfersJob", "read_pairs"]
@@ -54,25 +57,37 @@ def read_pairs(path: Path) -> list[Pair]:
     """The (handover, takeover) pairs of a pairs file, each once, in file order.
 
     Raises:
-        ValueError: a line that is not two non-empty userids (message names the line).
-        OSError: the file cannot be read.
+        ValidationError: a line that is not two non-empty userids, a file that is not
+            UTF-8 text, or a line the CSV reader refuses (the message names the place).
+        OSError: the file cannot be read (the command says so, naming the option).
     """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     pairs: dict[Pair, None] = {}
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for number, row in enumerate(csv.reader(handle), start=1):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for number, row in enumerate(reader, start=1):
             cells = [cell.strip() for cell in row]
             if not any(cells) or cells[0].startswith("#"):
                 continue
             if len(cells) != 2 or not all(cells):
-                raise ValueError(f"{path}, line {number}: expected handover_userid,takeover_userid")
+                raise ValidationError(
+                    f"{path}, line {number}: expected handover_userid,takeover_userid"
+                )
             pairs[(cells[0], cells[1])] = None
+    except csv.Error as error:  # e.g. a field past the CSV reader's size limit
+        raise ValidationError(f"{path}, line {reader.line_num}: {error}") from None
     return list(pairs)
 
 
 def _text(spec: JsonObject, key: str) -> str:
     value = spec.get(key)
     if not isinstance(value, str):
-        raise ValueError(f"a unit spec lost its {key}")
+        raise lost(key)
     return value
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .._exceptions import WeComError
 from .._jsontext import json_text
 from ._checkpoint import write_atomic
 from ._range import TimeRange
@@ -47,7 +48,7 @@ MANIFEST_SUFFIX: Final = ".manifest.json"
 MANIFEST_VERSION: Final = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(WeComError, ValueError):
     """Raised when the manifest ``--since last`` needs is missing, damaged or another's."""
 
 
@@ -74,7 +75,11 @@ class Manifest:
     finished_at: int
 
     def save(self, output: Path) -> None:
-        """Write the manifest beside ``output`` (atomically)."""
+        """Write the manifest beside ``output`` (atomically).
+
+        Raises:
+            OutputWriteError: the file cannot be written (an ``OSError`` too).
+        """
         document = {
             "version": MANIFEST_VERSION,
             "kind": self.kind,

@@ -12,6 +12,7 @@ from typing import Final
 
 from .._exceptions import APIError, WeComError
 from ..models._base import JsonObject, JsonValue
+from ._checkpoint import lost
 from ._job import Unit
 
 __all__ = ["BAD_MEMBER_ERRCODES", "halves", "userids"]
@@ -21,10 +22,10 @@ BAD_MEMBER_ERRCODES: Final = frozenset({40003, 60111})
 
 
 def userids(spec: JsonObject) -> list[str]:
-    """The chunk's userids (ValueError for a spec that lost them)."""
+    """The chunk's userids (CheckpointError for a spec that lost them)."""
     ids = spec.get("userids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise ValueError("a unit spec lost its userids")
+        raise lost("userids")
     return [str(i) for i in ids]
 
 

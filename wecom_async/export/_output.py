@@ -22,17 +22,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from .._exceptions import WeComError
+
 __all__ = [
     "LOCK_SUFFIX",
     "PART_SUFFIX",
     "OutputBusyError",
     "OutputError",
     "OutputExistsError",
+    "OutputWriteError",
     "fsync_directory",
     "lock_path",
     "output_lock",
     "part_path",
     "publish",
+    "write_failure",
 ]
 
 LOCK_SUFFIX: Final = ".lock"
@@ -41,7 +45,7 @@ PART_SUFFIX: Final = ".part"
 _BUSY_ERRNOS: Final = frozenset({errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK})
 
 
-class OutputError(Exception):
+class OutputError(WeComError):
     """Raised when the output cannot be written as asked (nothing was written)."""
 
 
@@ -51,6 +55,25 @@ class OutputBusyError(OutputError):
 
 class OutputExistsError(OutputError):
     """Raised when the output exists and replacing it was not allowed (``--force``)."""
+
+
+class OutputWriteError(WeComError, OSError):
+    """Raised when a file of the export (the output, its checkpoint, its manifest) cannot
+    be written: a full disk, a lost mount, no permission.
+
+    An ``OSError`` too, with the failure's ``errno``, ``strerror`` and ``filename``. What
+    was written stays whole (records, and a checkpoint that describes them), so the
+    export can be resumed once the cause is gone.
+    """
+
+
+def write_failure(error: OSError) -> OutputWriteError:
+    """``error`` as an :class:`OutputWriteError` (itself when it is one already)."""
+    if isinstance(error, OutputWriteError):
+        return error
+    if error.errno is None:
+        return OutputWriteError(*error.args)
+    return OutputWriteError(error.errno, error.strerror, error.filename)
 
 
 def part_path(output: Path) -> Path:

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Final
 
+from .._exceptions import ValidationError
 from .._time import china_day
 from ..models._base import JsonObject
+from ._checkpoint import lost
 
 __all__ = [
     "BEIJING",
@@ -47,14 +49,18 @@ _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True)
 class TimeRange:
-    """Unix seconds ``since`` to ``until``, both included."""
+    """Unix seconds ``since`` to ``until``, both included.
+
+    Raises:
+        ValidationError: ``since`` is negative or after ``until``.
+    """
 
     since: int
     until: int
 
     def __post_init__(self) -> None:
         if self.since < 0 or self.until < self.since:
-            raise ValueError(f"not a time range: {self.since}..{self.until}")
+            raise ValidationError(f"not a time range: {self.since}..{self.until}")
 
 
 def parse_bound(text: str, *, end: bool) -> int:
@@ -64,41 +70,50 @@ def parse_bound(text: str, *, end: bool) -> int:
         text: ``YYYY-MM-DD`` (a Beijing day) or an ISO 8601 datetime with an offset.
         end: whether it is the range's end: a date then means the day's last second.
 
+    Returns:
+        Unix seconds; a datetime's rounded up to a whole second for the range's start,
+        down for its end.
+
     Raises:
-        ValueError: neither form, or a datetime without an offset (message for people).
+        ValidationError: neither form, a datetime without an offset or before 1970
+            (the message is for people: it quotes ``text``).
     """
     text = text.strip()
     if _DATE.fullmatch(text):
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a valid date") from None
+            raise ValidationError(f"{text!r} is not a valid date") from None
         start = datetime(day.year, day.month, day.day, tzinfo=BEIJING)
         return int(start.timestamp()) + (DAY - 1 if end else 0)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
+        raise ValidationError(
             f"{text!r} is neither a date (YYYY-MM-DD, Beijing time) nor an ISO 8601 "
             "datetime with an offset (2024-03-01T08:30:00+08:00)"
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(
+        raise ValidationError(
             f"{text!r} has no UTC offset, so its zone would be a guess: add one "
             "(+08:00 for Beijing time, Z for UTC) or give a date"
         )
     seconds = moment.timestamp()
     if seconds < 0:
-        raise ValueError(f"{text!r} is before 1970")
+        raise ValidationError(f"{text!r} is before 1970")
     # WeCom's times are whole seconds: those from ``since`` on, up to ``until``.
     return math.floor(seconds) if end else math.ceil(seconds)
 
 
 def windows(since: int, until: int, length: int) -> list[tuple[int, int]]:
     """Consecutive windows ``(first, last)`` (both included) of at most ``length``
-    seconds each, covering every second of ``since..until`` exactly once."""
+    seconds each, covering every second of ``since..until`` exactly once.
+
+    Raises:
+        ValidationError: ``length`` is below one second.
+    """
     if length < 1:
-        raise ValueError("a window holds at least one second")
+        raise ValidationError("a window holds at least one second")
     return [(s, min(s + length - 1, until)) for s in range(since, until + 1, length)]
 
 
@@ -113,7 +128,7 @@ def window_of(spec: JsonObject) -> tuple[int, int]:
     """The ``(since, until)`` a unit spec stores."""
     since, until = spec.get("since"), spec.get("until")
     if not isinstance(since, int) or not isinstance(until, int):
-        raise ValueError("a unit spec lost its window")
+        raise lost("window")
     return since, until
 
 

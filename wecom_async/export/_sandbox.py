@@ -15,6 +15,8 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from .._exceptions import ValidationError
+
 if TYPE_CHECKING:
     from ..testing import FakeWeCom
 
@@ -61,7 +63,7 @@ def sandbox_fake(
     from ..testing import FakeClock, FakeWeCom
 
     if customers < 1:
-        raise ValueError("the sandbox needs at least one customer")
+        raise ValidationError("the sandbox needs at least one customer")
     fake = FakeWeCom(
         corp_id,
         secret,

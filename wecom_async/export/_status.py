@@ -101,6 +101,14 @@ def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int,
         return ExitStatus.BUSY, str(error)
     if isinstance(error, CheckpointError | OutputError):
         return ExitStatus.USAGE, str(error)
+    # Before WeComError: an OutputWriteError is both, and says what the disk said.
+    if isinstance(error, OSError) and error.errno in _NO_ROOM:
+        return ExitStatus.FAILED, (
+            f"no room to write {settings.output} ({error.strerror or error}): the records "
+            "written so far are saved; make room, then run the same command with --resume"
+        )
+    if isinstance(error, OSError):
+        return ExitStatus.FAILED, f"cannot write the output: {error}"
     if isinstance(error, ConfigurationError | TokenError | SuiteTicketError | NotAuthorizedError):
         return ExitStatus.CREDENTIALS, (
             f"bad credentials or app setup ({_reason(error)}): check the corp id, the "
@@ -115,13 +123,6 @@ def failure_status(error: BaseException, settings: ExportSettings) -> tuple[int,
         return ExitStatus.UNREACHABLE, f"cannot reach {where}: {_reason(error)}"
     if isinstance(error, WeComError):
         return ExitStatus.FAILED, f"export failed: {_reason(error)}"
-    if isinstance(error, OSError) and error.errno in _NO_ROOM:
-        return ExitStatus.FAILED, (
-            f"no room to write {settings.output} ({error.strerror or error}): the records "
-            "written so far are saved; make room, then run the same command with --resume"
-        )
-    if isinstance(error, OSError):
-        return ExitStatus.FAILED, f"cannot write the output: {error}"
     return ExitStatus.FAILED, f"export failed: {type(error).__name__}: {error}"
 
 

@@ -99,7 +99,7 @@ class WindowedJob(Job):
         """The range a fresh export covers (its defaults resolved now).
 
         Raises:
-            ValueError: ``since`` is after ``until``.
+            ValidationError: ``since`` is after ``until``.
         """
         until = self._until if self._until is not None else int(self._clock())
         since = self._since if self._since is not None else until - self.default_days * DAY + 1

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Final, Literal, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .._exceptions import ValidationError
 from .._jsontext import json_lines, json_text
 from ..models._base import JsonObject, JsonValue
 from ._checkpoint import CheckpointError
@@ -168,15 +169,26 @@ class TableOptions:
         raw_formulas: write text cells that start like a formula as they are, instead of
             after a ``'`` that makes a spreadsheet show them as text.
         bom: start a CSV file with a UTF-8 byte order mark (Excel needs it to read UTF-8).
+
+    Raises:
+        ValidationError: ``timezone`` names no zone this machine knows.
     """
 
     timezone: str | None = None
     raw_formulas: bool = False
     bom: bool = True
 
+    def __post_init__(self) -> None:
+        self.zone()  # an unknown zone is refused now, not after the export
+
     def zone(self) -> tzinfo | None:
         """The zone of the local-time columns (None: the machine's local zone)."""
-        return None if self.timezone is None else ZoneInfo(self.timezone)
+        if self.timezone is None:
+            return None
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a zone key at all
+            raise ValidationError(f"unknown time zone {self.timezone!r}") from None
 
     def to_json(self) -> JsonObject:
         """The options as the checkpoint records them (a resume must use the same)."""

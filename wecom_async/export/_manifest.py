@@ -15,6 +15,10 @@ run exports what is new since the previous one. The manifest is written after th
 is renamed into place; a crash between the two leaves the previous manifest, so the next
 ``--since last`` repeats that run's range (records twice across the two files), never
 skips one. It holds the corp id, never a secret.
+
+A distributed export to an fsspec URL keeps its manifest beside that URL
+(``s3://bucket/exports.manifest.json``), read and written through the same storage
+(:mod:`._store`): one whole object.
 """
 
 from __future__ import annotations
@@ -26,10 +30,18 @@ from pathlib import Path
 from typing import Final
 
 from .._jsontext import json_text
-from ._checkpoint import write_atomic
 from ._range import TimeRange
+from ._store import Location, as_location
 
-__all__ = ["MANIFEST_SUFFIX", "Manifest", "ManifestError", "completed", "manifest_path"]
+__all__ = [
+    "MANIFEST_SUFFIX",
+    "Manifest",
+    "ManifestError",
+    "completed",
+    "drop_manifest",
+    "manifest_location",
+    "manifest_path",
+]
 
 MANIFEST_SUFFIX: Final = ".manifest.json"
 MANIFEST_VERSION: Final = 1
@@ -44,6 +56,21 @@ def manifest_path(output: Path) -> Path:
     return output.with_name(output.name + MANIFEST_SUFFIX)
 
 
+def manifest_location(output: Location | Path | str) -> Location:
+    """The manifest beside ``output``, a path or a URL.
+
+    Raises:
+        ValidationError: ``output`` is a URL that cannot be used.
+    """
+    where = as_location(output)
+    return where.with_name(where.name + MANIFEST_SUFFIX)
+
+
+def drop_manifest(output: Location | Path | str) -> None:
+    """Remove the manifest beside ``output``, if there (it no longer describes it)."""
+    manifest_location(output).unlink()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Manifest:
     """What a completed export holds (see the module docstring)."""
@@ -54,8 +81,8 @@ class Manifest:
     records: int
     finished_at: int
 
-    def save(self, output: Path) -> None:
-        """Write the manifest beside ``output`` (atomically)."""
+    def save(self, output: Location | Path | str) -> None:
+        """Write the manifest beside ``output`` (a path or a URL), whole."""
         document = {
             "version": MANIFEST_VERSION,
             "kind": self.kind,
@@ -65,17 +92,18 @@ class Manifest:
             "records": self.records,
             "finished_at": self.finished_at,
         }
-        write_atomic(manifest_path(output), (json_text(document, indent=2) + "\n").encode())
+        manifest_location(output).write_bytes((json_text(document, indent=2) + "\n").encode())
 
     @classmethod
-    def load(cls, output: Path) -> Manifest:
-        """Read the manifest of the export written to ``output``.
+    def load(cls, output: Location | Path | str) -> Manifest:
+        """Read the manifest of the export written to ``output`` (a path or a URL).
 
         Raises:
             ManifestError: there is none (no completed run to that output), or it cannot
                 be read.
+            ValidationError: ``output`` is a URL that cannot be used.
         """
-        path = manifest_path(output)
+        path = manifest_location(output)
         try:
             data = json.loads(path.read_bytes())
         except FileNotFoundError:

@@ -8,7 +8,8 @@ files again::
 
     <directory>/<id>/manifest.json   every shard's part, items, failures, errors, and the
                                      range the export covered
-    <directory>.manifest.json        the single-process export's manifest (kind, corp,
+    <directory>.manifest.json        (a URL: beside it, through the same storage)
+                                     the single-process export's manifest (kind, corp,
                                      covered range, records), where ``--since last`` of
                                      the next export to <directory> reads it; written
                                      for an export of one corp whose shards all
@@ -22,12 +23,11 @@ previous one stays): a range it did not cover is never skipped by the next run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import anyio
 from redis.exceptions import RedisError
 
-from .._manifest import completed, manifest_path
+from .._manifest import completed, drop_manifest
 from .._range import TimeRange, covered
 from ._ledger import ExportStatus, Ledger, LedgerError
 from ._parts import ExportFiles
@@ -46,7 +46,7 @@ async def finish_export(ledger: Ledger, status: ExportStatus) -> None:
     Raises:
         OSError: a manifest cannot be written (the export stays active: retried).
     """
-    files = ExportFiles(Path(status.directory), status.export_id)
+    files = ExportFiles(status.directory, status.export_id)
     await anyio.to_thread.run_sync(_write_manifests, files, status)
     await ledger.retire(status.export_id)
 
@@ -56,11 +56,10 @@ def _write_manifests(files: ExportFiles, status: ExportStatus) -> None:
     files.save_manifest(status, span)
     if len(status.corps) != 1 or status.failed:
         return
-    output = Path(status.directory)
     if span is None:
-        manifest_path(output).unlink(missing_ok=True)
+        drop_manifest(files.directory)
     else:
-        completed(status.kind, status.corps[0], span, status.items).save(output)
+        completed(status.kind, status.corps[0], span, status.items).save(files.directory)
 
 
 async def finish_if_complete(

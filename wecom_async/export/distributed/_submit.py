@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from taskiq import AsyncBroker
 
 from ..._budget import MemoryRateBudget
+from ..._exceptions import ValidationError
 from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
@@ -56,7 +57,7 @@ async def submit_export(
     broker: AsyncBroker,
     kind: str,
     corps: Sequence[Corp],
-    directory: Path,
+    directory: Path | str,
     *,
     request: JobRequest | None = None,
     chunk_size: int | None = None,
@@ -72,7 +73,8 @@ async def submit_export(
         kind: the export kind (a key of ``wecom_async.export.JOBS``).
         corps: (label, client factory) of every corp; labels are letters, digits, ``.``,
             ``_`` or ``-``, and the workers serving a corp know it by the same label.
-        directory: where the export's folder is made (shared with the workers).
+        directory: where the export's folder is made (shared with the workers): a path,
+            or an fsspec URL without credentials (``s3://bucket/exports``).
         request: the kind's range and pairs.
         chunk_size: follow-users per shard, for the follow-user chunked kinds.
         export_id: the id (default: :func:`new_export_id`).
@@ -83,8 +85,8 @@ async def submit_export(
         The export id.
 
     Raises:
-        ValueError: a corp label or the export id is not usable, or two corps share
-            a label.
+        ValidationError: a corp label or the export id is not usable, two corps share
+            a label, or ``directory`` is a URL that cannot be used (nothing was sent).
         LedgerError: an export of this id exists already (its folder has a plan, or the
             ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
@@ -92,10 +94,11 @@ async def submit_export(
     """
     labels = [label for label, _ in corps]
     if len(set(labels)) != len(labels) or not all(plain_name(label) for label in labels):
-        raise ValueError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
+        raise ValidationError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
     export_id = export_id or new_export_id(kind)
     if not plain_name(export_id):
-        raise ValueError("an export id is letters, digits, '.', '_' or '-' (not a path)")
+        raise ValidationError("an export id is letters, digits, '.', '_' or '-' (not a path)")
+    files = ExportFiles(directory, export_id)
     request = request or JobRequest()
     job = request.build(kind, chunk_size=chunk_size, concurrency=1)
     store = token_store or MemoryTokenStore()
@@ -105,7 +108,6 @@ async def submit_export(
         async with factory(token_store=store, rate_budget=budget) as client:
             shards += [ShardPlan(label, u.spec, u.size) for u in await job.plan(client)]
     plan = Plan(export_id, kind, _request_json(request, chunk_size), labels, shards)
-    files = ExportFiles(directory, export_id)
     try:
         await anyio.to_thread.run_sync(files.save_plan, plan)
     except FileExistsError:
@@ -130,7 +132,7 @@ async def _create(ledger: Ledger, files: ExportFiles, plan: Plan, shards: list[S
     return await ledger.create(
         plan.export_id,
         kind=plan.kind,
-        directory=str(files.folder.parent.resolve()),
+        directory=files.directory.shared(),
         request=plan.request,
         corps=plan.corps,
         shards=shards,
@@ -138,7 +140,7 @@ async def _create(ledger: Ledger, files: ExportFiles, plan: Plan, shards: list[S
 
 
 async def rebuild_export(
-    ledger: Ledger, broker: AsyncBroker | None, directory: Path, export_id: str
+    ledger: Ledger, broker: AsyncBroker | None, directory: Path | str, export_id: str
 ) -> bool:
     """Recreate the ledger of ``export_id`` from its folder if Redis lost it.
 
@@ -147,7 +149,10 @@ async def rebuild_export(
         ledger still had it.
 
     Raises:
-        OSError, ValueError: the folder holds no readable plan of this export.
+        OSError: the folder holds no plan of this export (FileNotFoundError), or it
+            cannot be read.
+        LedgerError: the plan is damaged.
+        ValidationError: ``directory`` is a URL that cannot be used.
     """
     files = ExportFiles(directory, export_id)
     plan = await anyio.to_thread.run_sync(files.load_plan)
@@ -171,7 +176,7 @@ async def rebuild_export(
 async def wait_export(
     ledger: Ledger,
     broker: AsyncBroker | None,
-    directory: Path,
+    directory: Path | str,
     export_id: str,
     *,
     poll: float = 1.0,

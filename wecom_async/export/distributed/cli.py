@@ -34,6 +34,7 @@ from .._corps import CorpEntry, CorpsFileError, load_corps, ticket_keys
 from .._dist_args import manage_parser
 from .._since import JobRequest
 from .._status import ExitStatus
+from .._store import location_problem
 from ._ledger import ExportStatus, Ledger
 from ._parts import ExportFiles
 from ._shard import LeaseOptions
@@ -274,6 +275,10 @@ def manage(argv: Sequence[str], err: TextIO) -> int:
     if args.command == "resume" and args.dir is None:
         err.write("wecom-async: error: resume needs --dir (the export's output directory)\n")
         return ExitStatus.USAGE
+    for option, value in (("--dir", args.dir), ("-o", args.output)):
+        if problem := location_problem(value):
+            err.write(f"wecom-async: error: {option}: {problem}\n")
+            return ExitStatus.USAGE
     try:
         return anyio.run(_manage, args, url, err.write)
     except (WeComError, RedisError) as error:
@@ -321,7 +326,7 @@ async def _manage(args: argparse.Namespace, url: str, say: Callable[[str], objec
         if not found.complete:
             say(f"wecom-async: error: {_line(found)}: not complete yet\n")
             return ExitStatus.FAILED
-        files = ExportFiles(Path(found.directory), args.export_id)
+        files = ExportFiles(found.directory, args.export_id)
         lines = await anyio.to_thread.run_sync(files.assemble, found, args.output, args.corp)
         say(f"wecom-async: {lines:,} records written to {args.output}\n")
         return ExitStatus.PARTIAL if found.failed else ExitStatus.OK

@@ -55,6 +55,7 @@ __all__ = [
     "location_arg",
     "location_problem",
     "parse_location",
+    "url_problem",
     "whole_file",
 ]
 
@@ -385,6 +386,26 @@ def as_location(value: Location | Path | str) -> Location:
     return LocalLocation(Path(value))
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be stored (credentials in it, ``..``), or None; the message
+    never repeats the URL (it may hold a secret). Needs no fsspec."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the output URL cannot be parsed"
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        return (
+            f"the output URL ({parts.scheme}://...) must not carry credentials "
+            "(user:password@, or a query string such as a SAS token): it is stored in Redis, "
+            "plan.json and the manifests. Configure them for fsspec instead: "
+            "FSSPEC_<PROTOCOL>_<ARGUMENT> variables (e.g. FSSPEC_S3_KEY, FSSPEC_S3_SECRET) "
+            "or its config file"
+        )
+    if ".." in parts.path.split("/") or "\0" in url:
+        return f"the output URL ({parts.scheme}://...) holds a '..' segment"
+    return None
+
+
 def parse_location(url: str) -> UrlLocation:
     """The :class:`UrlLocation` of ``url``, checked before anything is written.
 
@@ -393,24 +414,13 @@ def parse_location(url: str) -> UrlLocation:
             the message does not repeat them), fsspec is not installed, or fsspec knows
             no such protocol (or its package is missing).
     """
-    try:
-        parts = urlsplit(url)
-        userinfo = "@" in parts.netloc
-    except ValueError:
-        raise ValidationError("the output URL cannot be parsed") from None
-    if userinfo or parts.query or parts.fragment:
-        raise ValidationError(
-            f"the output URL ({parts.scheme}://...) must not carry credentials "
-            "(user:password@, or a query string such as a SAS token): it is stored in Redis, "
-            "plan.json and the manifests. Configure them for fsspec instead: "
-            "FSSPEC_<PROTOCOL>_<ARGUMENT> variables (e.g. FSSPEC_S3_KEY, FSSPEC_S3_SECRET) "
-            "or its config file"
-        )
+    if problem := url_problem(url):
+        raise ValidationError(problem)
+    protocol = urlsplit(url).scheme.lower()
     try:
         from fsspec.core import url_to_fs
     except ImportError:
         raise ValidationError(f"an output URL needs the 'fsspec' extra: {INSTALL_HINT}") from None
-    protocol = parts.scheme.lower()
     try:
         fs, _ = url_to_fs(url)
     except ValueError:

@@ -18,7 +18,7 @@ skips one. It holds the corp id, never a secret.
 
 A distributed export to an fsspec URL keeps its manifest beside that URL
 (``s3://bucket/exports.manifest.json``), read and written through the same storage
-(:mod:`._store`): one whole object.
+(``_store.py``): one whole object.
 """
 
 from __future__ import annotations

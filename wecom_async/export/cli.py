@@ -336,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         action="store_true",
         help="submit the export as shards to `wecom-async worker` processes (through "
-        "--redis-url) and print its id; -o is then the output directory; with --corps, "
-        "one export holds every corp's shards (`export assemble ID --corp CORP_ID`)",
+        "--redis-url) and print its id; -o is then the output directory, or an fsspec "
+        "URL (the fsspec extra); with --corps, one export holds every corp's shards "
+        "(`export assemble ID --corp CORP_ID`)",
     )
     workers.add_argument(
         "--workers-wait", action="store_true", help="as --workers, then show progress until done"

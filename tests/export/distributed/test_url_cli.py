@@ -176,3 +176,15 @@ def test_a_single_process_export_to_a_url_is_refused(
     )
     assert "needs --workers" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_from_a_folder_without_the_export_is_a_one_line_error(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for where in (str(tmp_path / "nothing"), f"file://{tmp_path}/nothing"):
+        argv = ["export", "resume", "E1", "--redis-url", redis_server.url, "--dir", where]
+        assert main(argv) == ExitStatus.FAILED
+        err = capsys.readouterr().err
+        assert err.startswith("wecom-async: error: the export's files cannot be used (")
+        assert "FileNotFoundError" in err
+        assert "Traceback" not in err

@@ -296,3 +296,21 @@ async def test_bad_labels_and_ids_are_validation_errors_raised_before_planning(
         )
     assert fake.requests == []
     assert store.writes == []
+
+
+def test_two_writers_of_one_part_name_on_a_url_never_replace_or_remove_each_other(
+    store: ObjectStore,
+) -> None:
+    """Nothing is exclusive on an object store: the second upload of a name is refused,
+    and its discard leaves the first writer's object alone."""
+    files = ExportFiles(URL, "E")
+    first, second = files.open_part(0, 7, "w"), files.open_part(0, 7, "w")
+    first.write(b'{"id": 1}\n')
+    second.write(b'{"id": 2}\n')
+    first.finish()
+    with pytest.raises(FileExistsError):
+        second.finish()
+    second.discard()
+    assert store.objects(f"{URL}/E") == {files.part_name(0, 7, "w"): b'{"id": 1}\n'}
+    first.discard()  # the ledger refused it: its own object goes
+    assert store.objects(f"{URL}/E") == {}

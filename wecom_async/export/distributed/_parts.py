@@ -1,7 +1,7 @@
 """The files of a distributed export: the plan, the part of each shard, commit records.
 
 Everything of export ``E`` lives in ``<directory>/E/``, a local directory or an fsspec
-URL (a :class:`~wecom_async.export._store.Location`)::
+URL (see ``wecom_async/export/_store.py``)::
 
     plan.json                   kind, request, corps and every shard (corp, unit spec)
     E-s00003-e<epoch>-<owner>.jsonl       the records of shard 3 written under that
@@ -124,7 +124,7 @@ class ExportFiles:
     Args:
         directory: the export's output directory (the folder ``E`` is made in): a path,
             or an fsspec URL (``scheme://...``, checked by
-            :func:`~wecom_async.export._store.parse_location`).
+            ``parse_location`` of ``wecom_async/export/_store.py``).
         export_id: the export's id.
 
     Raises:
@@ -326,6 +326,7 @@ class PartFile:
         self._spool = self.path.spool(exclusive=True)
         self.tmp = self._spool.path
         self._fd: int | None = self._spool.fd
+        self._placed = False  # the committed name may hold what this part put there
         if self.path.is_file():
             self.discard_tmp()
             raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
@@ -356,13 +357,16 @@ class PartFile:
         self.close()
         if self.path.is_file():  # where nothing is exclusive (a URL), the only guard
             raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
+        self._placed = True
         self.path.publish(self._spool)
 
     def discard(self) -> None:
-        """Remove the part under either name (the ledger refused it)."""
+        """Remove the part under either name (the ledger refused it); the committed name
+        only if this part was put there (never another writer's file)."""
         self.discard_tmp()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self._placed:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
     def discard_tmp(self) -> None:
         """Close and remove the part being written (the committed name is left alone)."""

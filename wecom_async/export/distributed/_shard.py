@@ -116,7 +116,6 @@ async def run_shard(
     run = _Run(ledger, claim, job, client, part, options, step)
     try:
         written = await run.fetch_with_lease()
-        await anyio.to_thread.run_sync(part.finish)
     except ShardLost:
         await anyio.to_thread.run_sync(part.discard)
         logger.warning(
@@ -158,6 +157,8 @@ class _Run:
             group.start_soon(self._keep_lease, group.cancel_scope)
             try:
                 await self._unit(self.claim.spec)
+                # Put in place (uploaded, for a URL) while the lease is still renewed.
+                await anyio.to_thread.run_sync(self.part.finish)
             except Exception as error:  # raised below, bare: not as an exception group
                 failed = error
             group.cancel_scope.cancel()

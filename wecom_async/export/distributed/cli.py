@@ -253,7 +253,7 @@ def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
 
     try:
         result = _run_with_corps(args, url, entries, run)
-    except (WeComError, RedisError) as error:
+    except (WeComError, RedisError, OSError) as error:
         return _failed(error, err)
     if isinstance(result, str):
         print(result)
@@ -281,14 +281,17 @@ def manage(argv: Sequence[str], err: TextIO) -> int:
             return ExitStatus.USAGE
     try:
         return anyio.run(_manage, args, url, err.write)
-    except (WeComError, RedisError) as error:
+    except (WeComError, RedisError, OSError) as error:
         return _failed(error, err)
 
 
 def _failed(error: Exception, err: TextIO) -> int:
-    """Say why the ledger could not be used (damaged data, Redis unreachable); no traceback."""
+    """Say why the ledger or the export's files could not be used (damaged data, Redis
+    unreachable, a folder or store that cannot be read or written); no traceback."""
     if isinstance(error, RedisError):
         reason = f"Redis cannot be used ({type(error).__name__}: {redact(str(error))})"
+    elif isinstance(error, OSError):
+        reason = f"the export's files cannot be used ({type(error).__name__}: {redact(str(error))})"
     else:
         reason = redact(str(error))
     err.write(f"wecom-async: error: {reason}\n")

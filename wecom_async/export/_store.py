@@ -393,7 +393,9 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return "the output URL cannot be parsed"
-    if "@" in parts.netloc or parts.query or parts.fragment:
+    # Any '@': a secret holding '/' (AWS secret keys may) ends the netloc early and
+    # leaves "user:pa" as a host and "ss@bucket" in the path.
+    if "@" in url or parts.query or parts.fragment:
         return (
             f"the output URL ({parts.scheme}://...) must not carry credentials "
             "(user:password@, or a query string such as a SAS token): it is stored in Redis, "
@@ -403,6 +405,11 @@ def url_problem(url: str) -> str | None:
         )
     if ".." in parts.path.split("/") or "\0" in url:
         return f"the output URL ({parts.scheme}://...) holds a '..' segment"
+    if not parts.path.strip("/"):  # its manifest would go beside the bucket
+        return (
+            f"the output URL ({parts.scheme}://...) names no folder: give one inside the "
+            f"bucket or container, e.g. {parts.scheme}://BUCKET/exports"
+        )
     return None
 
 
@@ -419,14 +426,17 @@ def parse_location(url: str) -> UrlLocation:
     protocol = urlsplit(url).scheme.lower()
     try:
         from fsspec.core import url_to_fs
+        from fsspec.implementations.local import LocalFileSystem
     except ImportError:
         raise ValidationError(f"an output URL needs the 'fsspec' extra: {INSTALL_HINT}") from None
     try:
-        fs, _ = url_to_fs(url)
+        fs, path = url_to_fs(url)
     except ValueError:
         raise ValidationError(f"fsspec knows no storage protocol {protocol!r}") from None
     except ImportError as error:
         raise ValidationError(f"{protocol}:// URLs: {error}") from None
+    if isinstance(fs, LocalFileSystem):  # every process must read one folder: absolute
+        url = f"file://{path}"
     return UrlLocation(fs, url)
 
 

@@ -4,6 +4,7 @@ the URL, never echoed; fsspec missing; an unknown protocol; a single-process exp
 
 from __future__ import annotations
 
+import string
 import subprocess
 import sys
 from collections import Counter
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from fsspec.registry import known_implementations
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.export.helpers import (
     CORP_ID,
@@ -188,3 +191,34 @@ def test_resume_from_a_folder_without_the_export_is_a_one_line_error(
         assert err.startswith("wecom-async: error: the export's files cannot be used (")
         assert "FileNotFoundError" in err
         assert "Traceback" not in err
+
+
+def test_a_relative_file_url_is_stored_absolute_and_a_bare_bucket_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_location("file://rel/out/").shared() == f"file://{tmp_path}/rel/out"
+    for url in ("s3://bucket", "s3://bucket/", "file:///"):
+        with pytest.raises(ValidationError, match="names no folder"):
+            parse_location(url)
+    with pytest.raises(ValidationError, match=r"'\.\.' segment"):
+        parse_location("s3://bucket/a/../b")
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    secret=st.text(alphabet=string.ascii_letters + string.digits + "+/=%-_~", min_size=8),
+    shape=st.sampled_from(
+        ["{s}:{t}@b/x", "{s}@b/x", "b/x?sig={t}", "b/x?{s}", "b/x#{t}", "{s}:{t}/x@b/y"]
+    ),
+    scheme=st.sampled_from(["s3", "gs", "az", "abfs", "file", "objtest"]),
+)
+def test_credentials_anywhere_in_a_url_are_refused_and_never_repeated(
+    secret: str, shape: str, scheme: str
+) -> None:
+    url = f"{scheme}://" + shape.format(s=secret[::-1], t=secret)
+    with pytest.raises(ValidationError) as caught:
+        parse_location(url)
+    assert secret not in str(caught.value)
+    assert secret[::-1] not in str(caught.value)
+    assert "credentials" in str(caught.value)

@@ -314,3 +314,20 @@ def test_two_writers_of_one_part_name_on_a_url_never_replace_or_remove_each_othe
     assert store.objects(f"{URL}/E") == {files.part_name(0, 7, "w"): b'{"id": 1}\n'}
     first.discard()  # the ledger refused it: its own object goes
     assert store.objects(f"{URL}/E") == {}
+
+
+async def test_a_ledger_naming_a_url_with_credentials_is_damaged_and_never_repeats_it(
+    redis: Redis,
+) -> None:
+    ledger = Ledger(redis)
+    assert await ledger.create(
+        "D",
+        kind="tags",
+        directory="s3://AKIA:s3cr3t/with/slash@bucket/x",
+        request={},
+        corps=["a"],
+        shards=[ShardPlan("a", {"list": "corp"})],
+    )
+    with pytest.raises(LedgerError, match="not a URL an export may use") as caught:
+        await ledger.status("D")
+    assert "s3cr3t" not in str(caught.value)

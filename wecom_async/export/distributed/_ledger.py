@@ -563,7 +563,7 @@ def _export_fields(
     directory = meta["directory"]
     if is_url(directory):
         if url_problem(directory):  # never repeated: it may hold a secret
-            raise ValueError("directory is a URL with credentials or '..'")
+            raise ValueError("directory is not a URL an export may use")
     elif not Path(directory).is_absolute() or ".." in Path(directory).parts or "\0" in directory:
         raise ValueError(f"directory {directory!r} is not an absolute path without '..'")
     corps = json.loads(meta["corps"])

@@ -226,10 +226,12 @@ TOKEN_ERRCODES: Final[frozenset[int]] = frozenset(
 GETTOKEN_CONFIG_ERRCODES: Final[frozenset[int]] = frozenset({40001, 40013, 41002, 41004})
 
 #: errcodes a provider's token calls answer when a credential is wrong: the gettoken ones,
-#: 40083 invalid suite_id, 40084 invalid permanent_code, 40085 invalid suite_ticket,
-#: 40086 invalid third-party app id (D:90313; which endpoint answers which is unverified).
+#: 40080 invalid suite_secret, 40083 invalid suite_id, 40084 invalid permanent_code,
+#: 40085 invalid suite_ticket, 40086 invalid third-party app id, 41021 / 41023 / 41024 /
+#: 41025 a missing suite_id / suite_ticket / secret / permanent_code (D:90313; which
+#: endpoint answers which is verified only for 40083, 40085 and 40001, seen answered).
 PROVIDER_CONFIG_ERRCODES: Final[frozenset[int]] = GETTOKEN_CONFIG_ERRCODES | frozenset(
-    {40083, 40084, 40085, 40086}
+    {40080, 40083, 40084, 40085, 40086, 41021, 41023, 41024, 41025}
 )
 
 

@@ -124,7 +124,7 @@ async def test_a_provider_level_call_on_a_client_without_that_token_is_refused_l
 
 
 @pytest.mark.parametrize(
-    ("path", "errcode"), [(UNIONID_3RD, 40082), (FINISH, 40014)], ids=["suite", "provider"]
+    ("path", "errcode"), [(UNIONID_3RD, 40082), (FINISH, 40082)], ids=["suite", "provider"]
 )
 async def test_the_fake_refuses_a_token_it_never_issued(
     fake: FakeWeCom, path: str, errcode: int

@@ -41,3 +41,18 @@ def test_cursor_of_another_endpoint_or_key_is_refused() -> None:
     assert CursorCodec.int_field(CODEC.decode("get", cursor), "s") == 1
     with pytest.raises(WeComFault):
         CursorCodec.str_field(CODEC.decode("get", cursor), "s")
+
+
+def test_a_scoped_codec_refuses_the_cursors_of_any_other_scope() -> None:
+    root = CursorCodec(b"k" * 32)
+    a, b = root.scoped("wwa"), root.scoped("wwb")
+    cursor = a.encode("get", s=1)
+    assert CursorCodec.int_field(root.scoped("wwa").decode("get", cursor), "s") == 1
+    for codec in (b, root, a.scoped("wwb"), root.scoped("ww"), root.scoped("wwa\x00")):
+        with pytest.raises(WeComFault) as caught:
+            codec.decode("get", cursor)
+        assert caught.value.errcode == 50100
+    b.rekey(b"new")  # one key for every scope: a rekey anywhere expires every cursor
+    with pytest.raises(WeComFault):
+        a.decode("get", cursor)
+    assert a.decode("get", a.encode("get", s=2))["s"] == 2

@@ -16,9 +16,10 @@ is renamed into place; a crash between the two leaves the previous manifest, so 
 ``--since last`` repeats that run's range (records twice across the two files), never
 skips one. It holds the corp id, never a secret.
 
-A distributed export to an fsspec URL keeps its manifest beside that URL
-(``s3://bucket/exports.manifest.json``), read and written through the same storage
-(``_store.py``): one whole object.
+A distributed export (``--workers``) keeps one such manifest per corp and kind in its
+output directory, ``DIR/<corp_id>.<kind>.manifest.json`` (:func:`corp_output`): one
+directory serves every corp and kind of a nightly job, and everything the job writes
+stays under ``DIR`` (an object store's prefix, say).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "completed",
-    "drop_manifest",
+    "corp_output",
     "manifest_location",
     "manifest_path",
 ]
@@ -66,9 +67,13 @@ def manifest_location(output: Location | Path | str) -> Location:
     return where.with_name(where.name + MANIFEST_SUFFIX)
 
 
-def drop_manifest(output: Location | Path | str) -> None:
-    """Remove the manifest beside ``output``, if there (it no longer describes it)."""
-    manifest_location(output).unlink()
+def corp_output(directory: Location | Path | str, corp_id: str, kind: str) -> Location | Path:
+    """What a distributed export to ``directory`` (a path, or an fsspec URL) writes its
+    ``corp_id`` / ``kind`` manifest beside (``DIR/<corp_id>.<kind>``: the manifest is
+    ``DIR/<corp_id>.<kind>.manifest.json``)."""
+    if isinstance(directory, Path):
+        return directory / f"{corp_id}.{kind}"
+    return as_location(directory) / f"{corp_id}.{kind}"
 
 
 @dataclass(frozen=True, kw_only=True)

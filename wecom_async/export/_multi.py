@@ -52,7 +52,7 @@ from ._run import (
     retry_policy,
     watch_signals,
 )
-from ._since import LAST, resolve_job
+from ._since import is_last, resolve_job
 from ._status import ExitStatus, conclude, worst
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ def _base(args: argparse.Namespace) -> ExportSettings | str:
     if args.summary_json and (problem := summary_problem(args.summary_json)):
         return f"cannot write the summary to {args.summary_json}: {problem}"
     # The range, checked once for every corp (``--since last`` is each corp's own).
-    since = None if (args.since or "").strip().lower() == LAST else args.since
+    since = None if is_last(args.since) else args.since
     request = resolve_job(
         args.kind,
         since=since,

@@ -12,7 +12,8 @@ last`` included), and pairs may not be given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from ._checkpoint import Checkpoint, CheckpointError
 from ._job import Job
 from ._jobs import JOBS, make_job, ranged
 from ._jobs_transfers import TransfersJob, read_pairs
-from ._manifest import Manifest, ManifestError
+from ._manifest import Manifest, ManifestError, corp_output
 from ._range import BEIJING, covered, parse_bound
 from ._windowed import WindowedJob
 
-__all__ = ["LAST", "JobRequest", "resolve_job"]
+__all__ = ["LAST", "JobRequest", "is_last", "resolve_job", "since_last_each", "unranged"]
 
 #: ``--since last``: where the previous export to the same output ended.
 LAST = "last"
@@ -50,6 +51,45 @@ class JobRequest:
         )
 
 
+def unranged(kind: str, since: str | None, until: str | None) -> str | None:
+    """The usage error of a range given to a kind without one (None: no such error)."""
+    if (since or until) and not issubclass(JOBS[kind], WindowedJob):
+        return f"{kind} has no time range: --since / --until apply to {ranged()}"
+    return None
+
+
+def is_last(since: str | None) -> bool:
+    """``since`` is ``--since last``."""
+    return (since or "").strip().lower() == LAST
+
+
+def since_last_each(
+    kind: str, request: JobRequest, directory: Path | str, corp_ids: Sequence[str]
+) -> dict[str, JobRequest] | str:
+    """``--since last`` of a distributed export to ``directory``: each corp's request,
+    starting one second after that corp's previous run of ``kind`` there (its manifest,
+    see :func:`~._manifest.corp_output`); or the usage error naming every corp that has
+    no such run (or whose range would be empty). All or nothing: a corp without a
+    previous run is never given a range silently."""
+    requests: dict[str, JobRequest] = {}
+    problems: list[str] = []
+    for corp_id in corp_ids:
+        try:
+            manifest = Manifest.load(corp_output(directory, corp_id, kind))
+            each = replace(request, since=manifest.next_since(kind, corp_id))
+            each.build(kind, chunk_size=None, concurrency=1)
+        except ManifestError as error:
+            problems.append(f"corp {corp_id}: {error}")
+            continue
+        except ValueError as error:  # the range is reversed: the only error left
+            problems.append(f"corp {corp_id}: {_reversed(each) or error}")
+            continue
+        requests[corp_id] = each
+    if problems:
+        return "\n".join(problems)
+    return requests
+
+
 def _shown(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, BEIJING).isoformat()
 
@@ -66,8 +106,8 @@ def resolve_job(
 ) -> JobRequest | str:
     """Read the range and pairs options of ``kind``; return them, or the usage error."""
     job = JOBS[kind]
-    if (since or until) and not issubclass(job, WindowedJob):
-        return f"{kind} has no time range: --since / --until apply to {ranged()}"
+    if problem := unranged(kind, since, until):
+        return problem
     if pairs and job is not TransfersJob:
         return "--transfer-pairs applies to transfers only"
     if resume and pairs:
@@ -116,7 +156,7 @@ def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str
 
 
 def _since(text: str, kind: str, output: Path | str, corp_id: str) -> int:
-    if text.strip().lower() == LAST:
+    if is_last(text):
         return Manifest.load(output).next_since(kind, corp_id)
     return parse_bound(text, end=False)
 

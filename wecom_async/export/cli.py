@@ -47,7 +47,7 @@ from ._jobs import JOBS, make_job
 from ._multi import DEFAULT_CORP_CONCURRENCY, export_corps
 from ._run import ExportSettings, Redactor, run_command
 from ._sandbox import DEFAULT_SANDBOX_CUSTOMERS, SANDBOX_CORP_ID, SANDBOX_SEED
-from ._since import resolve_job
+from ._since import is_last, resolve_job, unranged
 from ._status import (
     EXIT_HELP,
     ExitStatus,
@@ -475,20 +475,21 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
 
 
 def _submit(args: argparse.Namespace, err: TextIO) -> int:
-    """``export KIND --workers[-wait]``: hand the export to the workers."""
+    """``export KIND --workers[-wait]``: hand the export to the workers (``--since last``
+    is each corp's own, read by :mod:`.distributed.cli` once it knows the corps)."""
     submit = _distributed("submit")
     if problem := location_problem(args.output):
         err.write(f"wecom-async: error: -o: {problem}\n")
         return ExitStatus.USAGE
-    request = resolve_job(
+    last = is_last(args.since)
+    request = unranged(args.kind, args.since, args.until) or resolve_job(
         args.kind,
-        since=args.since,
+        since=None if last else args.since,
         until=args.until,
         pairs=args.transfer_pairs,
         resume=False,
-        output=args.output or Path(args.kind),
-        # With --corps the range is every corp's: no one corp's previous export is read.
-        corp_id="" if args.corps else args.corp_id or os.environ.get("WECOM_CORP_ID", ""),
+        output=Path(),  # read only for --since last, which is not passed here
+        corp_id="",
     )
     if isinstance(request, str):
         err.write(f"wecom-async: error: {request}\n")

@@ -1,7 +1,8 @@
 """One service per WeCom doc group, reached as cached attributes of ``WeComClient``.
 
 Each endpoint is declared once, as an :class:`~wecom_async._core.Endpoint` in its group's
-service module, carrying its verb, path, retry safety, whole-answer model and the field a
+service module (or in one of the private parts a large group is built from, such as
+``_transfer_onjob``), carrying its verb, path, retry safety, whole-answer model and the field a
 method returns. The tables below are read from those declarations, never written by hand:
 
 * ``ENDPOINTS``: path -> endpoint, for every endpoint a service calls;
@@ -27,8 +28,6 @@ __all__ = ["ENDPOINTS", "RESPONSES"]
 def _declared() -> dict[str, Endpoint]:
     found: dict[str, Endpoint] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for value in vars(module).values():
             if isinstance(value, Endpoint):

@@ -2,7 +2,7 @@
 
 ``FakeWeCom`` models one corp in memory and answers the real wire format: paths, GET vs
 POST, envelopes and errmsg style, errcodes, opaque cursors, documented size caps, token
-lifetimes, per-API frequency limits, plus injected faults and a seeded chaos mode
+lifetimes, frequency limits per corp and API, plus injected faults and a seeded chaos mode
 (``fake.set_chaos(rate=0.2, seed=7)``) that spoils any route at a given rate.  It
 renders plain JSON from its own records and never imports the SDK's client or models, so
 it checks the SDK independently.

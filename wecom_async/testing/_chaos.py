@@ -30,7 +30,7 @@ kind                processed  what the client sees
 ==================  =========  ==========================================================
 
 ``cursor_repeat`` applies only to a request that follows a cursor: the pass of pages (same
-path, same parameters but the cursor) started by the last request without a cursor is
+corp, path, and parameters but the cursor) started by the last request without a cursor is
 remembered, and the repeated cursor is one of its cursors, the current one included, so
 cycles of any length occur.  ``oversized`` and ``odd_type`` change one field of a
 successful answer (never ``next_cursor``, ``next_offset`` or ``total``); an answer without
@@ -209,18 +209,21 @@ class Chaos:
         authenticated: bool,
         query: Mapping[str, str],
         body: object,
+        corp_id: str = "",
     ) -> tuple[Fault | None, ChaosEvent | None]:
         """Decide the fate of one request (the caller holds the fake's lock).
 
-        Returns the one-shot fault to apply (None: let it through) and the logged event
-        (None when chaos is paused or the path is out of scope).
+        ``corp_id`` is the corp the request is for: passes of pages are told apart per
+        corp, so a repeated cursor is always one the same corp was given.  Returns the
+        one-shot fault to apply (None: let it through) and the logged event (None when
+        chaos is paused or the path is out of scope).
         """
         if self._paused or (self.paths is not None and path not in self.paths):
             return None, None
         self._serial += 1
         event = ChaosEvent(self._serial, method, path)
         self.events.append(event)
-        followed = self._follow_pass(path, query, body)
+        followed = self._follow_pass(corp_id, path, query, body)
         if self._rng.random() >= self.rate:
             return None, event
         kinds = [
@@ -261,12 +264,14 @@ class Chaos:
             bad_gzip=kind == "bad_gzip",
         )
 
-    def _follow_pass(self, path: str, query: Mapping[str, str], body: object) -> list[str]:
+    def _follow_pass(
+        self, corp_id: str, path: str, query: Mapping[str, str], body: object
+    ) -> list[str]:
         """Track the pass of pages this request belongs to; return its cursors so far."""
         params = dict(body) if isinstance(body, dict) else {}
         params.update({k: v for k, v in query.items() if k != "access_token"})
         cursor = params.pop("cursor", None)
-        key = path + "\x1f" + json.dumps(params, sort_keys=True, default=str)
+        key = json.dumps([corp_id, path, params], sort_keys=True, default=str)
         if not isinstance(cursor, str) or not cursor:
             self._passes[key] = []
             return []

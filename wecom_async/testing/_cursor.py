@@ -4,6 +4,11 @@ A cursor carries the position it resumes from (for example "member #2, after rel
 seq 1834") inside a signed token, as WeCom's own cursors carry server state.  A cursor that
 was altered, belongs to another endpoint or another request, or has expired answers 50100.
 
+A cursor belongs to its corp too: each corp of a fake signs with its own scoped codec
+(:meth:`CursorCodec.scoped`), so corp A's cursor given to corp B, even for the same
+endpoint and filters, answers 50100 (分页查询的游标无效, the global errcode table, D:90313;
+that WeCom answers exactly this code for another corp's cursor is inferred, not documented).
+
 Records that are paged by cursor carry a ``seq`` that grows with each record created, and
 lists of them are kept in ``seq`` order.  Resuming "after seq N" therefore returns every
 record that exists during the whole traversal exactly once, even when others are added or
@@ -19,6 +24,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from ._errors import WeComFault
@@ -53,22 +59,45 @@ def digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()
 
 
+@dataclass(slots=True)
+class _Key:
+    """The signing key, shared by a codec and every codec scoped from it."""
+
+    value: bytes
+
+
 class CursorCodec:
     """Encodes cursor state into an opaque URL-safe token and checks it back."""
 
     def __init__(self, key: bytes) -> None:
         """Create a codec signing with ``key``."""
-        self._key = key
+        self._key = _Key(key)
+        self._scope = b""
+
+    def scoped(self, scope: str) -> CursorCodec:
+        """Return a codec for one ``scope`` (a corp id): it shares this codec's key, and
+        :meth:`rekey` of either, but the cursors of one scope answer 50100 in any other."""
+        codec = CursorCodec.__new__(CursorCodec)
+        codec._key = self._key
+        raw = scope.encode()
+        # Length-prefixed, so that no two scope paths sign alike.
+        codec._scope = self._scope + len(raw).to_bytes(4, "big") + raw
+        return codec
 
     def rekey(self, key: bytes) -> None:
-        """Sign with ``key`` from now on: every cursor issued before answers 50100."""
-        self._key = key
+        """Sign with ``key`` from now on (every scope too): every cursor issued before
+        answers 50100."""
+        self._key.value = key
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key.value, self._scope + payload, hashlib.sha256).digest()[
+            :_MAC_BYTES
+        ]
 
     def encode(self, kind: str, **fields: int | str) -> str:
         """Return an opaque cursor for endpoint ``kind`` carrying ``fields``."""
         payload = json.dumps({"k": kind, **fields}, separators=(",", ":")).encode()
-        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
-        return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode()
+        return base64.urlsafe_b64encode(payload + self._mac(payload)).rstrip(b"=").decode()
 
     def decode(self, kind: str, cursor: str) -> dict[str, int | str]:
         """Return the fields of a cursor issued for ``kind``; anything else answers 50100."""
@@ -77,8 +106,7 @@ class CursorCodec:
         except (binascii.Error, ValueError):
             raise WeComFault(INVALID_CURSOR) from None
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
-        expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
-        if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, expected):
+        if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload)):
             raise WeComFault(INVALID_CURSOR)
         data = json.loads(payload)
         if not isinstance(data, dict) or data.get("k") != kind:

@@ -13,12 +13,17 @@ Order of processing, the same for both faces of the fake:
    wrong verb varies (40058 / 40063 / 40003 because the body is not read, endpoints.md §0.2);
    the fake always answers 40058 and names the verb, so the mistake is obvious.
 6. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
-7. Frequency budget (45009) and concurrency cap (45033) of the API.
+7. Frequency budget (45009) and concurrency cap (45033) of the API, counted for the corp
+   whose token the call carries (``gettoken``: the corp it names; a provider's own calls:
+   the fake's first corp), as WeCom counts per corp (see :mod:`._limits`).
 8. A POST body that is not a UTF-8 JSON object: 40058 "Warning: wrong json format."
    (multipart uploads are passed through raw).
 9. The handler; a ``rewrite`` fault replaces its data, which is then wrapped as
    ``{"errcode": 0, "errmsg": "ok", ...}``.
 10. Any other fault spoils the response.
+
+A handler's cursors are signed for the corp it answers for, so that a cursor is refused
+(50100) by every other corp (see :mod:`._cursor`).
 
 Every business error is HTTP 200 with ``{"errcode", "errmsg"}``, the errmsg in WeCom's
 style: ``<message>, hint: [<ts>-<hex>], from ip: <ip>, more info at ...?e=<code>``.
@@ -55,6 +60,7 @@ __all__ = [
     "FakeRequest",
     "FakeResponse",
     "Handle",
+    "InFlight",
     "RecordedRequest",
 ]
 
@@ -137,6 +143,9 @@ class RecordedRequest:
 #: What both faces of the fake call to answer a request (``FakeWeCom.handle``).
 Handle: TypeAlias = Callable[[FakeRequest], Awaitable[FakeResponse]]
 
+#: A request in flight until its response leaves: (corp id, path), for the concurrency cap.
+InFlight: TypeAlias = tuple[str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class Backend:
@@ -151,6 +160,7 @@ class Backend:
     clock: FakeClock
     #: The corp's records, its app secrets and tokens included.
     state: CorpState
+    #: The fake's codec; a handler gets ``cursors.scoped(corp_id)`` of the corp it serves.
     cursors: CursorCodec
     rate: RateLimiter
     concurrency: ConcurrencyLimiter
@@ -167,6 +177,17 @@ class Backend:
             if corp.tokens.knows(access_token):
                 return corp
         return self.state
+
+    def corp_of(self, query: Mapping[str, str], *, auth: bool) -> CorpState:
+        """The corp a request is for, whose budgets it spends: the one whose token it
+        carries, else the one it names (``gettoken``), else ``state`` (a provider's own
+        calls)."""
+        if auth:
+            return self.state_for(query.get("access_token"))
+        corp_id = query.get("corpid")
+        if self.corps is None or not corp_id:
+            return self.state
+        return self.corps.get(corp_id, self.state)
 
 
 class _BadJSON:
@@ -202,8 +223,9 @@ class Dispatcher:
         self.counts: dict[str, int] = {}
         self._serial = 0
 
-    def dispatch(self, request: FakeRequest) -> tuple[FakeResponse, str | None]:
-        """Answer ``request``; the second item is the path now in flight, if any."""
+    def dispatch(self, request: FakeRequest) -> tuple[FakeResponse, InFlight | None]:
+        """Answer ``request``; the second item is what is now in flight, if anything (hand
+        it to :meth:`leave` once the response left)."""
         with self._backend.lock:
             self._serial += 1
             query: dict[str, str] = {}
@@ -248,6 +270,7 @@ class Dispatcher:
             authenticated=route.auth,
             query=query,
             body=body if isinstance(body, dict) else None,
+            corp_id=self._backend.corp_of(query, auth=route.auth).corp_id,
         )
 
     def _refusal(self, request: FakeRequest, fault: Fault) -> FakeResponse:
@@ -257,10 +280,11 @@ class Dispatcher:
         status = fault.status if fault.status is not None else 502
         return FakeResponse(status, _html_error(status), _HTML_TYPE)
 
-    def leave(self, path: str) -> None:
-        """Mark one request of ``path`` as delivered (concurrency accounting)."""
+    def leave(self, in_flight: InFlight) -> None:
+        """Mark one request that :meth:`dispatch` left in flight as delivered."""
+        corp_id, path = in_flight
         with self._backend.lock:
-            self._backend.concurrency.leave(path)
+            self._backend.concurrency.leave(path, corp_id)
 
     def _process(
         self,
@@ -270,19 +294,21 @@ class Dispatcher:
         query: dict[str, str],
         body: JSON | _BadJSON | None,
         rewrite: Callable[[JSON], JSON] | None,
-    ) -> tuple[FakeResponse, str | None]:
+    ) -> tuple[FakeResponse, InFlight | None]:
         backend = self._backend
         if request.method != route.method:
             message = f"Warning: wrong request method, {path} requires {route.method}"
             return self._error(request, 40058, message), None
         now = backend.clock.now()
         state = backend.state_for(query.get("access_token")) if route.auth else backend.state
+        corp_id = (state if route.auth else backend.corp_of(query, auth=False)).corp_id
+        in_flight = (corp_id, path)
         try:
             if route.auth:
                 state.tokens.check(query.get("access_token"), now)
-            if not backend.rate.allow(path, now):
+            if not backend.rate.allow(path, now, corp_id):
                 raise WeComFault(45009)
-            if not backend.concurrency.enter(path):
+            if not backend.concurrency.enter(path, corp_id):
                 raise WeComFault(45033)
         except WeComFault as fault:
             return self._error(request, fault.errcode, fault.message), None
@@ -294,7 +320,7 @@ class Dispatcher:
             ctx = RequestContext(
                 state=state,
                 clock=backend.clock,
-                cursors=backend.cursors,
+                cursors=backend.cursors.scoped(state.corp_id),
                 method=request.method,
                 path=path,
                 query=query,
@@ -307,11 +333,11 @@ class Dispatcher:
                 # A private copy: handlers may hand out lists and dicts of the state.
                 data = rewrite(copy.deepcopy(data))
         except WeComFault as fault:
-            return self._error(request, fault.errcode, fault.message), path
+            return self._error(request, fault.errcode, fault.message), in_flight
         except BaseException:
-            backend.concurrency.leave(path)
+            backend.concurrency.leave(path, corp_id)
             raise
-        return _json_response({"errcode": 0, "errmsg": "ok", **data}), path
+        return _json_response({"errcode": 0, "errmsg": "ok", **data}), in_flight
 
     def _parse_body(self, request: FakeRequest) -> JSON | _BadJSON | None:
         if request.method != "POST" or request.content_type.startswith("multipart/"):

@@ -50,7 +50,8 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
     :meth:`handle`.  Every method here is thread-safe: a server thread may serve requests
     while the test thread sets up data, injects faults or reads ``requests``.
 
-    ``rate_limit_per_minute`` is the default budget of every API (None: no limit);
+    ``rate_limit_per_minute`` is the default budget of every API (None: no limit), counted
+    per corp as WeCom counts it (one corp's overrun never refuses another);
     ``rate_limits`` replaces it with windows ``[(calls, seconds), ...]`` that all hold
     (e.g. WeCom's minute and hour, or ``[(50, 1.0), (200, 10.0)]`` scaled down), each
     blocking the API for its own length once exceeded;
@@ -101,6 +102,7 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
         self.concurrency = ConcurrencyLimiter()
         self.faults = FaultBook()
         self._cursors = CursorCodec(_cursor_key(corp_id, 0))
+        self._corp_cursors = self._cursors.scoped(corp_id)
         self._cursor_keys = 0
         routes, self._seeders, tickers = discover()
         backend = Backend(
@@ -122,8 +124,10 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
 
     @property
     def cursors(self) -> CursorCodec:
-        """Signs and checks the opaque cursors the fake hands out (:meth:`expire_cursors`)."""
-        return self._cursors
+        """Signs and checks the opaque cursors the fake hands out to its first corp,
+        ``corp_id``; ``cursors.scoped(other_corp_id)`` would not accept them, as no other
+        corp does (:meth:`expire_cursors` expires every corp's)."""
+        return self._corp_cursors
 
     @property
     def base_url(self) -> str:
@@ -210,25 +214,28 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
             self.tokens.invalidate_all()
 
     def expire_cursors(self) -> None:
-        """Make every cursor issued so far answer 50100, as WeCom's cursors do after hours;
-        the cursors issued from now on work."""
+        """Make every cursor issued so far, to any corp, answer 50100, as WeCom's cursors
+        do after hours; the cursors issued from now on work."""
         with self.lock:
             self._cursor_keys += 1
             self._cursors.rekey(_cursor_key(self.corp_id, self._cursor_keys))
 
     def set_rate_limit(self, path: str, per_minute: int | None) -> None:
-        """Set one API's budget per minute (None: unlimited); over it answers 45009."""
+        """Set one API's budget per minute, for each corp (None: unlimited); a corp's call
+        over it answers 45009."""
         with self.lock:
             self.rate.set_limit(_api_path(path), per_minute)
 
     def set_rate_limits(self, path: str, limits: Sequence[tuple[int, float]] | None) -> None:
-        """Set one API's windows ``[(calls, seconds), ...]`` (None: unlimited); the call
-        over any of them answers 45009 and blocks the API for that window's length."""
+        """Set one API's windows ``[(calls, seconds), ...]``, for each corp (None:
+        unlimited); a corp's call over any of them answers 45009 and blocks the API for
+        that corp for that window's length."""
         with self.lock:
             self.rate.set_limit(_api_path(path), limits)
 
     def set_concurrency_limit(self, path: str, max_in_flight: int | None) -> None:
-        """Cap one API's requests in flight (None: no cap); over it answers 45033."""
+        """Cap one API's requests in flight, for each corp (None: no cap); a corp's
+        request over it answers 45033."""
         with self.lock:
             self.concurrency.set_limit(_api_path(path), max_in_flight)
 

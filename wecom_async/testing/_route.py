@@ -48,7 +48,8 @@ class RequestContext:
     state: CorpState
     #: The fake clock; ``clock.now()`` is the request time.
     clock: FakeClock
-    #: Signs and checks opaque cursors (``cursors.encode(kind, ...)`` / ``decode``).
+    #: Signs and checks opaque cursors (``cursors.encode(kind, ...)`` / ``decode``) for
+    #: this corp only: another corp's cursor answers 50100.
     cursors: CursorCodec
     #: ``"GET"`` or ``"POST"`` (already checked against the route).
     method: str

@@ -1,7 +1,8 @@
 """An export submitted without waiting is finished by the workers: the worker whose
 commit completes it writes the manifests and takes it out of the active set. The
-``--since last`` manifest is the single-process export's, at the place the next run
-reads it, with the same covered range and record count."""
+corp's ``--since last`` manifest is the single-process export's, at the place the next
+distributed run reads it (``DIR/<corp>.<kind>.manifest.json``), with the same covered
+range and record count."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.export.helpers import SECRET
 from tests.export.kinds import World, build_world
 from wecom_async import MemoryRateBudget, MemoryTokenStore, RetryPolicy, WeComClient
 from wecom_async.export import EngineOptions, Manifest, run_export
-from wecom_async.export._manifest import manifest_path
+from wecom_async.export._manifest import corp_output, manifest_path
 from wecom_async.export._since import JobRequest
 from wecom_async.export.distributed import (
     Claim,
@@ -110,8 +111,8 @@ async def test_workers_finish_an_export_nobody_waits_for_with_the_since_last_man
     assert status is not None
     assert status.complete
     assert status.failed == 0
-    mine = Manifest.load(out)
-    assert manifest_path(out) == tmp_path / "out.manifest.json"
+    mine = Manifest.load(corp_output(out, fake.corp_id, KIND))
+    assert manifest_path(corp_output(out, fake.corp_id, KIND)) == out / f"wwa.{KIND}.manifest.json"
     reference = tmp_path / "single.jsonl"
     records = await single_process(fake, request, reference)
     theirs = Manifest.load(reference)
@@ -145,4 +146,5 @@ async def test_an_export_with_a_shard_failed_for_good_leaves_no_since_last_manif
     assert folder["failed"] == 1
     assert folder["shards"][0]["state"] == "failed"
     assert folder["committed"] == len(folder["shards"]) - 1
-    assert not manifest_path(out).exists()  # the next --since last skips nothing
+    # The next --since last skips nothing.
+    assert not manifest_path(corp_output(out, fake.corp_id, KIND)).exists()

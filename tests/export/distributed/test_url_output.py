@@ -21,7 +21,8 @@ from taskiq import AsyncBroker
 from tests.export.helpers import SECRET, expected_pairs, read_pairs
 from wecom_async import MemoryRateBudget, MemoryTokenStore, ValidationError
 from wecom_async.export import Manifest
-from wecom_async.export._since import JobRequest
+from wecom_async.export._manifest import corp_output
+from wecom_async.export._since import JobRequest, since_last_each
 from wecom_async.export.distributed import (
     Claim,
     ExportFiles,
@@ -257,13 +258,25 @@ def test_plan_commit_records_and_manifests_round_trip_through_the_store(
     with pytest.raises(LedgerError, match=r"not a plan\.json"):
         files.load_plan()
 
+    # Two submitters of one id raced past the check (nothing is exclusive on a URL):
+    # the one the ledger accepted keeps its plan; the other never removes it.
+    racer = Plan("P", "customers", {}, ["b"], [ShardPlan("b", {"userids": ["u"]})])
+    store.rm_file(f"{URL}/P/plan.json")
+    files.save_plan(plan)
+    store.pipe_file(f"{URL}/P/plan.json", json.dumps(racer.to_json()).encode())
+    files.keep_plan(plan)  # the ledger accepted "P" for this plan
+    files.drop_plan(racer)  # the ledger refused the racer
+    assert files.load_plan() == plan
+    files.drop_plan(plan)
+    assert "plan.json" not in store.objects(f"{URL}/P")
+
     mine = Manifest(kind=KIND, corp_id="wwa", covered=None, records=7, finished_at=1)
     mine.save(URL)
     assert "exports.manifest.json" in store.objects("objtest://bucket")
     assert Manifest.load(URL) == mine
 
 
-async def test_since_last_reads_and_writes_the_manifest_beside_the_url(
+async def test_since_last_reads_and_writes_each_corps_manifest_in_the_url(
     redis: Redis, broker: AsyncBroker, store: ObjectStore
 ) -> None:
     fake = FakeWeCom("wwa", SECRET)
@@ -273,11 +286,18 @@ async def test_since_last_reads_and_writes_the_manifest_beside_the_url(
     status = await served(redis, fake, export_id)
     assert status.complete
     assert status.failed == 0
-    mine = Manifest.load(URL)
+    mine = Manifest.load(corp_output(URL, "a", KIND))
     assert (mine.kind, mine.corp_id, mine.records) == (KIND, "a", status.items)
     assert mine.covered is not None
-    assert mine.next_since(KIND, "a") == mine.covered.until + 1
-    assert {op for op, key in store.writes if key == "/bucket/exports.manifest.json"} == {"pipe"}
+    key = f"/bucket/exports/a.{KIND}.manifest.json"
+    assert {op for op, k in store.writes if k == key} == {"pipe"}
+    # The next --since last to the URL starts one second after it.
+    each = since_last_each(KIND, JobRequest(), URL, ["a"])
+    assert isinstance(each, dict)
+    assert each["a"].since == mine.covered.until + 1
+    missing = since_last_each(KIND, JobRequest(), URL, ["zz"])
+    assert isinstance(missing, str)
+    assert "corp zz" in missing
 
 
 async def test_bad_labels_and_ids_are_validation_errors_raised_before_planning(

@@ -8,16 +8,16 @@ files again::
 
     <directory>/<id>/manifest.json   every shard's part, items, failures, errors, and the
                                      range the export covered
-    <directory>.manifest.json        (a URL: beside it, through the same storage)
-                                     the single-process export's manifest (kind, corp,
-                                     covered range, records), where ``--since last`` of
-                                     the next export to <directory> reads it; written
-                                     for an export of one corp whose shards all
-                                     committed, removed after one of a kind without a
-                                     range (as the single-process export does)
+    <directory>/<corp>.<kind>.manifest.json   (a URL: inside it, through the same storage)
+                                     each corp's manifest of the kind (corp, covered
+                                     range, records), where ``--since last`` of the next
+                                     distributed export to <directory> reads that corp's
+                                     start; written for every corp whose shards all
+                                     committed, of a kind with a range
 
-An export with a shard failed for good writes no ``--since last`` manifest (the
-previous one stays): a range it did not cover is never skipped by the next run.
+A corp with a shard failed for good gets no new ``--since last`` manifest (its previous
+one stays): a range it did not cover is never skipped by the next run. The other corps of
+the export go on from theirs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable
 import anyio
 from redis.exceptions import RedisError
 
-from .._manifest import completed, drop_manifest
+from .._manifest import completed, corp_output
 from .._range import TimeRange, covered
 from ._ledger import ExportStatus, Ledger, LedgerError
 from ._parts import ExportFiles
@@ -35,9 +35,10 @@ from ._parts import ExportFiles
 __all__ = ["finish_export", "finish_if_complete"]
 
 
-def covered_range(status: ExportStatus) -> TimeRange | None:
-    """The range the export's windowed shards cover (None: a kind without a range)."""
-    return covered(shard.spec for shard in status.shards)
+def covered_range(status: ExportStatus, corp: str | None = None) -> TimeRange | None:
+    """The range the export's windowed shards (of ``corp``) cover (None: a kind without
+    a range)."""
+    return covered(shard.spec for shard in status.shards if corp in (None, shard.corp))
 
 
 async def finish_export(ledger: Ledger, status: ExportStatus) -> None:
@@ -52,14 +53,16 @@ async def finish_export(ledger: Ledger, status: ExportStatus) -> None:
 
 
 def _write_manifests(files: ExportFiles, status: ExportStatus) -> None:
-    span = covered_range(status)
-    files.save_manifest(status, span)
-    if len(status.corps) != 1 or status.failed:
-        return
-    if span is None:
-        drop_manifest(files.directory)
-    else:
-        completed(status.kind, status.corps[0], span, status.items).save(files.directory)
+    files.save_manifest(status, covered_range(status))
+    for corp in status.corps:
+        mine = [shard for shard in status.shards if shard.corp == corp]
+        span = covered_range(status, corp)
+        if span is None or any(shard.state != "committed" for shard in mine):
+            continue
+        records = sum(shard.items for shard in mine)
+        completed(status.kind, corp, span, records).save(
+            corp_output(files.directory, corp, status.kind)
+        )
 
 
 async def finish_if_complete(

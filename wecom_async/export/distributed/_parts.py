@@ -112,6 +112,10 @@ class Plan:
             raise LedgerError("not a plan.json of this release") from None
 
 
+def _plan_bytes(plan: Plan) -> bytes:
+    return json_text(plan.to_json()).encode() + b"\n"
+
+
 def _shard_plan(data: object) -> ShardPlan:
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
         raise TypeError
@@ -158,17 +162,35 @@ class ExportFiles:
         submitters at once succeeds; on a URL (no exclusive create) it is check-then-
         write, and the ledger's ``create`` (atomic in Redis) stays the authority on the
         export id: :func:`~wecom_async.export.distributed.submit_export` writes the plan
-        before it and submits nothing when the ledger has the id.
+        before it and submits nothing when the ledger has the id; the submitter it
+        accepts then calls :meth:`keep_plan`, one it refuses :meth:`drop_plan`.
 
         Raises:
             FileExistsError: the folder holds a plan already (an export of this id).
         """
         (self.store / "commits").make_folder()
-        (self.store / PLAN_FILE).create_bytes(json_text(plan.to_json()).encode() + b"\n")
+        (self.store / PLAN_FILE).create_bytes(_plan_bytes(plan))
 
-    def drop_plan(self) -> None:
-        """Remove ``plan.json`` (a submission the ledger refused)."""
-        (self.store / PLAN_FILE).unlink()
+    def keep_plan(self, plan: Plan) -> None:
+        """Make sure ``plan.json`` is ``plan`` (the ledger accepted its id): on a URL a
+        submitter that raced past the check may have written over it; write it again."""
+        where = self.store / PLAN_FILE
+        with contextlib.suppress(OSError):
+            if where.read_bytes() == _plan_bytes(plan):
+                return
+        where.write_bytes(_plan_bytes(plan))
+
+    def drop_plan(self, plan: Plan | None = None) -> None:
+        """Remove ``plan.json`` (a submission the ledger refused); given ``plan``, only
+        while it is that plan (never the plan of the submitter that won the id)."""
+        where = self.store / PLAN_FILE
+        if plan is not None:
+            try:
+                if where.read_bytes() != _plan_bytes(plan):
+                    return
+            except FileNotFoundError:
+                return
+        where.unlink()
 
     def load_plan(self) -> Plan:
         """Read ``plan.json``.

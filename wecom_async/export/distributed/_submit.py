@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -60,6 +60,7 @@ async def submit_export(
     directory: Path | str,
     *,
     request: JobRequest | None = None,
+    corp_requests: Mapping[str, JobRequest] | None = None,
     chunk_size: int | None = None,
     export_id: str | None = None,
     token_store: TokenStore | None = None,
@@ -76,6 +77,9 @@ async def submit_export(
         directory: where the export's folder is made (shared with the workers): a path,
             or an fsspec URL without credentials (``s3://bucket/exports``).
         request: the kind's range and pairs.
+        corp_requests: a corp's own range (by label), where it differs from ``request``
+            (``--since last``: each corp goes on from its own previous run). Recorded in
+            the plan as ``request["corp_since"]``.
         chunk_size: follow-users per shard, for the follow-user chunked kinds.
         export_id: the id (default: :func:`new_export_id`).
         token_store: given to each planning client (default: a per-process one).
@@ -86,7 +90,8 @@ async def submit_export(
 
     Raises:
         ValidationError: a corp label or the export id is not usable, two corps share
-            a label, or ``directory`` is a URL that cannot be used (nothing was sent).
+            a label, ``corp_requests`` names a corp not submitted, or ``directory`` is a
+            URL that cannot be used (nothing was sent).
         LedgerError: an export of this id exists already (its folder has a plan, or the
             ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
@@ -100,27 +105,38 @@ async def submit_export(
         raise ValidationError("an export id is letters, digits, '.', '_' or '-' (not a path)")
     files = ExportFiles(directory, export_id)
     request = request or JobRequest()
-    job = request.build(kind, chunk_size=chunk_size, concurrency=1)
+    own = dict(corp_requests or {})
+    if not own.keys() <= set(labels):
+        unknown = sorted(own.keys() - set(labels))
+        raise ValidationError(f"corp_requests names corps not submitted: {unknown}")
+    jobs = {
+        label: own.get(label, request).build(kind, chunk_size=chunk_size, concurrency=1)
+        for label in labels
+    }
     store = token_store or MemoryTokenStore()
     budget = rate_budget or MemoryRateBudget()
     shards: list[ShardPlan] = []
     for label, factory in corps:
         async with factory(token_store=store, rate_budget=budget) as client:
-            shards += [ShardPlan(label, u.spec, u.size) for u in await job.plan(client)]
-    plan = Plan(export_id, kind, _request_json(request, chunk_size), labels, shards)
+            shards += [ShardPlan(label, u.spec, u.size) for u in await jobs[label].plan(client)]
+    plan = Plan(export_id, kind, _request_json(request, own, chunk_size), labels, shards)
     try:
         await anyio.to_thread.run_sync(files.save_plan, plan)
     except FileExistsError:
         raise LedgerError(f"export {export_id} exists already in {directory}") from None
     if not await _create(ledger, files, plan, shards):
-        await anyio.to_thread.run_sync(files.drop_plan)
+        await anyio.to_thread.run_sync(files.drop_plan, plan)
         raise LedgerError(f"export {export_id} exists already in the ledger")
+    await anyio.to_thread.run_sync(files.keep_plan, plan)
     await kick_shards(broker, export_id, range(len(shards)))
     return export_id
 
 
-def _request_json(request: JobRequest, chunk_size: int | None) -> JsonObject:
+def _request_json(
+    request: JobRequest, own: Mapping[str, JobRequest], chunk_size: int | None
+) -> JsonObject:
     return {
+        "corp_since": {label: each.since for label, each in own.items()},
         "since": request.since,
         "until": request.until,
         "pairs": [list(pair) for pair in request.pairs],

@@ -32,7 +32,7 @@ from ..._wire import RateBudget
 from ...redis._connect import client_from_url
 from .._corps import CorpEntry, CorpsFileError, load_corps, ticket_keys
 from .._dist_args import manage_parser
-from .._since import JobRequest
+from .._since import JobRequest, is_last, since_last_each
 from .._status import ExitStatus
 from .._store import location_problem
 from ._ledger import ExportStatus, Ledger
@@ -200,7 +200,7 @@ async def _submit(
     corps: Sequence[Corp],
     directory: Path,
     wait: bool,
-    request: JobRequest,
+    requests: tuple[JobRequest, dict[str, JobRequest] | None],
     chunk_size: int | None,
 ) -> ExportStatus | str:
     async with client_from_url(url, timeout=LeaseOptions.redis_timeout) as redis:
@@ -209,7 +209,14 @@ async def _submit(
         try:
             ledger = Ledger(redis)
             export_id = await submit_export(
-                ledger, broker, kind, corps, directory, request=request, chunk_size=chunk_size
+                ledger,
+                broker,
+                kind,
+                corps,
+                directory,
+                request=requests[0],
+                corp_requests=requests[1],
+                chunk_size=chunk_size,
             )
             sys.stderr.write(f"wecom-async: submitted export {export_id}\n")
             if not wait:
@@ -236,6 +243,22 @@ def _line(status: ExportStatus) -> str:
     )
 
 
+def _since_last(
+    args: argparse.Namespace,
+    request: JobRequest,
+    directory: Path | str,
+    entries: list[CorpEntry] | None,
+) -> dict[str, JobRequest] | str | None:
+    """Each corp's request under ``--since last`` (None: not asked), or the usage error."""
+    if not is_last(args.since):
+        return None
+    if entries is None:
+        ids = [args.corp_id or os.environ.get("WECOM_CORP_ID", "")]
+    else:
+        ids = [entry.corp_id for entry in entries]
+    return since_last_each(args.kind, request, directory, ids)
+
+
 def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
     """``wecom-async export KIND --workers[-wait]``: submit (and wait); with ``--corps``,
     one export holding the shards of every corp of the file."""
@@ -245,10 +268,14 @@ def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
         return ExitStatus.USAGE
     url, entries = found
     directory = args.output or Path("exports")
+    each = _since_last(args, request, directory, entries)
+    if isinstance(each, str):
+        err.write(f"wecom-async: error: {each}\n")
+        return ExitStatus.USAGE
 
     async def run(corps: Sequence[Corp]) -> ExportStatus | str:
         return await _submit(
-            url, args.kind, corps, directory, args.workers_wait, request, args.chunk_size
+            url, args.kind, corps, directory, args.workers_wait, (request, each), args.chunk_size
         )
 
     try:

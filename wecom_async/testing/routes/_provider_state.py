@@ -1,19 +1,35 @@
 """A service provider's side of the fake: suites, tickets, auth codes, permanent codes.
 
-Rules (D:90628, D:90642, D:100776, D:90605, D:97175; errcodes by name from D:90313,
-**unverified** per endpoint):
+Rules (D:90628, D:90642, D:100776, D:90605, D:97175). Errcodes: their meanings are those
+of WeCom's global errcode table (D:90313, https://developer.work.weixin.qq.com/document/path/90313);
+which endpoint answers which is **verified** where WeCom was seen answering it (developer
+community threads quoting WeCom's errmsg), else chosen by meaning (**unverified**):
 
 * ``get_suite_token`` takes the suite id, secret and a ticket pushed in the last 30
-  minutes: 40083 unknown suite, 40001 wrong secret, 40085 unknown or expired ticket.
-  Suite tokens live 7200 s; a business call with a bad one answers 40082, an expired
-  one 42009, none 41001.
+  minutes: 40083 unknown suite (seen: "invalid SuiteId"), 40085 unknown, expired or
+  another suite's ticket (seen: "invalid suite ticket"), 40080 wrong suite secret
+  (不合法的suite_secret; by meaning); missing fields 41021 suite_id / 41024 secret /
+  41023 suite_ticket (缺少…参数; by meaning).
+* Suite tokens live 7200 s. A call with a bad one answers 40082 (seen: "invalid
+  suite_acccess_token or provider_access_token"), an expired one 42009
+  (suite_access_token已过期; by meaning), none 41022 (缺少suite_access_token参数; by
+  meaning).
 * Authorizing a corp (``authorize``) makes its permanent code and a one-time auth code
-  (10 minutes) that ``v2/get_permanent_code`` exchanges (else 40078).
-* ``get_corp_token`` with the corp's current permanent code issues the corp's token
-  (else 40084); for a 代开发 suite the code is also an app secret of the corp, so
-  ``gettoken`` accepts it. Cancelling or resetting revokes the code and its tokens.
-* ``get_provider_token`` takes the provider corp id and provider secret (40013 / 40001);
-  a call with a provider token the fake never issued answers 40014, an expired one 42001.
+  (10 minutes) that ``v2/get_permanent_code`` exchanges: else 40078 (seen: "invalid
+  auth_code", also for a code spent twice), none 41008 (缺少auth code参数; by meaning).
+* ``get_corp_token`` / ``get_auth_info`` with the corp's current permanent code: else
+  40084 (the table's help names a wrong code, a cancelled authorization and another
+  provider's code; for a corp that never installed the suite WeCom was once seen
+  answering 40082 instead, which the fake does not model), none 41025
+  (缺少permanent_code参数; by meaning), no ``auth_corpid`` 41002 (by meaning). For a
+  代开发 suite the code is also an app secret of the corp, so ``gettoken`` accepts it.
+  Cancelling or resetting revokes the code and its tokens.
+* ``get_provider_token`` takes the provider corp id and provider secret: 40001 a wrong
+  secret (seen: "invalid credential"), 40013 an unknown corp id, 41002 / 41004 a missing
+  one (by meaning). A call with a provider token the fake never issued answers 40082 (the
+  errmsg WeCom was seen writing for 40082 names both provider-level tokens), an expired
+  one 42001 and none 41001 (both **unverified**: the table has no code of its own for
+  them).
 
 Pushes are returned as the plaintext XML WeCom would send to the command callback URL;
 ``wecom_async.testing.push.push_event`` encrypts and delivers them.
@@ -95,9 +111,9 @@ class ProviderState:
         return self.suites[suite_id]
 
     def suite_of_token(self, token: str | None, now: float) -> Suite:
-        """The suite whose ``suite_access_token`` this is; 41001 / 40082 / 42009."""
+        """The suite whose ``suite_access_token`` this is; 41022 / 40082 / 42009."""
         if not token:
-            raise WeComFault(41001)
+            raise WeComFault(41022)
         for suite in self.suites.values():
             if suite.tokens.knows(token):
                 try:
@@ -108,14 +124,18 @@ class ProviderState:
         raise WeComFault(40082)
 
     def check_provider_token(self, token: str | None, now: float) -> None:
-        """Raise unless ``token`` is a valid ``provider_access_token``: 41001 none, 40014
-        one no provider was issued (or revoked), 42001 an expired one."""
+        """Raise unless ``token`` is a valid ``provider_access_token``: 41001 none, 40082
+        one no provider was issued (or revoked), 42001 an expired one (module doc)."""
         if not token:
             raise WeComFault(41001)
         registry = next((r for r in self.providers.values() if r.knows(token)), None)
         if registry is None:
-            raise WeComFault(40014)
-        registry.check(token, now)
+            raise WeComFault(40082)
+        try:
+            registry.check(token, now)
+        except WeComFault as fault:
+            # An invalidated token reads as one never issued: 40082, not the corp's 40014.
+            raise WeComFault(40082 if fault.errcode == 40014 else fault.errcode) from None
 
     def authorized_corps(self, suite: Suite | None = None) -> list[CorpState]:
         """The corps that authorized ``suite`` (any suite of the fake when None)."""
@@ -157,8 +177,10 @@ def corp_secret(suite: Suite, permanent_code: str) -> str:
 
 
 def exchange(suite: Suite, auth_code: str | None, now: float) -> Authorization:
-    """Spend an auth code; 40078 when unknown, used or expired."""
-    corp_id, until = suite.auth_codes.pop(auth_code or "", ("", 0.0))
+    """Spend an auth code; 41008 when none is given, 40078 when unknown, used or expired."""
+    if not auth_code:
+        raise WeComFault(41008)
+    corp_id, until = suite.auth_codes.pop(auth_code, ("", 0.0))
     authorization = suite.authorized.get(corp_id)
     if authorization is None or now >= until:
         raise WeComFault(40078)

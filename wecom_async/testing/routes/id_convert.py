@@ -10,11 +10,12 @@ external_userid that names no customer (or a ``wo`` WeCom user for convert_to_op
 
 The two provider-level calls (``service/externalcontact/...``) carry a provider's token
 instead of a corp token and are checked against the fake's provider side
-(``_provider_state.py``): unionid_to_external_userid_3rd takes a ``suite_access_token``
-the fake issued (41001 none, 40082 unknown, 42009 expired) and searches every corp that
-authorized that suite (``corpid`` narrows it to one); finish_external_userid_migration
-takes a ``provider_access_token`` the fake issued (41001 / 40014 / 42001) and a corp that
-authorized one of the fake's suites (else 40013), whose flag it sets.
+(``_provider_state.py``, which says which codes are verified): unionid_to_external_userid_3rd
+takes a ``suite_access_token`` the fake issued (41022 none, 40082 unknown, 42009 expired)
+and searches every corp that authorized that suite (``corpid`` narrows it to one);
+finish_external_userid_migration takes a ``provider_access_token`` the fake issued (41001
+none, 40082 unknown, 42001 expired) and a corp that authorized one of the fake's suites
+(else 40013, by meaning, unverified), whose flag it sets.
 
 Unverified and marked so: the fake leaves out of ``items`` the ids it cannot translate
 (WeCom's answer for them is not documented).

@@ -8,7 +8,7 @@ are ``auth=False`` for the dispatcher and check the suite token themselves.
 from __future__ import annotations
 
 from .._errors import WeComFault
-from .._params import req_str
+from .._params import opt_str, req_str
 from .._route import JSON, RequestContext, Route
 from .._tokens import TOKEN_LIFETIME
 from ._provider_state import ProviderState, Suite, corp_secret, exchange
@@ -26,14 +26,14 @@ def _suite(ctx: RequestContext) -> Suite:
 
 def get_suite_token(ctx: RequestContext) -> JSON:
     """POST service/get_suite_token {suite_id, suite_secret, suite_ticket}."""
-    suite_id = req_str(ctx.body, "suite_id", errcode=41002)
-    secret = req_str(ctx.body, "suite_secret", errcode=41004)
-    ticket = req_str(ctx.body, "suite_ticket", errcode=40085)
+    suite_id = req_str(ctx.body, "suite_id", errcode=41021)
+    secret = req_str(ctx.body, "suite_secret", errcode=41024)
+    ticket = req_str(ctx.body, "suite_ticket", errcode=41023)
     suite = _provider(ctx).suites.get(suite_id)
     if suite is None:
         raise WeComFault(40083)
     if secret != suite.secret:
-        raise WeComFault(40001)
+        raise WeComFault(40080)
     now = ctx.clock.now()
     if suite.tickets.get(ticket, 0.0) <= now:
         raise WeComFault(40085)
@@ -44,7 +44,7 @@ def get_suite_token(ctx: RequestContext) -> JSON:
 def get_permanent_code(ctx: RequestContext) -> JSON:
     """POST service/v2/get_permanent_code?suite_access_token= {auth_code}."""
     suite = _suite(ctx)
-    authorization = exchange(suite, req_str(ctx.body, "auth_code"), ctx.clock.now())
+    authorization = exchange(suite, opt_str(ctx.body, "auth_code"), ctx.clock.now())
     corp = _provider(ctx).corps[authorization.corp_id]
     admin = next(iter(corp.staff), "")
     data: JSON = {
@@ -58,8 +58,8 @@ def get_permanent_code(ctx: RequestContext) -> JSON:
 
 
 def _authorized(ctx: RequestContext, suite: Suite) -> str:
-    corp_id = req_str(ctx.body, "auth_corpid")
-    code = req_str(ctx.body, "permanent_code")
+    corp_id = req_str(ctx.body, "auth_corpid", errcode=41002)
+    code = req_str(ctx.body, "permanent_code", errcode=41025)
     authorization = suite.authorized.get(corp_id)
     if authorization is None or authorization.permanent_code != code:
         raise WeComFault(40084)

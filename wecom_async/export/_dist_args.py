@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Final
 
+from ._store import location_arg
+
 __all__ = ["MANAGE_COMMANDS", "add_worker_parser", "manage_parser"]
 
 #: ``wecom-async export <command> ID``: commands on a submitted export.
@@ -50,7 +52,13 @@ def manage_parser() -> argparse.ArgumentParser:
     parser.add_argument("command", choices=MANAGE_COMMANDS)
     parser.add_argument("export_id", metavar="ID")
     parser.add_argument("--redis-url", metavar="URL", help="default: $WECOM_REDIS_URL")
-    parser.add_argument("--dir", type=Path, help="the export's output directory (for resume)")
-    parser.add_argument("-o", "--output", type=Path, help="assemble: the file to write")
+    parser.add_argument(
+        "--dir",
+        type=location_arg,
+        help="the export's output directory or fsspec URL (for resume)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=location_arg, help="assemble: the file (or fsspec URL) to write"
+    )
     parser.add_argument("--corp", help="assemble: only this corp's records")
     return parser

@@ -32,8 +32,8 @@ from typing import Final
 
 from .._exceptions import WeComError
 from .._jsontext import json_text
-from ._checkpoint import write_atomic
 from ._range import TimeRange
+from ._store import Location, as_location
 
 __all__ = [
     "MANIFEST_SUFFIX",
@@ -41,6 +41,7 @@ __all__ = [
     "ManifestError",
     "completed",
     "corp_output",
+    "manifest_location",
     "manifest_path",
 ]
 
@@ -57,11 +58,23 @@ def manifest_path(output: Path) -> Path:
     return output.with_name(output.name + MANIFEST_SUFFIX)
 
 
-def corp_output(directory: Path, corp_id: str, kind: str) -> Path:
-    """What a distributed export to ``directory`` writes its ``corp_id`` / ``kind``
-    manifest beside (``DIR/<corp_id>.<kind>``: the manifest is
+def manifest_location(output: Location | Path | str) -> Location:
+    """The manifest beside ``output``, a path or a URL.
+
+    Raises:
+        ValidationError: ``output`` is a URL that cannot be used.
+    """
+    where = as_location(output)
+    return where.with_name(where.name + MANIFEST_SUFFIX)
+
+
+def corp_output(directory: Location | Path | str, corp_id: str, kind: str) -> Location | Path:
+    """What a distributed export to ``directory`` (a path, or an fsspec URL) writes its
+    ``corp_id`` / ``kind`` manifest beside (``DIR/<corp_id>.<kind>``: the manifest is
     ``DIR/<corp_id>.<kind>.manifest.json``)."""
-    return directory / f"{corp_id}.{kind}"
+    if isinstance(directory, Path):
+        return directory / f"{corp_id}.{kind}"
+    return as_location(directory) / f"{corp_id}.{kind}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,11 +87,12 @@ class Manifest:
     records: int
     finished_at: int
 
-    def save(self, output: Path) -> None:
-        """Write the manifest beside ``output`` (atomically).
+    def save(self, output: Location | Path | str) -> None:
+        """Write the manifest beside ``output`` (a path or a URL), whole.
 
         Raises:
-            OutputWriteError: the file cannot be written (an ``OSError`` too).
+            OSError: the manifest cannot be written (locally an ``OutputWriteError``,
+                a ``WeComError`` too).
         """
         document = {
             "version": MANIFEST_VERSION,
@@ -89,17 +103,18 @@ class Manifest:
             "records": self.records,
             "finished_at": self.finished_at,
         }
-        write_atomic(manifest_path(output), (json_text(document, indent=2) + "\n").encode())
+        manifest_location(output).write_bytes((json_text(document, indent=2) + "\n").encode())
 
     @classmethod
-    def load(cls, output: Path) -> Manifest:
-        """Read the manifest of the export written to ``output``.
+    def load(cls, output: Location | Path | str) -> Manifest:
+        """Read the manifest of the export written to ``output`` (a path or a URL).
 
         Raises:
             ManifestError: there is none (no completed run to that output), or it cannot
                 be read.
+            ValidationError: ``output`` is a URL that cannot be used.
         """
-        path = manifest_path(output)
+        path = manifest_location(output)
         try:
             data = json.loads(path.read_bytes())
         except FileNotFoundError:

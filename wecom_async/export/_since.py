@@ -64,7 +64,7 @@ def is_last(since: str | None) -> bool:
 
 
 def since_last_each(
-    kind: str, request: JobRequest, directory: Path, corp_ids: Sequence[str]
+    kind: str, request: JobRequest, directory: Path | str, corp_ids: Sequence[str]
 ) -> dict[str, JobRequest] | str:
     """``--since last`` of a distributed export to ``directory``: each corp's request,
     starting one second after that corp's previous run of ``kind`` there (its manifest,
@@ -101,7 +101,7 @@ def resolve_job(
     until: str | None,
     pairs: Path | None,
     resume: bool,
-    output: Path,
+    output: Path | str,
     corp_id: str,
 ) -> JobRequest | str:
     """Read the range and pairs options of ``kind``; return them, or the usage error."""
@@ -129,7 +129,7 @@ def resolve_job(
         request.build(kind, chunk_size=None, concurrency=1)
     except ValueError as error:  # the range is reversed: the only error left
         return _reversed(request) or str(error)
-    return _same_plan(kind, request, output) if resume else request
+    return _same_plan(kind, request, Path(output)) if resume else request
 
 
 def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str:
@@ -155,7 +155,7 @@ def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str
     return request
 
 
-def _since(text: str, kind: str, output: Path, corp_id: str) -> int:
+def _since(text: str, kind: str, output: Path | str, corp_id: str) -> int:
     if is_last(text):
         return Manifest.load(output).next_since(kind, corp_id)
     return parse_bound(text, end=False)

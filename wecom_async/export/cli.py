@@ -53,6 +53,7 @@ from ._status import (
     ExitStatus,
     conclude,
 )
+from ._store import location_arg, location_problem
 from ._writer import EXTENSIONS, FORMATS, Format
 
 __all__ = ["EXIT_HELP", "ExitStatus", "main"]
@@ -195,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("kind", choices=list(JOBS), help="what to export")
-    export.add_argument("-o", "--output", type=Path, help="output file (default: KIND.FORMAT)")
+    export.add_argument(
+        "-o",
+        "--output",
+        type=location_arg,
+        help="output file (default: KIND.FORMAT); with --workers a directory or fsspec URL",
+    )
     export.add_argument(
         "--format",
         choices=FORMATS,
@@ -330,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         action="store_true",
         help="submit the export as shards to `wecom-async worker` processes (through "
-        "--redis-url) and print its id; -o is then the output directory; with --corps, "
-        "one export holds every corp's shards (`export assemble ID --corp CORP_ID`)",
+        "--redis-url) and print its id; -o is then the output directory, or an fsspec "
+        "URL (the fsspec extra); with --corps, one export holds every corp's shards "
+        "(`export assemble ID --corp CORP_ID`)",
     )
     workers.add_argument(
         "--workers-wait", action="store_true", help="as --workers, then show progress until done"
@@ -437,6 +444,12 @@ def _output_problem(output: Path, summary: Path | None) -> str | None:
 def _export(args: argparse.Namespace, err: TextIO) -> int:
     if args.workers or args.workers_wait:
         return _submit(args, err)
+    if isinstance(args.output, str):  # a URL (see location_arg)
+        err.write(
+            "wecom-async: error: an fsspec URL output needs --workers / --workers-wait (a "
+            "single-process export keeps its checkpoint and lock beside a local file)\n"
+        )
+        return ExitStatus.USAGE
     if args.corps is not None:
         return export_corps(args, err)
     settings = _settings(args)
@@ -465,6 +478,9 @@ def _submit(args: argparse.Namespace, err: TextIO) -> int:
     """``export KIND --workers[-wait]``: hand the export to the workers (``--since last``
     is each corp's own, read by :mod:`.distributed.cli` once it knows the corps)."""
     submit = _distributed("submit")
+    if problem := location_problem(args.output):
+        err.write(f"wecom-async: error: -o: {problem}\n")
+        return ExitStatus.USAGE
     last = is_last(args.since)
     request = unranged(args.kind, args.since, args.until) or resolve_job(
         args.kind,

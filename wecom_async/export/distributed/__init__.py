@@ -15,7 +15,10 @@ corp × a time window...). The pieces:
   heartbeats, and an epoch that fences a worker whose lease was taken over; a commit is
   atomic and accepted only for the current epoch.
 * :class:`ExportFiles` (:mod:`._parts`): each shard's records in a part file named by
-  export, shard and epoch; readers read only the committed part of each shard.
+  export, shard and epoch; readers read only the committed part of each shard. The
+  output is a shared directory or, with the ``fsspec`` extra, an fsspec URL
+  (``-o s3://bucket/exports``; credentials from fsspec's configuration, never in the
+  URL), written with object-store semantics: parts uploaded whole, no rename.
 * :class:`ShardWorker` (:mod:`._worker`) and :func:`serve_worker`: shard tasks from
   taskiq, and a sweep of the ledger for shards nobody runs (a killed worker's).
 * :func:`submit_export`, :func:`wait_export`, :func:`rebuild_export` (:mod:`._submit`).

@@ -8,7 +8,7 @@ files again::
 
     <directory>/<id>/manifest.json   every shard's part, items, failures, errors, and the
                                      range the export covered
-    <directory>/<corp>.<kind>.manifest.json
+    <directory>/<corp>.<kind>.manifest.json   (a URL: inside it, through the same storage)
                                      each corp's manifest of the kind (corp, covered
                                      range, records), where ``--since last`` of the next
                                      distributed export to <directory> reads that corp's
@@ -23,7 +23,6 @@ the export go on from theirs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import anyio
 from redis.exceptions import RedisError
@@ -48,21 +47,22 @@ async def finish_export(ledger: Ledger, status: ExportStatus) -> None:
     Raises:
         OSError: a manifest cannot be written (the export stays active: retried).
     """
-    files = ExportFiles(Path(status.directory), status.export_id)
+    files = ExportFiles(status.directory, status.export_id)
     await anyio.to_thread.run_sync(_write_manifests, files, status)
     await ledger.retire(status.export_id)
 
 
 def _write_manifests(files: ExportFiles, status: ExportStatus) -> None:
     files.save_manifest(status, covered_range(status))
-    directory = Path(status.directory)
     for corp in status.corps:
         mine = [shard for shard in status.shards if shard.corp == corp]
         span = covered_range(status, corp)
         if span is None or any(shard.state != "committed" for shard in mine):
             continue
         records = sum(shard.items for shard in mine)
-        completed(status.kind, corp, span, records).save(corp_output(directory, corp, status.kind))
+        completed(status.kind, corp, span, records).save(
+            corp_output(files.directory, corp, status.kind)
+        )
 
 
 async def finish_if_complete(

@@ -51,6 +51,7 @@ from redis.exceptions import ResponseError
 
 from ..._exceptions import WeComError
 from ...models._base import JsonObject
+from .._store import is_url, url_problem
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -560,8 +561,10 @@ def _export_fields(
     if not plain_name(export_id):
         raise ValueError(f"export id {export_id!r} is not a plain name")
     directory = meta["directory"]
-    path = Path(directory)
-    if not path.is_absolute() or ".." in path.parts or "\0" in directory:
+    if is_url(directory):
+        if url_problem(directory):  # never repeated: it may hold a secret
+            raise ValueError("directory is not a URL an export may use")
+    elif not Path(directory).is_absolute() or ".." in Path(directory).parts or "\0" in directory:
         raise ValueError(f"directory {directory!r} is not an absolute path without '..'")
     corps = json.loads(meta["corps"])
     if not isinstance(corps, list) or not all(isinstance(c, str) and plain_name(c) for c in corps):

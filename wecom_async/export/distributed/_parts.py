@@ -1,6 +1,7 @@
 """The files of a distributed export: the plan, the part of each shard, commit records.
 
-Everything of export ``E`` lives in ``<directory>/E/``::
+Everything of export ``E`` lives in ``<directory>/E/``, a local directory or an fsspec
+URL (see ``wecom_async/export/_store.py``)::
 
     plan.json                   kind, request, corps and every shard (corp, unit spec)
     E-s00003-e<epoch>-<owner>.jsonl       the records of shard 3 written under that
@@ -10,13 +11,17 @@ Everything of export ``E`` lives in ``<directory>/E/``::
                                 accepted it (to rebuild a ledger Redis lost)
     manifest.json               written once every shard is committed or failed
 
-A part is named by its lease's epoch and owner, and created exclusively, so two
-workers that ran the same shard (one of them stale) never write the same file; the
+A part is named by its lease's epoch and owner, and refused if it exists already, so
+two workers that ran the same shard (one of them stale) never write the same file; the
 ledger says which one counts. A file name read back (from the ledger or a commit
 record) counts only if it is such a plain name of that very shard: nothing outside the
 folder is ever read. Readers read only
-the committed part of each shard. A part is fsynced and renamed into place before its
-commit is asked for, so a committed part is always whole.
+the committed part of each shard. A part is put in place whole before its commit is
+asked for, so a committed part is always whole: in a local directory it is written as
+``.part`` (created exclusively), fsynced and renamed; on a URL (an object store: no
+rename, no append, no exclusive create) it is spooled to a local temporary file and
+uploaded whole with one ``put_file``, and every other file is written whole with one
+``pipe_file``.
 
 A commit record is written only after the ledger accepted the commit; a worker killed
 between the two leaves a shard that a rebuilt ledger runs again (its parts are then
@@ -32,7 +37,6 @@ import json
 import logging
 import os
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +44,8 @@ from typing import Final
 
 from ..._jsontext import json_text
 from ...models._base import JsonObject
-from .._checkpoint import write_atomic
-from .._output import fsync_directory
 from .._range import TimeRange
+from .._store import Location, as_location, whole_file
 from ._ledger import ExportStatus, LedgerError, ShardPlan
 
 __all__ = [
@@ -88,7 +91,7 @@ class Plan:
         """Read ``plan.json`` back.
 
         Raises:
-            ValueError: not a plan of this release.
+            LedgerError: not a plan of this release (a damaged ``plan.json``).
         """
         try:
             shards = data["shards"]
@@ -106,7 +109,11 @@ class Plan:
                 shards=[_shard_plan(s) for s in shards],
             )
         except (KeyError, TypeError, ValueError):
-            raise ValueError("not a plan.json of this release") from None
+            raise LedgerError("not a plan.json of this release") from None
+
+
+def _plan_bytes(plan: Plan) -> bytes:
+    return json_text(plan.to_json()).encode() + b"\n"
 
 
 def _shard_plan(data: object) -> ShardPlan:
@@ -119,13 +126,21 @@ class ExportFiles:
     """The folder of one distributed export; see the module docstring.
 
     Args:
-        directory: the export's output directory (the folder ``E`` is made in).
+        directory: the export's output directory (the folder ``E`` is made in): a path,
+            or an fsspec URL (``scheme://...``, checked by
+            ``parse_location`` of ``wecom_async/export/_store.py``).
         export_id: the export's id.
+
+    Raises:
+        ValidationError: ``directory`` is a URL that cannot be used.
     """
 
-    def __init__(self, directory: Path, export_id: str) -> None:
+    def __init__(self, directory: Location | Path | str, export_id: str) -> None:
         self.export_id = export_id
-        self.folder = directory / export_id
+        self.directory = as_location(directory)
+        self.store = self.directory / export_id
+        #: The folder: a :class:`~pathlib.Path`, or the URL.
+        self.folder = self.store.native
 
     def __repr__(self) -> str:
         return f"ExportFiles({str(self.folder)!r})"
@@ -141,35 +156,55 @@ class ExportFiles:
         return name.startswith(prefix) and _LEASE.fullmatch(name[len(prefix) :]) is not None
 
     def save_plan(self, plan: Plan) -> None:
-        """Write ``plan.json`` (atomically), making the folder; never over another plan.
+        """Write ``plan.json`` whole, making the folder; never over another plan.
+
+        In a local directory the plan is linked into place, so only one of two
+        submitters at once succeeds; on a URL (no exclusive create) it is check-then-
+        write, and the ledger's ``create`` (atomic in Redis) stays the authority on the
+        export id: :func:`~wecom_async.export.distributed.submit_export` writes the plan
+        before it and submits nothing when the ledger has the id; the submitter it
+        accepts then calls :meth:`keep_plan`, one it refuses :meth:`drop_plan`.
 
         Raises:
             FileExistsError: the folder holds a plan already (an export of this id).
         """
-        (self.folder / "commits").mkdir(parents=True, exist_ok=True)
-        path = self.folder / PLAN_FILE
-        tmp = path.with_name(f"{PLAN_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        write_atomic(tmp, json_text(plan.to_json()).encode() + b"\n")
-        try:
-            os.link(tmp, path)  # whole, and only where there is no plan yet
-        finally:
-            tmp.unlink()
-        fsync_directory(self.folder)
+        (self.store / "commits").make_folder()
+        (self.store / PLAN_FILE).create_bytes(_plan_bytes(plan))
 
-    def drop_plan(self) -> None:
-        """Remove ``plan.json`` (a submission the ledger refused)."""
-        (self.folder / PLAN_FILE).unlink(missing_ok=True)
+    def keep_plan(self, plan: Plan) -> None:
+        """Make sure ``plan.json`` is ``plan`` (the ledger accepted its id): on a URL a
+        submitter that raced past the check may have written over it; write it again."""
+        where = self.store / PLAN_FILE
+        with contextlib.suppress(OSError):
+            if where.read_bytes() == _plan_bytes(plan):
+                return
+        where.write_bytes(_plan_bytes(plan))
+
+    def drop_plan(self, plan: Plan | None = None) -> None:
+        """Remove ``plan.json`` (a submission the ledger refused); given ``plan``, only
+        while it is that plan (never the plan of the submitter that won the id)."""
+        where = self.store / PLAN_FILE
+        if plan is not None:
+            try:
+                if where.read_bytes() != _plan_bytes(plan):
+                    return
+            except FileNotFoundError:
+                return
+        where.unlink()
 
     def load_plan(self) -> Plan:
         """Read ``plan.json``.
 
         Raises:
-            OSError: it cannot be read.
-            ValueError: it is not a plan of this release.
+            OSError: it cannot be read (FileNotFoundError: there is none).
+            LedgerError: it is not a plan of this release.
         """
-        data = json.loads((self.folder / PLAN_FILE).read_bytes())
+        try:
+            data = json.loads((self.store / PLAN_FILE).read_bytes())
+        except ValueError:
+            data = None
         if not isinstance(data, dict):
-            raise ValueError("not a plan.json of this release")
+            raise LedgerError(f"{self.store / PLAN_FILE} is not a plan.json of this release")
         return Plan.from_json(data)
 
     def open_part(self, shard: int, epoch: int, owner: str) -> PartFile:
@@ -179,17 +214,17 @@ class ExportFiles:
             FileExistsError: that lease's part exists already (never for a lease the
                 ledger granted once).
         """
-        return PartFile(self.folder / self.part_name(shard, epoch, owner))
+        return PartFile(self.store / self.part_name(shard, epoch, owner))
 
     def record_commit(
         self, shard: int, file: str, items: int, failures: Sequence[JsonObject]
     ) -> None:
         """Write the commit record of ``shard`` (after the ledger accepted the commit)."""
         record = {"file": file, "items": items, "failures": list(failures)}
-        write_atomic(self._commit_path(shard), json_text(record).encode() + b"\n")
+        self._commit_path(shard).write_bytes(json_text(record).encode() + b"\n")
 
-    def _commit_path(self, shard: int) -> Path:
-        return self.folder / "commits" / f"s{shard:05d}.json"
+    def _commit_path(self, shard: int) -> Location:
+        return self.store / "commits" / f"s{shard:05d}.json"
 
     def committed_on_disk(self, plan: Plan) -> list[ShardPlan]:
         """The plan's shards, each marked committed where a commit record says so and
@@ -212,7 +247,7 @@ class ExportFiles:
         if not self.is_part_name(shard, name):
             logger.warning("%s: the commit record of shard %d names %r: ignored", self, shard, name)
             return False
-        return (self.folder / name).is_file()
+        return (self.store / name).is_file()
 
     def _read_commit(self, shard: int) -> JsonObject | None:
         try:
@@ -222,7 +257,7 @@ class ExportFiles:
         ok = isinstance(data, dict) and isinstance(data.get("file"), str)
         return data if ok and isinstance(data.get("items"), int) else None
 
-    def committed_parts(self, status: ExportStatus, corp: str | None = None) -> list[Path]:
+    def committed_parts(self, status: ExportStatus, corp: str | None = None) -> list[Location]:
         """The committed part of every committed shard (of ``corp``), in shard order.
 
         Raises:
@@ -238,33 +273,28 @@ class ExportFiles:
                     f"the ledger of export {self.export_id} names {shard.file!r} as the part "
                     f"of shard {shard.shard}: not a part of that shard"
                 )
-            parts.append(self.folder / shard.file)
+            parts.append(self.store / shard.file)
         return parts
 
-    def assemble(self, status: ExportStatus, output: Path, corp: str | None = None) -> int:
-        """Concatenate the committed parts into ``output`` (atomically); return its lines.
+    def assemble(
+        self, status: ExportStatus, output: Location | Path | str, corp: str | None = None
+    ) -> int:
+        """Concatenate the committed parts into ``output`` (a path or a URL), put in place
+        whole once complete; return its lines.
 
         Raises:
             OSError: a committed part is missing, or ``output`` cannot be written.
             LedgerError: the ledger names a file that is not a part of its shard.
+            ValidationError: ``output`` is a URL that cannot be used.
         """
-        tmp = output.with_name(output.name + ".part")
         lines = 0
-        try:
-            with open(tmp, "wb") as out:
-                for path in self.committed_parts(status, corp):
-                    with open(path, "rb") as part:
-                        for chunk in iter(lambda: part.read(1 << 20), b""):
-                            lines += chunk.count(b"\n")
-                            out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, output)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        fsync_directory(output.parent)
+        parts = self.committed_parts(status, corp)
+        with whole_file(as_location(output)) as out:
+            for location in parts:
+                with location.open_read() as part:
+                    for chunk in iter(lambda: part.read(1 << 20), b""):
+                        lines += chunk.count(b"\n")
+                        out.write(chunk)
         return lines
 
     def save_manifest(self, status: ExportStatus, span: TimeRange | None = None) -> None:
@@ -293,25 +323,35 @@ class ExportFiles:
                 for s in status.shards
             ],
         }
-        write_atomic(self.folder / MANIFEST_FILE, json_text(document).encode() + b"\n")
+        (self.store / MANIFEST_FILE).write_bytes(json_text(document).encode() + b"\n")
 
 
 class PartFile:
-    """The part a lease writes: ``<name>.part`` until :meth:`finish` renames it.
+    """The part a lease writes, put in place whole by :meth:`finish`.
+
+    In a local directory it is ``<name>.part`` beside its committed name, created
+    exclusively and renamed; on a URL it is a local temporary file uploaded whole.
 
     Args:
-        path: the committed name (the ``.part`` is beside it).
+        path: the committed name (a path, or a location of the export's store).
+
+    Raises:
+        FileExistsError: a part of that name is there already (or, locally, is being
+            written).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".part")
-        # Exclusive: a second writer of one name fails here rather than interleave, and
-        # a part in place already is never replaced.
-        self._fd: int | None = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        if path.exists():
+    def __init__(self, path: Location | Path) -> None:
+        self.path = as_location(path)
+        # Locally exclusive: a second writer of one name fails here rather than
+        # interleave. A part in place already is never replaced (checked again before
+        # an upload, where nothing is exclusive).
+        self._spool = self.path.spool(exclusive=True)
+        self.tmp = self._spool.path
+        self._fd: int | None = self._spool.fd
+        self._placed = False  # the committed name may hold what this part put there
+        if self.path.is_file():
             self.discard_tmp()
-            raise FileExistsError(errno.EEXIST, "the part exists already", str(path))
+            raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
 
     def __repr__(self) -> str:
         return f"PartFile({str(self.path)!r})"
@@ -328,24 +368,32 @@ class PartFile:
         os.lseek(self._require(), size, os.SEEK_SET)
 
     def finish(self) -> None:
-        """Make the part durable and give it its committed name."""
+        """Make the part durable and put it in place under its committed name.
+
+        Raises:
+            FileExistsError: a part of that name appeared meanwhile (never replaced).
+            OSError: it could not be put in place (kept as written: :meth:`discard`).
+        """
         fd = self._require()
         os.fsync(fd)
         self.close()
-        os.replace(self.tmp, self.path)
-        fsync_directory(self.path.parent)
+        if self.path.is_file():  # where nothing is exclusive (a URL), the only guard
+            raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
+        self._placed = True
+        self.path.publish(self._spool)
 
     def discard(self) -> None:
-        """Remove the part under either name (the ledger refused it)."""
+        """Remove the part under either name (the ledger refused it); the committed name
+        only if this part was put there (never another writer's file)."""
         self.discard_tmp()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self._placed:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
     def discard_tmp(self) -> None:
         """Close and remove the part being written (the committed name is left alone)."""
         self.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp.unlink()
+        self.path.drop_spool(self._spool)
 
     def close(self) -> None:
         """Close the file (kept on disk)."""

@@ -6,8 +6,10 @@
       heartbeat every lease / 3         in the background; a refusal (taken over) or
                                         no answer for a whole lease cancels the run
       job.fetch pages -> part file      <export>-s<k>-e<e>-<owner>.jsonl.part, whole
-                                        records (created exclusively)
-      fsync, rename                     <export>-s<k>-e<e>-<owner>.jsonl
+                                        records (created exclusively; for a URL
+                                        output a local temporary file)
+      fsync, rename                     <export>-s<k>-e<e>-<owner>.jsonl (a URL: one
+                                        whole upload; a failure gives the shard back)
       commit (fenced by e)              accepted: write the commit record
                                         refused:  a newer lease owns the shard; the part
                                                   is removed, nothing counted
@@ -108,21 +110,22 @@ async def run_shard(
         True when this run's part was committed, False when the ledger refused it or the
         lease was lost (the shard is then another lease's, or offered again).
     """
-    part = files.open_part(claim.shard, claim.epoch, claim.owner)
+    # The store's calls block (an upload above all): run beside the event loop, so the
+    # other shards of this worker keep their heartbeats.
+    part = await anyio.to_thread.run_sync(files.open_part, claim.shard, claim.epoch, claim.owner)
     run = _Run(ledger, claim, job, client, part, options, step)
     try:
         written = await run.fetch_with_lease()
     except ShardLost:
-        part.discard()
+        await anyio.to_thread.run_sync(part.discard)
         logger.warning(
             "shard %d of %s: lease lost; left to its new owner", claim.shard, claim.export_id
         )
         return False
-    except Exception as error:
-        part.discard()
+    except Exception as error:  # a page refused, or the part not put in place
+        await anyio.to_thread.run_sync(part.discard)
         await give_back(ledger, claim, options, error)
         return False
-    part.finish()
     return await run.commit(files, written)
 
 
@@ -154,6 +157,8 @@ class _Run:
             group.start_soon(self._keep_lease, group.cancel_scope)
             try:
                 await self._unit(self.claim.spec)
+                # Put in place (uploaded, for a URL) while the lease is still renewed.
+                await anyio.to_thread.run_sync(self.part.finish)
             except Exception as error:  # raised below, bare: not as an exception group
                 failed = error
             group.cancel_scope.cancel()
@@ -245,7 +250,7 @@ class _Run:
                     return False
                 await anyio.sleep(min(1.0, self.options.lease / 10))
         if not accepted:
-            self.part.discard()
+            await anyio.to_thread.run_sync(self.part.discard)
             logger.warning(
                 "shard %d of %s: commit refused (epoch %d was taken over); its part is removed",
                 claim.shard,

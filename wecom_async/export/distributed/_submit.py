@@ -57,7 +57,7 @@ async def submit_export(
     broker: AsyncBroker,
     kind: str,
     corps: Sequence[Corp],
-    directory: Path,
+    directory: Path | str,
     *,
     request: JobRequest | None = None,
     corp_requests: Mapping[str, JobRequest] | None = None,
@@ -74,7 +74,8 @@ async def submit_export(
         kind: the export kind (a key of ``wecom_async.export.JOBS``).
         corps: (label, client factory) of every corp; labels are letters, digits, ``.``,
             ``_`` or ``-``, and the workers serving a corp know it by the same label.
-        directory: where the export's folder is made (shared with the workers).
+        directory: where the export's folder is made (shared with the workers): a path,
+            or an fsspec URL without credentials (``s3://bucket/exports``).
         request: the kind's range and pairs.
         corp_requests: a corp's own range (by label), where it differs from ``request``
             (``--since last``: each corp goes on from its own previous run). Recorded in
@@ -88,8 +89,9 @@ async def submit_export(
         The export id.
 
     Raises:
-        ValueError: a corp label or the export id is not usable, or two corps share
-            a label (``ValidationError``: ``corp_requests`` names a corp not submitted).
+        ValidationError: a corp label or the export id is not usable, two corps share
+            a label, ``corp_requests`` names a corp not submitted, or ``directory`` is a
+            URL that cannot be used (nothing was sent).
         LedgerError: an export of this id exists already (its folder has a plan, or the
             ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
@@ -97,10 +99,11 @@ async def submit_export(
     """
     labels = [label for label, _ in corps]
     if len(set(labels)) != len(labels) or not all(plain_name(label) for label in labels):
-        raise ValueError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
+        raise ValidationError("corp labels must be unique, of letters, digits, '.', '_' or '-'")
     export_id = export_id or new_export_id(kind)
     if not plain_name(export_id):
-        raise ValueError("an export id is letters, digits, '.', '_' or '-' (not a path)")
+        raise ValidationError("an export id is letters, digits, '.', '_' or '-' (not a path)")
+    files = ExportFiles(directory, export_id)
     request = request or JobRequest()
     own = dict(corp_requests or {})
     if not own.keys() <= set(labels):
@@ -117,14 +120,14 @@ async def submit_export(
         async with factory(token_store=store, rate_budget=budget) as client:
             shards += [ShardPlan(label, u.spec, u.size) for u in await jobs[label].plan(client)]
     plan = Plan(export_id, kind, _request_json(request, own, chunk_size), labels, shards)
-    files = ExportFiles(directory, export_id)
     try:
         await anyio.to_thread.run_sync(files.save_plan, plan)
     except FileExistsError:
         raise LedgerError(f"export {export_id} exists already in {directory}") from None
     if not await _create(ledger, files, plan, shards):
-        await anyio.to_thread.run_sync(files.drop_plan)
+        await anyio.to_thread.run_sync(files.drop_plan, plan)
         raise LedgerError(f"export {export_id} exists already in the ledger")
+    await anyio.to_thread.run_sync(files.keep_plan, plan)
     await kick_shards(broker, export_id, range(len(shards)))
     return export_id
 
@@ -145,7 +148,7 @@ async def _create(ledger: Ledger, files: ExportFiles, plan: Plan, shards: list[S
     return await ledger.create(
         plan.export_id,
         kind=plan.kind,
-        directory=str(files.folder.parent.resolve()),
+        directory=files.directory.shared(),
         request=plan.request,
         corps=plan.corps,
         shards=shards,
@@ -153,7 +156,7 @@ async def _create(ledger: Ledger, files: ExportFiles, plan: Plan, shards: list[S
 
 
 async def rebuild_export(
-    ledger: Ledger, broker: AsyncBroker | None, directory: Path, export_id: str
+    ledger: Ledger, broker: AsyncBroker | None, directory: Path | str, export_id: str
 ) -> bool:
     """Recreate the ledger of ``export_id`` from its folder if Redis lost it.
 
@@ -162,7 +165,10 @@ async def rebuild_export(
         ledger still had it.
 
     Raises:
-        OSError, ValueError: the folder holds no readable plan of this export.
+        OSError: the folder holds no plan of this export (FileNotFoundError), or it
+            cannot be read.
+        LedgerError: the plan is damaged.
+        ValidationError: ``directory`` is a URL that cannot be used.
     """
     files = ExportFiles(directory, export_id)
     plan = await anyio.to_thread.run_sync(files.load_plan)
@@ -186,7 +192,7 @@ async def rebuild_export(
 async def wait_export(
     ledger: Ledger,
     broker: AsyncBroker | None,
-    directory: Path,
+    directory: Path | str,
     export_id: str,
     *,
     poll: float = 1.0,

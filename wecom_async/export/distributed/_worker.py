@@ -33,7 +33,6 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Final, Protocol
 
 import anyio
@@ -240,7 +239,7 @@ class ShardWorker:
             info = await self.ledger.info(export_id)
             if info is None:
                 raise LookupError(f"the ledger has no export {export_id}")
-            known = (info, job_of(info), ExportFiles(Path(info.directory), export_id))
+            known = (info, job_of(info), ExportFiles(info.directory, export_id))
             self._exports[export_id] = known
         return known
 

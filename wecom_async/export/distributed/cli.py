@@ -34,6 +34,7 @@ from .._corps import CorpEntry, CorpsFileError, load_corps, ticket_keys
 from .._dist_args import manage_parser
 from .._since import JobRequest, is_last, since_last_each
 from .._status import ExitStatus
+from .._store import location_problem
 from ._ledger import ExportStatus, Ledger
 from ._parts import ExportFiles
 from ._shard import LeaseOptions
@@ -245,7 +246,7 @@ def _line(status: ExportStatus) -> str:
 def _since_last(
     args: argparse.Namespace,
     request: JobRequest,
-    directory: Path,
+    directory: Path | str,
     entries: list[CorpEntry] | None,
 ) -> dict[str, JobRequest] | str | None:
     """Each corp's request under ``--since last`` (None: not asked), or the usage error."""
@@ -279,7 +280,7 @@ def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
 
     try:
         result = _run_with_corps(args, url, entries, run)
-    except (WeComError, RedisError) as error:
+    except (WeComError, RedisError, OSError) as error:
         return _failed(error, err)
     if isinstance(result, str):
         print(result)
@@ -301,16 +302,23 @@ def manage(argv: Sequence[str], err: TextIO) -> int:
     if args.command == "resume" and args.dir is None:
         err.write("wecom-async: error: resume needs --dir (the export's output directory)\n")
         return ExitStatus.USAGE
+    for option, value in (("--dir", args.dir), ("-o", args.output)):
+        if problem := location_problem(value):
+            err.write(f"wecom-async: error: {option}: {problem}\n")
+            return ExitStatus.USAGE
     try:
         return anyio.run(_manage, args, url, err.write)
-    except (WeComError, RedisError) as error:
+    except (WeComError, RedisError, OSError) as error:
         return _failed(error, err)
 
 
 def _failed(error: Exception, err: TextIO) -> int:
-    """Say why the ledger could not be used (damaged data, Redis unreachable); no traceback."""
+    """Say why the ledger or the export's files could not be used (damaged data, Redis
+    unreachable, a folder or store that cannot be read or written); no traceback."""
     if isinstance(error, RedisError):
         reason = f"Redis cannot be used ({type(error).__name__}: {redact(str(error))})"
+    elif isinstance(error, OSError):
+        reason = f"the export's files cannot be used ({type(error).__name__}: {redact(str(error))})"
     else:
         reason = redact(str(error))
     err.write(f"wecom-async: error: {reason}\n")
@@ -348,7 +356,7 @@ async def _manage(args: argparse.Namespace, url: str, say: Callable[[str], objec
         if not found.complete:
             say(f"wecom-async: error: {_line(found)}: not complete yet\n")
             return ExitStatus.FAILED
-        files = ExportFiles(Path(found.directory), args.export_id)
+        files = ExportFiles(found.directory, args.export_id)
         lines = await anyio.to_thread.run_sync(files.assemble, found, args.output, args.corp)
         say(f"wecom-async: {lines:,} records written to {args.output}\n")
         return ExitStatus.PARTIAL if found.failed else ExitStatus.OK

@@ -1,6 +1,7 @@
 """A service provider's side of the fake: suites, tickets, auth codes, permanent codes.
 
-Rules (D:90628, D:90642, D:100776, D:90605, D:97175). Errcodes: their meanings are those
+Rules (D:90628, D:90642, D:100776, D:90605, D:97175; errcodes: endpoints.md §5.11, with
+the threads where WeCom was seen answering them). Errcodes: their meanings are those
 of WeCom's global errcode table (D:90313, https://developer.work.weixin.qq.com/document/path/90313);
 which endpoint answers which is **verified** where WeCom was seen answering it (developer
 community threads quoting WeCom's errmsg), else chosen by meaning (**unverified**):

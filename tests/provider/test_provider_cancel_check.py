@@ -9,12 +9,13 @@ authorized again since, so deleting its code would lose a corp that is still aut
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from wecom_async import (
     APIError,
@@ -64,10 +65,8 @@ class World:
 
 
 @asynccontextmanager
-async def served(app: ProviderApp) -> AsyncIterator[Callable[[str], object]]:
+async def served(app: ProviderApp) -> AsyncIterator[Callable[[str], Awaitable[int]]]:
     """``app`` behind a real receiver; yields ``push(xml) -> HTTP status``."""
-    from fastapi import FastAPI
-
     receiver = CallbackReceiver(app.callback_crypto(TOKEN, AES_KEY))
     app.attach(receiver)
     web = FastAPI()

@@ -268,6 +268,44 @@ async def test_a_new_pass_forgets_the_cursors_of_the_last() -> None:
     assert [e.kind for e in chaos.events] == [None, "cursor_repeat", None, "cursor_repeat"]
 
 
+@pytest.mark.parametrize(("pass_limit", "forgotten"), [(1, True), (2, False)])
+async def test_cursor_repeat_remembers_the_latest_passes_only(
+    pass_limit: int, forgotten: bool
+) -> None:
+    """A pass paged less recently than ``pass_limit`` others is forgotten: following its
+    cursor starts a new pass, whose only cursor is the current one."""
+    chaos = Chaos(0.0, seed=2, kinds=["cursor_repeat"], paths=[BATCH], pass_limit=pass_limit)
+    fake = _seeded(chaos=chaos)
+    staff = _active(fake)
+    async with connect_api(fake) as api:
+        cursors = [""]
+        for _ in range(3):  # let through: cursors c1, c2, c3; c1 and c2 followed
+            page = await api.post(BATCH, {"userid_list": staff, "limit": 2, "cursor": cursors[-1]})
+            cursors.append(page["next_cursor"])
+        await api.post(BATCH, {"userid_list": staff[:1], "limit": 2})  # another pass
+        chaos.rate = 1.0
+        body = {"userid_list": staff, "limit": 2, "cursor": cursors[3]}
+        repeated = {(await api.post(BATCH, body))["next_cursor"] for _ in range(10)}
+    if forgotten:
+        assert repeated == {cursors[3]}
+    else:
+        assert repeated <= set(cursors[1:4])
+        assert repeated - {cursors[3]}  # an earlier cursor of the same pass came back
+
+
+async def test_chaos_memory_of_passes_is_bounded() -> None:
+    chaos = Chaos(0.0, seed=1, pass_limit=3, log_limit=10)
+    fake = _seeded(chaos=chaos, record_limit=10)
+    async with connect_api(fake) as api:
+        for limit in range(1, 51):  # 50 passes, each a first page of other filters
+            page = await api.post(BATCH, {"userid_list": _active(fake), "limit": limit})
+            assert page["errcode"] == 0
+    assert len(chaos._passes) == 3
+    assert len(chaos.events) == 10
+    with pytest.raises(ValueError, match="pass_limit"):
+        Chaos(0.1, pass_limit=0)
+
+
 # -- the setting itself -------------------------------------------------------------------
 
 

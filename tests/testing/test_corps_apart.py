@@ -341,3 +341,38 @@ async def test_a_cursor_given_to_another_list_call_is_refused(source: str, targe
         cursor = (await api.post(source, {"limit": 1}))["next_cursor"]
         assert cursor
         assert (await api.post(target, {"limit": 1, "cursor": cursor}))["errcode"] == 50100
+
+
+async def test_fake_cursors_signs_for_the_first_corp_and_scoped_for_any_other() -> None:
+    """``fake.cursors`` is the first corp's codec; ``fake.cursors.scoped(OTHER)`` is
+    OTHER's (scopes do not nest), so a test can craft a cursor for either corp."""
+    fake = two_corps(same_data=False)
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        first, other = await _apis(fake, http)
+        issued = {
+            api: (await api.post(CONTACT_LIST, {"limit": 5}))["next_cursor"]
+            for api in (first, other)
+        }
+        codecs = {
+            first: fake.cursors,
+            other: fake.cursors.scoped(OTHER),
+        }
+        crafted = {
+            api: codec.encode("contact_list", **codec.decode("contact_list", issued[api]))
+            for api, codec in codecs.items()
+        }
+        rescoped = fake.cursors.scoped(OTHER).scoped(CORP_ID)
+        answers = {
+            api: await api.post(CONTACT_LIST, {"limit": 5, "cursor": crafted[api]})
+            for api in (first, other)
+        }
+        crossed = [
+            (await other.post(CONTACT_LIST, {"limit": 5, "cursor": crafted[first]}))["errcode"],
+            (await first.post(CONTACT_LIST, {"limit": 5, "cursor": crafted[other]}))["errcode"],
+        ]
+    # Each codec signs exactly what the fake hands that corp, and that corp follows it.
+    assert crafted == issued
+    assert rescoped.encode("contact_list", s=1) == fake.cursors.encode("contact_list", s=1)
+    assert [a["errcode"] for a in answers.values()] == [0, 0]
+    assert answers[first]["info_list"] != answers[other]["info_list"]  # each its own data
+    assert crossed == [INVALID_CURSOR, INVALID_CURSOR]

@@ -117,17 +117,20 @@ class Authorizations(CorpClients):
 
         A ``cancel_auth`` may arrive after a newer ``create_auth`` of the same corp (a
         late delivery, another receiver process): the stored code is then the new one.
-        So the stored code is first checked with ``service/get_auth_info``; while WeCom
-        still accepts it, nothing is deleted. Every client of a cancelled corp then raises
-        :class:`~wecom_async.NotAuthorizedError` on its next token fetch.
+        So the stored code is first checked with ``service/get_auth_info``, and deleted
+        only when WeCom answers that it is void (40084, see
+        :data:`~._pushes.CODE_VOID_ERRCODES`). Every client of a cancelled corp then
+        raises :class:`~wecom_async.NotAuthorizedError` on its next token fetch.
 
         Returns:
             True when the corp's code and token were deleted, False when WeCom still
             accepts the stored code (the cancel is older than the authorization).
 
         Raises:
-            TransportError, SystemBusyError, TokenError, ...: the check could not be made;
-                nothing is deleted (deliver the push again later).
+            WeComError: the check could not be made (the suite token could not be had,
+                whatever the errcode: a stale ticket, a rotated suite secret; the network,
+                a 5xx, WeCom busy, any errcode but 40084); nothing is deleted, and
+                :meth:`handle` raises it so that WeCom delivers the push again.
             Exception: whatever the permanent-code store raised.
         """
         check_id(corp_id, "corp_id")

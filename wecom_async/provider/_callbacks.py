@@ -46,20 +46,24 @@ class PushHandling(Authorizations):
         A push that failed for good (WeCom refused the auth code: used, expired) is
         logged at ERROR and returns: answer it 200, another delivery cannot help. A push
         that failed in a way a later delivery may fix raises: do not acknowledge it, so
-        that WeCom delivers it again (:meth:`attach` makes the receiver answer 503).
+        that WeCom delivers it again (:meth:`attach` makes the receiver answer 503). A
+        ``cancel_auth`` that failed always raises: its check could not be made, and the
+        corp's code is kept (:meth:`cancel`).
 
         Raises:
-            WeComError: the network, a 5xx, WeCom busy, no suite ticket yet, a closed app.
+            WeComError: the network, a 5xx, WeCom busy, no suite ticket yet, the suite
+                token refused (a stale ticket, a rotated secret), a closed app; for a
+                ``cancel_auth``, any failure of its check.
             Exception: whatever the ticket or permanent-code store raised.
         """
-        from ..callback import InfoEvent
+        from ..callback import CancelAuth, InfoEvent
 
         if not isinstance(event, InfoEvent) or event.suite_id != self.suite_id:
             return
         try:
             await self._act(event)
         except Exception as exc:
-            if retryable(exc):
+            if retryable(exc) or isinstance(event, CancelAuth):
                 raise
             logger.error(
                 "suite %s: the %s push of %s failed for good and is acknowledged: %s "

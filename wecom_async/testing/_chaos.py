@@ -29,12 +29,15 @@ kind                processed  what the client sees
 ``delay``           yes        the response leaves ``delay`` seconds late (opt-in)
 ==================  =========  ==========================================================
 
-``cursor_repeat`` applies only to a request that follows a cursor: the pass of pages (same
-corp, path, and parameters but the cursor) started by the last request without a cursor is
-remembered, and the repeated cursor is one of its cursors, the current one included, so
-cycles of any length occur.  ``oversized`` and ``odd_type`` change one field of a
-successful answer (never ``next_cursor``, ``next_offset`` or ``total``); an answer without
-a field of the right type goes out unchanged and its event has ``field`` None.
+``cursor_repeat`` applies only to a request that follows a cursor: the pass of pages
+(same corp, path, and parameters but the cursor) started by the last request without a
+cursor is remembered, and the repeated cursor is one of its cursors, the current one
+included, so cycles of any length occur. The latest ``pass_limit`` passes are remembered
+(the least recently paged forgotten first), so a long-running sandbox does not grow
+without bound; a cursor of a forgotten pass starts a new pass. ``oversized`` and
+``odd_type`` change one field of a successful answer (never ``next_cursor``,
+``next_offset`` or ``total``); an answer without a field of the right type goes out
+unchanged and its event has ``field`` None.
 
 Every request chaos sees is logged as a :class:`ChaosEvent` (``kind`` None when it was let
 through), so a test can tell which of a call's requests were spoiled, and how.
@@ -45,7 +48,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
@@ -107,6 +110,8 @@ _ERRCODES: Final[Mapping[ChaosKind, int]] = {
     "token_expired": 42001,
 }
 _DEFAULT_LOG_LIMIT: Final = 100_000
+#: Passes of pages remembered for ``cursor_repeat``: far more than any client pages at once.
+_DEFAULT_PASS_LIMIT: Final = 1_000
 
 #: Where a field sits in an answer: keys and list indices from the top.
 FieldPath: TypeAlias = tuple[str | int, ...]
@@ -149,6 +154,8 @@ class Chaos:
             ``gettoken`` included.
         delay: seconds a ``delay`` response waits.
         log_limit: how many :class:`ChaosEvent` are kept (the latest ones).
+        pass_limit: how many passes of pages ``cursor_repeat`` remembers (the latest
+            paged ones).
     """
 
     def __init__(
@@ -160,6 +167,7 @@ class Chaos:
         paths: Iterable[str] | None = None,
         delay: float = 10.0,
         log_limit: int = _DEFAULT_LOG_LIMIT,
+        pass_limit: int = _DEFAULT_PASS_LIMIT,
     ) -> None:
         """Check and keep the setting; see the class doc."""
         if not 0.0 <= rate <= 1.0:
@@ -170,6 +178,8 @@ class Chaos:
             raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS}, got {unknown}")
         if delay < 0:
             raise ValueError("delay must not be negative")
+        if pass_limit < 1:
+            raise ValueError("pass_limit must be at least 1")
         self.rate = rate
         self.seed = seed
         self.kinds: tuple[ChaosKind, ...] = chosen
@@ -180,7 +190,9 @@ class Chaos:
         self._rng = random.Random(seed)
         self._serial = 0
         self._paused = 0
-        self._passes: dict[str, list[str]] = {}
+        self._pass_limit = pass_limit
+        #: Pass key -> its cursors so far, the least recently paged first.
+        self._passes: OrderedDict[str, list[str]] = OrderedDict()
 
     def __repr__(self) -> str:
         return (
@@ -272,11 +284,13 @@ class Chaos:
         params.update({k: v for k, v in query.items() if k != "access_token"})
         cursor = params.pop("cursor", None)
         key = json.dumps([corp_id, path, params], sort_keys=True, default=str)
-        if not isinstance(cursor, str) or not cursor:
-            self._passes[key] = []
-            return []
-        followed = self._passes.setdefault(key, [])
-        if cursor not in followed:
+        fresh = not isinstance(cursor, str) or not cursor
+        followed = [] if fresh else self._passes.get(key, [])
+        self._passes[key] = followed
+        self._passes.move_to_end(key)
+        if len(self._passes) > self._pass_limit:
+            self._passes.popitem(last=False)
+        if not fresh and cursor not in followed:
             followed.append(cursor)
         return list(followed)
 

@@ -75,13 +75,18 @@ class CursorCodec:
         self._scope = b""
 
     def scoped(self, scope: str) -> CursorCodec:
-        """Return a codec for one ``scope`` (a corp id): it shares this codec's key, and
-        :meth:`rekey` of either, but the cursors of one scope answer 50100 in any other."""
+        """Return the codec of one ``scope`` (a corp id): it shares this codec's key, and
+        :meth:`rekey` of either, but the cursors of one scope answer 50100 in any other.
+
+        Scopes do not nest: asked of a scoped codec (``fake.cursors.scoped(other)``),
+        this returns the same codec as the unscoped one's ``scoped(other)``, the one that
+        corp's requests are answered with.
+        """
         codec = CursorCodec.__new__(CursorCodec)
         codec._key = self._key
         raw = scope.encode()
-        # Length-prefixed, so that no two scope paths sign alike.
-        codec._scope = self._scope + len(raw).to_bytes(4, "big") + raw
+        # Length-prefixed, so that no scope signs as the unscoped codec or another scope.
+        codec._scope = len(raw).to_bytes(4, "big") + raw
         return codec
 
     def rekey(self, key: bytes) -> None:

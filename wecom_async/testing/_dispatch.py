@@ -14,8 +14,11 @@ Order of processing, the same for both faces of the fake:
    the fake always answers 40058 and names the verb, so the mistake is obvious.
 6. Token (all routes but gettoken): 41001 / 40014 / 42001, from the query only.
 7. Frequency budget (45009) and concurrency cap (45033) of the API, counted for the corp
-   whose token the call carries (``gettoken``: the corp it names; a provider's own calls:
-   the fake's first corp), as WeCom counts per corp (see :mod:`._limits`).
+   whose token the call carries, as WeCom counts per corp (see :mod:`._limits`).  A call
+   without a corp token counts for the corp it names (``gettoken`` its ``corpid``, a
+   provider's call its ``auth_corpid`` / ``corpid`` or auth code: the route's ``payer``)
+   when the fake serves that corp, else under :data:`NO_CORP`, budgets that are no
+   corp's (a provider's own calls, a gettoken of an unknown corp).
 8. A POST body that is not a UTF-8 JSON object: 40058 "Warning: wrong json format."
    (multipart uploads are passed through raw).
 9. The handler; a ``rewrite`` fault replaces its data, which is then wrapped as
@@ -54,6 +57,7 @@ from ._route import RequestContext, Route, Ticker
 from ._state import CorpState
 
 __all__ = [
+    "NO_CORP",
     "PREFIX",
     "Backend",
     "Dispatcher",
@@ -66,6 +70,8 @@ __all__ = [
 
 #: Every WeCom API path starts with this.
 PREFIX: Final = "/cgi-bin/"
+#: Whose budgets the calls that concern no corp of the fake spend (not a valid corp id).
+NO_CORP: Final = "(no corp)"
 _REDACTED: Final = ("access_token", "corpsecret", "suite_access_token", "provider_access_token")
 #: Credentials a provider's token calls carry in their JSON body.
 _REDACTED_BODY: Final = frozenset(
@@ -178,16 +184,17 @@ class Backend:
                 return corp
         return self.state
 
-    def corp_of(self, query: Mapping[str, str], *, auth: bool) -> CorpState:
-        """The corp a request is for, whose budgets it spends: the one whose token it
-        carries, else the one it names (``gettoken``), else ``state`` (a provider's own
-        calls)."""
-        if auth:
-            return self.state_for(query.get("access_token"))
-        corp_id = query.get("corpid")
-        if self.corps is None or not corp_id:
-            return self.state
-        return self.corps.get(corp_id, self.state)
+    def payer(self, route: Route, query: Mapping[str, str], body: JSON) -> str:
+        """Whose budgets a request spends: the corp whose token it carries; for a route
+        without a corp token, the corp its ``payer`` names when the fake serves it, else
+        :data:`NO_CORP`."""
+        if route.auth:
+            return self.state_for(query.get("access_token")).corp_id
+        named = route.payer(self.state, query, body) if route.payer is not None else None
+        if named is None:
+            return NO_CORP
+        known = named in self.corps if self.corps is not None else named == self.state.corp_id
+        return named if known else NO_CORP
 
 
 class _BadJSON:
@@ -270,7 +277,7 @@ class Dispatcher:
             authenticated=route.auth,
             query=query,
             body=body if isinstance(body, dict) else None,
-            corp_id=self._backend.corp_of(query, auth=route.auth).corp_id,
+            corp_id=self._backend.payer(route, query, body if isinstance(body, dict) else {}),
         )
 
     def _refusal(self, request: FakeRequest, fault: Fault) -> FakeResponse:
@@ -301,7 +308,10 @@ class Dispatcher:
             return self._error(request, 40058, message), None
         now = backend.clock.now()
         state = backend.state_for(query.get("access_token")) if route.auth else backend.state
-        corp_id = (state if route.auth else backend.corp_of(query, auth=False)).corp_id
+        if route.auth:
+            corp_id = state.corp_id
+        else:
+            corp_id = backend.payer(route, query, body if isinstance(body, dict) else {})
         in_flight = (corp_id, path)
         try:
             if route.auth:

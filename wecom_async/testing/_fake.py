@@ -16,7 +16,7 @@ from ._chaos import DEFAULT_KINDS, Chaos, ChaosKind
 from ._clock import FakeClock
 from ._corp import CorpData, FakeCorp
 from ._cursor import CursorCodec
-from ._dispatch import Backend, Dispatcher, FakeRequest, FakeResponse, RecordedRequest
+from ._dispatch import NO_CORP, Backend, Dispatcher, FakeRequest, FakeResponse, RecordedRequest
 from ._faults import Fault, FaultBook
 from ._limits import ConcurrencyLimiter, RateLimiter
 from ._provider_actions import ProviderActions
@@ -35,6 +35,11 @@ def _api_path(path: str) -> str:
     """``/cgi-bin/externalcontact/get`` or ``externalcontact/get`` -> ``externalcontact/get``."""
     path = path.lstrip("/")
     return path.removeprefix("cgi-bin/")
+
+
+def _check_corp_id(corp_id: str) -> None:
+    if corp_id == NO_CORP:
+        raise ValueError(f"{NO_CORP!r} is reserved: the budgets of calls about no corp")
 
 
 def _cursor_key(corp_id: str, generation: int) -> bytes:
@@ -84,6 +89,7 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
         chaos: Chaos | None = None,
     ) -> None:
         """Create an empty corp ``corp_id`` with one app ``secret``; see the class doc."""
+        _check_corp_id(corp_id)
         self.corp_id = corp_id
         #: The app secret given at creation (``add_secret`` accepts more).
         self.secret = secret
@@ -125,8 +131,9 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
     @property
     def cursors(self) -> CursorCodec:
         """Signs and checks the opaque cursors the fake hands out to its first corp,
-        ``corp_id``; ``cursors.scoped(other_corp_id)`` would not accept them, as no other
-        corp does (:meth:`expire_cursors` expires every corp's)."""
+        ``corp_id``, which no other corp accepts; ``cursors.scoped(other_corp_id)`` is
+        the codec of another corp of the fake (:meth:`expire_cursors` expires every
+        corp's)."""
         return self._corp_cursors
 
     @property
@@ -164,6 +171,7 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
     def add_corp(self, corp_id: str) -> FakeCorp:
         """Add another, empty corp (a corp that authorizes a provider's app) and return it;
         build its data with its own ``seed`` / ``add_staff`` / ``add_customer``."""
+        _check_corp_id(corp_id)
         with self.lock:
             if corp_id in self._corps:
                 raise ValueError(f"corp {corp_id!r} exists")
@@ -222,20 +230,27 @@ class FakeWeCom(CorpData, ClientActions, ProviderActions):
 
     def set_rate_limit(self, path: str, per_minute: int | None) -> None:
         """Set one API's budget per minute, for each corp (None: unlimited); a corp's call
-        over it answers 45009."""
+        over it answers 45009.
+
+        A call counts for the corp whose token it carries, else the corp it names (a
+        gettoken's ``corpid``, a provider call's ``auth_corpid`` / ``corpid`` or auth
+        code); calls about no corp of the fake (a provider's own token calls, a gettoken
+        of an unknown corp) share a budget of their own, never a corp's."""
         with self.lock:
             self.rate.set_limit(_api_path(path), per_minute)
 
     def set_rate_limits(self, path: str, limits: Sequence[tuple[int, float]] | None) -> None:
         """Set one API's windows ``[(calls, seconds), ...]``, for each corp (None:
         unlimited); a corp's call over any of them answers 45009 and blocks the API for
-        that corp for that window's length."""
+        that corp for that window's length. Calls are counted as :meth:`set_rate_limit`
+        says."""
         with self.lock:
             self.rate.set_limit(_api_path(path), limits)
 
     def set_concurrency_limit(self, path: str, max_in_flight: int | None) -> None:
         """Cap one API's requests in flight, for each corp (None: no cap); a corp's
-        request over it answers 45033."""
+        request over it answers 45033. Requests are counted as :meth:`set_rate_limit`
+        says."""
         with self.lock:
             self.concurrency.set_limit(_api_path(path), max_in_flight)
 

@@ -1,11 +1,15 @@
 """Frequency and concurrency limits per corp and API (endpoints.md §5.3).
 
-WeCom counts each corp's calls to each API on their own (每企业调用单个cgi/api, D:90312):
-corp A exhausting an API's budget, or filling its concurrency cap, never refuses corp B,
-so a provider's multi-corp export is limited as WeCom limits it.  Budgets and caps are
-set per API and hold for every corp alike; the counting is per corp.  WeCom's per-IP
-limits (20,000 a minute per API, 40,000 for a provider) are not modelled, and its per-app
-limits concern app messages and jsapi tickets, which the fake does not serve.
+WeCom counts each corp's calls to each API on their own (每企业调用单个cgi/api, D:90312): corp A
+exhausting an API's budget, or filling its concurrency cap, never refuses corp B, so a
+provider's multi-corp export is limited as WeCom limits it. Budgets and caps are set per
+API and hold for every corp alike; the counting is per corp. A call without a corp token
+counts for the corp it names (``gettoken``'s ``corpid``, a provider call's
+``auth_corpid``), and calls about no corp of the fake (a provider's own token calls, a
+``gettoken`` of an unknown corp) under a key of their own, ``NO_CORP`` (see
+:mod:`._dispatch`). WeCom's per-IP limits (20,000 a minute per API, 40,000 for a
+provider) are not modelled, and its per-app limits concern app messages and jsapi
+tickets, which the fake does not serve.
 
 Frequency: each API has budgets of calls per window, by default 10,000 a minute as WeCom
 allows per corp per API (a test may add WeCom's hour, or scaled-down windows such as

@@ -24,6 +24,7 @@ __all__ = [
     "JSON",
     "Handler",
     "Method",
+    "Payer",
     "RequestContext",
     "Route",
     "SeedContext",
@@ -69,18 +70,28 @@ class RequestContext:
 Handler: TypeAlias = Callable[[RequestContext], JSON]
 
 
+#: For a route without a corp token: the id of the corp whose budgets a request spends,
+#: read from the first corp's state (which holds a provider's records), the query and the
+#: JSON body; None when the request concerns no corp.
+Payer: TypeAlias = Callable[[CorpState, Mapping[str, str], JSON], str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One WeCom endpoint of the fake: verb, path under ``/cgi-bin/`` and handler.
 
-    ``auth=False`` is only for ``gettoken``: every other endpoint requires a valid
-    ``access_token`` in the query before its handler runs.
+    Every endpoint requires a valid ``access_token`` in the query before its handler
+    runs, but those with ``auth=False``: ``gettoken`` and a provider's calls, which carry
+    their own credentials and check them themselves. Such a route's requests spend the
+    budgets of the corp its ``payer`` names (one the fake serves), else budgets of their
+    own that are no corp's (``NO_CORP``).
     """
 
     method: Method
     path: str
     handler: Handler
     auth: bool = True
+    payer: Payer | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """A service provider's side of the fake: suites, tickets, auth codes, permanent codes.
 
-Rules (D:90628, D:90642, D:100776, D:90605, D:97175). Errcodes: their meanings are those
+Rules (D:90628, D:90642, D:100776, D:90605, D:97175; errcodes: endpoints.md §5.11, with
+the threads where WeCom was seen answering them). Errcodes: their meanings are those
 of WeCom's global errcode table (D:90313, https://developer.work.weixin.qq.com/document/path/90313);
 which endpoint answers which is **verified** where WeCom was seen answering it (developer
 community threads quoting WeCom's errmsg), else chosen by meaning (**unverified**):
@@ -38,10 +39,13 @@ Pushes are returned as the plaintext XML WeCom would send to the command callbac
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from .._errors import WeComFault
+from .._json import JSON
+from .._route import Payer
 from .._state import CorpState
 from .._tokens import TokenRegistry
 
@@ -49,7 +53,9 @@ __all__ = [
     "Authorization",
     "ProviderState",
     "Suite",
+    "auth_code_payer",
     "authorize",
+    "body_payer",
     "corp_secret",
     "exchange",
     "push_xml",
@@ -185,6 +191,28 @@ def exchange(suite: Suite, auth_code: str | None, now: float) -> Authorization:
     if authorization is None or now >= until:
         raise WeComFault(40078)
     return authorization
+
+
+def body_payer(key: str) -> Payer:
+    """A route's payer: the corp its JSON body names under ``key`` (e.g. ``auth_corpid``)."""
+
+    def payer(_state: CorpState, _query: Mapping[str, str], body: JSON) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) else None
+
+    return payer
+
+
+def auth_code_payer(state: CorpState, _query: Mapping[str, str], body: JSON) -> str | None:
+    """``get_permanent_code``'s payer: the corp its auth code was issued to (the code is
+    not spent here)."""
+    auth_code = body.get("auth_code")
+    if not isinstance(auth_code, str):
+        return None
+    for suite in state.ext(ProviderState).suites.values():
+        if auth_code in suite.auth_codes:
+            return suite.auth_codes[auth_code][0]
+    return None
 
 
 def push_xml(*pairs: tuple[str, str | int]) -> str:

@@ -3,7 +3,10 @@ the other corps of a fake playing a provider, a 代开发 app's permanent code).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .._route import JSON, RequestContext, Route
+from .._state import CorpState
 from ._provider_state import ProviderState
 
 __all__ = ["ROUTES"]
@@ -20,4 +23,9 @@ def gettoken(ctx: RequestContext) -> JSON:
     return {"access_token": token, "expires_in": expires_in}
 
 
-ROUTES = [Route("GET", "gettoken", gettoken, auth=False)]
+def _named_corp(_state: CorpState, query: Mapping[str, str], _body: JSON) -> str | None:
+    return query.get("corpid")
+
+
+#: gettoken spends the budget of the corp it names (no corp's for one the fake lacks).
+ROUTES = [Route("GET", "gettoken", gettoken, auth=False, payer=_named_corp)]

@@ -31,7 +31,7 @@ from .._params import INVALID, opt_int, opt_str, req_str, req_str_list
 from .._route import JSON, RequestContext, Route
 from .._state import CorpState
 from ._group_chat_state import GroupChatState
-from ._provider_state import ProviderState
+from ._provider_state import ProviderState, body_payer
 
 __all__ = ["ROUTES", "IdConvertState"]
 
@@ -163,6 +163,7 @@ ROUTES = [
         "service/externalcontact/unionid_to_external_userid_3rd",
         unionid_to_external_userid_3rd,
         auth=False,
+        payer=body_payer("corpid"),
     ),
     Route("POST", "externalcontact/get_new_external_userid", get_new_external_userid),
     Route(
@@ -177,6 +178,7 @@ ROUTES = [
         "service/externalcontact/finish_external_userid_migration",
         finish_external_userid_migration,
         auth=False,
+        payer=body_payer("corpid"),
     ),
     Route("POST", "externalcontact/convert_to_openid", convert_to_openid),
 ]

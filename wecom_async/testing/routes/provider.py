@@ -2,7 +2,9 @@
 the authorization calls. Rules and errcodes: ``_provider_state.py``.
 
 These routes carry their own credentials (a suite or provider token, or none), so they
-are ``auth=False`` for the dispatcher and check the suite token themselves.
+are ``auth=False`` for the dispatcher and check the suite token themselves.  A call about
+one corp (``auth_corpid``, or the corp of an auth code) spends that corp's budgets; the
+provider's own token calls spend budgets that are no corp's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from .._errors import WeComFault
 from .._params import opt_str, req_str
 from .._route import JSON, RequestContext, Route
 from .._tokens import TOKEN_LIFETIME
-from ._provider_state import ProviderState, Suite, corp_secret, exchange
+from ._provider_state import (
+    ProviderState,
+    Suite,
+    auth_code_payer,
+    body_payer,
+    corp_secret,
+    exchange,
+)
 
 __all__ = ["ROUTES"]
 
@@ -106,10 +115,18 @@ def get_provider_token(ctx: RequestContext) -> JSON:
     return {"provider_access_token": token, "expires_in": min(expires_in, TOKEN_LIFETIME)}
 
 
+_AUTH_CORP = body_payer("auth_corpid")
+
 ROUTES = [
     Route("POST", "service/get_suite_token", get_suite_token, auth=False),
-    Route("POST", "service/v2/get_permanent_code", get_permanent_code, auth=False),
-    Route("POST", "service/get_auth_info", get_auth_info, auth=False),
-    Route("POST", "service/get_corp_token", get_corp_token, auth=False),
+    Route(
+        "POST",
+        "service/v2/get_permanent_code",
+        get_permanent_code,
+        auth=False,
+        payer=auth_code_payer,
+    ),
+    Route("POST", "service/get_auth_info", get_auth_info, auth=False, payer=_AUTH_CORP),
+    Route("POST", "service/get_corp_token", get_corp_token, auth=False, payer=_AUTH_CORP),
     Route("POST", "service/get_provider_token", get_provider_token, auth=False),
 ]

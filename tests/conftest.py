@@ -29,9 +29,16 @@ import pytest
 from hypothesis import settings
 
 import wecom_async
+from tests.bytecode_cache import cache_bytecode_outside
 from tests.redis_server import redis_server  # noqa: F401  (a fixture for every suite)
 from wecom_async._exceptions import WeComError
 from wecom_async.testing._tokens import TokenRegistry
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the test modules are imported (and rewritten): see ``bytecode_cache.py``."""
+    cache_bytecode_outside(config.rootpath)
+
 
 # Property tests check outcomes, not speed: a per-example deadline only makes them flaky on
 # a busy machine (CI shares two cores).

@@ -94,6 +94,8 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(
         refusals = [other.communicate(timeout=60)[1] for other in others]
         assert first.poll() is None, "the first run ended before the others were refused"
     finally:
+        # The others have been refused: the rest of the first run need not be slow.
+        slow_fake.latency = 0.0
         first.send_signal(signal.SIGCONT)
     _, first_err = first.communicate(timeout=60)
 
@@ -126,14 +128,17 @@ def test_a_killed_nightly_run_leaves_yesterdays_file_whole_and_resumes(
     slow_fake: FakeWeCom, url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "customers.jsonl"
+    latency, slow_fake.latency = slow_fake.latency, 0.0  # only tonight's run must be caught
     yesterday = run_cli(*export_args(url, out, *SLOW), cwd=tmp_path, env=secret_env())
     assert yesterday.returncode == ExitStatus.OK, yesterday.stderr
     complete = out.read_bytes()
 
+    slow_fake.latency = latency
     tonight = start(url, out, "--force", cwd=tmp_path)
     wait_for_lines((part_of(out),), 300, tonight)
     tonight.send_signal(signal.SIGKILL)
     tonight.wait(timeout=10)
+    slow_fake.latency = 0.0
     assert out.read_bytes() == complete  # yesterday's file, untouched
     assert part_of(out).exists()
 

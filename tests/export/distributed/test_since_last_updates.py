@@ -46,6 +46,7 @@ from wecom_async.export.distributed import (
     Plan,
     ShardPlan,
     submit_export,
+    wait_export,
 )
 from wecom_async.export.distributed._finish import finish_export, finish_if_complete
 from wecom_async.export.distributed._lock import LockBusy, lock_key, short_lock
@@ -412,3 +413,31 @@ def expected(before: TimeRange | None, span: TimeRange) -> TimeRange:
     if span.since <= before.until + 1 and span.until > before.until:
         return TimeRange(min(before.since, span.since), span.until)
     return before
+
+
+async def test_one_finisher_at_a_time_and_an_export_is_finished_once(
+    redis: Redis, tmp_path: Path
+) -> None:
+    ledger = Ledger(redis)
+    status = await finished(ledger, tmp_path, "E", {"wwa": TimeRange(100, 199)})
+    mine = manifest_path(corp_output(tmp_path, "wwa", KIND))
+    key = lock_key(ledger.prefix, "finish\nE")
+    async with AsyncExitStack() as other:  # another finisher is on it
+        await other.enter_async_context(short_lock(redis, key, wait=0, lease=60))
+        assert not await finish_if_complete(ledger, "E", lambda *_: pytest.fail("warned"))
+        assert await ledger.is_active("E")
+        assert not mine.exists()
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    functools.partial(wait_export, ledger, None, tmp_path, "E", poll=0.01)
+                )
+                await anyio.sleep(0.05)  # wait_export polls while the other holds it
+                assert not mine.exists()
+                assert await ledger.is_active("E")
+                await other.aclose()  # the other is gone: wait_export finishes it
+    assert covered(tmp_path, "wwa") == TimeRange(100, 199)
+    assert not await ledger.is_active("E")
+    mine.unlink()  # finished already: a late finisher writes nothing again
+    await finish_export(ledger, status)
+    assert not mine.exists()

@@ -19,7 +19,9 @@ skips one. It holds the corp id, never a secret.
 A distributed export (``--workers``) keeps one such manifest per corp and kind in its
 output directory, ``DIR/<corp_id>.<kind>.manifest.json`` (:func:`corp_output`): one
 directory serves every corp and kind of a nightly job, and everything the job writes
-stays under ``DIR`` (an object store's prefix, say).
+stays under ``DIR`` (an object store's prefix, say). Its range is that corp's range
+exported into ``DIR`` so far: a finished export advances it, never past a gap and never
+back (see ``wecom_async/export/distributed/_since_last.py``).
 """
 
 from __future__ import annotations

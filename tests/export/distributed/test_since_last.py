@@ -151,11 +151,13 @@ async def test_the_next_run_starts_each_corp_after_its_own_previous_range(
 
     for fake, _ in corps:
         corp = fake.corp_id
+        # The range exported into out so far: the previous one joined by this one.
         after = Manifest.load(corp_output(out, corp, KIND))
-        assert after.covered == TimeRange(ends[corp] + 1, until)
+        assert after.covered == TimeRange(start, until)
         reference = tmp_path / f"{corp}.jsonl"
         records = await single_process(fake, own[corp], reference)
-        assert after.records == records == corp_items(status, corp)
+        assert after.records == 1 + records == 1 + corp_items(status, corp)
+        assert plan["request"]["corp_range"][corp] == [ends[corp] + 1, until]
 
 
 async def test_a_corp_with_a_failed_shard_keeps_its_previous_manifest(

@@ -477,6 +477,10 @@ class Ledger:
         ids = (m.decode(errors="replace") if isinstance(m, bytes) else str(m) for m in members)
         return sorted(i for i in ids if plain_name(i))
 
+    async def is_active(self, export_id: str) -> bool:
+        """``export_id`` is in the active set (not finished yet)."""
+        return bool(await self.redis.sismember(self._active, export_id))
+
     async def retire(self, export_id: str) -> None:
         """Take a finished (or forgotten) export out of the active set."""
         await self.redis.srem(self._active, export_id)

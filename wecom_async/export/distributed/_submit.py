@@ -35,9 +35,13 @@ from ..._exceptions import ValidationError
 from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
+from .._job import Job
+from .._range import TimeRange
 from .._since import JobRequest
+from .._windowed import WindowedJob
 from ._finish import finish_export
 from ._ledger import ExportStatus, Ledger, LedgerError, ShardPlan, plain_name
+from ._lock import LockBusy
 from ._parts import ExportFiles, Plan
 from ._taskiq import kick_shards
 from ._worker import Corp
@@ -79,7 +83,9 @@ async def submit_export(
         request: the kind's range and pairs.
         corp_requests: a corp's own range (by label), where it differs from ``request``
             (``--since last``: each corp goes on from its own previous run). Recorded in
-            the plan as ``request["corp_since"]``.
+            the plan as ``request["corp_since"]``; the range each corp's plan covers as
+            ``request["corp_range"]`` (``[since, until]``, what its ``--since last``
+            manifest gets when the export finishes, an empty plan's included).
         chunk_size: follow-users per shard, for the follow-user chunked kinds.
         export_id: the id (default: :func:`new_export_id`).
         token_store: given to each planning client (default: a per-process one).
@@ -119,7 +125,8 @@ async def submit_export(
     for label, factory in corps:
         async with factory(token_store=store, rate_budget=budget) as client:
             shards += [ShardPlan(label, u.spec, u.size) for u in await jobs[label].plan(client)]
-    plan = Plan(export_id, kind, _request_json(request, own, chunk_size), labels, shards)
+    spans = {label: span for label, job in jobs.items() if (span := _planned(job))}
+    plan = Plan(export_id, kind, _request_json(request, own, spans, chunk_size), labels, shards)
     try:
         await anyio.to_thread.run_sync(files.save_plan, plan)
     except FileExistsError:
@@ -132,11 +139,23 @@ async def submit_export(
     return export_id
 
 
+def _planned(job: Job) -> TimeRange | None:
+    """The range ``job``'s plan covers (its windows'; an empty plan: the range it was
+    given, covered with nothing in it); None: a kind without a range."""
+    if not isinstance(job, WindowedJob):
+        return None
+    return job.covered or job.planned()
+
+
 def _request_json(
-    request: JobRequest, own: Mapping[str, JobRequest], chunk_size: int | None
+    request: JobRequest,
+    own: Mapping[str, JobRequest],
+    spans: Mapping[str, TimeRange],
+    chunk_size: int | None,
 ) -> JsonObject:
     return {
         "corp_since": {label: each.since for label, each in own.items()},
+        "corp_range": {label: [span.since, span.until] for label, span in spans.items()},
         "since": request.since,
         "until": request.until,
         "pairs": [list(pair) for pair in request.pairs],
@@ -217,6 +236,10 @@ async def wait_export(
         if progress is not None:
             progress(status)
         if status is not None and status.complete:
-            await finish_export(ledger, status)
+            try:
+                await finish_export(ledger, status)
+            except LockBusy:  # another finisher is on it: finished (or retried) soon
+                await anyio.sleep(poll)
+                continue
             return status
         await anyio.sleep(poll)

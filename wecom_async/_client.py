@@ -21,7 +21,7 @@ from ._proxy import HTTPX_PROXY_SCHEMES, proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import OwnedClient, ShardedTransport
-from ._validation import check_id, check_secret
+from ._validation import check_id, check_seconds, check_secret, check_whole
 from ._wire import RateBudget
 from .models._base import JsonObject
 
@@ -136,14 +136,13 @@ def http_setup(
         ValidationError: ``max_in_flight`` below 1, or ``proxy=`` / ``transport=`` given
             with a caller's own ``http_client`` (they apply to the SDK's own client only).
     """
-    if max_in_flight < 1:
-        raise ValidationError("max_in_flight must be at least 1")
+    check_whole(max_in_flight, "max_in_flight")
     if http_client is not None and proxy is not None:
         raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
     if http_client is not None and transport != "httpx":
         raise ValidationError("transport= applies to the SDK's own HTTP client, not yours")
-    if isinstance(timeout, int | float):
-        timeout = httpx.Timeout(timeout)
+    if timeout is not None and not isinstance(timeout, httpx.Timeout):
+        timeout = httpx.Timeout(check_seconds(timeout, "timeout"))
     if http_client is None:
         owned = _owned_client(
             timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport

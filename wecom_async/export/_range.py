@@ -29,7 +29,7 @@ from .._exceptions import ValidationError
 from .._time import china_day
 from .._validation import check_whole
 from ..models._base import JsonObject
-from ._checkpoint import lost
+from ._checkpoint import CheckpointError, lost
 
 __all__ = [
     "BEIJING",
@@ -149,10 +149,21 @@ def day_windows(since: int, until: int, days: int) -> list[tuple[int, int]]:
 
 
 def window_of(spec: JsonObject) -> tuple[int, int]:
-    """The ``(since, until)`` a unit spec stores."""
+    """The ``(since, until)`` a unit spec stores.
+
+    Raises:
+        CheckpointError: the spec has no window, or one that is not seconds
+            ``0 <= since <= until <=`` :data:`LATEST` (milliseconds, a reversed window:
+            the plan it came from is damaged).
+    """
     since, until = spec.get("since"), spec.get("until")
     if not isinstance(since, int) or not isinstance(until, int):
         raise lost("window")
+    if isinstance(since, bool) or isinstance(until, bool) or not 0 <= since <= until <= LATEST:
+        raise CheckpointError(
+            f"a unit's window {since}..{until} is not a range of Unix seconds up to "
+            f"{shown(LATEST)}: the plan it came from is damaged"
+        )
     return since, until
 
 

@@ -132,9 +132,9 @@ def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str
     (the same command line, ``--since last`` included, resumes; another range does not)."""
     try:
         checkpoint = Checkpoint.load(Checkpoint.path_for(output))
+        fixed = covered(checkpoint.units)
     except CheckpointError:
         return request  # the engine says why there is nothing to resume
-    fixed = covered(checkpoint.units)
     if fixed is None or checkpoint.kind != kind or (request.since, request.until) == (None, None):
         return request  # nothing to compare (the engine refuses another kind's export)
     since = fixed.since if request.since is None else request.since

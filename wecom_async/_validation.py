@@ -207,9 +207,7 @@ def check_whole(value: object, name: str, *, low: int = 1) -> int:
     return value
 
 
-def check_seconds(
-    value: object, name: str, *, zero: bool = False, infinite: bool = False
-) -> float:
+def check_seconds(value: object, name: str, *, zero: bool = False, infinite: bool = False) -> float:
     """Return ``value`` as a float if it is a number above 0 (or 0, when ``zero``).
 
     Args:

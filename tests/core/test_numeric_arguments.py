@@ -20,13 +20,14 @@ from redis.asyncio import Redis
 from taskiq import InMemoryBroker
 
 from tests.callback.callback_helpers import AES_KEY, CORP_ID, TOKEN
-from wecom_async import ShardedTransport, ValidationError, WeComClient, WeComError
+from wecom_async import RetryPolicy, ShardedTransport, ValidationError, WeComClient, WeComError
 from wecom_async.callback import CallbackCrypto, CallbackReceiver, StaleRequestError
 from wecom_async.callback.taskiq import EventStreamBroker, TaskiqSink
 from wecom_async.export import EngineOptions, TimeRange, make_job
 from wecom_async.export._range import LATEST
 from wecom_async.export.distributed import LeaseOptions, ShardWorker
 from wecom_async.redis import RedisTokenStore
+from wecom_async.testing import Chaos, FakeClock, FakeWeCom, Fault
 
 NAN = math.nan
 INF = math.inf
@@ -49,6 +50,9 @@ WHOLE: dict[str, Build] = {
     "worker shards": lambda v: ShardWorker(REDIS, [], shards=v),  # type: ignore[arg-type]
     "xread_count": lambda v: EventStreamBroker("redis://127.0.0.1:9/0", xread_count=v),  # type: ignore[arg-type]
     "job concurrency": lambda v: make_job("customers", concurrency=v),  # type: ignore[arg-type]
+    "max_attempts": lambda v: RetryPolicy(max_attempts=v),  # type: ignore[arg-type]
+    "times": lambda v: Fault("/cgi-bin/x", errcode=45009, times=v),  # type: ignore[arg-type]
+    "per_month": lambda v: FakeWeCom().set_groupmsg_quota(v),  # type: ignore[arg-type]
 }
 #: Options that are a finite number of seconds above 0.
 SECONDS: dict[str, Build] = {
@@ -61,6 +65,7 @@ SECONDS: dict[str, Build] = {
     "redis_timeout": lambda v: LeaseOptions(redis_timeout=v),  # type: ignore[arg-type]
     "poll": lambda v: ShardWorker(REDIS, [], poll=v),  # type: ignore[arg-type]
     "store timeout": lambda v: RedisTokenStore(REDIS, timeout=v),  # type: ignore[arg-type]
+    "lease_ttl": lambda v: RedisTokenStore(REDIS, lease_ttl=v),  # type: ignore[arg-type]
 }
 #: Options that are a finite number of seconds, 0 included.
 SECONDS_OR_ZERO: dict[str, Build] = {
@@ -69,6 +74,11 @@ SECONDS_OR_ZERO: dict[str, Build] = {
     "checkpoint_interval": lambda v: EngineOptions(checkpoint_interval=v),  # type: ignore[arg-type]
     "retry_pause": lambda v: LeaseOptions(retry_pause=v),  # type: ignore[arg-type]
     "retry_after": lambda v: RedisTokenStore(REDIS, retry_after=v),  # type: ignore[arg-type]
+    # The fake's own knobs: a NaN there made every later reading of the fake clock NaN.
+    "clock seconds": lambda v: FakeClock().advance(v),  # type: ignore[arg-type]
+    "fault delay": lambda v: Fault("/cgi-bin/x", delay=v),  # type: ignore[arg-type]
+    "chaos delay": lambda v: Chaos(rate=0.5, delay=v),  # type: ignore[arg-type]
+    "dispatch seconds": lambda v: FakeWeCom().set_groupmsg_dispatch_delay(v),  # type: ignore[arg-type]
 }
 #: Options where ``math.inf`` means "no limit", as documented.
 UNBOUNDED: dict[str, Build] = {
@@ -77,7 +87,7 @@ UNBOUNDED: dict[str, Build] = {
 }
 
 #: Where None is documented: the default timeout, no freshness check.
-NONE_ALLOWED: Final = {"timeout", "max_age"}
+NONE_ALLOWED: Final = {"timeout", "max_age", "per_month", "fault delay"}
 #: Where 0 is documented among the unbounded ones: do not wait for unfinished events.
 ZERO_ALLOWED: Final = {"shutdown_timeout"}
 
@@ -112,10 +122,10 @@ def test_a_numeric_option_refuses_nan_wrong_types_and_out_of_range(
 
 ACCEPTED: list[tuple[str, Build, object]] = [
     *[(n, b, v) for n, b in WHOLE.items() for v in [1, 3]],
-    *[(n, b, v) for n, b in SECONDS.items() for v in [1e-9, 2, 7.5]],
+    *[(n, b, v) for n, b in SECONDS.items() for v in [0.001, 2, 7.5]],
     *[(n, b, v) for n, b in SECONDS_OR_ZERO.items() for v in [0, 0.0, 7.5]],
     *[(n, b, v) for n, b in UNBOUNDED.items() for v in [1e-9, 30, INF, 10**400]],
-    *[(n, b, None) for n, b in {**SECONDS, **UNBOUNDED}.items() if n in NONE_ALLOWED],
+    *[(n, b, None) for n, b in {**WHOLE, **SECONDS}.items() if n in NONE_ALLOWED],
     *[(n, b, 0) for n, b in UNBOUNDED.items() if n in ZERO_ALLOWED],
 ]
 

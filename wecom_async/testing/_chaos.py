@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
 
+from .._validation import check_seconds
 from ._faults import Fault
 from ._json import JSON
 
@@ -168,8 +169,7 @@ class Chaos:
         unknown = [k for k in chosen if k not in ALL_KINDS]
         if unknown or not chosen:
             raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS}, got {unknown}")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
+        check_seconds(delay, "delay", zero=True)
         self.rate = rate
         self.seed = seed
         self.kinds: tuple[ChaosKind, ...] = chosen

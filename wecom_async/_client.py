@@ -133,8 +133,10 @@ def http_setup(
     """Check the HTTP options and build (or adopt) the HTTP client; nothing is sent.
 
     Raises:
-        ValidationError: ``max_in_flight`` below 1, or ``proxy=`` / ``transport=`` given
-            with a caller's own ``http_client`` (they apply to the SDK's own client only).
+        ValidationError: ``max_in_flight`` is not a whole number of at least 1, a number
+            ``timeout`` is not finite seconds above 0 (NaN included), or ``proxy=`` /
+            ``transport=`` given with a caller's own ``http_client`` (they apply to the
+            SDK's own client only).
     """
     check_whole(max_in_flight, "max_in_flight")
     if http_client is not None and proxy is not None:
@@ -208,6 +210,13 @@ class WeComClient:
 
     Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
     Docs: https://developer.work.weixin.qq.com/document/path/92109
+
+    Raises:
+        ValidationError: an argument is unusable: an empty ``corp_id`` or ``secret``, a
+            ``base_url`` with a query, a ``timeout`` or ``deadline`` that is not seconds
+            above 0 (NaN included; ``deadline`` may be ``math.inf``), a ``max_in_flight``
+            that is not a whole number of at least 1, or options that need the SDK's own
+            HTTP client given with ``http_client``.
     """
 
     def __init__(

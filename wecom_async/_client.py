@@ -21,7 +21,7 @@ from ._proxy import HTTPX_PROXY_SCHEMES, proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import OwnedClient, ShardedTransport
-from ._validation import check_id, check_secret
+from ._validation import check_id, check_seconds, check_secret, check_whole
 from ._wire import RateBudget
 from .models._base import JsonObject
 
@@ -133,17 +133,18 @@ def http_setup(
     """Check the HTTP options and build (or adopt) the HTTP client; nothing is sent.
 
     Raises:
-        ValidationError: ``max_in_flight`` below 1, or ``proxy=`` / ``transport=`` given
-            with a caller's own ``http_client`` (they apply to the SDK's own client only).
+        ValidationError: ``max_in_flight`` is not a whole number of at least 1, a number
+            ``timeout`` is not finite seconds above 0 (NaN included), or ``proxy=`` /
+            ``transport=`` given with a caller's own ``http_client`` (they apply to the
+            SDK's own client only).
     """
-    if max_in_flight < 1:
-        raise ValidationError("max_in_flight must be at least 1")
+    check_whole(max_in_flight, "max_in_flight")
     if http_client is not None and proxy is not None:
         raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
     if http_client is not None and transport != "httpx":
         raise ValidationError("transport= applies to the SDK's own HTTP client, not yours")
-    if isinstance(timeout, int | float):
-        timeout = httpx.Timeout(timeout)
+    if timeout is not None and not isinstance(timeout, httpx.Timeout):
+        timeout = httpx.Timeout(check_seconds(timeout, "timeout"))
     if http_client is None:
         owned = _owned_client(
             timeout or DEFAULT_TIMEOUT, max_in_flight, proxy, trust_env, transport
@@ -209,6 +210,13 @@ class WeComClient:
 
     Use it as ``async with WeComClient(...) as client:`` or call :meth:`aclose`.
     Docs: https://developer.work.weixin.qq.com/document/path/92109
+
+    Raises:
+        ValidationError: an argument is unusable: an empty ``corp_id`` or ``secret``, a
+            ``base_url`` with a query, a ``timeout`` or ``deadline`` that is not seconds
+            above 0 (NaN included; ``deadline`` may be ``math.inf``), a ``max_in_flight``
+            that is not a whole number of at least 1, or options that need the SDK's own
+            HTTP client given with ``http_client``.
     """
 
     def __init__(

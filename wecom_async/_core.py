@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -44,6 +43,7 @@ from ._exceptions import (
 from ._logging import logger, redact, request_line
 from ._options import RequestOptions, check_options
 from ._retry import DEFAULT_DEADLINE, RetryPolicy, decide
+from ._validation import check_seconds
 from ._wire import (
     EXCHANGE_LIMIT,
     MAX_BODY_BYTES,
@@ -445,16 +445,7 @@ def check_deadline(value: object) -> float:
     Raises:
         ValidationError: ``value`` is not a number, is a bool, NaN, zero or negative.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(
-            f"deadline must be seconds (a number > 0), not {type(value).__name__}"
-        )
-    if not value > 0:
-        raise ValidationError(f"deadline must be seconds > 0, got {value!r}")
-    try:
-        return float(value)
-    except OverflowError:  # an int too large for a float: as good as no deadline
-        return math.inf
+    return check_seconds(value, "deadline", infinite=True)
 
 
 def _apply_options(

@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 
 from ._exceptions import ResponseError
 
-__all__ = ["json_lines", "json_text"]
+__all__ = ["json_lines", "json_text", "read_json"]
 
 T = TypeVar("T")
 
@@ -95,6 +95,20 @@ def json_lines(values: Iterable[object]) -> bytes:
         return text.encode()
     except UnicodeEncodeError:  # a lone surrogate: escaped, it encodes
         return _safe(text).encode()
+
+
+def read_json(data: bytes | str) -> object:
+    """Read a JSON document of a file a person may have handed over (a manifest, a
+    checkpoint, a plan): as :func:`json.loads`.
+
+    Raises:
+        ValueError: ``data`` is not JSON, or is nested deeper than the parser goes (the
+            ``RecursionError`` of such a document is a damaged file, not a crash).
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
 
 
 def _lines(values: Iterable[object]) -> str:

@@ -32,6 +32,7 @@ from ._exceptions import (
     ValidationError,
     WeComError,
 )
+from ._validation import check_whole
 
 __all__ = [
     "DEFAULT_BASE_DELAY",
@@ -64,10 +65,7 @@ LONGEST_DELAY: Final = 3600.0
 
 
 def _attempts(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(
-            f"{attribute.name} must be a whole number of at least 1, got {value!r}"
-        )
+    check_whole(value, attribute.name)
 
 
 def _delay(_: object, attribute: attrs.Attribute[float], value: object) -> None:

@@ -28,7 +28,7 @@ from typing import Final, TypeVar
 import anyio
 import httpx
 
-from ._exceptions import ValidationError
+from ._validation import check_whole
 
 __all__ = [
     "OwnedClient",
@@ -222,8 +222,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, shards: int = 16, **transport_options: object) -> None:
-        if shards < 1:
-            raise ValidationError("shards must be at least 1")
+        check_whole(shards, "shards")
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         verify = transport_options.get("verify", True)
         if not isinstance(verify, ssl.SSLContext):

@@ -13,12 +13,17 @@ converter that reads responses).
 * :func:`non_empty` is a request-check validator too;
 * :func:`request_check` makes any other validator (or a model's ``__attrs_post_init__``,
   which :class:`~wecom_async.models.WireModel` wraps by itself) a request check;
-* ``check_*`` functions serve plain arguments of service methods.
+* ``check_*`` functions serve plain arguments of service methods;
+* :func:`check_whole` and :func:`check_seconds` are the one check of every numeric
+  option of the SDK (sizes, counts, timeouts, intervals): written as ``x <= 0`` such a
+  check lets NaN through (every comparison with NaN is false), and a NaN limit then
+  means no limit at all.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Collection, Sized
 from contextvars import ContextVar
 from typing import Any, ClassVar, Final, TypeVar
@@ -33,7 +38,9 @@ __all__ = [
     "check_id",
     "check_ids",
     "check_range",
+    "check_seconds",
     "check_secret",
+    "check_whole",
     "is_request_check",
     "max_bytes",
     "max_chars",
@@ -184,3 +191,52 @@ def check_range(value: int, name: str, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     return value
+
+
+def check_whole(value: object, name: str, *, low: int = 1) -> int:
+    """Return ``value`` if it is an int (a bool is not) of at least ``low``.
+
+    Raises:
+        ValidationError: ``value`` is not an int (NaN, a float, a string, None, a bool)
+            or is below ``low``; the message names ``name``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValidationError(
+            f"{name} must be a whole number of at least {low}, got {_shown(value)}"
+        )
+    return value
+
+
+def check_seconds(value: object, name: str, *, zero: bool = False, infinite: bool = False) -> float:
+    """Return ``value`` as a float if it is a number above 0 (or 0, when ``zero``).
+
+    Args:
+        value: what the caller gave (seconds, or another amount).
+        name: the argument's name, for the message.
+        zero: 0 is allowed (e.g. "no pause").
+        infinite: ``math.inf`` (and an int too large for a float) is allowed, where the
+            documentation says it means "no limit".
+
+    Raises:
+        ValidationError: ``value`` is not a number (a bool, a string, None), is NaN,
+            negative, 0 when not allowed, or infinite when not allowed.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{name} must be a number, not {type(value).__name__}")
+    if (isinstance(value, float) and math.isnan(value)) or value < 0 or (value == 0 and not zero):
+        above = "0 or more" if zero else "above 0"
+        raise ValidationError(f"{name} must be a number {above}, got {_shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if math.isinf(number) and not infinite:
+        raise ValidationError(f"{name} must be finite, got {_shown(value)}")
+    return number
+
+
+def _shown(value: object) -> str:
+    try:
+        return repr(value)[:80]
+    except ValueError:  # an int of more digits than Python converts to text
+        return "an int too long to show"

@@ -377,10 +377,16 @@ async def test_a_worker_with_an_unbound_sink_refuses_to_start() -> None:
 
 
 def test_invalid_settings_are_refused() -> None:
-    with pytest.raises(ValidationError, match=r"^put_timeout must be positive$"):
+    with pytest.raises(ValidationError, match=r"^put_timeout must be a number above 0, got 0$"):
         TaskiqSink(InMemoryBroker(), put_timeout=0)
-    with pytest.raises(ValidationError, match=r"^idle_timeout, xread_block, xread_count, "):
+    with pytest.raises(ValidationError, match=r"^put_timeout must be a number above 0, got nan$"):
+        TaskiqSink(InMemoryBroker(), put_timeout=float("nan"))
+    with pytest.raises(ValidationError, match=r"^idle_timeout must be a whole number of at least"):
         EventStreamBroker("redis://127.0.0.1:1/0", idle_timeout=0)
+    with pytest.raises(
+        ValidationError, match=r"^reconnect_delay must be a number above 0, got nan"
+    ):
+        EventStreamBroker("redis://127.0.0.1:1/0", reconnect_delay=float("nan"))
 
 
 def test_a_missing_redis_server_fails_under_ci_and_skips_elsewhere(

@@ -23,20 +23,23 @@ async def _handler(event: AddExternalContact) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: ShardedTransport(0), "shards must be at least 1"),
+        (lambda: ShardedTransport(0), "shards must be a whole number of at least 1, got 0"),
         (lambda: to_dict(object()), "object is not a wire model"),
         (
             lambda: CallbackReceiver(CRYPTO, max_age=0),
-            "max_age must be positive (or None to turn the check off)",
+            "max_age (None turns the check off) must be a number above 0, got 0",
         ),
         (
             lambda: CallbackReceiver(CRYPTO, max_pending=0),
-            "max_concurrency and max_pending must be at least 1",
+            "max_pending must be a whole number of at least 1, got 0",
         ),
-        (lambda: CallbackReceiver(CRYPTO, body_timeout=0), "body_timeout must be positive"),
+        (
+            lambda: CallbackReceiver(CRYPTO, body_timeout=0),
+            "body_timeout must be a number above 0, got 0",
+        ),
         (
             lambda: CallbackReceiver(CRYPTO, dedupe_window=-1),
-            "dedupe_window, max_future and shutdown_timeout must not be negative",
+            "dedupe_window must be a number 0 or more, got -1",
         ),
         (
             lambda: CallbackReceiver(CRYPTO).on(AddExternalContact, "add_external_contact"),  # type: ignore[call-overload]

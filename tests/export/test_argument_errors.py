@@ -39,7 +39,7 @@ from wecom_async.export import (
 from wecom_async.export._checkpoint import write_atomic
 from wecom_async.export._jobs_acquisition import AcquisitionJob
 from wecom_async.export._jobs_transfers import read_pairs
-from wecom_async.export._range import parse_bound, window_of, windows
+from wecom_async.export._range import LATEST, parse_bound, window_of, windows
 from wecom_async.export._run import ExportSettings
 from wecom_async.export._status import failure_status
 from wecom_async.export._writer import OutputFile
@@ -67,7 +67,11 @@ NEITHER = (
             "'1969-12-31T23:59:59Z' is before 1970",
         ),
         (lambda: TimeRange(5, 4), "not a time range: 5..4"),
-        (lambda: TimeRange(-1, 4), "not a time range: -1..4"),
+        (lambda: TimeRange(-1, 4), "since must be a whole number of at least 0, got -1"),
+        (
+            lambda: TimeRange(0, LATEST + 1),
+            "until 253402272000 is past 9999-12-31T23:59:59+08:00: not a time",
+        ),
         (lambda: windows(0, 10, 0), "a window holds at least one second"),
         (
             lambda: make_job("orders"),
@@ -82,15 +86,24 @@ NEITHER = (
         ),
         (lambda: make_job("tags", pairs=[("a", "b")]), "tags takes no transfer pairs"),
         (lambda: make_job("moments", since=10, until=5), "not a time range: 10..5"),
-        (lambda: CustomersJob(chunk_size=0), "chunk_size must be 1 to 100"),
-        (lambda: CustomersJob(chunk_size=101), "chunk_size must be 1 to 100"),
+        (lambda: CustomersJob(chunk_size=0), "chunk_size must be an integer in [1, 100], got 0"),
+        (
+            lambda: CustomersJob(chunk_size=101),
+            "chunk_size must be an integer in [1, 100], got 101",
+        ),
         (lambda: GroupMessagesJob(since=10, until=5).range(), "not a time range: 10..5"),
         (
             lambda: BehaviorStatsJob(since=86_400 * 3, until=0).range(),
             "not a time range: 259200..0",
         ),
-        (lambda: EngineOptions(concurrency=0), "concurrency must be at least 1"),
-        (lambda: EngineOptions(checkpoint_interval=-1), "checkpoint_interval must not be negative"),
+        (
+            lambda: EngineOptions(concurrency=0),
+            "concurrency must be a whole number of at least 1, got 0",
+        ),
+        (
+            lambda: EngineOptions(checkpoint_interval=-1),
+            "checkpoint_interval must be a number 0 or more, got -1",
+        ),
         (lambda: TableOptions(timezone="Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
         (lambda: TableOptions(timezone="../etc/passwd"), "unknown time zone '../etc/passwd'"),
     ],

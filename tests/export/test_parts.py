@@ -368,7 +368,9 @@ def test_chunks() -> None:
         100,
         100,
     ]
-    with pytest.raises(ValidationError, match=r"^chunk_size must be 1 to 100$"):
+    with pytest.raises(
+        ValidationError, match=r"^chunk_size must be an integer in \[1, 100\], got 101$"
+    ):
         make_job("customers", chunk_size=101)
     with pytest.raises(ValidationError, match=r"^no export kind 'orders': the kinds are "):
         make_job("orders")

@@ -91,6 +91,8 @@ class CallbackCrypto:
             raise CallbackConfigError("the EncodingAESKey must be exactly 43 letters or digits")
         if not isinstance(receive_id, str):
             raise CallbackConfigError("receive_id must be a str (the CorpID)")
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
+            raise CallbackConfigError("max_body_bytes must be a whole number of bytes")
         if max_body_bytes < 1:
             raise CallbackConfigError("max_body_bytes must be positive")
         self._token = token

@@ -16,6 +16,7 @@ from anyio.lowlevel import RunVar
 
 from wecom_async._exceptions import ValidationError
 from wecom_async._logging import logger
+from wecom_async._validation import check_seconds, check_whole
 from wecom_async.callback._backend import cancel_requested
 from wecom_async.callback._codec import is_malformed, parse_event
 from wecom_async.callback._crypto import CallbackCrypto
@@ -134,7 +135,9 @@ class CallbackReceiver:
         sink: a durable :class:`EventSink`; None keeps the in-process queue.
 
     Raises:
-        ValidationError: a limit is not positive.
+        ValidationError: a limit is not a number (NaN included) or not positive
+            (``dedupe_window``, ``max_future``, ``shutdown_timeout``: negative), or is
+            infinite (``shutdown_timeout`` may be ``math.inf``: wait for every event).
 
     Example::
 
@@ -161,24 +164,19 @@ class CallbackReceiver:
         sink: EventSink | None = None,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
-        if max_age is not None and max_age <= 0:
-            raise ValidationError("max_age must be positive (or None to turn the check off)")
-        if max_concurrency < 1 or max_pending < 1:
-            raise ValidationError("max_concurrency and max_pending must be at least 1")
-        if body_timeout <= 0:
-            raise ValidationError("body_timeout must be positive")
-        if dedupe_window < 0 or max_future < 0 or shutdown_timeout < 0:
-            raise ValidationError(
-                "dedupe_window, max_future and shutdown_timeout must not be negative"
-            )
+        if max_age is not None:
+            # NaN passed "max_age <= 0" and then every push was fresh: the check was off.
+            check_seconds(max_age, "max_age (None turns the check off)")
+        self.max_concurrency = check_whole(max_concurrency, "max_concurrency")
+        self.max_pending = check_whole(max_pending, "max_pending")
+        self.body_timeout = check_seconds(body_timeout, "body_timeout")
+        self.dedupe_window = check_seconds(dedupe_window, "dedupe_window", zero=True)
+        self.max_future = check_seconds(max_future, "max_future", zero=True)
+        self.shutdown_timeout = check_seconds(
+            shutdown_timeout, "shutdown_timeout", zero=True, infinite=True
+        )
         self.crypto = crypto
-        self.max_concurrency = max_concurrency
-        self.max_pending = max_pending
-        self.dedupe_window = dedupe_window
         self.max_age = max_age
-        self.max_future = max_future
-        self.shutdown_timeout = shutdown_timeout
-        self.body_timeout = body_timeout
         self.sink = sink
         self._wall_clock = wall_clock
         self._handlers: list[tuple[_Key, Handler[Event]]] = []

@@ -49,6 +49,7 @@ from taskiq_redis import RedisStreamBroker
 
 from wecom_async._exceptions import ValidationError
 from wecom_async._logging import logger
+from wecom_async._validation import check_seconds, check_whole
 from wecom_async.callback._codec import event_to_xml, parse_event
 from wecom_async.callback._errors import CallbackError
 from wecom_async.callback._receiver import CallbackReceiver, describe
@@ -117,10 +118,8 @@ class TaskiqSink:
         put_timeout: float = DEFAULT_PUT_TIMEOUT,
         task_name: str = EVENT_TASK_NAME,
     ) -> None:
-        if put_timeout <= 0:
-            raise ValidationError("put_timeout must be positive")
         self.broker = broker
-        self.put_timeout = put_timeout
+        self.put_timeout = check_seconds(put_timeout, "put_timeout")
         self._receiver: CallbackReceiver | None = None
         self._task: AsyncTaskiqDecoratedTask[[str], Coroutine[Any, Any, None]]
 
@@ -266,11 +265,14 @@ class EventStreamBroker(RedisStreamBroker):
         max_connection_pool_size: int | None = None,
         label: str = "callback events",
     ) -> None:
-        if min(idle_timeout, xread_block, xread_count, reclaim_count) < 1 or reconnect_delay <= 0:
-            raise ValidationError(
-                "idle_timeout, xread_block, xread_count, reclaim_count and "
-                "reconnect_delay must be positive"
-            )
+        for name, count in (
+            ("idle_timeout", idle_timeout),
+            ("xread_block", xread_block),
+            ("xread_count", xread_count),
+            ("reclaim_count", reclaim_count),
+        ):
+            check_whole(count, name)
+        check_seconds(reconnect_delay, "reconnect_delay")
         super().__init__(
             url,
             queue_name=queue_name,

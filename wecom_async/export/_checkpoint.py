@@ -27,7 +27,6 @@ It holds the corp id but never the secret or an access token.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from .._exceptions import WeComError
-from .._jsontext import json_text
+from .._jsontext import json_text, read_json
 from ..models._base import JsonObject, JsonValue
 from ._output import fsync_directory, write_failure
 
@@ -207,7 +206,7 @@ class Checkpoint:
                 order, is refused with a message that says so).
         """
         try:
-            data = json.loads(path.read_bytes())
+            data = read_json(path.read_bytes())
         except FileNotFoundError:
             raise CheckpointError(f"no checkpoint at {path}: nothing to resume") from None
         except (OSError, ValueError) as exc:

@@ -35,10 +35,8 @@ clients with :meth:`CorpEntry.client`.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
-import stat
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +52,7 @@ from .._retry import DEFAULT_DEADLINE, RetryPolicy
 from .._token import TokenStore
 from .._wire import RateBudget
 from ..provider import AppKind, ProviderApp, SuiteTicketStore
+from ._userfile import read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -344,31 +343,6 @@ _MAX_SECRET_FILE: Final = 64 * 1024
 _MAX_CORPS_FILE: Final = 16 * 1024 * 1024
 
 
-def _read_small(path: Path, limit: int) -> str:
-    """The UTF-8 text of the regular file ``path`` of at most ``limit`` bytes.
-
-    A device (``/dev/zero`` would be read until memory runs out), a FIFO (would block
-    for ever), a directory or a larger file is refused before anything is read.
-
-    Raises:
-        OSError: it cannot be opened, is not a regular file, or is larger than ``limit``.
-        UnicodeDecodeError: it is not UTF-8.
-    """
-    # O_NONBLOCK: opening a FIFO with no writer returns at once instead of blocking.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        data = os.read(fd, limit + 1)  # bounded even if it grows meanwhile
-        while len(data) <= limit and (more := os.read(fd, limit + 1 - len(data))):
-            data += more
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit // 1024} KiB", str(path))
-    return data.decode("utf-8")
-
-
 def load_corps(path: Path, *, environ: Mapping[str, str] | None = None) -> list[CorpEntry]:
     """Read the corps file at ``path`` and every secret it points to.
 
@@ -385,11 +359,13 @@ def load_corps(path: Path, *, environ: Mapping[str, str] | None = None) -> list[
             missing or empty.
     """
     try:
-        document = tomllib.loads(_read_small(path, _MAX_CORPS_FILE))
+        document = tomllib.loads(read_regular(path, _MAX_CORPS_FILE).decode("utf-8"))
     except OSError as error:
         raise CorpsFileError(f"cannot read {path}: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise CorpsFileError(f"{path} is not valid TOML: {error}") from None
+    except RecursionError:  # the parser recurses per level of nesting
+        raise CorpsFileError(f"{path} is not valid TOML: nested too deeply to read") from None
     reader = _Reader(path, os.environ if environ is None else environ)
     unknown = set(document) - {"corp", "provider"}
     if unknown:
@@ -532,7 +508,7 @@ class _Reader:
                 self.fail(where, f"{name}_file must be a path")
             target = self._path.parent / file
             try:
-                value = _read_small(target, _MAX_SECRET_FILE).strip()
+                value = read_regular(target, _MAX_SECRET_FILE).decode("utf-8").strip()
             except (OSError, UnicodeDecodeError) as error:
                 reason = getattr(error, "strerror", None) or type(error).__name__
                 self.fail(where, f"{name}_file {target} cannot be read ({reason})")

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Final
 
+from ._argtypes import calls, positive, positive_seconds
 from ._store import location_arg
 
 __all__ = ["MANAGE_COMMANDS", "add_worker_parser", "manage_parser"]
@@ -35,11 +36,15 @@ def add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--corps", type=Path, metavar="FILE", help="serve every corp of this TOML corps file"
     )
     worker.add_argument("--base-url", help="the WeCom host, or a proxy / fake")
-    worker.add_argument("--shards", type=int, default=2, metavar="N", help="at once (2)")
-    worker.add_argument("--lease", type=float, default=30.0, metavar="S", help="seconds (30)")
-    worker.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds (2)")
-    worker.add_argument("--rate-limit", type=int, default=9000, metavar="N")
-    worker.add_argument("--hourly-rate-limit", type=int, default=135_000, metavar="N")
+    worker.add_argument("--shards", type=positive, default=2, metavar="N", help="at once (2)")
+    worker.add_argument(
+        "--lease", type=positive_seconds, default=30.0, metavar="S", help="seconds (30)"
+    )
+    worker.add_argument(
+        "--poll", type=positive_seconds, default=2.0, metavar="S", help="seconds (2)"
+    )
+    worker.add_argument("--rate-limit", type=calls, default=9000, metavar="N")
+    worker.add_argument("--hourly-rate-limit", type=calls, default=135_000, metavar="N")
 
 
 def manage_parser() -> argparse.ArgumentParser:

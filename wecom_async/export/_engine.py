@@ -52,7 +52,8 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import DEFAULT_MAX_IN_FLIGHT, WeComClient
-from .._exceptions import ResponseError, ValidationError, WeComError
+from .._exceptions import ResponseError, WeComError
+from .._validation import check_seconds, check_whole
 from ..models._base import JsonObject
 from ..pagination import SeenTokens
 from ._checkpoint import Checkpoint, CheckpointError, Failure, merge_failures, write_atomic
@@ -84,17 +85,16 @@ class EngineOptions:
             batch of pages); work done since the last one is redone after a crash.
 
     Raises:
-        ValidationError: ``concurrency`` below 1, or a negative ``checkpoint_interval``.
+        ValidationError: ``concurrency`` is not a whole number of at least 1, or
+            ``checkpoint_interval`` is not a finite number of seconds of 0 or more.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
     checkpoint_interval: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ValidationError("concurrency must be at least 1")
-        if self.checkpoint_interval < 0:
-            raise ValidationError("checkpoint_interval must not be negative")
+        check_whole(self.concurrency, "concurrency")
+        check_seconds(self.checkpoint_interval, "checkpoint_interval", zero=True)
 
 
 @dataclass(frozen=True, kw_only=True)

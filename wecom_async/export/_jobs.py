@@ -29,7 +29,7 @@ from .._core import Endpoint
 from .._exceptions import ValidationError, WeComError
 from .._jsontext import json_text
 from .._logging import redact
-from .._validation import check_ids
+from .._validation import check_ids, check_range, check_whole
 from ..models import CustomerWithFollowInfo
 from ..models._base import JsonObject, JsonValue, WireModel
 from ..pagination import Page
@@ -94,10 +94,10 @@ class _MemberChunksJob(Job):
     unit_label = "follow-users"
 
     def __init__(self, *, chunk_size: int | None = None, concurrency: int = 16) -> None:
-        if chunk_size is not None and not 1 <= chunk_size <= MAX_BATCH_USERIDS:
-            raise ValidationError(f"chunk_size must be 1 to {MAX_BATCH_USERIDS}")
+        if chunk_size is not None:
+            check_range(chunk_size, "chunk_size", low=1, high=MAX_BATCH_USERIDS)
         self._chunk_size = chunk_size
-        self._concurrency = concurrency
+        self._concurrency = check_whole(concurrency, "concurrency")
 
     async def plan(self, client: WeComClient) -> list[Unit]:
         """Chunk the follow-users: ``GET /cgi-bin/externalcontact/get_follow_user_list``."""
@@ -375,10 +375,12 @@ def make_job(
         pairs: (handover, takeover) pairs, for ``transfers``.
 
     Raises:
-        ValidationError: no such kind, ``chunk_size`` outside 1-100, ``since`` after
-            ``until``, or a range or pairs given to a kind that takes none.
+        ValidationError: no such kind, ``chunk_size`` not a whole number from 1 to 100,
+            ``concurrency`` not one of at least 1, a bound not a whole number of seconds
+            from 0 to :data:`~._range.LATEST`, ``since`` after ``until``, or a range or
+            pairs given to a kind that takes none.
     """
-    job = JOBS.get(name)
+    job = JOBS.get(name) if isinstance(name, str) else None
     if job is None:
         raise ValidationError(f"no export kind {name!r}: the kinds are {', '.join(JOBS)}")
     if (since is not None or until is not None) and not issubclass(job, WindowedJob):

@@ -43,12 +43,15 @@ from ..models._base import JsonObject, JsonValue
 from ..services.transfer import MAX_PAGE_SIZE
 from ._checkpoint import lost
 from ._job import Batch, Job, Unit
+from ._userfile import read_regular
 
 __all__ = ["TransfersJob", "read_pairs"]
 
 UNASSIGNED: Final = "unassigned"
 ONJOB: Final = "onjob"
 RESIGNED: Final = "resigned"
+#: The largest pairs file read (a pair is two userids: millions of pairs fit).
+MAX_PAIRS_FILE: Final = 64 * 1024 * 1024
 
 Pair = tuple[str, str]
 
@@ -59,10 +62,12 @@ def read_pairs(path: Path) -> list[Pair]:
     Raises:
         ValidationError: a line that is not two non-empty userids, a file that is not
             UTF-8 text, or a line the CSV reader refuses (the message names the place).
-        OSError: the file cannot be read (the command says so, naming the option).
+        OSError: the file cannot be read, is not a regular file (a FIFO would block for
+            ever) or is larger than :data:`MAX_PAIRS_FILE` (the command says so, naming
+            the option).
     """
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_regular(path, MAX_PAIRS_FILE).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValidationError(
             f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"

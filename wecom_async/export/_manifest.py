@@ -26,14 +26,13 @@ back (see ``wecom_async/export/distributed/_since_last.py``).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from .._exceptions import WeComError
-from .._jsontext import json_text
+from .._jsontext import json_text, read_json
 from ._range import TimeRange
 from ._store import Location, as_location
 
@@ -118,7 +117,7 @@ class Manifest:
         """
         path = manifest_location(output)
         try:
-            data = json.loads(path.read_bytes())
+            data = read_json(path.read_bytes())
         except FileNotFoundError:
             raise ManifestError(
                 f"--since last: no previous export to {output} (no {path}); run it once "

@@ -27,16 +27,19 @@ from typing import Final
 
 from .._exceptions import ValidationError
 from .._time import china_day
+from .._validation import check_whole
 from ..models._base import JsonObject
-from ._checkpoint import lost
+from ._checkpoint import CheckpointError, lost
 
 __all__ = [
     "BEIJING",
     "DAY",
+    "LATEST",
     "TimeRange",
     "covered",
     "day_windows",
     "parse_bound",
+    "shown",
     "window_of",
     "windows",
 ]
@@ -45,6 +48,10 @@ __all__ = [
 BEIJING: Final = timezone(timedelta(hours=8), "UTC+08:00")
 DAY: Final = 86_400
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The last second a range may hold: 9999-12-31 23:59:59 Beijing time, the last one a
+#: date can show. A later "second" is not a time (a manifest holding milliseconds, a
+#: bound past the calendar): it is refused, not shown as a date that does not exist.
+LATEST: Final = 253_402_271_999
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,27 @@ class TimeRange:
     """Unix seconds ``since`` to ``until``, both included.
 
     Raises:
-        ValidationError: ``since`` is negative or after ``until``.
+        ValidationError: a bound is not a whole number of seconds from 0 to
+            :data:`LATEST`, or ``since`` is after ``until``.
     """
 
     since: int
     until: int
 
     def __post_init__(self) -> None:
-        if self.since < 0 or self.until < self.since:
+        for name, bound in (("since", self.since), ("until", self.until)):
+            if check_whole(bound, name, low=0) > LATEST:
+                raise ValidationError(f"{name} {bound} is past {shown(LATEST)}: not a time")
+        if self.until < self.since:
             raise ValidationError(f"not a time range: {self.since}..{self.until}")
+
+
+def shown(seconds: int) -> str:
+    """``seconds`` as a Beijing time for messages (as a number where no date can show it)."""
+    try:
+        return datetime.fromtimestamp(seconds, BEIJING).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return f"{seconds} (Unix seconds, no date)"
 
 
 def parse_bound(text: str, *, end: bool) -> int:
@@ -75,8 +94,8 @@ def parse_bound(text: str, *, end: bool) -> int:
         down for its end.
 
     Raises:
-        ValidationError: neither form, a datetime without an offset or before 1970
-            (the message is for people: it quotes ``text``).
+        ValidationError: neither form, a datetime without an offset, before 1970 or
+            after :data:`LATEST` (the message is for people: it quotes ``text``).
     """
     text = text.strip()
     if _DATE.fullmatch(text):
@@ -98,9 +117,14 @@ def parse_bound(text: str, *, end: bool) -> int:
             f"{text!r} has no UTC offset, so its zone would be a guess: add one "
             "(+08:00 for Beijing time, Z for UTC) or give a date"
         )
-    seconds = moment.timestamp()
+    try:
+        seconds = moment.timestamp()
+    except (OverflowError, ValueError):  # year 9999 in an offset that makes it 10000 UTC
+        seconds = math.inf
     if seconds < 0:
         raise ValidationError(f"{text!r} is before 1970")
+    if seconds > LATEST:
+        raise ValidationError(f"{text!r} is after {shown(LATEST)}")
     # WeCom's times are whole seconds: those from ``since`` on, up to ``until``.
     return math.floor(seconds) if end else math.ceil(seconds)
 
@@ -125,10 +149,21 @@ def day_windows(since: int, until: int, days: int) -> list[tuple[int, int]]:
 
 
 def window_of(spec: JsonObject) -> tuple[int, int]:
-    """The ``(since, until)`` a unit spec stores."""
+    """The ``(since, until)`` a unit spec stores.
+
+    Raises:
+        CheckpointError: the spec has no window, or one that is not seconds
+            ``0 <= since <= until <=`` :data:`LATEST` (milliseconds, a reversed window:
+            the plan it came from is damaged).
+    """
     since, until = spec.get("since"), spec.get("until")
     if not isinstance(since, int) or not isinstance(until, int):
         raise lost("window")
+    if isinstance(since, bool) or isinstance(until, bool) or not 0 <= since <= until <= LATEST:
+        raise CheckpointError(
+            f"a unit's window {since}..{until} is not a range of Unix seconds up to "
+            f"{shown(LATEST)}: the plan it came from is damaged"
+        )
     return since, until
 
 

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from .._exceptions import ValidationError
+from .._validation import check_whole
 
 if TYPE_CHECKING:
     from ..testing import FakeWeCom
@@ -62,8 +62,7 @@ def sandbox_fake(
     """
     from ..testing import FakeClock, FakeWeCom
 
-    if customers < 1:
-        raise ValidationError("the sandbox needs at least one customer")
+    check_whole(customers, "customers")
     fake = FakeWeCom(
         corp_id,
         secret,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 from ._checkpoint import Checkpoint, CheckpointError
@@ -22,7 +21,7 @@ from ._job import Job
 from ._jobs import JOBS, make_job, ranged
 from ._jobs_transfers import TransfersJob, read_pairs
 from ._manifest import Manifest, ManifestError, corp_output
-from ._range import BEIJING, covered, parse_bound
+from ._range import covered, parse_bound, shown
 from ._windowed import WindowedJob
 
 __all__ = ["LAST", "JobRequest", "is_last", "resolve_job", "since_last_each", "unranged"]
@@ -90,10 +89,6 @@ def since_last_each(
     return requests
 
 
-def _shown(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, BEIJING).isoformat()
-
-
 def resolve_job(
     kind: str,
     *,
@@ -137,9 +132,9 @@ def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str
     (the same command line, ``--since last`` included, resumes; another range does not)."""
     try:
         checkpoint = Checkpoint.load(Checkpoint.path_for(output))
+        fixed = covered(checkpoint.units)
     except CheckpointError:
         return request  # the engine says why there is nothing to resume
-    fixed = covered(checkpoint.units)
     if fixed is None or checkpoint.kind != kind or (request.since, request.until) == (None, None):
         return request  # nothing to compare (the engine refuses another kind's export)
     since = fixed.since if request.since is None else request.since
@@ -148,9 +143,9 @@ def _same_plan(kind: str, request: JobRequest, output: Path) -> JobRequest | str
     asked = job.planned() if isinstance(job, WindowedJob) else fixed
     if asked != fixed:
         return (
-            f"--since / --until ({_shown(asked.since)} .. {_shown(asked.until)}) are not the "
-            f"range the interrupted export started with ({_shown(fixed.since)} .. "
-            f"{_shown(fixed.until)}): resume without them, or start over without --resume"
+            f"--since / --until ({shown(asked.since)} .. {shown(asked.until)}) are not the "
+            f"range the interrupted export started with ({shown(fixed.since)} .. "
+            f"{shown(fixed.until)}): resume without them, or start over without --resume"
         )
     return request
 
@@ -164,12 +159,12 @@ def _since(text: str, kind: str, output: Path | str, corp_id: str) -> int:
 def _reversed(request: JobRequest) -> str | None:
     if request.since is not None and request.until is not None and request.since > request.until:
         return (
-            f"--since ({_shown(request.since)}) is after --until ({_shown(request.until)}): "
+            f"--since ({shown(request.since)}) is after --until ({shown(request.until)}): "
             "nothing to export"
         )
     if request.since is not None:
         return (
-            f"--since ({_shown(request.since)}) is after the kind's default end: give --until, "
+            f"--since ({shown(request.since)}) is after the kind's default end: give --until, "
             "or wait until there is something new"
         )
     return None

@@ -21,6 +21,7 @@ import anyio
 from .._client import WeComClient
 from .._converter import to_dict
 from .._exceptions import WeComError
+from .._validation import check_whole
 from ..models._base import JsonObject, JsonValue, WireModel, unix_seconds
 from ._job import Job, Unit
 from ._range import DAY, TimeRange, covered, window_of, windows
@@ -91,6 +92,9 @@ class WindowedJob(Job):
         until: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        for name, bound in (("since", since), ("until", until)):
+            if bound is not None:
+                check_whole(bound, name, low=0)
         self._since, self._until, self._clock = since, until, clock
         #: The range the plan covers, once planned (None before).
         self.covered: TimeRange | None = None

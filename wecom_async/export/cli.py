@@ -28,12 +28,12 @@ from .. import __version__
 from .._budget import (
     DEFAULT_HOURLY_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
-    MAX_CALLS,
     WECOM_HOURLY_RATE_LIMIT,
     WECOM_RATE_LIMIT,
 )
 from .._jsontext import json_text
 from .._retry import LONGEST_DELAY
+from ._argtypes import calls, positive
 from ._command import (
     logging_to,
     redis_problem,
@@ -136,20 +136,6 @@ See docs/guides/export.md ("Many corps").
 {EXIT_HELP}"""
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _calls(text: str) -> int:
-    value = _positive(text)
-    if value > MAX_CALLS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_CALLS:,}, got {value:,}")
-    return value
-
-
 def _seconds(text: str) -> float:
     value = float(text)
     # float() takes "inf" and "nan": a pause that never ends, or that compares false with
@@ -172,7 +158,7 @@ def _zone(text: str) -> str:
 
 
 def _chunk(text: str) -> int:
-    value = _positive(text)
+    value = positive(text)
     if value > 100:
         raise argparse.ArgumentTypeError("batch/get_by_user takes at most 100 userids")
     return value
@@ -230,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--sandbox-customers",
-        type=_positive,
+        type=positive,
         default=DEFAULT_SANDBOX_CUSTOMERS,
         metavar="N",
         help=f"customers of the sandbox corp (default {DEFAULT_SANDBOX_CUSTOMERS:,})",
@@ -238,14 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     pacing = export.add_argument_group("pacing and retries")
     pacing.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"requests in flight (default {DEFAULT_CONCURRENCY})",
     )
     pacing.add_argument(
         "--corp-concurrency",
-        type=_positive,
+        type=positive,
         default=DEFAULT_CORP_CONCURRENCY,
         metavar="N",
         help=f"with --corps: corps exported at once (default {DEFAULT_CORP_CONCURRENCY}), "
@@ -253,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pacing.add_argument(
         "--rate-limit",
-        type=_calls,
+        type=calls,
         default=DEFAULT_RATE_LIMIT,
         metavar="N",
         help=f"calls per minute per API (default {DEFAULT_RATE_LIMIT:,}; WeCom allows "
@@ -261,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pacing.add_argument(
         "--hourly-rate-limit",
-        type=_calls,
+        type=calls,
         default=DEFAULT_HOURLY_RATE_LIMIT,
         metavar="N",
         help=f"calls per hour per API (default {DEFAULT_HOURLY_RATE_LIMIT:,}; WeCom allows "
@@ -369,9 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     fake.add_argument("--port", type=int, default=8000, help="port, 0 for any (default 8000)")
-    fake.add_argument("--customers", type=_positive, default=DEFAULT_SANDBOX_CUSTOMERS)
+    fake.add_argument("--customers", type=positive, default=DEFAULT_SANDBOX_CUSTOMERS)
     fake.add_argument("--latency", type=_seconds, default=0.0, help="seconds per response")
-    fake.add_argument("--rate-limit", type=_positive, default=WECOM_RATE_LIMIT)
+    fake.add_argument("--rate-limit", type=positive, default=WECOM_RATE_LIMIT)
     fake.add_argument("--seed", type=int, default=SANDBOX_SEED)
     fake.add_argument("--corp-id", default="wwfake")
     fake.add_argument("--secret", default="fake-secret")

@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 
 from .._exceptions import ValidationError
 from .._logging import register_secret
-from ._guard import check_seconds
+from .._validation import check_seconds
 
 __all__ = ["client_from_url", "register_password"]
 
@@ -42,7 +42,7 @@ def client_from_url(url: str, *, timeout: float) -> Redis:
         ValidationError: ``url`` is no Redis URL, or ``timeout`` is not above 0 (the
             message never repeats the URL: it may hold the password).
     """
-    check_seconds("timeout", timeout)
+    check_seconds(timeout, "timeout")
     try:
         pool = BlockingConnectionPool.from_url(
             url,

@@ -21,7 +21,6 @@ which answers from the per-process fallback instead when Redis fails or is slow.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
@@ -31,8 +30,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .._exceptions import ValidationError
 from .._logging import logger, redact
+from .._validation import check_seconds
 
 __all__ = ["OUTAGE_ERRORS", "Outage"]
 
@@ -51,19 +50,6 @@ POOL_PAUSE_MAX: Final = 0.05
 #: Share of ``timeout`` the callers that start (or meet) a probe wait for it: a Redis
 #: that is back answers a PING in far less, a hung one does not stall them longer.
 PROBE_SHARE: Final = 0.25
-
-
-def check_seconds(name: str, value: float, *, zero: bool = False) -> float:
-    """Return ``value`` if it is a finite number of seconds above 0 (or 0 when ``zero``).
-
-    Raises:
-        ValidationError: ``value`` is negative, infinite, not a number, or 0 when not allowed.
-    """
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValidationError(f"{name} must be a finite number of seconds, not {value!r}")
-    if value < 0 or (value == 0 and not zero):
-        raise ValidationError(f"{name} must be {'0 or more' if zero else 'above 0'}, not {value!r}")
-    return float(value)
 
 
 class Outage:
@@ -95,8 +81,8 @@ class Outage:
         probe: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.what = what
-        self.timeout = check_seconds("timeout", timeout)
-        self.retry_after = check_seconds("retry_after", retry_after, zero=True)
+        self.timeout = check_seconds(timeout, "timeout")
+        self.retry_after = check_seconds(retry_after, "retry_after", zero=True)
         self._clock = clock
         self._probe = probe
         self._probing: asyncio.Task[None] | None = None

@@ -40,7 +40,6 @@ counts leases.
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import secrets
 import time
@@ -54,6 +53,7 @@ from redis.exceptions import MaxConnectionsError, ResponseError
 
 from .._exceptions import ValidationError
 from .._token import IssuedToken, Lease, MemoryTokenStore
+from .._validation import check_seconds
 from ._connect import client_from_url, register_password
 from ._guard import Outage
 
@@ -211,8 +211,8 @@ class RedisTokenStore:
         retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not (isinstance(lease_ttl, (int, float)) and 0.001 <= lease_ttl < math.inf):
-            raise ValidationError("lease_ttl must be at least a millisecond, and finite")
+        if check_seconds(lease_ttl, "lease_ttl") < 0.001:
+            raise ValidationError("lease_ttl must be at least a millisecond")
         self._outage = Outage(
             "RedisTokenStore",
             timeout=timeout,

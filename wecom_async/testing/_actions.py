@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
+from .._validation import check_seconds, check_whole
 from ._clock import FakeClock
 from ._state import CorpState, Follow, Staff
 from .routes import _acquisition_state as acquisition
@@ -72,16 +73,15 @@ class ClientActions:
     def set_groupmsg_quota(self, per_month: int | None) -> None:
         """Set the mass messages one recipient may receive per calendar month (China
         time); None, the default, is the number of days in that month."""
-        if per_month is not None and per_month < 1:
-            raise ValueError("per_month must be at least 1")
+        if per_month is not None:
+            check_whole(per_month, "per_month")
         with self.lock:
             self.state.ext(messages.MessagesState).quota_per_month = per_month
 
     def set_groupmsg_dispatch_delay(self, seconds: float) -> None:
         """Answer 41063 "still dispatching" on the task and result reads of a mass message
         for this many seconds after its creation (0, the default: off)."""
-        if seconds < 0:
-            raise ValueError("seconds must not be negative")
+        check_seconds(seconds, "seconds", zero=True)
         with self.lock:
             self.state.ext(messages.MessagesState).dispatch_seconds = seconds
 

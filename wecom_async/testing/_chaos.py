@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
 
+from .._validation import check_seconds, check_whole
 from ._faults import Fault
 from ._json import JSON
 
@@ -176,10 +177,8 @@ class Chaos:
         unknown = [k for k in chosen if k not in ALL_KINDS]
         if unknown or not chosen:
             raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS}, got {unknown}")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        if pass_limit < 1:
-            raise ValueError("pass_limit must be at least 1")
+        check_seconds(delay, "delay", zero=True)
+        check_whole(pass_limit, "pass_limit")
         self.rate = rate
         self.seed = seed
         self.kinds: tuple[ChaosKind, ...] = chosen

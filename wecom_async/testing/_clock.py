@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Final
 
+from .._validation import check_seconds
+
 __all__ = ["DEFAULT_START", "FakeClock"]
 
 #: Default start of a fake clock (2023-11-14T22:13:20Z): fixed, so that seeded data,
@@ -40,8 +42,8 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds`` (must not be negative)."""
-        if seconds < 0:
-            raise ValueError("a FakeClock only moves forward")
+        # NaN passed "seconds < 0" and then every reading of the clock was NaN.
+        check_seconds(seconds, "seconds", zero=True)
         with self._lock:
             self._offset += seconds
 

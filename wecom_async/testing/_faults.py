@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._validation import check_seconds, check_whole
 from ._json import JSON
 
 __all__ = ["Fault", "FaultBook"]
@@ -99,10 +100,9 @@ class Fault:
             raise ValueError("errcode 0 is success, not a fault")
         if self.status is not None and not 500 <= self.status <= 599:
             raise ValueError("status must be an HTTP 5xx code")
-        if self.delay is not None and self.delay < 0:
-            raise ValueError("delay must not be negative")
-        if self.times < 1:
-            raise ValueError("times must be at least 1")
+        if self.delay is not None:
+            check_seconds(self.delay, "delay", zero=True)
+        check_whole(self.times, "times")
         if self.errmsg is not None and self.errcode is None:
             raise ValueError("errmsg goes with errcode")
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from ..._jsontext import json_text
+from ..._jsontext import json_text, read_json
 from ...models._base import JsonObject
 from .._range import TimeRange
 from .._store import Location, as_location, whole_file
@@ -200,7 +200,7 @@ class ExportFiles:
             LedgerError: it is not a plan of this release.
         """
         try:
-            data = json.loads((self.store / PLAN_FILE).read_bytes())
+            data = read_json((self.store / PLAN_FILE).read_bytes())
         except ValueError:
             data = None
         if not isinstance(data, dict):
@@ -251,11 +251,13 @@ class ExportFiles:
 
     def _read_commit(self, shard: int) -> JsonObject | None:
         try:
-            data = json.loads(self._commit_path(shard).read_bytes())
+            data = read_json(self._commit_path(shard).read_bytes())
         except (OSError, ValueError):
             return None
-        ok = isinstance(data, dict) and isinstance(data.get("file"), str)
-        return data if ok and isinstance(data.get("items"), int) else None
+        if not isinstance(data, dict):
+            return None
+        ok = isinstance(data.get("file"), str) and isinstance(data.get("items"), int)
+        return data if ok else None
 
     def committed_parts(self, status: ExportStatus, corp: str | None = None) -> list[Location]:
         """The committed part of every committed shard (of ``corp``), in shard order.

@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 from ..._client import WeComClient
 from ..._exceptions import ResponseError, WeComError
 from ..._logging import redact
+from ..._validation import check_seconds, check_whole
 from ...models._base import JsonObject
 from ...pagination import SeenTokens
 from .._checkpoint import Failure, merge_failures
@@ -71,6 +72,11 @@ class LeaseOptions:
         max_errors: tries of a shard that stops on an error before it is failed for good.
         retry_pause: seconds before a shard given back after an error is offered again.
         redis_timeout: seconds one ledger call may take.
+
+    Raises:
+        ValidationError: ``lease`` or ``redis_timeout`` is not a finite number of seconds
+            above 0, ``retry_pause`` one of 0 or more, or ``max_errors`` is not a whole
+            number of at least 1.
     """
 
     lease: float = 30.0
@@ -79,10 +85,10 @@ class LeaseOptions:
     redis_timeout: float = 5.0
 
     def __post_init__(self) -> None:
-        if min(self.lease, self.redis_timeout) <= 0 or self.retry_pause < 0:
-            raise ValueError("lease and redis_timeout must be positive, retry_pause not negative")
-        if self.max_errors < 1:
-            raise ValueError("max_errors must be at least 1")
+        check_seconds(self.lease, "lease")
+        check_whole(self.max_errors, "max_errors")
+        check_seconds(self.retry_pause, "retry_pause", zero=True)
+        check_seconds(self.redis_timeout, "redis_timeout")
 
 
 class ShardLost(Exception):

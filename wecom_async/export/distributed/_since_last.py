@@ -34,7 +34,7 @@ from ..._exceptions import WeComError
 from ..._logging import redact
 from .._manifest import Manifest, completed, corp_output, manifest_location
 from .._range import TimeRange
-from .._since import _shown
+from .._range import shown
 from .._store import Location
 from ._ledger import Ledger
 from ._lock import LockBusy, lock_key, short_lock
@@ -124,8 +124,8 @@ def _update(output: Location | Path, new: Manifest) -> None:
             "this directory covered; --since last stays before it (the next run exports it)",
             new.corp_id,
             new.kind,
-            _shown(missed.since),
-            _shown(missed.until),
+            shown(missed.since),
+            shown(missed.until),
         )
 
 

@@ -45,6 +45,7 @@ from ..._budget import DEFAULT_LIMITS, Limit
 from ..._client import WeComClient
 from ..._logging import redact
 from ..._token import TokenStore
+from ..._validation import check_seconds, check_whole
 from ..._wire import RateBudget
 from .._job import Job
 from .._since import JobRequest
@@ -81,6 +82,10 @@ class ShardWorker:
         limits: the rate budget's windows per corp and API, the same in every worker.
         prefix: the ledger's key prefix.
         step: called at named points of each shard's run (tests kill the process there).
+
+    Raises:
+        ValidationError: ``shards`` is not a whole number of at least 1, or ``poll`` not
+            a finite number of seconds above 0.
     """
 
     def __init__(
@@ -97,8 +102,8 @@ class ShardWorker:
     ) -> None:
         from ...redis import RedisRateBudget, RedisTokenStore
 
-        if shards < 1 or poll <= 0:
-            raise ValueError("shards must be at least 1 and poll positive")
+        check_whole(shards, "shards")
+        check_seconds(poll, "poll")
         self.ledger = Ledger(redis) if prefix is None else Ledger(redis, prefix=prefix)
         self.factories = dict(corps)
         self.options = options or LeaseOptions()

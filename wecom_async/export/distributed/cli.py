@@ -35,7 +35,7 @@ from .._dist_args import manage_parser
 from .._since import JobRequest, is_last, since_last_each
 from .._status import ExitStatus
 from .._store import location_problem
-from ._ledger import ExportStatus, Ledger
+from ._ledger import ExportStatus, Ledger, plain_name
 from ._parts import ExportFiles
 from ._shard import LeaseOptions
 from ._submit import rebuild_export, submit_export, wait_export
@@ -71,6 +71,13 @@ def _env_corps(corp_id: str | None, base_url: str | None) -> list[Corp] | str:
     secret = os.environ.get("WECOM_SECRET", "")
     if not corp_id or not secret:
         return "missing credentials: pass --corp-id and set WECOM_SECRET (or WECOM_CORP_ID)"
+    if not plain_name(corp_id):
+        # It names files in the output directory (DIR/<corp_id>.<kind>.manifest.json):
+        # checked before any is read, so "../victim" never reaches outside DIR.
+        return (
+            f"--corp-id {corp_id!r} cannot label a corp of a distributed export: letters, "
+            "digits, '.', '_' or '-' only (not a path)"
+        )
     return [(corp_id, corp_factory(corp_id, secret, base_url))]
 
 

@@ -33,8 +33,7 @@ import anyio
 from ..._exceptions import WeComError
 from ..._logging import redact
 from .._manifest import Manifest, completed, corp_output, manifest_location
-from .._range import TimeRange
-from .._range import shown
+from .._range import TimeRange, shown
 from .._store import Location
 from ._ledger import Ledger
 from ._lock import LockBusy, lock_key, short_lock

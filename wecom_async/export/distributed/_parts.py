@@ -349,7 +349,12 @@ class PartFile:
         self.tmp = self._spool.path
         self._fd: int | None = self._spool.fd
         self._placed = False  # the committed name may hold what this part put there
-        if self.path.is_file():
+        try:
+            there = self.path.is_file()
+        except BaseException:  # the store cannot be asked: no spool left behind
+            self.discard_tmp()
+            raise
+        if there:
             self.discard_tmp()
             raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
 
@@ -384,7 +389,12 @@ class PartFile:
 
     def discard(self) -> None:
         """Remove the part under either name (the ledger refused it); the committed name
-        only if this part was put there (never another writer's file)."""
+        only if this part was put there (never another writer's file).
+
+        Raises:
+            OSError: the committed name could not be removed (an orphan: never read,
+                since the ledger never names it).
+        """
         self.discard_tmp()
         if self._placed:
             with contextlib.suppress(FileNotFoundError):

@@ -32,6 +32,7 @@ from taskiq import AsyncBroker
 
 from ..._budget import MemoryRateBudget
 from ..._exceptions import ValidationError
+from ..._logging import redact
 from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
@@ -95,7 +96,9 @@ async def submit_export(
         LedgerError: an export of this id exists already (its folder has a plan, or the
             ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
-        OSError: the folder cannot be written.
+        OSError: the folder cannot be written (nothing was submitted). Once the ledger
+            accepted the export it runs: a ``plan.json`` that cannot be confirmed then is
+            logged as a warning, never raised.
     """
     labels = [label for label, _ in corps]
     if len(set(labels)) != len(labels) or not all(plain_name(label) for label in labels):
@@ -125,11 +128,41 @@ async def submit_export(
     except FileExistsError:
         raise LedgerError(f"export {export_id} exists already in {directory}") from None
     if not await _create(ledger, files, plan, shards):
-        await anyio.to_thread.run_sync(files.drop_plan, plan)
+        await _refused(ledger, files, plan)
         raise LedgerError(f"export {export_id} exists already in the ledger")
-    await anyio.to_thread.run_sync(files.keep_plan, plan)
+    try:
+        await anyio.to_thread.run_sync(files.keep_plan, plan)
+    except OSError as error:  # the export is in the ledger: it runs all the same
+        logger.warning(
+            "export %s is submitted and runs, but its plan.json could not be confirmed "
+            "(%s): if Redis loses the ledger, it cannot be rebuilt from %s",
+            export_id,
+            redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+            files.folder,
+        )
     await kick_shards(broker, export_id, range(len(shards)))
     return export_id
+
+
+async def _refused(ledger: Ledger, files: ExportFiles, plan: Plan) -> None:
+    """The ledger refused ``plan``'s id: remove the plan.json this submitter wrote, or,
+    when the ledger's export of that id lives in this very folder (a submitter of the
+    same id that raced past the check on a URL and won), put that export's plan back
+    (from the ledger, which holds all of it) rather than leave ours or none."""
+    status = await ledger.status(plan.export_id)
+    if status is None or status.directory != files.directory.shared():
+        await anyio.to_thread.run_sync(files.drop_plan, plan)
+        return
+    shards = [ShardPlan(s.corp, s.spec, s.size) for s in status.shards]
+    accepted = Plan(status.export_id, status.kind, status.request, status.corps, shards)
+    try:
+        await anyio.to_thread.run_sync(files.keep_plan, accepted)
+    except OSError as error:
+        logger.warning(
+            "export %s: its plan.json could not be put back (%s)",
+            plan.export_id,
+            redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+        )
 
 
 def _request_json(

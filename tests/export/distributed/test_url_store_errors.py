@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -24,7 +25,7 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
-from tests.export.helpers import CORP_ID, SECRET, expected_pairs, new_fake, serve
+from tests.export.helpers import CORP_ID, SECRET, expected_pairs, new_fake, secret_env, serve
 from tests.redis_server import RedisServer
 from wecom_async import MemoryRateBudget, MemoryTokenStore, ValidationError
 from wecom_async._logging import redact
@@ -32,7 +33,7 @@ from wecom_async.export import Manifest
 from wecom_async.export._manifest import completed, corp_output
 from wecom_async.export._range import TimeRange
 from wecom_async.export._since import JobRequest, since_last_each
-from wecom_async.export._store import LocalLocation, parse_location
+from wecom_async.export._store import LocalLocation, StorageError, parse_location
 from wecom_async.export.cli import ExitStatus, main
 from wecom_async.export.distributed import (
     ExportFiles,
@@ -43,6 +44,7 @@ from wecom_async.export.distributed import (
     ShardWorker,
     shard_broker,
     submit_export,
+    wait_export,
 )
 from wecom_async.testing import FakeWeCom
 
@@ -469,3 +471,71 @@ def test_storage_account_credentials_are_redacted() -> None:
     for text in texts:
         assert key not in redact(text), text
     assert redact("design: sig 1") == "design: sig 1"
+
+
+@pytest.mark.parametrize("call", ["isfile", "pipe_after"])
+def test_a_worker_process_outlives_a_backend_error_and_completes_the_export(
+    redis_server: RedisServer,
+    store: FailingStore,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    call: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("WECOM_SECRET", SECRET)
+    fake = new_fake()
+    fake.seed(staff=2, customers_per_staff=2, seed=1)
+    with serve(fake) as base:
+        common = ["--redis-url", redis_server.url, "--base-url", base, "--corp-id", CORP_ID]
+        submit = ["export", "customers", *common, "--chunk-size", "1", "-o", URL, "--workers"]
+        assert main(submit) == ExitStatus.OK
+        export_id = capsys.readouterr().out.strip()
+        args = [sys.executable, "-m", "tests.export.distributed.failing_worker", call, "worker"]
+        proc = subprocess.Popen(
+            [*args, *common, "--lease", "2", "--poll", "0.1"],
+            cwd=tmp_path,
+            env=secret_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            status = anyio.run(retired, redis_server.url, export_id, proc)
+            alive = proc.poll() is None
+        finally:
+            proc.kill()
+            log = proc.communicate(timeout=10)[0]
+    assert alive, log
+    assert status.committed == len(status.shards) == 2
+    assert "Traceback" not in log
+    assert log.count(f"BackendError: ClientError (SlowDown) at {call}") == 1, log
+
+
+async def retired(url: str, export_id: str, proc: subprocess.Popen[str]) -> ExportStatus:
+    """Wait until ``export_id`` is finished (out of the active set) while the worker
+    ``proc`` lives; its status."""
+    redis = Redis.from_url(url)
+    ledger = Ledger(redis)
+    try:
+        with anyio.fail_after(60):
+            while True:
+                if export_id not in await ledger.active():
+                    break
+                assert proc.poll() is None, "the worker died"
+                await anyio.sleep(0.05)
+        status = await ledger.status(export_id)
+        assert status is not None
+        return status
+    finally:
+        await redis.aclose()
+
+
+async def test_waiting_for_an_export_whose_plan_the_store_cannot_give_fails_not_waits(
+    redis: Redis, broker: AsyncBroker, store: FailingStore
+) -> None:
+    fake = corp()
+    export_id = await submit(redis, broker, fake, URL)
+    await redis.flushall()  # Redis lost the ledger: the wait rebuilds it from plan.json
+    FailingStore.plan["cat"] = [BackendError("ClientError: AccessDenied"), 1]
+    with anyio.fail_after(10), pytest.raises(StorageError, match="AccessDenied"):
+        await wait_export(Ledger(redis), None, URL, export_id, poll=0.01)

@@ -163,7 +163,9 @@ class ExportFiles:
         write, and the ledger's ``create`` (atomic in Redis) stays the authority on the
         export id: :func:`~wecom_async.export.distributed.submit_export` writes the plan
         before it and submits nothing when the ledger has the id; the submitter it
-        accepts then calls :meth:`keep_plan`, one it refuses :meth:`drop_plan`.
+        accepts then calls :meth:`keep_plan`; one it refuses :meth:`drop_plan`, or, when
+        the ledger's export of that id is in this folder, :meth:`keep_plan` with that
+        export's plan (read from the ledger: a racing submitter may have written over it).
 
         Raises:
             FileExistsError: the folder holds a plan already (an export of this id).

@@ -37,6 +37,7 @@ from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
 from .._since import JobRequest
+from .._store import StorageError
 from ._finish import finish_export
 from ._ledger import ExportStatus, Ledger, LedgerError, ShardPlan, plain_name
 from ._parts import ExportFiles, Plan
@@ -236,6 +237,11 @@ async def wait_export(
 
     Redis unreachable: keeps waiting (``progress`` gets None). Redis back without the
     ledger: rebuilds it from ``directory`` (:func:`rebuild_export`).
+
+    Raises:
+        OSError: the export's files cannot be read to rebuild the ledger (no plan:
+            FileNotFoundError; the store failed: ``StorageError``), or its manifests
+            cannot be written.
     """
     while True:
         try:
@@ -244,7 +250,7 @@ async def wait_export(
                 await rebuild_export(ledger, broker, directory, export_id)
                 continue
         except (RedisError, OSError) as error:
-            if isinstance(error, FileNotFoundError):
+            if isinstance(error, (FileNotFoundError, StorageError)):  # the files, not Redis
                 raise
             status = None
         if progress is not None:

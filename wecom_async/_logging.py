@@ -111,10 +111,12 @@ class Secret(str):
 # Keys whose value is a credential: every *access_token and *secret (corpsecret,
 # suite_secret, provider_secret, ...), every *_ticket (suite_ticket, jsapi_ticket),
 # the permanent and temporary auth codes, the callback EncodingAESKey, and every
-# *password (a Redis URL's ?password=, redis-py's connection arguments).
+# *password (a Redis URL's ?password=, redis-py's connection arguments), and a storage
+# account's key or SAS token (Azure's account_key, AccountKey= in a connection string,
+# sas_token, a SAS's sig=).
 _KEY = (
     r"(?<!\w)\w*?(?:access_token|secret|_ticket|permanent_code|auth_code|encoding_?aes_?key"
-    r"|password)"
+    r"|password|account_?key|sas_?token|(?<![a-z])sig)"
 )
 # A quote around a key or value, maybe escaped (a JSON string inside a repr) or URL-encoded.
 _QUOTE = r"(?:\\*[\"']|%2[27])"

@@ -34,7 +34,7 @@ from typing import Final
 from .._exceptions import WeComError
 from .._jsontext import json_text, read_json
 from ._range import TimeRange
-from ._store import Location, as_location
+from ._store import Location, StorageError, as_location
 
 __all__ = [
     "MANIFEST_SUFFIX",
@@ -112,7 +112,8 @@ class Manifest:
 
         Raises:
             ManifestError: there is none (no completed run to that output), or it cannot
-                be read.
+                be read (not whole JSON above all).
+            StorageError: the store of a URL failed (an OSError).
             ValidationError: ``output`` is a URL that cannot be used.
         """
         path = manifest_location(output)
@@ -123,8 +124,15 @@ class Manifest:
                 f"--since last: no previous export to {output} (no {path}); run it once "
                 "with --since DATE (or the kind's default range) first"
             ) from None
-        except (OSError, ValueError) as error:
+        except StorageError:  # the store failed, not the manifest: not a usage error
+            raise
+        except OSError as error:
             raise ManifestError(f"cannot read {path}: {error}") from None
+        except ValueError as error:  # a write cut short: never used
+            raise ManifestError(
+                f"{path} is not whole JSON (a write cut short?): {error}; remove it and "
+                "give --since DATE"
+            ) from None
         try:
             if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
                 raise TypeError("not a version 1 manifest")

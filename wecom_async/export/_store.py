@@ -22,7 +22,26 @@ by :func:`parse_location`, and the message never repeats it; fsspec reads creden
 from its own configuration: the environment (``FSSPEC_S3_KEY``, ``FSSPEC_S3_SECRET``,
 ... i.e. ``FSSPEC_<PROTOCOL>_<ARGUMENT>``), its config directory
 (``~/.config/fsspec/*.json``), or the protocol's usual sources (``AWS_*`` variables,
-instance roles...).
+instance roles...). Values of those settings that look like credentials (``*KEY``,
+``*SECRET``, ``*TOKEN``, ``*PASSWORD``, ``*SAS*``, ``*CONNECTION_STRING``) are registered as
+secrets (:func:`~wecom_async._logging.register_secret`) once a URL is used, so an error of
+the store quoting its options never reaches a log line or Redis.
+
+A ``file://`` URL is a local path (``file:///srv/x`` and ``file://localhost/srv/x`` are
+``/srv/x``; ``file://rel/x`` is ``rel/x`` of the current directory, as fsspec reads it):
+it is a :class:`LocalLocation`, written atomically (fsync and rename), and needs no
+fsspec. Every other protocol is an object store: the store must make an object appear
+whole when its write completes (S3, GCS and Azure Blob do); a store that could leave half
+an object would leave a manifest that ``--since last`` refuses to read (never uses).
+
+Every failure of the store surfaces as :class:`StorageError` (an :class:`OSError`: the
+backends raise their own types, botocore's ``ClientError`` for one), its message
+redacted and the backend's exception as its ``__cause__``; a missing object stays
+:class:`FileNotFoundError`.
+
+A URL naming a user (``abfs://container@account/...``, ``oci://bucket@namespace/...``)
+is refused like credentials: name the account through fsspec's configuration instead
+(``FSSPEC_ABFS_ACCOUNT_NAME``, ...) and the container as the URL's host.
 """
 
 from __future__ import annotations
@@ -32,12 +51,14 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .._exceptions import ValidationError
+from .._logging import redact, register_secret
 from ._checkpoint import write_atomic
 from ._output import fsync_directory
 
@@ -49,6 +70,7 @@ __all__ = [
     "LocalLocation",
     "Location",
     "Spool",
+    "StorageError",
     "UrlLocation",
     "as_location",
     "is_url",
@@ -63,6 +85,31 @@ __all__ = [
 INSTALL_HINT: Final = 'pip install "wecom-async[fsspec]"'
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CHUNK: Final = 1 << 20
+#: A setting of a store whose value is a credential (fsspec's configuration, the
+#: environment variables of the usual backends).
+_CREDENTIAL: Final = re.compile(
+    r"key|secret|token|password|sas|credential|connection_?string|sig$", re.IGNORECASE
+)
+_STORE_ENV: Final = ("FSSPEC_", "AWS_", "AZURE_", "GOOGLE_", "GCS_", "GCSFS_", "OCI_")
+
+
+class StorageError(OSError):
+    """A storage backend failed (whatever it raised: botocore's ``ClientError``, an
+    ``OSError``, a ``ValueError``...): its message is redacted; the backend's exception is
+    the ``__cause__``."""
+
+
+@contextlib.contextmanager
+def _backend(what: str, url: str) -> Iterator[None]:
+    """Turn every failure of the store's call ``what`` on ``url`` into
+    :class:`StorageError` (a missing object or an existing one keep their types)."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError, StorageError):
+        raise
+    except Exception as error:
+        reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+        raise StorageError(f"{what} {url} failed: {reason}") from error
 
 
 def is_url(text: str) -> bool:
@@ -326,17 +373,21 @@ class UrlLocation(Location):
 
     def make_folder(self) -> None:
         """Make the folder where the store has folders (an object store has none)."""
-        self.fs.makedirs(self.url, exist_ok=True)
+        with _backend("makedirs", self.url):
+            self.fs.makedirs(self.url, exist_ok=True)
 
     def read_bytes(self) -> bytes:
         """The whole object (``cat_file``)."""
-        data = self.fs.cat_file(self.url)
-        assert isinstance(data, bytes)
+        with _backend("read", self.url):
+            data = self.fs.cat_file(self.url)
+        if not isinstance(data, bytes):
+            raise StorageError(f"read {self.url} failed: the store gave {type(data).__name__}")
         return data
 
     def write_bytes(self, data: bytes) -> None:
         """Replace the object with ``data``, whole (``pipe_file``)."""
-        self.fs.pipe_file(self.url, data)
+        with _backend("write", self.url):
+            self.fs.pipe_file(self.url, data)
 
     def create_bytes(self, data: bytes) -> None:
         """Check that no object is there, then write it whole (see the module docstring).
@@ -350,17 +401,17 @@ class UrlLocation(Location):
 
     def is_file(self) -> bool:
         """An object is there."""
-        return bool(self.fs.isfile(self.url))
+        with _backend("look up", self.url):
+            return bool(self.fs.isfile(self.url))
 
     def unlink(self) -> None:
         """Remove the object, if there."""
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError), _backend("remove", self.url):
             self.fs.rm_file(self.url)
 
     def open_read(self) -> contextlib.AbstractContextManager[BinaryReader]:
         """Open the object for reading."""
-        reader: contextlib.AbstractContextManager[BinaryReader] = self.fs.open(self.url, "rb")
-        return reader
+        return _Reader(self.fs, self.url)
 
     def spool(self, *, exclusive: bool) -> Spool:
         """A local temporary file (never exclusive with the store: see the module docstring)."""
@@ -369,12 +420,43 @@ class UrlLocation(Location):
 
     def publish(self, spool: Spool) -> None:
         """Upload the spool whole (``put_file``), then remove it."""
-        self.fs.put_file(str(spool.path), self.url)
+        with _backend("upload", self.url):
+            self.fs.put_file(str(spool.path), self.url)
         spool.path.unlink(missing_ok=True)
 
     def drop_spool(self, spool: Spool) -> None:
         """Remove the spool, if there."""
         spool.path.unlink(missing_ok=True)
+
+
+class _Reader:
+    """An object opened for reading, its failures raised as :class:`StorageError`."""
+
+    def __init__(self, fs: AbstractFileSystem, url: str) -> None:
+        self.fs, self.url = fs, url
+        self._file: BinaryReader | None = None
+
+    def __enter__(self) -> _Reader:
+        with _backend("open", self.url):
+            self._file = self.fs.open(self.url, "rb")
+        return self
+
+    def read(self, size: int = -1, /) -> bytes:
+        assert self._file is not None
+        with _backend("read", self.url):
+            data = self._file.read(size)
+        return bytes(data)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        close = getattr(self._file, "close", None)
+        with contextlib.suppress(Exception):  # what was read is whole; the close adds nothing
+            if close is not None:
+                close()
 
 
 def as_location(value: Location | Path | str) -> Location:
@@ -401,7 +483,9 @@ def url_problem(url: str) -> str | None:
             "(user:password@, or a query string such as a SAS token): it is stored in Redis, "
             "plan.json and the manifests. Configure them for fsspec instead: "
             "FSSPEC_<PROTOCOL>_<ARGUMENT> variables (e.g. FSSPEC_S3_KEY, FSSPEC_S3_SECRET) "
-            "or its config file"
+            "or its config file; an account or namespace before '@' (abfs://container@account, "
+            "oci://bucket@namespace) too (e.g. FSSPEC_ABFS_ACCOUNT_NAME), with the container "
+            "as the URL's host"
         )
     if ".." in parts.path.split("/") or "\0" in url:
         return f"the output URL ({parts.scheme}://...) holds a '..' segment"
@@ -413,31 +497,65 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def parse_location(url: str) -> UrlLocation:
-    """The :class:`UrlLocation` of ``url``, checked before anything is written.
+def parse_location(url: str) -> Location:
+    """The :class:`Location` of ``url``, checked before anything is written: a
+    :class:`LocalLocation` for ``file://`` (see the module docstring), else a
+    :class:`UrlLocation` (the scheme is case-insensitive: ``S3://`` is ``s3://``).
 
     Raises:
         ValidationError: ``url`` carries credentials (``user:password@``, a query string:
-            the message does not repeat them), fsspec is not installed, or fsspec knows
-            no such protocol (or its package is missing).
+            the message does not repeat them), fsspec is not installed, fsspec knows no
+            such protocol (or its package is missing), or the protocol's filesystem
+            cannot be made (not configured: the backend's reason, redacted).
     """
     if problem := url_problem(url):
         raise ValidationError(problem)
-    protocol = urlsplit(url).scheme.lower()
+    parts = urlsplit(url)
+    protocol = parts.scheme.lower()
+    if protocol == "file":
+        return LocalLocation(_file_path(parts.netloc, parts.path))
+    url = protocol + url[len(parts.scheme) :]
     try:
+        from fsspec.config import conf
         from fsspec.core import url_to_fs
-        from fsspec.implementations.local import LocalFileSystem
+        from fsspec.registry import get_filesystem_class
     except ImportError:
         raise ValidationError(f"an output URL needs the 'fsspec' extra: {INSTALL_HINT}") from None
+    _register_store_secrets(conf)
     try:
-        fs, path = url_to_fs(url)
+        get_filesystem_class(protocol)
     except ValueError:
         raise ValidationError(f"fsspec knows no storage protocol {protocol!r}") from None
     except ImportError as error:
-        raise ValidationError(f"{protocol}:// URLs: {error}") from None
-    if isinstance(fs, LocalFileSystem):  # every process must read one folder: absolute
-        url = f"file://{path}"
+        raise ValidationError(f"{protocol}:// URLs: {redact(str(error))}") from None
+    try:
+        fs, _path = url_to_fs(url)
+    except Exception as error:  # the backend's own types: not configured, mostly
+        reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+        raise ValidationError(
+            f"{protocol}:// URLs cannot be used here (configure the store for fsspec): {reason}"
+        ) from None
     return UrlLocation(fs, url)
+
+
+def _file_path(host: str, path: str) -> Path:
+    """The local path of ``file://host/path`` (RFC 8089: no host or ``localhost`` is
+    this machine; another "host" is read as fsspec does, the first folder of a relative
+    path), absolute: every process must read one folder."""
+    local = unquote(path) if host.lower() in ("", "localhost") else unquote(host + path)
+    return Path(local).absolute()
+
+
+def _register_store_secrets(conf: Mapping[str, object]) -> None:
+    """Register the credentials configured for the stores (see the module docstring)."""
+    for name, value in os.environ.items():
+        if name.startswith(_STORE_ENV) and _CREDENTIAL.search(name):
+            register_secret(value)
+    for options in conf.values():
+        if isinstance(options, Mapping):
+            for key, value in options.items():
+                if isinstance(value, str) and _CREDENTIAL.search(str(key)):
+                    register_secret(value)
 
 
 def location_problem(value: Path | str | None) -> str | None:

@@ -99,3 +99,64 @@ def reset() -> ObjectStore:
     fs = fsspec.filesystem(PROTOCOL)
     assert isinstance(fs, ObjectStore)
     return fs
+
+
+class BackendError(Exception):
+    """What a store's client raises that is no ``OSError`` (botocore's ``ClientError``)."""
+
+
+class FailingStore(ObjectStore):
+    """The object store under ``objfail://``, whose calls raise chosen errors:
+    :attr:`plan` maps a call (``isfile``, ``put_before``, ``put_after``: the object is
+    there but the client saw an error, ``pipe_before``, ``pipe_after``, ``rm``, ``cat``)
+    to ``[error, times]``; every call is logged in :attr:`calls`."""
+
+    protocol = "objfail"
+    plan: ClassVar[dict[str, list[Any]]] = {}
+    calls: ClassVar[list[str]] = []
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, str):
+            path = path.removeprefix("objfail://")
+        return super()._strip_protocol(path)
+
+    def _maybe(self, op: str, path: str) -> None:
+        self.calls.append(f"{op} {path}")
+        entry = self.plan.get(op)
+        if entry and entry[1] > 0:
+            entry[1] -= 1
+            raise entry[0]
+
+    def isfile(self, path: str) -> bool:
+        self._maybe("isfile", path)
+        return bool(super().isfile(path))
+
+    def put_file(self, lpath: str, rpath: str, callback: Any = None, **kwargs: Any) -> None:
+        self._maybe("put_before", rpath)
+        super().put_file(lpath, rpath, callback, **kwargs)
+        self._maybe("put_after", rpath)
+
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        self._maybe("pipe_before", path)
+        super().pipe_file(path, value, mode, **kwargs)
+        self._maybe("pipe_after", path)
+
+    def rm_file(self, path: str) -> None:
+        self._maybe("rm", path)
+        super().rm_file(path)
+
+    def cat_file(self, path: str, start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+        self._maybe("cat", path)
+        return super().cat_file(path, start, end, **kwargs)
+
+
+def reset_failing() -> FailingStore:
+    """Register and empty the failing store (it shares :class:`ObjectStore`'s objects)."""
+    reset()
+    fsspec.register_implementation(FailingStore.protocol, FailingStore, clobber=True)
+    FailingStore.plan.clear()
+    FailingStore.calls.clear()
+    fs = fsspec.filesystem(FailingStore.protocol)
+    assert isinstance(fs, FailingStore)
+    return fs

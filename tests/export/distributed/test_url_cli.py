@@ -197,7 +197,7 @@ def test_a_relative_file_url_is_stored_absolute_and_a_bare_bucket_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert parse_location("file://rel/out/").shared() == f"file://{tmp_path}/rel/out"
+    assert parse_location("file://rel/out/").shared() == str(tmp_path / "rel" / "out")
     for url in ("s3://bucket", "s3://bucket/", "file:///"):
         with pytest.raises(ValidationError, match="names no folder"):
             parse_location(url)

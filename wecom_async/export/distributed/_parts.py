@@ -163,7 +163,9 @@ class ExportFiles:
         write, and the ledger's ``create`` (atomic in Redis) stays the authority on the
         export id: :func:`~wecom_async.export.distributed.submit_export` writes the plan
         before it and submits nothing when the ledger has the id; the submitter it
-        accepts then calls :meth:`keep_plan`, one it refuses :meth:`drop_plan`.
+        accepts then calls :meth:`keep_plan`; one it refuses :meth:`drop_plan`, or, when
+        the ledger's export of that id is in this folder, :meth:`keep_plan` with that
+        export's plan (read from the ledger: a racing submitter may have written over it).
 
         Raises:
             FileExistsError: the folder holds a plan already (an export of this id).
@@ -351,7 +353,12 @@ class PartFile:
         self.tmp = self._spool.path
         self._fd: int | None = self._spool.fd
         self._placed = False  # the committed name may hold what this part put there
-        if self.path.is_file():
+        try:
+            there = self.path.is_file()
+        except BaseException:  # the store cannot be asked: no spool left behind
+            self.discard_tmp()
+            raise
+        if there:
             self.discard_tmp()
             raise FileExistsError(errno.EEXIST, "the part exists already", str(self.path))
 
@@ -386,7 +393,12 @@ class PartFile:
 
     def discard(self) -> None:
         """Remove the part under either name (the ledger refused it); the committed name
-        only if this part was put there (never another writer's file)."""
+        only if this part was put there (never another writer's file).
+
+        Raises:
+            OSError: the committed name could not be removed (an orphan: never read,
+                since the ledger never names it).
+        """
         self.discard_tmp()
         if self._placed:
             with contextlib.suppress(FileNotFoundError):

@@ -118,21 +118,45 @@ async def run_shard(
     """
     # The store's calls block (an upload above all): run beside the event loop, so the
     # other shards of this worker keep their heartbeats.
-    part = await anyio.to_thread.run_sync(files.open_part, claim.shard, claim.epoch, claim.owner)
+    try:
+        part = await anyio.to_thread.run_sync(
+            files.open_part, claim.shard, claim.epoch, claim.owner
+        )
+    except OSError as error:  # the store cannot be used: counted against the shard
+        await give_back(ledger, claim, options, error)
+        return False
     run = _Run(ledger, claim, job, client, part, options, step)
     try:
         written = await run.fetch_with_lease()
     except ShardLost:
-        await anyio.to_thread.run_sync(part.discard)
+        await discard(part, claim)
         logger.warning(
             "shard %d of %s: lease lost; left to its new owner", claim.shard, claim.export_id
         )
         return False
     except Exception as error:  # a page refused, or the part not put in place
-        await anyio.to_thread.run_sync(part.discard)
+        # Given back even when the part cannot be removed (a store denying deletes
+        # too): the error is counted, so the shard fails after max_errors rather than
+        # wait for its lease to expire, forever.
+        await discard(part, claim)
         await give_back(ledger, claim, options, error)
         return False
     return await run.commit(files, written)
+
+
+async def discard(part: PartFile, claim: Claim) -> None:
+    """Remove ``part``; one that cannot be removed is left as an orphan (the ledger never
+    names it, so it is never read) and logged."""
+    try:
+        await anyio.to_thread.run_sync(part.discard)
+    except Exception as error:  # whatever the store raised: cleanup never ends the run
+        logger.warning(
+            "shard %d of %s: its part %s could not be removed (%s); left, never read",
+            claim.shard,
+            claim.export_id,
+            part.path.name,
+            redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+        )
 
 
 class _Run:
@@ -256,7 +280,7 @@ class _Run:
                     return False
                 await anyio.sleep(min(1.0, self.options.lease / 10))
         if not accepted:
-            await anyio.to_thread.run_sync(self.part.discard)
+            await discard(self.part, claim)
             logger.warning(
                 "shard %d of %s: commit refused (epoch %d was taken over); its part is removed",
                 claim.shard,
@@ -265,9 +289,18 @@ class _Run:
             )
             return False
         self._step("committed")
-        await anyio.to_thread.run_sync(
-            files.record_commit, claim.shard, name, written.items, failures
-        )
+        try:
+            await anyio.to_thread.run_sync(
+                files.record_commit, claim.shard, name, written.items, failures
+            )
+        except OSError as error:  # committed all the same: only a rebuild runs it again
+            logger.warning(
+                "shard %d of %s: committed, but its commit record was not written (%s): "
+                "a ledger rebuilt after a Redis loss would run it again",
+                claim.shard,
+                claim.export_id,
+                redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+            )
         return True
 
 

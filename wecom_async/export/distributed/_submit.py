@@ -32,12 +32,14 @@ from taskiq import AsyncBroker
 
 from ..._budget import MemoryRateBudget
 from ..._exceptions import ValidationError
+from ..._logging import redact
 from ..._token import MemoryTokenStore, TokenStore
 from ..._wire import RateBudget
 from ...models._base import JsonObject
 from .._job import Job
 from .._range import TimeRange
 from .._since import JobRequest
+from .._store import StorageError
 from .._windowed import WindowedJob
 from ._finish import finish_export
 from ._ledger import ExportStatus, Ledger, LedgerError, ShardPlan, plain_name
@@ -101,7 +103,9 @@ async def submit_export(
         LedgerError: an export of this id exists already (its folder has a plan, or the
             ledger has it): nothing was changed.
         WeComError: planning failed (nothing was submitted).
-        OSError: the folder cannot be written.
+        OSError: the folder cannot be written (nothing was submitted). Once the ledger
+            accepted the export it runs: a ``plan.json`` that cannot be confirmed then is
+            logged as a warning, never raised.
     """
     labels = [label for label, _ in corps]
     if len(set(labels)) != len(labels) or not all(plain_name(label) for label in labels):
@@ -132,9 +136,18 @@ async def submit_export(
     except FileExistsError:
         raise LedgerError(f"export {export_id} exists already in {directory}") from None
     if not await _create(ledger, files, plan, shards):
-        await anyio.to_thread.run_sync(files.drop_plan, plan)
+        await _refused(ledger, files, plan)
         raise LedgerError(f"export {export_id} exists already in the ledger")
-    await anyio.to_thread.run_sync(files.keep_plan, plan)
+    try:
+        await anyio.to_thread.run_sync(files.keep_plan, plan)
+    except OSError as error:  # the export is in the ledger: it runs all the same
+        logger.warning(
+            "export %s is submitted and runs, but its plan.json could not be confirmed "
+            "(%s): if Redis loses the ledger, it cannot be rebuilt from %s",
+            export_id,
+            redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+            files.folder,
+        )
     await kick_shards(broker, export_id, range(len(shards)))
     return export_id
 
@@ -145,6 +158,27 @@ def _planned(job: Job) -> TimeRange | None:
     if not isinstance(job, WindowedJob):
         return None
     return job.covered or job.planned()
+
+
+async def _refused(ledger: Ledger, files: ExportFiles, plan: Plan) -> None:
+    """The ledger refused ``plan``'s id: remove the plan.json this submitter wrote, or,
+    when the ledger's export of that id lives in this very folder (a submitter of the
+    same id that raced past the check on a URL and won), put that export's plan back
+    (from the ledger, which holds all of it) rather than leave ours or none."""
+    status = await ledger.status(plan.export_id)
+    if status is None or status.directory != files.directory.shared():
+        await anyio.to_thread.run_sync(files.drop_plan, plan)
+        return
+    shards = [ShardPlan(s.corp, s.spec, s.size) for s in status.shards]
+    accepted = Plan(status.export_id, status.kind, status.request, status.corps, shards)
+    try:
+        await anyio.to_thread.run_sync(files.keep_plan, accepted)
+    except OSError as error:
+        logger.warning(
+            "export %s: its plan.json could not be put back (%s)",
+            plan.export_id,
+            redact(f"{type(error).__name__}: {error}".splitlines()[0])[:300],
+        )
 
 
 def _request_json(
@@ -222,6 +256,11 @@ async def wait_export(
 
     Redis unreachable: keeps waiting (``progress`` gets None). Redis back without the
     ledger: rebuilds it from ``directory`` (:func:`rebuild_export`).
+
+    Raises:
+        OSError: the export's files cannot be read to rebuild the ledger (no plan:
+            FileNotFoundError; the store failed: ``StorageError``), or its manifests
+            cannot be written.
     """
     while True:
         try:
@@ -230,7 +269,7 @@ async def wait_export(
                 await rebuild_export(ledger, broker, directory, export_id)
                 continue
         except (RedisError, OSError) as error:
-            if isinstance(error, FileNotFoundError):
+            if isinstance(error, (FileNotFoundError, StorageError)):  # the files, not Redis
                 raise
             status = None
         if progress is not None:

@@ -43,6 +43,7 @@ from redis.exceptions import ResponseError as RedisReplyError
 
 from ..._budget import DEFAULT_LIMITS, Limit
 from ..._client import WeComClient
+from ..._exceptions import ValidationError
 from ..._logging import redact
 from ..._token import TokenStore
 from ..._validation import check_seconds, check_whole
@@ -146,6 +147,8 @@ class ShardWorker:
         Returns:
             True when this worker committed the shard.
         """
+        if not await self._reaches_files(export_id):
+            return False
         async with self.slots:
             claim = await self._claim(export_id, shard)
             return await self._run(claim) if isinstance(claim, Claim) else False
@@ -162,6 +165,8 @@ class ShardWorker:
                 self._up()
             except (RedisError, OSError) as error:
                 self._down(error)
+            except Exception as error:  # never the end of the worker: logged, swept again
+                self._warn_once("(sweep)", error)
             await anyio.sleep(self.poll)
 
     async def _sweep(self) -> None:
@@ -177,6 +182,8 @@ class ShardWorker:
                 self._warn_once(export_id, error)
 
     async def _sweep_export(self, export_id: str) -> None:
+        if not await self._reaches_files(export_id):
+            return
         while self.slots.available_tokens >= 1:
             # The slot is released by the task that runs the shard, so it is held on
             # behalf of a token of its own rather than of this task.
@@ -194,6 +201,20 @@ class ShardWorker:
                 return
             assert self._group is not None
             self._group.start_soon(self._run_holding, claim, slot)
+
+    async def _reaches_files(self, export_id: str) -> bool:
+        """This worker can use the export's files (a URL export needs the 'fsspec' extra
+        and its protocol's package, configured). One that cannot never claims its shards:
+        they wait for a worker that can, as a corp's wait for a worker holding its
+        credentials (logged once per export)."""
+        try:
+            await self._export(export_id)
+        except ValidationError as error:
+            self._warn_once(export_id, error)
+            return False
+        except Exception:  # the ledger's errors: met again, and counted, by the run
+            return True
+        return True
 
     def _warn_once(self, export_id: str, error: Exception) -> None:
         """Log an export's error once (a damaged ledger, a manifest that cannot be
@@ -227,7 +248,7 @@ class ShardWorker:
             return False
         try:
             done = await run_shard(self.ledger, claim, job, client, files, self.options, self.step)
-        except (RedisError, OSError) as error:
+        except Exception as error:  # Redis, or anything unforeseen: the worker goes on
             logger.warning(
                 "shard %d of %s: %s",
                 claim.shard,
@@ -235,7 +256,10 @@ class ShardWorker:
                 redact(f"{type(error).__name__}: {error}"),
             )
             return False
-        await finish_if_complete(self.ledger, claim.export_id, self._warn_once)  # the last
+        try:
+            await finish_if_complete(self.ledger, claim.export_id, self._warn_once)  # the last
+        except Exception as error:  # the next sweep finishes it
+            self._warn_once(claim.export_id, error)
         return done
 
     async def _export(self, export_id: str) -> tuple[ExportInfo, Job, ExportFiles]:

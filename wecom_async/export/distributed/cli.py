@@ -275,7 +275,10 @@ def submit(args: argparse.Namespace, request: JobRequest, err: TextIO) -> int:
         return ExitStatus.USAGE
     url, entries = found
     directory = args.output or Path("exports")
-    each = _since_last(args, request, directory, entries)
+    try:
+        each = _since_last(args, request, directory, entries)
+    except (WeComError, OSError) as error:  # the store failed reading a manifest
+        return _failed(error, err)
     if isinstance(each, str):
         err.write(f"wecom-async: error: {each}\n")
         return ExitStatus.USAGE

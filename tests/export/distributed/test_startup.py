@@ -45,7 +45,11 @@ async def test_a_worker_started_before_its_redis_serves_once_redis_is_up(
         worker = ShardWorker(redis, [("a", factory(fake))], options=LeaseOptions(), poll=3600)
         async with anyio.create_task_group() as group:
             broker = shard_broker(redis_server.url, xread_block_ms=50)
-            group.start_soon(lambda: serve_worker(broker, worker, startup_delay=0.01))
+            # Retries at most 0.2 s apart: a loaded machine's slow redis-server start must
+            # not let the backoff grow past the test's patience.
+            group.start_soon(
+                lambda: serve_worker(broker, worker, startup_delay=0.01, max_startup_delay=0.2)
+            )
             await eventually(lambda: "cannot reach the Redis of the shard tasks" in caplog.text)
             assert "Traceback" not in caplog.text
             redis_server.start()

@@ -61,8 +61,9 @@ _RING_MAX: Final = 2**25
 # half-way through its update. Whatever is stored is read as a hint, never trusted:
 # - a key of another type (written by something else) is deleted, not failed on: a
 #   WRONGTYPE error would leave every process on its own until someone cleaned up;
-# - a stored time later than a slot can be (now + reserve-ahead, GCRA's time one
-#   interval more) is ignored: it was written under a clock ahead of this one (a
+# - a stored time later than a slot can be (now + reserve-ahead; GCRA's time that plus
+#   the tolerance and one interval, since a slot caught up from a burst leaves it
+#   there) is ignored: it was written under a clock ahead of this one (a
 #   failover to a replica whose clock is behind, an NTP step, a restored snapshot) and
 #   would block the API for every process for as long as the skew. (Cut to the bound
 #   instead, GCRA's time would stay ahead of every new "now" and never admit anyone.)
@@ -95,7 +96,7 @@ local function stored(value, latest)
 end
 typed(KEYS[1], 'hash')
 local state = redis.call('HMGET', KEYS[1], 'tat', 'last')
-local tat = stored(state[1], now + ahead + interval) or now
+local tat = stored(state[1], now + ahead + tolerance + interval) or now
 local send_at = math.max(now, tat - tolerance, stored(state[2], now + ahead) or now)
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > longest then

@@ -39,10 +39,6 @@ class Turns:
         """Whether callers of ``key`` are waiting (a key with waiters is not idle)."""
         return key in self._lines
 
-    def __len__(self) -> int:
-        """How many keys have callers waiting."""
-        return len(self._lines)
-
     async def take(self, key: str, ask: Ask, sleep: Callable[[float], Awaitable[None]]) -> None:
         """Wait for a slot of ``key`` with ``ask``, behind the callers already waiting.
 

@@ -22,7 +22,9 @@ requests of one key.
 * A caller reserves its slot only when it is at most :data:`RESERVE_AHEAD` seconds away;
   one further out (a full hour, an API blocked after a 45009) waits without reserving and
   asks again. A caller whose deadline ends while it waits so never holds a slot that
-  nobody will use.
+  nobody will use. Only the first of a key's waiting callers asks again; the others
+  queue behind it in arrival order and ask in turn (``_turns.py``), so that a thousand
+  waiting callers are woken a few times each, not once per slot each.
 * ``refused(key, seconds)`` blocks the key for every caller of the budget: the client calls
   it when WeCom answers 45009, so that other callers wait with it instead of each finding
   out with a request of its own. A block lasts at most :data:`MAX_BLOCK` (or the longest
@@ -48,6 +50,7 @@ import anyio
 import attrs
 
 from ._exceptions import ValidationError
+from ._turns import Turns
 
 __all__ = [
     "DEFAULT_HOURLY_RATE_LIMIT",
@@ -88,6 +91,9 @@ DEFAULT_LIMITS: Final[tuple[Limit, ...]] = (
 MAX_BURST: Final = 32
 #: Seconds ahead a caller may reserve its slot; one further out waits, then asks again.
 RESERVE_AHEAD: Final = 1.0
+#: Seconds of float rounding: a caller that slept until its slot was RESERVE_AHEAD away
+#: may find it a few ulps further, and reserves it rather than sleeping again.
+_ROUNDING: Final = 1e-6
 #: Longest block after a 45009, in seconds: WeCom's block past the hourly limit. A longer
 #: one (an infinite ``rate_limit_delay``, a Redis key set by hand) is cut to this, or to
 #: the budget's longest window when that is longer.
@@ -294,6 +300,8 @@ class MemoryRateBudget:
         self._sleep = sleep
         self._keys: dict[str, _Key] = {}
         self._sweep_at = -math.inf
+        #: The callers waiting for a far slot, per key.
+        self._turns = Turns()
 
     def __repr__(self) -> str:
         return f"MemoryRateBudget(limits={list(self.limits)}, burst={self.burst})"
@@ -305,18 +313,22 @@ class MemoryRateBudget:
         concurrent callers queue in order (each sends no earlier than the one before); a
         caller cancelled in that short wait leaves its slot counted, which only makes the
         pace a little more careful. A slot further out is not reserved: the caller waits
-        until it is near, then asks again.
+        until it is near, then asks again, and the callers that come meanwhile queue
+        behind it in arrival order, each asking once the one before has its slot. A
+        caller cancelled in that queue holds no slot and leaves the queue.
         """
-        while True:
-            now = self._now()
-            state = self._state(key)
-            send_at = self._earliest(state, now)
-            if send_at - now <= RESERVE_AHEAD:
-                self._reserve(state, send_at)
-                if send_at > now:
-                    await self._sleep(send_at - now)
-                return
-            await self._sleep(send_at - now - RESERVE_AHEAD)
+        await self._turns.take(key, lambda: self._ask(key), self._sleep)
+
+    async def _ask(self, key: str) -> tuple[bool, float]:
+        """Reserve the slot of ``key`` if it is near: ``(True, seconds until it)``; else
+        ``(False, seconds until it is near)``."""
+        now = self._now()
+        state = self._state(key)
+        send_at = self._earliest(state, now)
+        if send_at - now <= RESERVE_AHEAD + _ROUNDING:
+            self._reserve(state, send_at)
+            return True, send_at - now
+        return False, send_at - now - RESERVE_AHEAD
 
     async def refused(self, key: str, seconds: float) -> float:
         """Block ``key`` for every caller for ``seconds`` (WeCom answered 45009).
@@ -386,15 +398,16 @@ class MemoryRateBudget:
             log.add(send_at)
 
     def _sweep(self, now: float) -> None:
-        """Forget the keys that hold nothing any more: no block, and no slot within the
+        """Forget the keys that hold nothing any more: no block, no slot within the
         longest window (every log entry and GCRA's time are then in the past too, since
-        the interval is never longer than the shortest window). Once per longest window,
-        so that the sweep costs little per call however many keys there are."""
+        the interval is never longer than the shortest window), and no caller waiting.
+        Once per longest window, so that the sweep costs little per call however many
+        keys there are."""
         longest = self.pace.longest
         self._sweep_at = now + longest
         # A new dict rather than deletions: a dict never shrinks its table.
         self._keys = {
             key: state
             for key, state in self._keys.items()
-            if state.last + longest > now or state.blocked > now
+            if state.last + longest > now or state.blocked > now or key in self._turns
         }

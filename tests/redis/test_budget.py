@@ -191,6 +191,26 @@ async def test_state_from_a_clock_ahead_does_not_block_the_fleet(redis: Redis) -
     assert await _slots(redis, KEY) <= await _redis_now_us(redis) + 1_100_000
 
 
+async def test_a_queue_behind_a_burst_keeps_the_pace(redis: Redis) -> None:
+    """A slot caught up from the burst leaves GCRA's time up to the burst's tolerance past
+    the furthest slot; the script took that for a time written under a clock ahead and
+    dropped it, forgetting the pace: 30 callers of a budget of 600 a minute with a burst
+    of 10 all went within 0.13 s, not over 2 s (default limits: about 560 calls a second
+    for a queue of 1,000, not 150)."""
+    budget = RedisRateBudget(redis, limits=[(600, 60.0)], burst=10)
+    start = await _redis_now_us(redis)
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for _ in range(30):
+                group.start_soon(budget.acquire, KEY)
+    # The burst of 10 at once, then one slot per interval: the 30th at least 20 later.
+    assert await _slots(redis, KEY) - start >= 20 * budget.pace.interval * 1e6 - 1
+    state = await redis.hgetall(STATE)
+    assert float(state[b"tat"]) - float(state[b"last"]) == pytest.approx(
+        budget.pace.tolerance * 1e6 + budget.pace.interval * 1e6
+    )
+
+
 @pytest.mark.parametrize("tat", ["1e300", "inf", "-inf", "nan", "abc", "0x7fffffffffffffff"])
 async def test_a_nonsense_time_in_the_state_is_ignored(
     redis: Redis, caplog: pytest.LogCaptureFixture, tat: str

@@ -39,6 +39,7 @@ from redis.exceptions import ResponseError
 
 from .._budget import DEFAULT_LIMITS, RESERVE_AHEAD, Limit, MemoryRateBudget, pace
 from .._logging import logger
+from .._turns import Turns
 from ._connect import client_from_url, register_password
 from ._guard import Outage
 
@@ -60,8 +61,9 @@ _RING_MAX: Final = 2**25
 # half-way through its update. Whatever is stored is read as a hint, never trusted:
 # - a key of another type (written by something else) is deleted, not failed on: a
 #   WRONGTYPE error would leave every process on its own until someone cleaned up;
-# - a stored time later than a slot can be (now + reserve-ahead, GCRA's time one
-#   interval more) is ignored: it was written under a clock ahead of this one (a
+# - a stored time later than a slot can be (now + reserve-ahead; GCRA's time that plus
+#   the tolerance and one interval, since a slot caught up from a burst leaves it
+#   there) is ignored: it was written under a clock ahead of this one (a
 #   failover to a replica whose clock is behind, an NTP step, a restored snapshot) and
 #   would block the API for every process for as long as the skew. (Cut to the bound
 #   instead, GCRA's time would stay ahead of every new "now" and never admit anyone.)
@@ -94,7 +96,7 @@ local function stored(value, latest)
 end
 typed(KEYS[1], 'hash')
 local state = redis.call('HMGET', KEYS[1], 'tat', 'last')
-local tat = stored(state[1], now + ahead + interval) or now
+local tat = stored(state[1], now + ahead + tolerance + interval) or now
 local send_at = math.max(now, tat - tolerance, stored(state[2], now + ahead) or now)
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > longest then
@@ -232,6 +234,8 @@ class RedisRateBudget:
         self._own = MemoryRateBudget(self.limits, burst=self.pace.burst)
         self._fallback = fallback if fallback is not None else self._own
         self._alone = False  # pacing with the fallback, and the operator told so
+        #: This process's callers waiting for a far slot, per key.
+        self._turns = Turns()
         self._sleep = sleep
         self._outage = Outage(
             "RedisRateBudget", timeout=timeout, retry_after=retry_after, probe=redis.ping
@@ -301,26 +305,27 @@ class RedisRateBudget:
 
         One script call decides; a slot more than a second away is not reserved: the
         caller waits until it is near and asks again (see ``wecom_async/_budget.py``).
+        Meanwhile the other callers of this process for ``key`` queue behind it in
+        arrival order and ask Redis in turn, so that they do not poll Redis in a herd.
         A request is not asked for before this process's own sends allow it, whatever
         Redis remembers (a Redis restarted empty forgets the windows).
         """
-        while True:
-            # What this process alone knows first: a Redis restarted empty has forgotten
-            # the window this process just spent. Its own longer windows must be open now
-            # (a slot Redis grants cannot be put off: Redis counted it then); its pace
-            # and the blocks it heard of may still be up to a second away.
-            pace, windows = self._own._delays(key)
-            if pace > RESERVE_AHEAD or windows > 0:
-                await self._sleep(max(pace - RESERVE_AHEAD, windows))
-                continue
-            reserved, wait = await self._outage.run(
-                lambda: self._ask(key), lambda: self._acquire_locally(key)
-            )
-            if reserved:
-                if wait > 0:
-                    await self._sleep(wait)
-                return
-            await self._sleep(wait - RESERVE_AHEAD)
+        await self._turns.take(key, lambda: self._decide(key), self._sleep)
+
+    async def _decide(self, key: str) -> tuple[bool, float]:
+        """Ask once for a slot of ``key`` (``Turns``' question): ``(True, seconds until
+        the reserved slot)`` or ``(False, seconds to wait before asking again)``."""
+        # What this process alone knows first: a Redis restarted empty has forgotten
+        # the window this process just spent. Its own longer windows must be open now
+        # (a slot Redis grants cannot be put off: Redis counted it then); its pace
+        # and the blocks it heard of may still be up to a second away.
+        pace, windows = self._own._delays(key)
+        if pace > RESERVE_AHEAD or windows > 0:
+            return False, max(pace - RESERVE_AHEAD, windows)
+        reserved, wait = await self._outage.run(
+            lambda: self._ask(key), lambda: self._acquire_locally(key)
+        )
+        return reserved, wait if reserved else wait - RESERVE_AHEAD
 
     async def refused(self, key: str, seconds: float) -> float:
         """Block ``key`` for every process for ``seconds`` (WeCom answered 45009).

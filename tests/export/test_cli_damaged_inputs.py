@@ -65,7 +65,8 @@ def test_a_deeply_nested_manifest_is_unreadable(
     (here / "m.jsonl.manifest.json").write_text(DEEP)
     assert error_of(since_last("--since", "last"), capsys) == (
         ExitStatus.USAGE,
-        "cannot read m.jsonl.manifest.json: JSON nested too deeply to read",
+        "m.jsonl.manifest.json is not whole JSON (a write cut short?): JSON nested too "
+        "deeply to read; remove it and give --since DATE",
     )
 
 

@@ -86,8 +86,8 @@ def test_a_deeply_nested_corp_manifest_is_unreadable(
     (here / "D" / "ww1.group-messages.manifest.json").write_text(DEEP)
     assert error_of(workers("--since", "last", "--corp-id", "ww1"), capsys) == (
         ExitStatus.USAGE,
-        f"corp ww1: cannot read {Path('D') / 'ww1.group-messages.manifest.json'}: "
-        "JSON nested too deeply to read",
+        f"corp ww1: {Path('D') / 'ww1.group-messages.manifest.json'} is not whole JSON (a "
+        "write cut short?): JSON nested too deeply to read; remove it and give --since DATE",
     )
 
 

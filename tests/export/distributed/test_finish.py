@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anyio
 import httpx
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
@@ -29,6 +28,7 @@ from wecom_async.export.distributed import (
 )
 from wecom_async.testing import FakeWeCom
 
+from .serving import until_retired
 from .test_damaged import factory
 
 KIND = "group-messages"
@@ -87,16 +87,10 @@ async def submitted(
 
 
 async def served_until_retired(redis: Redis, fake: FakeWeCom, export_id: str) -> None:
-    ledger = Ledger(redis)
     worker = ShardWorker(
         redis, [(fake.corp_id, factory(fake))], options=LeaseOptions(lease=5), poll=0.02
     )
-    async with worker.running():
-        with anyio.fail_after(20):
-            while True:
-                if export_id not in await ledger.active():
-                    break
-                await anyio.sleep(0.02)
+    await until_retired(redis, worker, export_id, patience=20)
 
 
 async def test_workers_finish_an_export_nobody_waits_for_with_the_since_last_manifest(

@@ -13,7 +13,6 @@ import json
 import os
 from pathlib import Path
 
-import anyio
 import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
@@ -37,6 +36,7 @@ from wecom_async.export.distributed import (
 )
 from wecom_async.testing import FakeWeCom
 
+from .serving import until_retired
 from .test_damaged import factory
 from .test_finish import KIND, single_process, world_of
 
@@ -73,22 +73,13 @@ async def submit(
 
 
 async def serve_until_retired(redis: Redis, corps: Corps, export_id: str) -> ExportStatus:
-    ledger = Ledger(redis)
     worker = ShardWorker(
         redis,
         [(fake.corp_id, factory(fake)) for fake, _ in corps],
         options=LeaseOptions(lease=5),
         poll=0.02,
     )
-    async with worker.running():
-        with anyio.fail_after(20):
-            while True:
-                if export_id not in await ledger.active():
-                    break
-                await anyio.sleep(0.02)
-    status = await ledger.status(export_id)
-    assert status is not None
-    return status
+    return await until_retired(redis, worker, export_id, patience=20)
 
 
 def corp_items(status: ExportStatus, corp: str) -> int:

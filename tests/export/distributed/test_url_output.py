@@ -39,6 +39,7 @@ from wecom_async.export.distributed import (
 from wecom_async.testing import FakeWeCom
 
 from .objstore import ObjectStore, reset
+from .serving import until_retired
 from .test_damaged import factory
 from .test_finish import KIND, world_of
 
@@ -84,19 +85,10 @@ async def served(
     redis: Redis, fake: FakeWeCom, export_id: str, options: LeaseOptions | None = None
 ) -> ExportStatus:
     """Serve with one in-process worker until the export is finished (retired)."""
-    ledger = Ledger(redis)
     worker = ShardWorker(
         redis, [("a", factory(fake))], options=options or LeaseOptions(lease=5), poll=0.02
     )
-    async with worker.running():
-        with anyio.fail_after(30):
-            while True:
-                if export_id not in await ledger.active():
-                    break
-                await anyio.sleep(0.02)
-    status = await ledger.status(export_id)
-    assert status is not None
-    return status
+    return await until_retired(redis, worker, export_id)
 
 
 async def test_an_export_to_an_object_store_uploads_whole_parts_and_equals_a_local_one(

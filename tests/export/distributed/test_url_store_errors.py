@@ -49,6 +49,7 @@ from wecom_async.export.distributed import (
 from wecom_async.testing import FakeWeCom
 
 from .objstore import BackendError, FailingStore, reset_failing
+from .serving import until_retired
 from .test_damaged import factory
 from .test_url_output import corp, submit
 
@@ -73,16 +74,7 @@ def worker(redis: Redis, fake: FakeWeCom, **options: Any) -> ShardWorker:
 async def served(redis: Redis, fake: FakeWeCom, export_id: str, **options: Any) -> ExportStatus:
     """Run one in-process worker until the export is retired (a worker that dies fails
     the test with its error)."""
-    ledger = Ledger(redis)
-    async with worker(redis, fake, **options).running():
-        with anyio.fail_after(30):
-            while True:
-                if export_id not in await ledger.active():
-                    break
-                await anyio.sleep(0.02)
-    status = await ledger.status(export_id)
-    assert status is not None
-    return status
+    return await until_retired(redis, worker(redis, fake, **options), export_id)
 
 
 def assert_whole(store: FailingStore, status: ExportStatus, fake: FakeWeCom) -> None:

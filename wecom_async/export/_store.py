@@ -102,14 +102,29 @@ class StorageError(OSError):
 @contextlib.contextmanager
 def _backend(what: str, url: str) -> Iterator[None]:
     """Turn every failure of the store's call ``what`` on ``url`` into
-    :class:`StorageError` (a missing object or an existing one keep their types)."""
+    :class:`StorageError` (a missing object or an existing one keep their types).
+
+    A store's call is synchronous (run in a worker thread): an ``asyncio.CancelledError``
+    it raises is the backend's own (fsspec re-raises what a coroutine on its IO loop
+    raised), never a cancellation of the caller, so it is a failure of the store like
+    any other; only ``KeyboardInterrupt`` and ``SystemExit`` go through as they are.
+    """
     try:
         yield
-    except (FileNotFoundError, FileExistsError, StorageError):
+    except (FileNotFoundError, FileExistsError, StorageError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as error:
-        reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
-        raise StorageError(f"{what} {url} failed: {reason}") from error
+    except BaseException as error:
+        raise StorageError(f"{what} {url} failed: {_reason(error)}") from error
+
+
+def _reason(error: BaseException) -> str:
+    """The backend's error in one redacted line (its type alone if it cannot be shown)."""
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except Exception:  # a __str__ that raises: the type still says something
+        text = type(error).__name__
+    lines = text.splitlines() or [type(error).__name__]
+    return redact(lines[0])[:500]
 
 
 def is_url(text: str) -> bool:
@@ -454,7 +469,8 @@ class _Reader:
         tb: TracebackType | None,
     ) -> None:
         close = getattr(self._file, "close", None)
-        with contextlib.suppress(Exception):  # what was read is whole; the close adds nothing
+        # What was read is whole; the close adds nothing (whatever the backend raises).
+        with contextlib.suppress(OSError), _backend("close", self.url):
             if close is not None:
                 close()
 
@@ -531,7 +547,7 @@ def parse_location(url: str) -> Location:
     try:
         fs, _path = url_to_fs(url)
     except Exception as error:  # the backend's own types: not configured, mostly
-        reason = redact(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+        reason = _reason(error)
         raise ValidationError(
             f"{protocol}:// URLs cannot be used here (configure the store for fsspec): {reason}"
         ) from None

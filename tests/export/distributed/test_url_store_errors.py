@@ -7,6 +7,7 @@ the credentials configured for fsspec never reach Redis or a log line."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
@@ -113,6 +114,60 @@ async def test_a_backend_error_at_any_step_costs_a_retry_never_the_worker(
     if step != "pipe_after":  # a shard that stopped was given back, counted
         assert sum(shard.errors for shard in status.shards) == 1
         assert any("StorageError" in (shard.error or "") for shard in status.shards)
+
+
+class Unprintable(BackendError):
+    """A backend's error whose ``str()`` itself raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("str() of the backend's error failed")
+
+
+class OddBaseError(BaseException):
+    """A backend's error that is no ``Exception`` (neither an interrupt nor an exit)."""
+
+
+@pytest.mark.parametrize("call", ["isfile", "put_before", "pipe_after"])
+@pytest.mark.parametrize(
+    "error",
+    [asyncio.CancelledError("aiobotocore call cancelled on fsspec's loop"), Unprintable()],
+    ids=["cancelled", "unprintable"],
+)
+async def test_an_odd_backend_error_in_a_thread_costs_a_retry_never_the_worker(
+    redis: Redis, broker: AsyncBroker, store: FailingStore, call: str, error: BaseException
+) -> None:
+    # fsspec's sync() re-raises what its IO loop's coroutine raised: a CancelledError
+    # raised there is the backend's failure, not a cancellation of the worker.
+    fake = corp()
+    export_id = await submit(redis, broker, fake, URL)
+    FailingStore.plan[call] = [error, 1]
+    status = await served(redis, fake, export_id)
+    assert FailingStore.plan[call][1] == 0, "the error was met"
+    assert (status.complete, status.failed, status.committed) == (True, 0, 4)
+    assert_whole(store, status, fake)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [asyncio.CancelledError(), OddBaseError("odd"), Unprintable()],
+    ids=["cancelled", "base-exception", "unprintable"],
+)
+def test_every_failure_of_a_store_call_but_an_interrupt_is_a_storage_error(
+    store: FailingStore, error: BaseException
+) -> None:
+    location = parse_location(f"{URL}/x.json")
+    FailingStore.plan["pipe_before"] = [error, 1]
+    with pytest.raises(StorageError, match=r"^write objfail://bucket/exports/x.json failed: ") as e:
+        location.write_bytes(b"{}")
+    assert e.value.__cause__ is error
+    assert str(e.value).endswith(f"failed: {type(error).__name__}") or not isinstance(
+        error, Unprintable
+    )
+    assert type(error).__name__ in str(e.value)
+    for interrupt in (KeyboardInterrupt(), SystemExit(3)):
+        FailingStore.plan["isfile"] = [interrupt, 1]
+        with pytest.raises(type(interrupt)):
+            location.is_file()
 
 
 async def test_a_backend_error_writing_the_manifest_is_retried_by_the_next_sweep(

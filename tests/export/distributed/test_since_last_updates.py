@@ -17,9 +17,9 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
@@ -38,6 +39,7 @@ from wecom_async.export import Manifest
 from wecom_async.export._manifest import completed, corp_output, manifest_path
 from wecom_async.export._range import BEIJING, TimeRange
 from wecom_async.export._since import JobRequest, since_last_each
+from wecom_async.export._store import LocalLocation, Location
 from wecom_async.export.distributed import (
     Claim,
     ExportFiles,
@@ -45,11 +47,12 @@ from wecom_async.export.distributed import (
     Ledger,
     Plan,
     ShardPlan,
+    _since_last,
     submit_export,
     wait_export,
 )
 from wecom_async.export.distributed._finish import finish_export, finish_if_complete
-from wecom_async.export.distributed._lock import LockBusy, lock_key, short_lock
+from wecom_async.export.distributed._lock import LockBusy, LockLost, lock_key, short_lock
 from wecom_async.testing import FakeWeCom
 
 from .test_damaged import factory
@@ -321,15 +324,89 @@ async def test_a_lock_is_freed_only_by_its_holder_and_runs_out_with_its_lease(
                 pass
         assert await redis.get("k") is not None  # the refused one freed nothing
     assert await redis.get("k") is None  # its holder gave it back
-    async with AsyncExitStack() as slow, AsyncExitStack() as other:
-        await slow.enter_async_context(short_lock(redis, "k", wait=0, lease=0.1))
-        with anyio.fail_after(5):  # the slow holder's lease runs out: another has it
-            await other.enter_async_context(short_lock(redis, "k", wait=5, lease=60))
-        theirs = await redis.get("k")
-        await slow.aclose()  # the slow holder's release frees nothing of the other's
-        assert theirs is not None
-        assert await redis.get("k") == theirs
-    assert await redis.get("k") is None
+    await redis.set("k", "a killed holder's token", px=100)  # never renewed, never freed
+    with anyio.fail_after(5):  # its lease runs out: another has it
+        async with short_lock(redis, "k", wait=5, lease=60) as held:
+            await redis.set("k", "theirs")  # lost (stalled past its lease), another took it
+            with pytest.raises(LockLost):
+                await held.confirm()
+    assert await redis.get("k") == b"theirs"  # the lost holder's release freed nothing
+
+
+async def test_a_write_slower_than_the_lease_keeps_the_lock_and_the_manifest_never_goes_back(
+    redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reviewer's reproduction: A merges [base, base+100] and its write stalls past
+    # the lease; B (base..base+200) must wait for A, not write first and be overwritten.
+    monkeypatch.setattr(_since_last, "LOCK_LEASE", 0.3)
+    real_save = Manifest.save
+    stalled, go_on = threading.Event(), threading.Event()
+
+    def save(manifest: Manifest, output: Path | Location) -> None:
+        if manifest.records == 10:  # A's write: stalls until the test lets it go
+            stalled.set()
+            go_on.wait(10)
+        real_save(manifest, output)
+
+    monkeypatch.setattr(Manifest, "save", save)
+    ledger, directory, base = Ledger(redis), LocalLocation(tmp_path), 1_700_000_000
+    key = lock_key(ledger.prefix, f"manifest\n{tmp_path}\nwwa\n{KIND}")
+
+    async def finish(export_id: str, until: int, records: int) -> None:
+        covered_ = {"wwa": (TimeRange(base, until), records)}
+        await _since_last.save_corp_manifests(ledger, directory, export_id, KIND, covered_)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(finish, "A", base + 100, 10)
+            await anyio.to_thread.run_sync(stalled.wait)
+            a_token = await redis.get(key)
+            group.start_soon(finish, "B", base + 200, 20)
+            await anyio.sleep(1.0)  # three leases of Redis' own clock: A's would have run out
+            assert await redis.get(key) == a_token  # renewed while A's write stalls
+            assert not manifest_path(corp_output(tmp_path, "wwa", KIND)).exists()  # B waits
+            go_on.set()
+    final = Manifest.load(corp_output(tmp_path, "wwa", KIND))
+    assert (final.covered, final.records) == (TimeRange(base, base + 200), 30)
+
+
+async def test_a_lost_lock_writes_nothing_and_the_export_is_finished_again_later(
+    redis: Redis,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ledger = Ledger(redis)
+    ranges = {"wwa": TimeRange(100, 199), "wwb": TimeRange(100, 199)}
+    status = await finished(ledger, tmp_path, "E", ranges)
+    key = lock_key(ledger.prefix, f"manifest\n{tmp_path}\nwwa\n{KIND}")
+    real_merged = _since_last._merged
+
+    def stalled_past_the_lease(output: Path | Location, new: Manifest) -> Manifest | None:
+        merged = real_merged(output, new)
+        if new.corp_id == "wwa":  # meanwhile the lease ran out and another took the lock
+            with SyncRedis.from_url(redis_server.url) as other:
+                other.set(key, "another finisher's token")
+        return merged
+
+    monkeypatch.setattr(_since_last, "_merged", stalled_past_the_lease)
+    caplog.set_level(logging.WARNING, LOGGER)
+    with pytest.raises(LockBusy):
+        await finish_export(ledger, status)
+    assert not manifest_path(corp_output(tmp_path, "wwa", KIND)).exists()  # not written
+    assert covered(tmp_path, "wwb") == TimeRange(100, 199)  # the other corp goes on
+    assert await redis.get(key) == b"another finisher's token"  # its lock is left alone
+    assert await ledger.is_active("E")  # not retired: the next sweep finishes it
+    lost = [r.getMessage() for r in caplog.records if "is not written" in r.getMessage()]
+    assert len(lost) == 1
+    assert "corp wwa" in lost[0]
+    assert "not this holder's any more" in lost[0]
+    monkeypatch.setattr(_since_last, "_merged", real_merged)
+    await redis.delete(key)
+    await finish_export(ledger, status)
+    assert covered(tmp_path, "wwa") == TimeRange(100, 199)
+    assert not await ledger.is_active("E")
 
 
 # A hypothesis test: exports of random ranges of one corp to one directory, finished in a
@@ -422,20 +499,18 @@ async def test_one_finisher_at_a_time_and_an_export_is_finished_once(
     status = await finished(ledger, tmp_path, "E", {"wwa": TimeRange(100, 199)})
     mine = manifest_path(corp_output(tmp_path, "wwa", KIND))
     key = lock_key(ledger.prefix, "finish\nE")
-    async with AsyncExitStack() as other:  # another finisher is on it
-        await other.enter_async_context(short_lock(redis, key, wait=0, lease=60))
-        assert not await finish_if_complete(ledger, "E", lambda *_: pytest.fail("warned"))
-        assert await ledger.is_active("E")
-        assert not mine.exists()
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as group:
-                group.start_soon(
-                    functools.partial(wait_export, ledger, None, tmp_path, "E", poll=0.01)
-                )
-                await anyio.sleep(0.05)  # wait_export polls while the other holds it
-                assert not mine.exists()
-                assert await ledger.is_active("E")
-                await other.aclose()  # the other is gone: wait_export finishes it
+    # another finisher (another process) is on it
+    await redis.set(key, "another finisher's token", px=60_000)
+    assert not await finish_if_complete(ledger, "E", lambda *_: pytest.fail("warned"))
+    assert await ledger.is_active("E")
+    assert not mine.exists()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(wait_export, ledger, None, tmp_path, "E", poll=0.01))
+            await anyio.sleep(0.05)  # wait_export polls while the other holds it
+            assert not mine.exists()
+            assert await ledger.is_active("E")
+            await redis.delete(key)  # the other is gone: wait_export finishes it
     assert covered(tmp_path, "wwa") == TimeRange(100, 199)
     assert not await ledger.is_active("E")
     mine.unlink()  # finished already: a late finisher writes nothing again

@@ -81,15 +81,16 @@ async def finish_export(ledger: Ledger, status: ExportStatus, *, wait: float = L
         OSError: ``<id>/manifest.json`` cannot be written (the export stays active:
             retried).
         LockBusy: (a ``LedgerError``) another finisher is finishing this export, or
-            held a corp's manifest for ``wait`` seconds (the export stays active until
-            it is finished).
+            held a corp's manifest for ``wait`` seconds, or this finisher's lock was lost
+            while it was stalled (the export stays active until it is finished).
         RedisError: Redis cannot be reached.
     """
     key = lock_key(ledger.prefix, f"finish\n{status.export_id}")
-    async with short_lock(ledger.redis, key, wait=0, lease=LOCK_LEASE):
+    async with short_lock(ledger.redis, key, wait=0, lease=LOCK_LEASE) as held:
         if not await ledger.is_active(status.export_id):
             return  # finished by another meanwhile: its manifests are written once
         files = ExportFiles(status.directory, status.export_id)
+        await held.confirm()
         await anyio.to_thread.run_sync(files.save_manifest, status, covered_range(status))
         await save_corp_manifests(
             ledger, files.directory, status.export_id, status.kind, _done(status), wait=wait

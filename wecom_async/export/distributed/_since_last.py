@@ -16,7 +16,10 @@ after its ``until``. A finished export changes it only forward and only without 
 So two exports to one ``DIR`` may overlap and finish in any order: records may repeat
 across their files, the manifest never skips a second and never goes back. Each update
 is one read-merge-write under a short Redis lock of the directory, corp and kind
-(:mod:`._lock`), so two finishers never both read the old manifest. A manifest that
+(:mod:`._lock`), so two finishers never both read the old manifest: the lock is renewed
+while its holder reads and writes (a slow store keeps it), and confirmed right before the
+write; a finisher that finds it lost (it was stalled past the lease, another may have
+written since) writes nothing, and its export is finished again at the next sweep. A manifest that
 cannot be read or written is logged and left as it is; the other corps go on.
 """
 
@@ -36,7 +39,7 @@ from .._manifest import Manifest, completed, corp_output, manifest_location
 from .._range import TimeRange, shown
 from .._store import Location
 from ._ledger import Ledger
-from ._lock import LockBusy, lock_key, short_lock
+from ._lock import LockBusy, LockLost, lock_key, short_lock
 
 __all__ = ["LOCK_LEASE", "LOCK_WAIT", "advanced", "save_corp_manifests"]
 
@@ -77,8 +80,9 @@ async def save_corp_manifests(
     manifest; the others are written all the same.
 
     Raises:
-        LockBusy: another finisher held a corp's lock for ``wait`` seconds (the others
-            were written; an update done already is not done twice: try again).
+        LockBusy: another finisher held a corp's lock for ``wait`` seconds, or this one
+            lost it before writing (the others were written; an update done already is
+            not done twice: try again).
         RedisError: Redis cannot be reached.
     """
     busy: list[str] = []
@@ -86,9 +90,22 @@ async def save_corp_manifests(
         output = corp_output(directory, corp, kind)
         try:
             key = lock_key(ledger.prefix, f"manifest\n{directory.shared()}\n{corp}\n{kind}")
-            async with short_lock(ledger.redis, key, wait=wait, lease=LOCK_LEASE):
+            async with short_lock(ledger.redis, key, wait=wait, lease=LOCK_LEASE) as held:
                 new = completed(kind, corp, span, records)
-                await anyio.to_thread.run_sync(_update, output, new)
+                merged = await anyio.to_thread.run_sync(_merged, output, new)
+                if merged is not None:
+                    await held.confirm()  # never written once another may hold it
+                    await anyio.to_thread.run_sync(merged.save, output)
+        except LockLost as error:
+            logger.warning(
+                "export %s: the --since last manifest of corp %s (%s) is not written: %s; "
+                "the export is finished again later",
+                export_id,
+                corp,
+                kind,
+                error,
+            )
+            busy.append(corp)
         except LockBusy:
             busy.append(corp)
         except (OSError, ValueError, WeComError) as error:
@@ -104,20 +121,19 @@ async def save_corp_manifests(
         raise LockBusy(f"the --since last manifests of {busy} are being updated by another")
 
 
-def _update(output: Location | Path, new: Manifest) -> None:
-    """Read the corp's manifest, merge ``new`` in, write it if it changed (under the lock).
+def _merged(output: Location | Path, new: Manifest) -> Manifest | None:
+    """Read the corp's manifest and merge ``new`` in (under the lock): what to write, or
+    None when it stays as it is.
 
     Raises:
         ManifestError: the manifest there is damaged, or another corp's or kind's.
-        OSError: it cannot be read or written.
+        OSError: it cannot be read.
     """
     old = Manifest.load(output) if manifest_location(output).is_file() else None
     if old is not None:
         old.next_since(new.kind, new.corp_id)  # this corp's and kind's, with a range
     merged = advanced(old, new)
-    if merged is not None:
-        merged.save(output)
-    elif (missed := gap(old, new)) is not None:
+    if merged is None and (missed := gap(old, new)) is not None:
         logger.warning(
             "corp %s (%s): the export's range starts after %s .. %s, which no export to "
             "this directory covered; --since last stays before it (the next run exports it)",
@@ -126,6 +142,7 @@ def _update(output: Location | Path, new: Manifest) -> None:
             shown(missed.since),
             shown(missed.until),
         )
+    return merged
 
 
 def gap(old: Manifest | None, new: Manifest) -> TimeRange | None:

@@ -14,6 +14,7 @@ import anyio
 import pytest
 from redis.asyncio import Redis
 
+from wecom_async._logging import register_secret
 from wecom_async.export.distributed import Claim, ExportFiles, Ledger, ShardPlan
 
 FILES = ExportFiles(Path("/tmp/x"), "E")
@@ -164,3 +165,26 @@ async def test_a_ledger_rebuilt_after_redis_lost_it_fences_every_earlier_epoch(
     assert [s.state for s in status.shards] == ["leased", "committed"]
     assert (status.committed, status.items) == (1, 4)
     assert await ledger.active() == ["E"]
+
+
+async def test_a_waiting_note_is_kept_redacted_and_never_breaks_status(
+    ledger: Ledger, redis: Redis
+) -> None:
+    register_secret("note-secret-value-123")
+    assert (await ledger.status("E")).waiting is None  # type: ignore[union-attr]
+    await ledger.note_waiting("E", "worker w1 cannot use the files: " + "x" * 600)
+    await ledger.note_waiting("E", "worker w2 cannot use the files: note-secret-value-123")
+    status = await ledger.status("E")
+    assert status is not None
+    assert status.waiting is not None
+    assert status.waiting.startswith("worker w2 cannot use the files: ")  # the newest
+    assert "note-secret-value-123" not in status.waiting
+    assert isinstance(status.waiting_at, int)
+    await ledger.note_waiting("nope", "no such export")  # creates nothing
+    assert await ledger.status("nope") is None
+    await ledger.note_waiting("E", "y" * 600)
+    assert len((await ledger.status("E")).waiting or "") == 500  # type: ignore[union-attr]
+    await redis.hset("wecom:export:{E}:meta", "waiting_at", "garbage")
+    status = await ledger.status("E")
+    assert status is not None
+    assert (status.waiting_at, status.committed) == (None, 0)

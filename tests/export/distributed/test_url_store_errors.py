@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import io
 import json
 import logging
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +49,7 @@ from wecom_async.export.distributed import (
     submit_export,
     wait_export,
 )
+from wecom_async.export.distributed.cli import manage as main_manage
 from wecom_async.testing import FakeWeCom
 
 from .objstore import BackendError, FailingStore, reset_failing
@@ -209,10 +212,12 @@ async def test_a_store_denying_uploads_and_deletes_fails_the_shards_after_max_er
 
 async def test_a_worker_without_fsspec_never_claims_a_url_exports_shards(
     redis: Redis,
+    redis_server: RedisServer,
     broker: AsyncBroker,
     store: FailingStore,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake = corp()
     export_id = await submit(redis, broker, fake, URL)
@@ -222,6 +227,14 @@ async def test_a_worker_without_fsspec_never_claims_a_url_exports_shards(
         without.setitem(sys.modules, "fsspec.core", None)
         caplog.set_level(logging.WARNING, "wecom_async.export")
         blind = worker(redis, fake, lease=0.3, max_errors=2)
+        notes: list[str] = []
+        note_waiting = blind.ledger.note_waiting
+
+        async def counted(export_id: str, note: str) -> None:
+            notes.append(note)
+            await note_waiting(export_id, note)
+
+        without.setattr(blind.ledger, "note_waiting", counted)
         async with blind.running():
             assert await blind.run_task(export_id, 0) is False  # a taskiq delivery
             for _ in range(40):  # many polls: the export is looked at every one
@@ -232,6 +245,20 @@ async def test_a_worker_without_fsspec_never_claims_a_url_exports_shards(
         said = [r.getMessage() for r in caplog.records if export_id in r.getMessage()]
         assert len(said) == 1, said
         assert "'fsspec' extra" in said[0]
+        assert len(notes) == 1, "one note per worker and export, not one per poll"
+    # `export status` says why the shards wait, and which worker said so.
+    assert status.waiting is not None
+    assert status.waiting.startswith(f"worker {blind.owner} cannot use the export's files: ")
+    assert 'pip install "wecom-async[fsspec]"' in status.waiting
+    assert status.waiting_at is not None
+    assert abs(status.waiting_at - time.time()) < 3600  # Redis' clock, in seconds
+    args = ["status", export_id, "--redis-url", redis_server.url]
+    code = await anyio.to_thread.run_sync(main_manage, args, io.StringIO())
+    assert code == ExitStatus.OK
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].endswith("0/4 shards committed, 0 running, 0 failed, 0 records")
+    assert shown[1].startswith("  shards wait (at ")
+    assert shown[1].endswith(f"): {status.waiting}")
     status = await served(redis, fake, export_id)  # a worker with fsspec runs them
     assert status.committed == 4
 

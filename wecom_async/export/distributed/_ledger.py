@@ -27,7 +27,8 @@ clock set back as well) never both count. A part's file name holds both (see
 Keys of export ``E`` (one hash tag, so every script runs on a cluster too)::
 
     <prefix>{E}:meta          hash: kind, directory, request, corps, shards, committed,
-                              failed, fence, created
+                              failed, fence, created; waiting, waiting_at: why a worker
+                              could not run its shards, and when (Redis time, seconds)
     <prefix>{E}:shards        hash: <k>:<field> for every shard k (state, epoch, owner,
                               expires, corp, spec, size, file, items, commits, refused,
                               errors, error, failures)
@@ -50,6 +51,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ..._exceptions import WeComError
+from ..._logging import redact
 from ...models._base import JsonObject
 from .._store import is_url, url_problem
 
@@ -138,6 +140,17 @@ redis.call('ZADD', open, expires, k)
 local shard = redis.call('HMGET', KEYS[2], k .. ':corp', k .. ':spec')
 return {1, k, epoch, shard[1] or '', shard[2] or '', open}
 """
+
+# KEYS: meta. ARGV: the note. Reply: 1 noted | 0 no such export.
+_NOTE: Final = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'waiting', ARGV[1], 'waiting_at', redis.call('TIME')[1])
+return 1
+"""
+#: The longest note kept.
+_NOTE_CHARS: Final = 500
 
 # KEYS: meta, shards, open of the shard's corp. ARGV: shard id, epoch, lease ms, owner.
 # Reply: ms the lease now lasts, or 0: the shard is no longer this lease's.
@@ -317,6 +330,11 @@ class ExportStatus:
     failed: int
     items: int
     shards: list[ShardStatus]
+    #: Why a worker could not run the export's shards (its files out of its reach), the
+    #: newest such note; None: no worker said so.
+    waiting: str | None = None
+    #: When that note was made (Unix seconds, Redis' clock).
+    waiting_at: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -340,6 +358,7 @@ class Ledger:
         self._commit = redis.register_script(_COMMIT)
         self._release = redis.register_script(_RELEASE)
         self._create = redis.register_script(_CREATE)
+        self._note = redis.register_script(_NOTE)
 
     def __repr__(self) -> str:
         return f"Ledger(prefix={self.prefix!r})"
@@ -509,6 +528,17 @@ class Ledger:
             return False
         return committed + failed == shards
 
+    async def note_waiting(self, export_id: str, note: str) -> None:
+        """Record why a worker cannot run ``export_id``'s shards (``export status`` shows
+        it; the newest note replaces the one before). Nothing for an export the ledger
+        does not have.
+
+        Args:
+            export_id: the export.
+            note: the reason, without secrets (redacted again, cut to 500 characters).
+        """
+        await self._note(keys=[self._meta(export_id)], args=[redact(note)[:_NOTE_CHARS]])
+
     async def status(self, export_id: str) -> ExportStatus | None:
         """Everything the ledger holds about an export; None: it has no such export.
 
@@ -531,6 +561,8 @@ class Ledger:
                 failed=_count(meta["failed"]),
                 items=_count(meta["items"]),
                 shards=[_shard(k, fields) for k in range(_count(meta["shards"]))],
+                waiting=meta.get("waiting"),
+                waiting_at=_seconds(meta.get("waiting_at")),
             )
 
 
@@ -614,6 +646,14 @@ def _count(text: str) -> int:
     if value < 0:
         raise ValueError(f"{text!r} is not a count")
     return value
+
+
+def _seconds(text: str | None) -> int | None:
+    """A note's time; None if absent or not a time (a note never makes status fail)."""
+    try:
+        return _count(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _name(text: str) -> str:

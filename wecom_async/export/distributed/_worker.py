@@ -119,6 +119,7 @@ class ShardWorker:
         self._group: anyio.abc.TaskGroup | None = None
         self._redis_down = False
         self._warned: set[tuple[str, str]] = set()
+        self._noted: set[str] = set()
 
     def __repr__(self) -> str:
         return f"ShardWorker(corps={sorted(self.factories)}, owner={self.owner!r})"
@@ -206,15 +207,27 @@ class ShardWorker:
         """This worker can use the export's files (a URL export needs the 'fsspec' extra
         and its protocol's package, configured). One that cannot never claims its shards:
         they wait for a worker that can, as a corp's wait for a worker holding its
-        credentials (logged once per export)."""
+        credentials (logged once per export, and noted in the ledger for ``export
+        status``)."""
         try:
             await self._export(export_id)
         except ValidationError as error:
             self._warn_once(export_id, error)
+            await self._note_waiting(export_id, error)
             return False
         except Exception:  # the ledger's errors: met again, and counted, by the run
             return True
         return True
+
+    async def _note_waiting(self, export_id: str, error: Exception) -> None:
+        """Tell ``export status`` why this worker leaves the export's shards pending (once
+        per export; a Redis that cannot take it now is asked at the next sweep)."""
+        if export_id in self._noted:
+            return
+        note = f"worker {self.owner} cannot use the export's files: {error}"
+        with contextlib.suppress(RedisError):
+            await self.ledger.note_waiting(export_id, note)
+            self._noted.add(export_id)
 
     def _warn_once(self, export_id: str, error: Exception) -> None:
         """Log an export's error once (a damaged ledger, a manifest that cannot be

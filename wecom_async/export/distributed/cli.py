@@ -32,6 +32,7 @@ from ..._wire import RateBudget
 from ...redis._connect import client_from_url
 from .._corps import CorpEntry, CorpsFileError, load_corps, ticket_keys
 from .._dist_args import manage_parser
+from .._range import shown
 from .._since import JobRequest, is_last, since_last_each
 from .._status import ExitStatus
 from .._store import location_problem
@@ -358,6 +359,9 @@ async def _manage(args: argparse.Namespace, url: str, say: Callable[[str], objec
             return ExitStatus.FAILED
         if args.command == "status":
             print(_line(found))
+            if found.waiting and any(shard.state == "pending" for shard in found.shards):
+                when = "" if found.waiting_at is None else f" (at {shown(found.waiting_at)})"
+                print(f"  shards wait{when}: {found.waiting}")
             for shard in found.shards:
                 if shard.state != "committed":
                     errors = f", {shard.errors} errors, last: {shard.error}" if shard.errors else ""

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from array import array
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final, TypeGuard
@@ -262,11 +263,15 @@ class MemoryRateBudget:
     would take 10,000 in a minute at once (pass ``burst=`` to trade pace for burst).
     The state lives in this process: clients of one process that share a
     corp should share one budget object (one object serves any number of corps, keyed
-    by corp). For many processes, use ``wecom_async.redis.RedisRateBudget``.
+    by corp, and clients on several event loops or threads: the callers of each loop
+    queue in that loop and all share the slots). For many processes, use
+    ``wecom_async.redis.RedisRateBudget``.
 
     Args:
-        limits: ``(calls, seconds)`` pairs, each a whole number of calls over a positive,
-            finite span, no two of the same span (default :data:`DEFAULT_LIMITS`: 9,000
+        limits: ``(calls, seconds)`` pairs, each a whole number of calls (an ``int``, or
+            a ``float`` with no fraction) over a positive, finite span of seconds (an
+            ``int`` or ``float``; ``Decimal`` is refused), no two of the same span
+            (default :data:`DEFAULT_LIMITS`: 9,000
             a minute and 135,000 an hour, 10% below WeCom's limits).
         burst: calls that may catch up unused slots of the shortest window at once
             (default: its ``calls // 300``, between 1 and :data:`MAX_BURST`; 1 means
@@ -300,8 +305,10 @@ class MemoryRateBudget:
         self._sleep = sleep
         self._keys: dict[str, _Key] = {}
         self._sweep_at = -math.inf
-        #: The callers waiting for a far slot, per key.
+        #: The callers waiting for a far slot, per key (and event loop).
         self._turns = Turns()
+        # Clients on other threads may share the budget: a slot is read and taken at once.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"MemoryRateBudget(limits={list(self.limits)}, burst={self.burst})"
@@ -322,13 +329,14 @@ class MemoryRateBudget:
     async def _ask(self, key: str) -> tuple[bool, float]:
         """Reserve the slot of ``key`` if it is near: ``(True, seconds until it)``; else
         ``(False, seconds until it is near)``."""
-        now = self._now()
-        state = self._state(key)
-        send_at = self._earliest(state, now)
-        if send_at - now <= RESERVE_AHEAD + _ROUNDING:
-            self._reserve(state, send_at)
-            return True, send_at - now
-        return False, send_at - now - RESERVE_AHEAD
+        with self._lock:
+            now = self._now()
+            state = self._state(key)
+            send_at = self._earliest(state, now)
+            if send_at - now <= RESERVE_AHEAD + _ROUNDING:
+                self._reserve(state, send_at)
+                return True, send_at - now
+            return False, send_at - now - RESERVE_AHEAD
 
     async def refused(self, key: str, seconds: float) -> float:
         """Block ``key`` for every caller for ``seconds`` (WeCom answered 45009).
@@ -341,29 +349,32 @@ class MemoryRateBudget:
 
     def _hold(self, key: str, seconds: float) -> float:
         """Let no request of ``key`` go for ``seconds``; the seconds until it is open."""
-        now = self._now()
-        state = self._state(key)
-        state.blocked = max(state.blocked, now + self.pace.block(seconds))
-        return max(0.0, state.blocked - now)
+        with self._lock:
+            now = self._now()
+            state = self._state(key)
+            state.blocked = max(state.blocked, now + self.pace.block(seconds))
+            return max(0.0, state.blocked - now)
 
     def _delays(self, key: str) -> tuple[float, float]:
         """Seconds until a request of ``key`` fits, counting nothing: as to the pace and
         the blocks, and as to the longer windows' logs ((0, 0) for a key unknown)."""
-        state = self._keys.get(key)
-        if state is None:
-            return 0.0, 0.0
-        now = self._clock()
-        windows = self._windows(state)
-        return max(0.0, self._earliest(state, now) - now), max(0.0, windows - now)
+        with self._lock:
+            state = self._keys.get(key)
+            if state is None:
+                return 0.0, 0.0
+            now = self._clock()
+            windows = self._windows(state)
+            return max(0.0, self._earliest(state, now) - now), max(0.0, windows - now)
 
     def _record(self, key: str, delay: float) -> None:
         """Count a request of ``key`` sent ``delay`` seconds from now, admitted elsewhere
         (by a shared budget), so that this budget knows it if it has to take over."""
-        now = self._now()
-        state = self._state(key)
-        # A log takes its sends in order: a send decided elsewhere is noted no earlier
-        # than the latest one known, which only makes this budget more careful.
-        self._reserve(state, max(now + max(0.0, delay), state.last))
+        with self._lock:
+            now = self._now()
+            state = self._state(key)
+            # A log takes its sends in order: a send decided elsewhere is noted no earlier
+            # than the latest one known, which only makes this budget more careful.
+            self._reserve(state, max(now + max(0.0, delay), state.last))
 
     def _now(self) -> float:
         """The clock, sweeping idle keys away when a sweep is due."""

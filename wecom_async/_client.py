@@ -20,7 +20,7 @@ from ._options import RequestOptions
 from ._proxy import HTTPX_PROXY_SCHEMES, proxy_mounts
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._token import MemoryTokenStore, TokenManager, TokenStore, token_key
-from ._transport import OwnedClient, ShardedTransport
+from ._transport import MAX_IN_FLIGHT, OwnedClient, ShardedTransport
 from ._validation import check_id, check_seconds, check_secret, check_whole
 from ._wire import RateBudget
 from .models._base import JsonObject
@@ -133,12 +133,12 @@ def http_setup(
     """Check the HTTP options and build (or adopt) the HTTP client; nothing is sent.
 
     Raises:
-        ValidationError: ``max_in_flight`` is not a whole number of at least 1, a number
+        ValidationError: ``max_in_flight`` is not a whole number from 1 to 1,000, a number
             ``timeout`` is not finite seconds above 0 (NaN included), or ``proxy=`` /
             ``transport=`` given with a caller's own ``http_client`` (they apply to the
             SDK's own client only).
     """
-    check_whole(max_in_flight, "max_in_flight")
+    check_whole(max_in_flight, "max_in_flight", high=MAX_IN_FLIGHT)
     if http_client is not None and proxy is not None:
         raise ValidationError("proxy= applies to the SDK's own HTTP client; set it on yours")
     if http_client is not None and transport != "httpx":
@@ -182,9 +182,9 @@ class WeComClient:
             :class:`APITimeoutError`. Default ``DEFAULT_DEADLINE`` (120 s: one 45009 wait
             and the retries around it). A call's ``deadline=`` option overrides it;
             ``math.inf`` turns it off.
-        max_in_flight: requests in flight at once; further callers wait their turn. An owned
-            HTTP client gets a :class:`ShardedTransport` of this many connections, whose
-            throughput does not fall as concurrency grows.
+        max_in_flight: requests in flight at once, 1 to 1,000; further callers wait their
+            turn. An owned HTTP client gets a :class:`ShardedTransport` of this many
+            connections, whose throughput does not fall as concurrency grows.
         proxy: send every request of the owned HTTP client through this proxy
             (``"http://proxy.internal:3128"``); the environment's proxy variables are then
             not read. With ``http_client``, configure the proxy on that client instead.
@@ -215,7 +215,7 @@ class WeComClient:
         ValidationError: an argument is unusable: an empty ``corp_id`` or ``secret``, a
             ``base_url`` with a query, a ``timeout`` or ``deadline`` that is not seconds
             above 0 (NaN included; ``deadline`` may be ``math.inf``), a ``max_in_flight``
-            that is not a whole number of at least 1, or options that need the SDK's own
+            that is not a whole number from 1 to 1,000, or options that need the SDK's own
             HTTP client given with ``http_client``.
     """
 

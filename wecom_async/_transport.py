@@ -31,6 +31,7 @@ import httpx
 from ._validation import check_whole
 
 __all__ = [
+    "MAX_IN_FLIGHT",
     "OwnedClient",
     "ShardedTransport",
     "Slots",
@@ -41,6 +42,13 @@ __all__ = [
 ]
 
 _E = TypeVar("_E", bound=httpx.TransportError)
+
+#: Most requests one client keeps in flight (the connections of a ``ShardedTransport``).
+#: WeCom admits about 150 calls a second per API under the default budget, so even at
+#: 6 s a response 1,000 requests in flight keep it busy; each is a socket (Linux's
+#: default limit is 1,024 open files a process) and a transport built up front, so a
+#: typo of a few more zeros would exhaust the process or build for minutes.
+MAX_IN_FLIGHT: Final = 1_000
 
 # Where a parser starts quoting what it read (``b'...'``, ``bytearray(b'...')``): an
 # answer's raw bytes may hold a token, so nothing from there on is kept.
@@ -212,17 +220,19 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     """An async transport of ``shards`` independent one-connection pools.
 
     Args:
-        shards: connections (and so requests in flight) at most.
+        shards: connections (and so requests in flight) at most, 1 to
+            :data:`MAX_IN_FLIGHT` (1,000).
         **transport_options: passed to each ``httpx.AsyncHTTPTransport`` (``verify``,
             ``proxy``, ``retries``, ...); ``limits`` is set by the shard, and one TLS
             context serves every shard.
 
     Raises:
-        ValidationError: ``shards`` below 1.
+        ValidationError: ``shards`` not a whole number from 1 to :data:`MAX_IN_FLIGHT`
+            (checked before any shard is built).
     """
 
     def __init__(self, shards: int = 16, **transport_options: object) -> None:
-        check_whole(shards, "shards")
+        check_whole(shards, "shards", high=MAX_IN_FLIGHT)
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         verify = transport_options.get("verify", True)
         if not isinstance(verify, ssl.SSLContext):

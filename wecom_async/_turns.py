@@ -11,13 +11,22 @@ however many wait.
 
 Both budgets use it: ``MemoryRateBudget`` asks its memory, ``RedisRateBudget`` asks
 Redis (one round trip per question, so a herd there would also be a herd of round
-trips).
+trips). An ask that awaits (a round trip) would let every caller arriving meanwhile see
+no queue and ask too: with ``join_first`` a caller finding no queue opens one before it
+asks, so that a first wave of callers asks one at a time, in arrival order.
+
+A queue belongs to one event loop: a budget object may serve clients running on several
+loops (threads), and a turn is an ``anyio.Event`` that only its own loop can wake. So
+the queues are kept per loop and key; callers of different loops share the budget's
+slots (what ``ask`` reserves), each loop's first waiter asking for its own loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 
 import anyio
 
@@ -29,11 +38,20 @@ Ask = Callable[[], Awaitable[tuple[bool, float]]]
 
 
 class Turns:
-    """One queue per key of the callers waiting for a slot too far to reserve."""
+    """One queue per key and event loop of the callers waiting for a slot too far to reserve.
 
-    def __init__(self) -> None:
-        # Each line's first event is the caller asking now; the others wait for their turn.
-        self._lines: dict[str, deque[anyio.Event]] = {}
+    Args:
+        join_first: a caller that finds no queue opens one before it asks (for an ask
+            that awaits, so that callers arriving during it queue behind it).
+    """
+
+    def __init__(self, *, join_first: bool = False) -> None:
+        self._join_first = join_first
+        # Held only to add or drop a line: loops in other threads may do so at once.
+        self._guard = threading.Lock()
+        # Per key, per loop: each line's first event is the caller asking now; the others
+        # wait for their turn. Empty lines and keys are dropped.
+        self._lines: dict[str, dict[Hashable, deque[anyio.Event]]] = {}
 
     def __contains__(self, key: str) -> bool:
         """Whether callers of ``key`` are waiting (a key with waiters is not idle)."""
@@ -49,19 +67,21 @@ class Turns:
         cancelled while queued leaves the queue, and one cancelled at the front lets the
         next one ask: neither holds a slot, nor stalls the others.
         """
-        line = self._lines.get(key)
+        loop = _current_loop()
+        lines = self._lines.get(key)
         wait = 0.0
-        if line is None:
+        if not self._join_first and (lines is None or loop not in lines):
             reserved, wait = await ask()
             if reserved:
                 await _until(sleep, wait)
                 return
-            line = self._lines.setdefault(key, deque())
         turn = anyio.Event()
-        line.append(turn)
+        with self._guard:
+            line = self._lines.setdefault(key, {}).setdefault(loop, deque())
+            line.append(turn)
         try:
-            if line[0] is turn:  # first to wait: what it was told still holds
-                await sleep(wait)
+            if line[0] is turn:  # first to wait: what it was told still holds (0: nothing yet)
+                await _until(sleep, wait)
             else:  # the one before has just reserved its slot: ask at once
                 await turn.wait()
             while True:
@@ -70,19 +90,38 @@ class Turns:
                     break
                 await sleep(wait)
         finally:
-            self._leave(key, line, turn)
+            self._leave(key, loop, line, turn)
         await _until(sleep, wait)
 
-    def _leave(self, key: str, line: deque[anyio.Event], turn: anyio.Event) -> None:
-        """Take ``turn`` out of ``line``; if it was at the front, wake the next one."""
-        if line[0] is not turn:
-            line.remove(turn)  # cancelled while queued (rare: a linear search is fine)
-            return
-        line.popleft()
-        if line:
-            line[0].set()
-        else:
-            del self._lines[key]
+    def _leave(self, key: str, loop: Hashable, line: deque[anyio.Event], turn: anyio.Event) -> None:
+        """Take ``turn`` out of ``line``; if it was at the front, wake the next one (of
+        the same loop: the only one that may set it)."""
+        with self._guard:
+            if line[0] is not turn:
+                line.remove(turn)  # cancelled while queued (rare: a linear search is fine)
+                return
+            line.popleft()
+            if line:
+                line[0].set()
+                return
+            lines = self._lines[key]
+            del lines[loop]
+            if not lines:
+                del self._lines[key]
+
+
+def _current_loop() -> Hashable:
+    """The running event loop: asyncio's loop, or trio's token (anyio runs on either).
+
+    The object itself, not its id: a queue holds it only while callers wait, and an id
+    could be reused by a later loop while a dead loop's queue were still listed.
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: anyio's other backend
+        import trio  # only where anyio runs on trio (a test extra here)
+
+        return trio.lowlevel.current_trio_token()
 
 
 async def _until(sleep: Callable[[float], Awaitable[None]], seconds: float) -> None:

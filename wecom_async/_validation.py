@@ -193,17 +193,20 @@ def check_range(value: int, name: str, *, low: int, high: int) -> int:
     return value
 
 
-def check_whole(value: object, name: str, *, low: int = 1) -> int:
-    """Return ``value`` if it is an int (a bool is not) of at least ``low``.
+def check_whole(value: object, name: str, *, low: int = 1, high: int | None = None) -> int:
+    """Return ``value`` if it is an int (a bool is not) of at least ``low`` (and at most
+    ``high``, when given).
 
     Raises:
-        ValidationError: ``value`` is not an int (NaN, a float, a string, None, a bool)
-            or is below ``low``; the message names ``name``.
+        ValidationError: ``value`` is not an int (NaN, a float, a string, None, a bool),
+            is below ``low`` or above ``high``; the message names ``name``.
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValidationError(
             f"{name} must be a whole number of at least {low}, got {_shown(value)}"
         )
+    if high is not None and value > high:
+        raise ValidationError(f"{name} must be at most {high:,}, got {_shown(value)}")
     return value
 
 

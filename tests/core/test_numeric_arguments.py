@@ -26,6 +26,7 @@ from wecom_async.callback.taskiq import EventStreamBroker, TaskiqSink
 from wecom_async.export import EngineOptions, TimeRange, make_job
 from wecom_async.export._range import LATEST
 from wecom_async.export.distributed import LeaseOptions, ShardWorker
+from wecom_async.provider import MemoryPermanentCodeStore, ProviderApp
 from wecom_async.redis import RedisTokenStore
 from wecom_async.testing import Chaos, FakeClock, FakeWeCom, Fault
 
@@ -118,6 +119,37 @@ def test_a_numeric_option_refuses_nan_wrong_types_and_out_of_range(
     with pytest.raises(ValidationError) as caught:
         build(value)
     assert str(caught.value).startswith(_name(label))
+
+
+#: Whole-number options with an upper bound: requests in flight (a transport each, built
+#: up front: 10^8 ran forever and 10^30 until the kernel killed the process).
+IN_FLIGHT: dict[str, Build] = {
+    "max_in_flight": WHOLE["max_in_flight"],
+    "shards": WHOLE["shards"],
+    "provider max_in_flight": lambda v: ProviderApp(
+        "suite",
+        "secret",
+        permanent_codes=MemoryPermanentCodeStore(),
+        max_in_flight=v,  # type: ignore[arg-type]
+    ),
+}
+
+
+@pytest.mark.parametrize("label", list(IN_FLIGHT))
+@pytest.mark.parametrize("value", [1_001, 10**8, 10**30])
+def test_requests_in_flight_are_refused_above_1000_before_anything_is_built(
+    label: str, value: int
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        IN_FLIGHT[label](value)
+    assert str(caught.value) == f"{_name(label)} must be at most 1,000, got {value}"
+
+
+@pytest.mark.parametrize("label", list(IN_FLIGHT))
+async def test_a_thousand_requests_in_flight_are_accepted(label: str) -> None:
+    built = IN_FLIGHT[label](1_000)
+    if isinstance(built, WeComClient | ProviderApp):
+        await built.aclose()
 
 
 ACCEPTED: list[tuple[str, Build, object]] = [

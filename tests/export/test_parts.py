@@ -393,6 +393,8 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
         ["--retry-delay", "1e17"],
         ["--rate-limit", "2000000000"],
         ["--hourly-rate-limit", "0"],
+        ["--concurrency", "1001"],  # built 10^5 transports in 5 s, 10^8 forever
+        ["--concurrency", "1" + "0" * 30],
     ],
 )
 def test_odd_pacing_numbers_are_usage_errors(

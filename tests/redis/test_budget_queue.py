@@ -4,6 +4,9 @@ a herd: a round trip per waiting caller per slot)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from typing import Any
+
 import anyio
 from redis.asyncio import Redis
 
@@ -57,3 +60,57 @@ async def test_waiting_callers_ask_redis_in_turn_not_in_a_herd(redis_server: Red
     assert done == n
     assert sleep.count <= 3 * n
     assert trips <= 2.5 * n
+
+
+async def test_a_first_wave_asks_redis_one_at_a_time_in_arrival_order(
+    redis_server: RedisServer,
+) -> None:
+    """300 callers of one process arriving together, nobody queued yet. Each asked Redis
+    at once before (nobody saw a queue while the first round trip was out): 300 script
+    calls in flight, about 50 connections opened, and the slots went in the order the
+    replies came back. Now the first caller opens the queue before it asks: one script
+    call at a time on one connection, asked (so slots taken) in arrival order.
+
+    (Sends follow the slots, but a reply delayed more than the 5 ms between two slots,
+    on a busy machine, may wake its caller after the next one: the order asserted is
+    the order of the questions, which is the order of the slots.)"""
+    n = 300
+    asking: ContextVar[int] = ContextVar("asking")
+    asked: list[int] = []
+    in_flight = peak = 0
+    async with Redis.from_url(redis_server.url) as redis:
+        before = int((await redis.info("stats"))["total_connections_received"])
+        budget = RedisRateBudget.from_url(redis_server.url, limits=[(200, 1.0)], burst=1)
+        script = budget._acquire
+
+        async def counted(**kwargs: Any) -> Any:
+            nonlocal in_flight, peak
+            asked.append(asking.get())
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                return await script(**kwargs)
+            finally:
+                in_flight -= 1
+
+        budget._acquire = counted  # type: ignore[assignment]
+        done = 0
+
+        async def caller(number: int) -> None:
+            nonlocal done
+            asking.set(number)
+            await budget.acquire(KEY)
+            done += 1
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                for number in range(n):
+                    group.start_soon(caller, number)
+        await budget.aclose()
+        opened = int((await redis.info("stats"))["total_connections_received"]) - before
+    assert done == n
+    assert peak == 1
+    assert opened == 1  # the budget's one connection
+    # Each caller's first question in arrival order; a queue's head may ask twice.
+    assert list(dict.fromkeys(asked)) == list(range(n))
+    assert n <= len(asked) <= 2 * n

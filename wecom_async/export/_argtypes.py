@@ -12,9 +12,10 @@ import argparse
 
 from .._budget import MAX_CALLS
 from .._exceptions import ValidationError
+from .._transport import MAX_IN_FLIGHT
 from .._validation import check_seconds, check_whole
 
-__all__ = ["calls", "positive", "positive_seconds"]
+__all__ = ["calls", "in_flight", "positive", "positive_seconds"]
 
 
 def positive(text: str) -> int:
@@ -37,6 +38,14 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be a finite number of seconds above 0, got {text!r}"
         ) from None
+
+
+def in_flight(text: str) -> int:
+    """An option's requests in flight: 1 to the client's ``MAX_IN_FLIGHT`` (1,000)."""
+    value = positive(text)
+    if value > MAX_IN_FLIGHT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_IN_FLIGHT:,}, got {value:,}")
+    return value
 
 
 def calls(text: str) -> int:

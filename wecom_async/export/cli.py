@@ -33,7 +33,7 @@ from .._budget import (
 )
 from .._jsontext import json_text
 from .._retry import LONGEST_DELAY
-from ._argtypes import calls, positive
+from ._argtypes import calls, in_flight, positive
 from ._command import (
     logging_to,
     redis_problem,
@@ -224,10 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     pacing = export.add_argument_group("pacing and retries")
     pacing.add_argument(
         "--concurrency",
-        type=positive,
+        type=in_flight,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"requests in flight (default {DEFAULT_CONCURRENCY})",
+        help=f"requests in flight, 1 to 1,000 (default {DEFAULT_CONCURRENCY})",
     )
     pacing.add_argument(
         "--corp-concurrency",

@@ -73,7 +73,8 @@ class ProviderApp(PushHandling):
         rate_budget: as for :class:`~wecom_async.WeComClient`; one budget serves every
             corp of the app (its keys carry the corp id). Default: one
             :class:`~wecom_async.MemoryRateBudget` for the app.
-        max_in_flight: connections of the owned pool (requests in flight for all corps).
+        max_in_flight: connections of the owned pool (requests in flight for all corps),
+            1 to 1,000.
 
     Docs: https://developer.work.weixin.qq.com/document/path/90597 (third-party apps),
     https://developer.work.weixin.qq.com/document/path/97111 (代开发).

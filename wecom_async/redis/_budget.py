@@ -188,7 +188,11 @@ class RedisRateBudget:
 
     Each process also remembers its own sends (and the blocks and waits Redis told it
     of) in memory, with the same limits: the fallback starts from them when Redis goes
-    away, and a Redis restarted empty cannot let one process send a window twice. That
+    away, and a Redis restarted empty cannot let one process send a longer window twice.
+    The shortest window is held only within the reserve-ahead horizon
+    (1 s): after such a restart a process may, for about a second, send the slots it had
+    already reserved as well as the ones the empty Redis grants (twice the pace), so a
+    window of a second or less can be exceeded then (WeCom's are a minute and an hour). That
     memory is the same as a ``MemoryRateBudget``'s: 8 bytes per call of each longer
     window for each busy key (about 1 MB for an API's hour), forgotten once idle.
 
@@ -234,8 +238,9 @@ class RedisRateBudget:
         self._own = MemoryRateBudget(self.limits, burst=self.pace.burst)
         self._fallback = fallback if fallback is not None else self._own
         self._alone = False  # pacing with the fallback, and the operator told so
-        #: This process's callers waiting for a far slot, per key.
-        self._turns = Turns()
+        #: This process's callers waiting for a slot, per key: a round trip awaits, so a
+        #: caller queues before its first ask (a first wave asks one at a time, in order).
+        self._turns = Turns(join_first=True)
         self._sleep = sleep
         self._outage = Outage(
             "RedisRateBudget", timeout=timeout, retry_after=retry_after, probe=redis.ping
@@ -305,8 +310,11 @@ class RedisRateBudget:
 
         One script call decides; a slot more than a second away is not reserved: the
         caller waits until it is near and asks again (see ``wecom_async/_budget.py``).
-        Meanwhile the other callers of this process for ``key`` queue behind it in
-        arrival order and ask Redis in turn, so that they do not poll Redis in a herd.
+        The callers of this process for ``key`` queue in arrival order and ask Redis in
+        turn, one round trip at a time: a caller that finds nobody waiting opens the queue
+        before its round trip, so that the callers arriving meanwhile (a first wave) queue
+        behind it rather than all asking at once. With nobody waiting, a call costs one
+        round trip.
         A request is not asked for before this process's own sends allow it, whatever
         Redis remembers (a Redis restarted empty forgets the windows).
         """

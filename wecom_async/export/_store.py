@@ -48,25 +48,33 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import tempfile
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from .._exceptions import ValidationError
-from .._logging import redact, register_secret
-from ._checkpoint import write_atomic
-from ._output import fsync_directory
+from .._logging import redact
 
 if TYPE_CHECKING:
-    from fsspec import AbstractFileSystem
+    pass
+
+from ._location import (
+    INSTALL_HINT,
+    BinaryReader,
+    Location,
+    Spool,
+    StorageError,
+    _reason,
+    is_url,
+    location_arg,
+)
+from ._store_local import LocalLocation
+from ._store_url import UrlLocation, register_store_secrets
 
 __all__ = [
     "INSTALL_HINT",
+    "BinaryReader",
     "LocalLocation",
     "Location",
     "Spool",
@@ -80,399 +88,6 @@ __all__ = [
     "url_problem",
     "whole_file",
 ]
-
-#: How to get URL outputs.
-INSTALL_HINT: Final = 'pip install "wecom-async[fsspec]"'
-_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_CHUNK: Final = 1 << 20
-#: A setting of a store whose value is a credential (fsspec's configuration, the
-#: environment variables of the usual backends).
-_CREDENTIAL: Final = re.compile(
-    r"key|secret|token|password|sas|credential|connection_?string|sig$", re.IGNORECASE
-)
-_STORE_ENV: Final = ("FSSPEC_", "AWS_", "AZURE_", "GOOGLE_", "GCS_", "GCSFS_", "OCI_")
-
-
-class StorageError(OSError):
-    """A storage backend failed (whatever it raised: botocore's ``ClientError``, an
-    ``OSError``, a ``ValueError``...): its message is redacted; the backend's exception is
-    the ``__cause__``."""
-
-
-@contextlib.contextmanager
-def _backend(what: str, url: str) -> Iterator[None]:
-    """Turn every failure of the store's call ``what`` on ``url`` into
-    :class:`StorageError` (a missing object or an existing one keep their types).
-
-    A store's call is synchronous (run in a worker thread): an ``asyncio.CancelledError``
-    it raises is the backend's own (fsspec re-raises what a coroutine on its IO loop
-    raised), never a cancellation of the caller, so it is a failure of the store like
-    any other; only ``KeyboardInterrupt`` and ``SystemExit`` go through as they are.
-    """
-    try:
-        yield
-    except (FileNotFoundError, FileExistsError, StorageError, KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as error:
-        raise StorageError(f"{what} {url} failed: {_reason(error)}") from error
-
-
-def _reason(error: BaseException) -> str:
-    """The backend's error in one redacted line (its type alone if it cannot be shown)."""
-    try:
-        text = f"{type(error).__name__}: {error}"
-    except Exception:  # a __str__ that raises: the type still says something
-        text = type(error).__name__
-    lines = text.splitlines() or [type(error).__name__]
-    return redact(lines[0])[:500]
-
-
-def is_url(text: str) -> bool:
-    """``text`` is a URL (``scheme://...``), not a local path."""
-    return _URL.match(text) is not None
-
-
-def location_arg(text: str) -> Path | str:
-    """An argparse ``type``: a URL stays text (``Path`` would fold its ``//``), the rest
-    is a :class:`~pathlib.Path`."""
-    return text if is_url(text) else Path(text)
-
-
-class Spool(Protocol):
-    """A file being written before it is put in place (see :meth:`Location.spool`)."""
-
-    fd: int
-    path: Path
-
-
-class Location(ABC):
-    """One file or folder of an export; see the module docstring."""
-
-    @property
-    @abstractmethod
-    def name(self) -> str:
-        """The last component."""
-
-    @property
-    @abstractmethod
-    def native(self) -> Path | str:
-        """The :class:`~pathlib.Path`, or the URL."""
-
-    @abstractmethod
-    def __truediv__(self, name: str) -> Location:
-        """The entry ``name`` of this folder."""
-
-    @abstractmethod
-    def with_name(self, name: str) -> Location:
-        """The entry ``name`` beside this one."""
-
-    @abstractmethod
-    def shared(self) -> str:
-        """How other machines find it (the ledger stores this): an absolute path or the URL."""
-
-    @abstractmethod
-    def make_folder(self) -> None:
-        """Make this folder (and its parents) if missing."""
-
-    @abstractmethod
-    def read_bytes(self) -> bytes:
-        """The whole file.
-
-        Raises:
-            FileNotFoundError: there is none.
-            OSError: it cannot be read.
-        """
-
-    @abstractmethod
-    def write_bytes(self, data: bytes) -> None:
-        """Replace the file with ``data``, whole (a reader sees the old or the new one)."""
-
-    @abstractmethod
-    def create_bytes(self, data: bytes) -> None:
-        """Write ``data`` whole where no file is.
-
-        Raises:
-            FileExistsError: there is one (on a URL the check precedes the write: two
-                writers at once may both pass; see the module docstring).
-        """
-
-    @abstractmethod
-    def is_file(self) -> bool:
-        """A file is there."""
-
-    @abstractmethod
-    def unlink(self) -> None:
-        """Remove the file, if there."""
-
-    @abstractmethod
-    def open_read(self) -> contextlib.AbstractContextManager[BinaryReader]:
-        """Open the file for reading, in binary."""
-
-    @abstractmethod
-    def spool(self, *, exclusive: bool) -> Spool:
-        """Start writing this file: a local file (``O_EXCL`` if ``exclusive``) that
-        :meth:`publish` puts in place once complete; a local file beside a local path
-        (``<name>.part``), a temporary one for a URL."""
-
-    @abstractmethod
-    def publish(self, spool: Spool) -> None:
-        """Put the complete ``spool`` (closed) in place, whole; the spool is gone after.
-
-        Raises:
-            OSError: it could not be put in place (the spool is kept: publish again or
-                :meth:`drop_spool`).
-        """
-
-    @abstractmethod
-    def drop_spool(self, spool: Spool) -> None:
-        """Remove ``spool`` (closed), if there."""
-
-
-class BinaryReader(Protocol):
-    """What :meth:`Location.open_read` gives."""
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` bytes; ``b""`` at the end."""
-
-
-class _LocalSpool:
-    def __init__(self, fd: int, path: Path) -> None:
-        self.fd, self.path = fd, path
-
-
-class LocalLocation(Location):
-    """A path on this machine (fsync, ``O_EXCL``, rename, link: what exports do locally).
-
-    Args:
-        path: the file or folder.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"LocalLocation({str(self.path)!r})"
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LocalLocation) and other.path == self.path
-
-    def __hash__(self) -> int:
-        return hash(self.path)
-
-    @property
-    def name(self) -> str:
-        """The last component."""
-        return self.path.name
-
-    @property
-    def native(self) -> Path:
-        """The path."""
-        return self.path
-
-    def __truediv__(self, name: str) -> LocalLocation:
-        """The entry ``name`` of this folder."""
-        return LocalLocation(self.path / name)
-
-    def with_name(self, name: str) -> LocalLocation:
-        """The entry ``name`` beside this one."""
-        return LocalLocation(self.path.with_name(name))
-
-    def shared(self) -> str:
-        """The absolute path."""
-        return str(self.path.resolve())
-
-    def make_folder(self) -> None:
-        """Make this folder (and its parents) if missing."""
-        self.path.mkdir(parents=True, exist_ok=True)
-
-    def read_bytes(self) -> bytes:
-        """The whole file."""
-        return self.path.read_bytes()
-
-    def write_bytes(self, data: bytes) -> None:
-        """Replace the file atomically (temporary file, fsync, rename)."""
-        write_atomic(self.path, data)
-
-    def create_bytes(self, data: bytes) -> None:
-        """Write ``data`` where no file is: written aside, then hard-linked into place
-        (``link`` fails where a file is, so the file appears whole and only once).
-
-        Raises:
-            FileExistsError: there is one.
-        """
-        tmp = self.path.with_name(f"{self.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        write_atomic(tmp, data)
-        try:
-            os.link(tmp, self.path)
-        finally:
-            tmp.unlink()
-        fsync_directory(self.path.parent)
-
-    def is_file(self) -> bool:
-        """A file is there."""
-        return self.path.is_file()
-
-    def unlink(self) -> None:
-        """Remove the file, if there."""
-        self.path.unlink(missing_ok=True)
-
-    def open_read(self) -> contextlib.AbstractContextManager[BinaryReader]:
-        """Open the file for reading."""
-        return open(self.path, "rb")
-
-    def spool(self, *, exclusive: bool) -> Spool:
-        """``<name>.part`` beside the file (exclusive: a second writer fails here rather
-        than interleave)."""
-        tmp = self.path.with_name(self.name + ".part")
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-        return _LocalSpool(os.open(tmp, flags, 0o644), tmp)
-
-    def publish(self, spool: Spool) -> None:
-        """Rename the spool onto the file, durably."""
-        os.replace(spool.path, self.path)
-        fsync_directory(self.path.parent)
-
-    def drop_spool(self, spool: Spool) -> None:
-        """Remove the spool, if there."""
-        spool.path.unlink(missing_ok=True)
-
-
-class UrlLocation(Location):
-    """An fsspec URL, written with object-store semantics (see the module docstring).
-
-    Args:
-        fs: the filesystem of the URL's protocol.
-        url: the URL (no credentials in it: see :func:`parse_location`).
-    """
-
-    def __init__(self, fs: AbstractFileSystem, url: str) -> None:
-        self.fs = fs
-        self.url = url.rstrip("/")
-
-    def __repr__(self) -> str:
-        return f"UrlLocation({self.url!r})"
-
-    def __str__(self) -> str:
-        return self.url
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, UrlLocation) and other.url == self.url
-
-    def __hash__(self) -> int:
-        return hash(self.url)
-
-    @property
-    def name(self) -> str:
-        """The last component."""
-        return self.url.rsplit("/", 1)[-1]
-
-    @property
-    def native(self) -> str:
-        """The URL."""
-        return self.url
-
-    def __truediv__(self, name: str) -> UrlLocation:
-        """The entry ``name`` of this folder."""
-        return UrlLocation(self.fs, f"{self.url}/{name}")
-
-    def with_name(self, name: str) -> UrlLocation:
-        """The entry ``name`` beside this one."""
-        return UrlLocation(self.fs, f"{self.url.rsplit('/', 1)[0]}/{name}")
-
-    def shared(self) -> str:
-        """The URL."""
-        return self.url
-
-    def make_folder(self) -> None:
-        """Make the folder where the store has folders (an object store has none)."""
-        with _backend("makedirs", self.url):
-            self.fs.makedirs(self.url, exist_ok=True)
-
-    def read_bytes(self) -> bytes:
-        """The whole object (``cat_file``)."""
-        with _backend("read", self.url):
-            data = self.fs.cat_file(self.url)
-        if not isinstance(data, bytes):
-            raise StorageError(f"read {self.url} failed: the store gave {type(data).__name__}")
-        return data
-
-    def write_bytes(self, data: bytes) -> None:
-        """Replace the object with ``data``, whole (``pipe_file``)."""
-        with _backend("write", self.url):
-            self.fs.pipe_file(self.url, data)
-
-    def create_bytes(self, data: bytes) -> None:
-        """Check that no object is there, then write it whole (see the module docstring).
-
-        Raises:
-            FileExistsError: there is one.
-        """
-        if self.is_file():
-            raise FileExistsError(f"{self.url} exists already")
-        self.write_bytes(data)
-
-    def is_file(self) -> bool:
-        """An object is there."""
-        with _backend("look up", self.url):
-            return bool(self.fs.isfile(self.url))
-
-    def unlink(self) -> None:
-        """Remove the object, if there."""
-        with contextlib.suppress(FileNotFoundError), _backend("remove", self.url):
-            self.fs.rm_file(self.url)
-
-    def open_read(self) -> contextlib.AbstractContextManager[BinaryReader]:
-        """Open the object for reading."""
-        return _Reader(self.fs, self.url)
-
-    def spool(self, *, exclusive: bool) -> Spool:
-        """A local temporary file (never exclusive with the store: see the module docstring)."""
-        fd, tmp = tempfile.mkstemp(prefix="wecom-async-", suffix=".part")
-        return _LocalSpool(fd, Path(tmp))
-
-    def publish(self, spool: Spool) -> None:
-        """Upload the spool whole (``put_file``), then remove it."""
-        with _backend("upload", self.url):
-            self.fs.put_file(str(spool.path), self.url)
-        spool.path.unlink(missing_ok=True)
-
-    def drop_spool(self, spool: Spool) -> None:
-        """Remove the spool, if there."""
-        spool.path.unlink(missing_ok=True)
-
-
-class _Reader:
-    """An object opened for reading, its failures raised as :class:`StorageError`."""
-
-    def __init__(self, fs: AbstractFileSystem, url: str) -> None:
-        self.fs, self.url = fs, url
-        self._file: BinaryReader | None = None
-
-    def __enter__(self) -> _Reader:
-        with _backend("open", self.url):
-            self._file = self.fs.open(self.url, "rb")
-        return self
-
-    def read(self, size: int = -1, /) -> bytes:
-        assert self._file is not None
-        with _backend("read", self.url):
-            data = self._file.read(size)
-        return bytes(data)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        close = getattr(self._file, "close", None)
-        # What was read is whole; the close adds nothing (whatever the backend raises).
-        with contextlib.suppress(OSError), _backend("close", self.url):
-            if close is not None:
-                close()
 
 
 def as_location(value: Location | Path | str) -> Location:
@@ -537,7 +152,7 @@ def parse_location(url: str) -> Location:
         from fsspec.registry import get_filesystem_class
     except ImportError:
         raise ValidationError(f"an output URL needs the 'fsspec' extra: {INSTALL_HINT}") from None
-    _register_store_secrets(conf)
+    register_store_secrets(conf)
     try:
         get_filesystem_class(protocol)
     except ValueError:
@@ -560,18 +175,6 @@ def _file_path(host: str, path: str) -> Path:
     path), absolute: every process must read one folder."""
     local = unquote(path) if host.lower() in ("", "localhost") else unquote(host + path)
     return Path(local).absolute()
-
-
-def _register_store_secrets(conf: Mapping[str, object]) -> None:
-    """Register the credentials configured for the stores (see the module docstring)."""
-    for name, value in os.environ.items():
-        if name.startswith(_STORE_ENV) and _CREDENTIAL.search(name):
-            register_secret(value)
-    for options in conf.values():
-        if isinstance(options, Mapping):
-            for key, value in options.items():
-                if isinstance(value, str) and _CREDENTIAL.search(str(key)):
-                    register_secret(value)
 
 
 def location_problem(value: Path | str | None) -> str | None:

@@ -1,10 +1,17 @@
-"""Serving an export in-process until it is finished, for the distributed tests."""
+"""Serving exports for the distributed tests: in-process until an export is finished,
+or by ``wecom-async worker`` processes."""
 
 from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import anyio
 from redis.asyncio import Redis
 
+from tests.export.helpers import cli_args
 from wecom_async.export.distributed import ExportStatus, Ledger, ShardWorker
 
 
@@ -26,3 +33,30 @@ async def until_retired(
     status = await ledger.status(export_id)
     assert status is not None
     return status
+
+
+@contextmanager
+def cli_workers(
+    common: Sequence[str], cwd: Path, env: dict[str, str], count: int = 2
+) -> Iterator[list[str]]:
+    """``count`` ``wecom-async worker`` processes with the options ``common`` (a 2 s
+    lease, polling every 0.2 s); killed on exit, when the yielded list receives each
+    one's output (to search for secrets)."""
+    workers = [
+        subprocess.Popen(
+            cli_args("worker", *common, "--lease", "2", "--poll", "0.2"),
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    logs: list[str] = []
+    try:
+        yield logs
+    finally:
+        for proc in workers:
+            proc.kill()
+        logs += [proc.communicate(timeout=10)[0] for proc in workers]

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from pathlib import Path
 
+from tests.export.distributed.serving import cli_workers
 from tests.export.helpers import (
     CORP_ID,
     SECRET,
-    cli_args,
     expected_pairs,
     leaks,
     new_fake,
@@ -31,18 +30,7 @@ def test_workers_submit_status_and_assemble_from_the_command_line(
     env = secret_env()
     with serve(fake) as url:
         common = ["--redis-url", redis_server.url, "--base-url", url, "--corp-id", CORP_ID]
-        workers = [
-            subprocess.Popen(
-                cli_args("worker", *common, "--lease", "2", "--poll", "0.2"),
-                cwd=tmp_path,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
+        with cli_workers(common, tmp_path, env) as logs:
             done = run_cli(
                 "export",
                 "customers",
@@ -84,10 +72,6 @@ def test_workers_submit_status_and_assemble_from_the_command_line(
                 env=env,
             )
             assert assembled.returncode == ExitStatus.OK, assembled.stderr
-        finally:
-            for proc in workers:
-                proc.kill()
-            logs = [proc.communicate(timeout=10)[0] for proc in workers]
     pairs = read_pairs(out)
     assert Counter(pairs).most_common(1)[0][1] == 1
     assert set(pairs) == expected_pairs(fake)

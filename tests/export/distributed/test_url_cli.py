@@ -5,7 +5,6 @@ the URL, never echoed; fsspec missing; an unknown protocol; a single-process exp
 from __future__ import annotations
 
 import string
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,10 +14,10 @@ from fsspec.registry import known_implementations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.export.distributed.serving import cli_workers
 from tests.export.helpers import (
     CORP_ID,
     SECRET,
-    cli_args,
     expected_pairs,
     leaks,
     new_fake,
@@ -49,18 +48,7 @@ def test_workers_write_to_a_file_url_and_assemble_to_one(
     url = f"file://{tmp_path}/store/out"
     with serve(fake) as base:
         common = ["--redis-url", redis_server.url, "--base-url", base, "--corp-id", CORP_ID]
-        workers = [
-            subprocess.Popen(
-                cli_args("worker", *common, "--lease", "2", "--poll", "0.2"),
-                cwd=tmp_path,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
+        with cli_workers(common, tmp_path, env) as logs:
             done = run_cli(
                 "export",
                 "customers",
@@ -88,10 +76,6 @@ def test_workers_write_to_a_file_url_and_assemble_to_one(
                 env=env,
             )
             assert assembled.returncode == ExitStatus.OK, assembled.stderr
-        finally:
-            for proc in workers:
-                proc.kill()
-            logs = [proc.communicate(timeout=10)[0] for proc in workers]
     folder = tmp_path / "store" / "out" / export_id
     assert (folder / "plan.json").is_file()
     assert (folder / "manifest.json").is_file()

@@ -31,12 +31,13 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def manifest(until: int) -> str:
+def manifest(until: int, corp_id: str = "ww1") -> str:
+    """A version-1 group-messages manifest of ``corp_id`` ending at ``until``."""
     return json.dumps(
         {
             "version": 1,
             "kind": "group-messages",
-            "corp_id": "ww1",
+            "corp_id": corp_id,
             "since": 0,
             "until": until,
             "records": 1,

@@ -6,11 +6,11 @@ options that are not positive (``nan`` included)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.export.test_cli_damaged_inputs import error_of, manifest
 from tests.redis_server import RedisServer
 from wecom_async.export.cli import ExitStatus, main
 
@@ -28,30 +28,6 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "D").mkdir()
     return tmp_path
-
-
-def manifest(corp_id: str, until: int) -> str:
-    return json.dumps(
-        {
-            "version": 1,
-            "kind": "group-messages",
-            "corp_id": corp_id,
-            "since": 0,
-            "until": until,
-            "records": 1,
-            "finished_at": 0,
-        }
-    )
-
-
-def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """The exit status and the error line of the command (a traceback fails the test)."""
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("wecom-async: error:")]
-    assert len(lines) == 1, err
-    return status, lines[0].removeprefix("wecom-async: error: ")
 
 
 def workers(*more: str) -> list[str]:
@@ -94,7 +70,7 @@ def test_a_deeply_nested_corp_manifest_is_unreadable(
 def test_a_corp_manifest_in_milliseconds_is_damaged(
     here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (here / "D" / "ww1.group-messages.manifest.json").write_text(manifest("ww1", 1_704_670_740_000))
+    (here / "D" / "ww1.group-messages.manifest.json").write_text(manifest(1_704_670_740_000, "ww1"))
     assert error_of(workers("--since", "last", "--corp-id", "ww1"), capsys) == (
         ExitStatus.USAGE,
         f"corp ww1: {Path('D') / 'ww1.group-messages.manifest.json'} is damaged "
